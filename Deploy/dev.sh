@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Sets up and runs Kring locally: PostgreSQL under .data/, migrations, demo tenants, then the server.
+# Safe to run again: existing data, keys and tenants are kept.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source Deploy/postgres.sh
+
+ROOT=$(pwd)
+DATA=${KRING_DEV_DATA:-$ROOT/.data}
+PG_PORT=${KRING_DEV_PG_PORT:-54329}
+LISTEN=${KRING_LISTEN:-127.0.0.1:8080}
+DEMO_PASSWORD=${KRING_DEMO_PASSWORD:-demo-wachtwoord-2026}
+mkdir -p "$DATA"
+PG_DIR="$DATA/pg"
+if [ "$(id -u)" -eq 0 ] && ! runuser -u postgres -- test -x "$DATA"; then
+    # The postgres user cannot reach this checkout (e.g. under /root): keep the cluster elsewhere.
+    PG_DIR="/var/tmp/kring-dev-pg-$(echo "$ROOT" | sha256sum | cut -c1-12)"
+fi
+
+command -v swift >/dev/null || { echo "Swift 6 is needed: https://www.swift.org/install/linux/" >&2; exit 1; }
+kring_pg_ensure_installed
+kring_pg_start "$PG_DIR" "$PG_PORT"
+kring_pg_bootstrap "$PG_PORT"
+psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'kring'" | grep -q 1 \
+    || psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -c "CREATE DATABASE kring OWNER kring_owner"
+
+echo "Building Kring (the first build takes a few minutes) ..."
+swift build --product kring
+KRING=$(swift build --show-bin-path)/kring
+
+export KRING_DATABASE_URL="postgres://kring_app@127.0.0.1:$PG_PORT/kring?sslmode=disable"
+export KRING_OWNER_DATABASE_URL="postgres://kring_owner@127.0.0.1:$PG_PORT/kring?sslmode=disable"
+export KRING_JWT_KEYS_DIR="$DATA/keys"
+export KRING_LISTEN="$LISTEN"
+export KRING_ENVIRONMENT=${KRING_ENVIRONMENT:-dev}
+ls "$KRING_JWT_KEYS_DIR"/*.key >/dev/null 2>&1 || "$KRING" jwt-key generate --dir "$KRING_JWT_KEYS_DIR"
+
+"$KRING" migrate
+demo_tenant() {
+    local slug=$1 name=$2
+    printf '%s\n' "$DEMO_PASSWORD" | "$KRING" tenant create --if-missing --slug "$slug" --name "$name" \
+        --admin-email "admin@$slug.example" --admin-name "Beheerder $name" --password-stdin
+}
+demo_tenant zuid-kennemerland "Bibliotheek Zuid-Kennemerland"
+demo_tenant amstelland "Bibliotheek Amstelland"
+demo_tenant hilversum "Bibliotheek Hilversum"
+printf '%s\n' "$DEMO_PASSWORD" | "$KRING" platform-admin create --email admin@probiblio.example --name "Probiblio" --password-stdin >/dev/null
+
+cat <<INFO
+
+Kring runs at http://$LISTEN  (OpenAPI: http://$LISTEN/api/v1/openapi.yaml)
+Demo logins (password: $DEMO_PASSWORD):
+  tenant_admin  admin@zuid-kennemerland.example   tenant zuid-kennemerland
+  tenant_admin  admin@amstelland.example          tenant amstelland
+  tenant_admin  admin@hilversum.example           tenant hilversum
+  platform      admin@probiblio.example           (no tenant)
+Try:
+  curl -s http://$LISTEN/api/v1/auth/login -H 'content-type: application/json' \\
+    -d '{"email":"admin@zuid-kennemerland.example","password":"$DEMO_PASSWORD","tenant":"zuid-kennemerland"}'
+
+INFO
+exec "$KRING" serve

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs the whole test suite against a throwaway PostgreSQL 15 cluster (installed if missing).
+# Usage: Deploy/test.sh [extra arguments for `swift test`, e.g. --filter Tenancy]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source Deploy/postgres.sh
+
+kring_pg_ensure_installed
+PG_DIR=$(mktemp -d /tmp/kring-test-pg.XXXXXX)
+PG_PORT=${KRING_TEST_PG_PORT:-$((55000 + RANDOM % 5000))}
+cleanup() { kring_pg_stop "$PG_DIR"; rm -rf "$PG_DIR"; }
+trap cleanup EXIT
+
+kring_pg_start "$PG_DIR" "$PG_PORT"
+kring_pg_bootstrap "$PG_PORT"
+echo "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PG_PORT"
+
+export KRING_TEST_PG_HOST=127.0.0.1 KRING_TEST_PG_PORT=$PG_PORT
+swift build --build-tests
+swift test --skip-build "$@"

@@ -1,0 +1,266 @@
+import Foundation
+import KringCore
+import KringDatabase
+import PostgresNIO
+
+/// Logs staff in, rotates their sessions and turns a bearer credential into a `Principal`.
+///
+/// Every check reads current state (membership, user, tenant status, session), so suspending a tenant,
+/// removing a membership or logging out takes effect on the next request, not when a token expires.
+public struct Authentication: Sendable {
+    public let db: Database
+    public let keys: TokenKeys
+    public let hasher: PasswordHasher
+    public let throttle: LoginThrottle
+    /// The `<env>` part of API keys this deployment accepts (`live`, `test`, `dev`).
+    public let environment: String
+    public let now: @Sendable () -> Date
+
+    public init(db: Database, keys: TokenKeys, hasher: PasswordHasher, throttle: LoginThrottle = LoginThrottle(),
+                environment: String, now: @escaping @Sendable () -> Date) {
+        self.db = db
+        self.keys = keys
+        self.hasher = hasher
+        self.throttle = throttle
+        self.environment = environment
+        self.now = now
+    }
+
+    public struct TokenPair: Sendable, Codable, Equatable {
+        public let accessToken: String
+        public let refreshToken: String
+        public let tokenType: String
+        public let expiresIn: Int
+
+        enum CodingKeys: String, CodingKey {
+            case accessToken = "access_token", refreshToken = "refresh_token", tokenType = "token_type", expiresIn = "expires_in"
+        }
+    }
+
+    static let invalidCredentials = Problem.unauthorized("The e-mail address, password or library is not right.")
+
+    // MARK: Login
+
+    /// Logs in to one library (`tenant` given) or to the platform (a platform administrator, no tenant).
+    /// Every failure answers the same 401, whether the e-mail exists or not; failures are throttled and audited.
+    public func login(email rawEmail: String, password: String, tenant rawTenant: String?, address: String?) async throws -> TokenPair {
+        let time = now()
+        let accountKey = LoginThrottle.accountKey(rawEmail.trimmingCharacters(in: .whitespacesAndNewlines))
+        let addressKey = address.map(LoginThrottle.addressKey)
+        let email = EmailAddress(rawEmail)
+        let slug = rawTenant.flatMap(TenantSlug.init)
+
+        struct Candidate: Sendable {
+            var userID: UUID?
+            var passwordHash: String?
+            var userDisabled = false
+            var tenant: Tenant?
+            var role: Role?
+            var membershipDisabled = false
+            var isPlatformAdmin = false
+        }
+        let lookup: (lockedFor: Int?, candidate: Candidate) = try await db.withPlatform { tx in
+            if let seconds = try await throttle.lockedFor(keys: [accountKey] + (addressKey.map { [$0] } ?? []), now: time, in: tx) {
+                return (seconds, Candidate())
+            }
+            var candidate = Candidate()
+            guard let email else { return (nil, candidate) }
+            let rows = try await tx.query("SELECT id, password_hash, disabled_at FROM users WHERE email = \(email.value)")
+            for try await (id, hash, disabledAt) in rows.decode((UUID, String?, Date?).self) {
+                candidate.userID = id
+                candidate.passwordHash = hash
+                candidate.userDisabled = disabledAt != nil
+            }
+            guard let userID = candidate.userID else { return (nil, candidate) }
+            if let slug {
+                candidate.tenant = try await TenantDirectory.find(slug: slug, in: tx)
+                if let tenant = candidate.tenant {
+                    let rows = try await tx.query("SELECT role, disabled_at FROM memberships WHERE user_id = \(userID) AND tenant_id = \(tenant.id)")
+                    for try await (role, disabledAt) in rows.decode((String, Date?).self) {
+                        candidate.role = Role(rawValue: role)
+                        candidate.membershipDisabled = disabledAt != nil
+                    }
+                }
+            } else if rawTenant == nil {
+                let rows = try await tx.query("SELECT 1 FROM platform_admins WHERE user_id = \(userID)")
+                for try await _ in rows { candidate.isPlatformAdmin = true }
+            }
+            return (nil, candidate)
+        }
+        if let seconds = lookup.lockedFor {
+            await PlatformAudit.record(AuditEvent(action: "login.throttled", ip: address), at: time, using: db)
+            throw Problem.tooManyRequests(retryAfter: seconds)
+        }
+        let candidate = lookup.candidate
+        // Always hash, so a missing account costs as much time as a wrong password.
+        let passwordOK = await hasher.verify(password, against: candidate.passwordHash)
+
+        let failure: String? =
+            if candidate.userID == nil { "unknown_account" }
+            else if !passwordOK { "wrong_password" }
+            else if candidate.userDisabled { "user_disabled" }
+            else if rawTenant != nil && candidate.tenant == nil { "unknown_tenant" }
+            else if let tenant = candidate.tenant, tenant.status != .active { "tenant_suspended" }
+            else if candidate.tenant != nil && (candidate.role == nil || candidate.membershipDisabled) { "no_membership" }
+            else if rawTenant == nil && !candidate.isPlatformAdmin { "not_platform_admin" }
+            else { nil }
+
+        if let failure {
+            try await db.withPlatform { tx in
+                try await throttle.recordFailure(account: accountKey, address: addressKey, now: time, in: tx)
+                try await PlatformAudit.record(AuditEvent(
+                    action: "login.failed", tenantID: candidate.tenant?.id, actorUserID: candidate.userID, ip: address,
+                    details: ["reason": failure]), at: time, in: tx)
+            }
+            throw Self.invalidCredentials
+        }
+        guard let userID = candidate.userID else { throw Self.invalidCredentials }
+        let rehash: String? = if let stored = candidate.passwordHash, hasher.needsRehash(stored) { try await hasher.hash(password) } else { nil }
+
+        let role: Role = candidate.tenant == nil ? .platformAdmin : (candidate.role ?? .analyst)
+        let session = try await db.withPlatform { tx in
+            try await throttle.recordSuccess(account: accountKey, in: tx)
+            if let rehash { try await StaffAccounts.setPassword(userID: userID, hash: rehash, now: time, in: tx) }
+            let session = try await Sessions.start(userID: userID, tenantID: candidate.tenant?.id, now: time, in: tx)
+            try await PlatformAudit.record(AuditEvent(
+                action: "login.succeeded", tenantID: candidate.tenant?.id, actorUserID: userID, ip: address,
+                details: ["session": session.sessionID.uuidString.lowercased()]), at: time, in: tx)
+            return session
+        }
+        return try await tokens(userID: userID, tenantID: candidate.tenant?.id, role: role, session: session, now: time)
+    }
+
+    private func tokens(userID: UUID, tenantID: UUID?, role: Role, session: Sessions.Issued, now: Date) async throws -> TokenPair {
+        let claims = AccessClaims(
+            issuer: keys.issuer, audience: tenantID == nil ? AccessClaims.Audience.platform : AccessClaims.Audience.staff,
+            userID: userID, tenantID: tenantID, role: role, sessionID: session.sessionID,
+            issuedAt: now, expiresAt: now.addingTimeInterval(keys.lifetime))
+        return TokenPair(accessToken: try await keys.sign(claims), refreshToken: session.refreshToken,
+                         tokenType: "Bearer", expiresIn: Int(keys.lifetime))
+    }
+
+    // MARK: Refresh and logout
+
+    /// Rotates a refresh token. A token presented twice revokes its whole session and is audited.
+    public func refresh(_ refreshToken: String, address: String?) async throws -> TokenPair {
+        let time = now()
+        let outcome = try await db.withPlatform { tx -> (Sessions.RotationOutcome, Role?) in
+            let outcome = try await Sessions.rotate(refreshToken: refreshToken, now: time, in: tx)
+            guard case .rotated(_, let userID, let tenantID) = outcome else { return (outcome, nil) }
+            // The account must still be allowed in: same rules as a request with an access token.
+            let role = try await currentRole(userID: userID, tenantID: tenantID, in: tx)
+            return (outcome, role)
+        }
+        switch outcome {
+        case (.reused(let sessionID, let userID, let tenantID), _):
+            await PlatformAudit.record(AuditEvent(
+                action: "refresh.reused", tenantID: tenantID, actorUserID: userID, targetType: "session",
+                targetID: sessionID.uuidString.lowercased(), ip: address), at: time, using: db)
+            throw Problem.unauthorized("This refresh token was used before; the session has been ended. Log in again.")
+        case (.rotated(let session, let userID, let tenantID), let role?):
+            return try await tokens(userID: userID, tenantID: tenantID, role: role, session: session, now: time)
+        default:
+            throw Problem.unauthorized("The refresh token is invalid or expired.")
+        }
+    }
+
+    public func logout(sessionID: UUID, userID: UUID, tenantID: UUID?, address: String?) async throws {
+        let time = now()
+        try await db.withPlatform { tx in
+            try await Sessions.revoke(sessionID: sessionID, reason: "logout", now: time, in: tx)
+            try await PlatformAudit.record(AuditEvent(
+                action: "logout", tenantID: tenantID, actorUserID: userID, targetType: "session",
+                targetID: sessionID.uuidString.lowercased(), ip: address), at: time, in: tx)
+        }
+    }
+
+    /// The role a user holds now in a tenant (or as platform admin when `tenantID` is nil), or nil when they may not log in.
+    func currentRole(userID: UUID, tenantID: UUID?, in tx: PlatformTransaction) async throws -> Role? {
+        if let tenantID {
+            let rows = try await tx.query("""
+                SELECT m.role FROM memberships m JOIN users u ON u.id = m.user_id JOIN tenants t ON t.id = m.tenant_id
+                WHERE m.user_id = \(userID) AND m.tenant_id = \(tenantID)
+                  AND m.disabled_at IS NULL AND u.disabled_at IS NULL AND t.status = 'active'
+                """)
+            for try await role in rows.decode(String.self) { return Role(rawValue: role) }
+            return nil
+        }
+        let rows = try await tx.query("""
+            SELECT 1 FROM platform_admins a JOIN users u ON u.id = a.user_id WHERE a.user_id = \(userID) AND u.disabled_at IS NULL
+            """)
+        for try await _ in rows { return .platformAdmin }
+        return nil
+    }
+
+    // MARK: Requests
+
+    /// Resolves `Authorization: Bearer ...` to a principal, or throws 401.
+    public func authenticate(bearer: String, address: String?) async throws -> Principal {
+        let time = now()
+        if bearer.hasPrefix("kr_") { return try await authenticateAPIKey(bearer, address: address, now: time) }
+        let claims: AccessClaims
+        do {
+            claims = try await keys.verify(bearer, audience: AccessClaims.Audience.staff, now: time)
+        } catch .wrongAudience {
+            do {
+                claims = try await keys.verify(bearer, audience: AccessClaims.Audience.platform, now: time)
+            } catch {
+                throw Problem.unauthorized("The access token is not valid.")
+            }
+        } catch {
+            throw Problem.unauthorized(error == .expired ? "The access token has expired." : "The access token is not valid.")
+        }
+        guard let userID = claims.userID, let sessionID = claims.sessionID else { throw Problem.unauthorized("The access token is not valid.") }
+        let isPlatform = claims.aud.value == [AccessClaims.Audience.platform]
+        if isPlatform != (claims.tid == nil) { throw Problem.unauthorized("The access token is not valid.") }
+
+        let principal: Principal? = try await db.withPlatform { tx in
+            let live = try await tx.query("""
+                SELECT 1 FROM refresh_token_families
+                WHERE id = \(sessionID) AND user_id = \(userID) AND revoked_at IS NULL AND expires_at > \(time)
+                  AND tenant_id IS NOT DISTINCT FROM \(claims.tenantID)
+                """)
+            var sessionLive = false
+            for try await _ in live { sessionLive = true }
+            guard sessionLive, let role = try await currentRole(userID: userID, tenantID: claims.tenantID, in: tx) else { return nil }
+            let tenant = try await claims.tenantID.asyncMap { try await TenantDirectory.find(id: $0, in: tx) }
+            if claims.tenantID != nil && tenant == nil { return nil }
+            return Principal(credential: .staff(userID: userID, sessionID: sessionID), tenant: tenant ?? nil,
+                             role: role, permissions: PermissionMatrix.permissions(of: role))
+        }
+        guard let principal else { throw Problem.unauthorized("The session has ended or access was withdrawn. Log in again.") }
+        return principal
+    }
+
+    private func authenticateAPIKey(_ token: String, address: String?, now time: Date) async throws -> Principal {
+        let (check, tenant) = try await db.withPlatform { tx -> (APIKeys.Check, Tenant?) in
+            let check = try await APIKeys.check(token, environment: environment, now: time, in: tx)
+            guard case .valid(let key, let first) = check else { return (check, nil) }
+            if first {
+                try await PlatformAudit.record(AuditEvent(
+                    action: "api_key.used", tenantID: key.tenantID, actorAPIKeyID: key.id, ip: address), at: time, in: tx)
+            }
+            return (check, try await TenantDirectory.find(id: key.tenantID, in: tx))
+        }
+        switch check {
+        case .valid(let key, _):
+            guard let tenant else { throw Problem.unauthorized("The API key is not valid.") }
+            return Principal(credential: .apiKey(key), tenant: tenant, role: nil,
+                             permissions: PermissionMatrix.permissions(of: key.scopes))
+        case .invalid(let keyID, let tenantID, let reason):
+            await PlatformAudit.record(AuditEvent(
+                action: "api_key.rejected", tenantID: tenantID, actorAPIKeyID: keyID, ip: address,
+                details: ["reason": reason]), at: time, using: db)
+            throw Problem.unauthorized("The API key is not valid.")
+        }
+    }
+}
+
+extension Optional {
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        switch self {
+        case .some(let value): try await transform(value)
+        case .none: nil
+        }
+    }
+}

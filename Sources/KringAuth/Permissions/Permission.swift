@@ -1,0 +1,45 @@
+import KringCore
+
+/// What a request may do. Every route names one; `PermissionMatrix` decides it for roles and API key scopes.
+public enum Permission: String, Sendable, CaseIterable, Codable {
+    /// Read one's own identity (`GET /me`).
+    case profileRead = "profile:read"
+    /// Create, list, suspend and resume tenants; invite their first administrators (Probiblio).
+    case tenantsManage = "tenants:manage"
+    /// List a library's staff.
+    case usersRead = "users:read"
+    /// Invite staff, change their role, disable them.
+    case usersManage = "users:manage"
+    /// Create, list and revoke a library's API keys.
+    case apiKeysManage = "api-keys:manage"
+}
+
+/// The one table that says which role may do what. Tests walk it whole against the routes.
+public enum PermissionMatrix {
+    public static func permissions(of role: Role) -> Set<Permission> {
+        switch role {
+        // Probiblio runs the platform but has no business in a library's member data.
+        case .platformAdmin: [.profileRead, .tenantsManage]
+        case .tenantAdmin: [.profileRead, .usersRead, .usersManage, .apiKeysManage]
+        case .marketing, .relations, .frontdesk, .analyst: [.profileRead]
+        }
+    }
+
+    public static func allows(_ role: Role, _ permission: Permission) -> Bool {
+        permissions(of: role).contains(permission)
+    }
+
+    /// Integrations act only through their scopes; no scope reaches staff or key administration.
+    public static func permissions(of scopes: [APIScope]) -> Set<Permission> {
+        [.profileRead]
+    }
+}
+
+/// What an API key may be used for. Later modules give each scope its routes.
+public enum APIScope: String, Sendable, CaseIterable, Codable, Hashable {
+    case customersRead = "customers:read"
+    case customersWrite = "customers:write"
+    case importsWrite = "imports:write"
+    case registrationsWrite = "registrations:write"
+    case emailEventsWrite = "email-events:write"
+}

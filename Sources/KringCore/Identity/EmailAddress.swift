@@ -1,0 +1,39 @@
+import Foundation
+
+/// An e-mail address in its canonical form (trimmed, lowercased), checked for plausible syntax.
+///
+/// Deliverability is proven by mail, not by syntax; this only rejects what can never be an address.
+public struct EmailAddress: Sendable, Hashable, Codable, CustomStringConvertible {
+    public let value: String
+
+    public init?(_ raw: String) {
+        let value = raw.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        guard value.utf8.count <= 254,
+              let at = value.lastIndex(of: "@"),
+              value.firstIndex(of: "@") == at
+        else { return nil }
+        let local = value[..<at]
+        let domain = value[value.index(after: at)...]
+        guard !local.isEmpty, local.utf8.count <= 64,
+              !local.hasPrefix("."), !local.hasSuffix("."), !local.contains(".."),
+              domain.contains("."), !domain.hasPrefix("."), !domain.hasSuffix("."), !domain.contains(".."),
+              !value.contains(where: { $0.isWhitespace || $0 == "<" || $0 == ">" || $0 == "," || $0 == ";" || $0 == "\"" })
+        else { return nil }
+        self.value = value
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let raw = try decoder.singleValueContainer().decode(String.self)
+        guard let email = EmailAddress(raw) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a valid e-mail address"))
+        }
+        self = email
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(value)
+    }
+
+    public var description: String { value }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import PostgresNIO
+
+/// An event in the platform's append-only audit log (`platform.audit_log`).
+///
+/// Details hold ids and outcomes, never personal data: no e-mail addresses, names, passwords or tokens.
+public struct AuditEvent: Sendable {
+    public var action: String
+    public var tenantID: UUID?
+    public var actorUserID: UUID?
+    public var actorAPIKeyID: String?
+    public var targetType: String?
+    public var targetID: String?
+    public var ip: String?
+    public var details: [String: String]
+
+    public init(
+        action: String, tenantID: UUID? = nil, actorUserID: UUID? = nil, actorAPIKeyID: String? = nil,
+        targetType: String? = nil, targetID: String? = nil, ip: String? = nil, details: [String: String] = [:]
+    ) {
+        self.action = action
+        self.tenantID = tenantID
+        self.actorUserID = actorUserID
+        self.actorAPIKeyID = actorAPIKeyID
+        self.targetType = targetType
+        self.targetID = targetID
+        self.ip = ip
+        self.details = details
+    }
+}
+
+public enum PlatformAudit {
+    public static func record(_ event: AuditEvent, at time: Date, in tx: PlatformTransaction) async throws {
+        let details = String(decoding: try JSONEncoder().encode(event.details), as: UTF8.self)
+        try await tx.query("""
+            INSERT INTO platform.audit_log (at, tenant_id, actor_user_id, actor_api_key_id, action, target_type, target_id, ip, details)
+            VALUES (\(time), \(event.tenantID), \(event.actorUserID), \(event.actorAPIKeyID), \(event.action),
+                    \(event.targetType), \(event.targetID), \(event.ip), \(details)::jsonb)
+            """)
+    }
+
+    /// Records in a transaction of its own, for events that must survive the request's rollback
+    /// (a failed login, a reused refresh token).
+    public static func record(_ event: AuditEvent, at time: Date, using db: Database) async {
+        do {
+            try await db.withPlatform { tx in try await record(event, at: time, in: tx) }
+        } catch {
+            db.logger.error("audit write failed", metadata: ["action": "\(event.action)", "error": "\(Migrator.describe(error))"])
+        }
+    }
+}
+
+/// The tenant's own audit log (`audit_log` in the tenant schema): who read or changed which personal data.
+public enum TenantAudit {
+    public static func record(
+        action: String, subjectType: String, subjectID: String?, actorUserID: UUID?, actorAPIKeyID: String?,
+        details: [String: String] = [:], at time: Date, in tx: TenantTransaction
+    ) async throws {
+        let details = String(decoding: try JSONEncoder().encode(details), as: UTF8.self)
+        try await tx.query("""
+            INSERT INTO audit_log (at, actor_user_id, actor_api_key_id, action, subject_type, subject_id, details)
+            VALUES (\(time), \(actorUserID), \(actorAPIKeyID), \(action), \(subjectType), \(subjectID), \(details)::jsonb)
+            """)
+    }
+}

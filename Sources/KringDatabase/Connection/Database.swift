@@ -1,0 +1,113 @@
+import Foundation
+import KringCore
+import Logging
+import PostgresNIO
+import Synchronization
+
+/// The application's way into PostgreSQL, connected as the login role `kring_app`.
+///
+/// `kring_app` is NOINHERIT with an empty `search_path`: a query that does not go through
+/// `withTenant` or `withPlatform` finds no tables and holds no tenant privileges (fail closed).
+public final class Database: Sendable {
+    public let client: PostgresClient
+    public let logger: Logger
+    private let leases = Atomic<Int>(0)
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// Connections lent out right now, for the pool-usage metric.
+    public var connectionsInUse: Int { leases.load(ordering: .relaxed) }
+
+    /// Runs `body` in one transaction as the tenant's role, with the tenant's schema as the only search path.
+    ///
+    /// Both settings are transaction-local (`set_config(..., true)`), so the pool cannot leak them to the
+    /// next borrower, whether the transaction commits, rolls back or the body throws.
+    @discardableResult
+    public func withTenant<Result: Sendable>(
+        _ tenant: Tenant,
+        _ body: (TenantTransaction) async throws -> Result
+    ) async throws -> Result {
+        try await transaction { connection in
+            try await connection.query(
+                "SELECT set_config('search_path', \(tenant.slug.schema.name), true), set_config('role', \(tenant.slug.role.name), true)",
+                logger: logger)
+            return try await body(TenantTransaction(tenant: tenant, connection: connection, logger: logger))
+        }
+    }
+
+    /// Runs `body` in one transaction with `platform` as the search path, as `kring_app` itself.
+    @discardableResult
+    public func withPlatform<Result: Sendable>(
+        _ body: (PlatformTransaction) async throws -> Result
+    ) async throws -> Result {
+        try await transaction { connection in
+            try await connection.query("SELECT set_config('search_path', 'platform', true)", logger: logger)
+            return try await body(PlatformTransaction(connection: connection, logger: logger))
+        }
+    }
+
+    /// A bare connection with no schema or role: for health checks and tests of the fail-closed default.
+    public func withConnection<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+        leases.add(1, ordering: .relaxed)
+        defer { leases.subtract(1, ordering: .relaxed) }
+        return try await client.withConnection { connection in try await body(connection) }
+    }
+
+    /// BEGIN/COMMIT/ROLLBACK by hand rather than `PostgresClient.withTransaction`, so the body's own
+    /// error (a feature's problem) reaches the caller unwrapped.
+    private func transaction<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+        try await withConnection { connection in
+            try await connection.query("BEGIN", logger: logger)
+            let result: Result
+            do {
+                result = try await body(connection)
+            } catch {
+                do {
+                    try await connection.query("ROLLBACK", logger: logger)
+                } catch {
+                    logger.error("rollback failed", metadata: ["error": "\(String(reflecting: error))"])
+                }
+                throw error
+            }
+            try await connection.query("COMMIT", logger: logger)
+            return result
+        }
+    }
+}
+
+/// A transaction inside one tenant's schema and role. Functions that need tenant data take this as a parameter,
+/// so callers compose work into one commit and no tenant query can run outside `withTenant`.
+public struct TenantTransaction: Sendable {
+    public let tenant: Tenant
+    public let connection: PostgresConnection
+    public let logger: Logger
+
+    @discardableResult
+    public func query(_ query: PostgresQuery, file: String = #fileID, line: Int = #line) async throws -> PostgresRowSequence {
+        try await connection.query(query, logger: logger, file: file, line: line)
+    }
+}
+
+/// A transaction in the control schema `platform`.
+public struct PlatformTransaction: Sendable {
+    public let connection: PostgresConnection
+    public let logger: Logger
+
+    public init(connection: PostgresConnection, logger: Logger) {
+        self.connection = connection
+        self.logger = logger
+    }
+
+    @discardableResult
+    public func query(_ query: PostgresQuery, file: String = #fileID, line: Int = #line) async throws -> PostgresRowSequence {
+        try await connection.query(query, logger: logger, file: file, line: line)
+    }
+}
+
+/// A statement with `RETURNING` came back without a row: a bug or a concurrent delete, never user input.
+public struct NoRowReturned: Error {
+    public init() {}
+}

@@ -1,0 +1,47 @@
+import Foundation
+import KringCore
+import PostgresNIO
+
+/// Creates a library's role, schema and tables, and its row in `platform.tenants`, in the caller's transaction.
+///
+/// Runs on the owner connection: the application role cannot create roles or schemas.
+public struct TenantProvisioner: Sendable {
+    public let migrator: Migrator
+
+    public init(migrator: Migrator) {
+        self.migrator = migrator
+    }
+
+    /// The login role that switches into tenant roles with `set_config('role', ...)`.
+    public static let appRole = SQLIdentifier("kring_app")!
+
+    public func create(slug: TenantSlug, name: String, id: UUID = UUID(), now: Date, in tx: PlatformTransaction) async throws -> Tenant {
+        // Waits for a running `kring migrate`, so a new tenant is never half-migrated.
+        try await tx.query("SELECT pg_advisory_xact_lock(\(Migrator.advisoryLockKey))")
+        if try await TenantDirectory.find(slug: slug, in: tx) != nil {
+            throw TenantError.duplicateSlug(slug.value)
+        }
+        let role = slug.role
+        let schema = slug.schema
+        let roleExists = try await tx.query("SELECT 1 FROM pg_roles WHERE rolname = \(role.name)")
+        for try await _ in roleExists { throw TenantError.duplicateSlug(slug.value) }
+
+        // Identifiers cannot be bound; both passed SQLIdentifier validation and are quoted.
+        try await tx.query(PostgresQuery(unsafeSQL: "CREATE ROLE \(role.quoted) NOLOGIN NOINHERIT"))
+        try await tx.query(PostgresQuery(unsafeSQL: "GRANT \(role.quoted) TO \(Self.appRole.quoted)"))
+        try await tx.query(PostgresQuery(unsafeSQL: "GRANT \(role.quoted) TO CURRENT_USER"))
+        try await tx.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA \(schema.quoted) AUTHORIZATION \(role.quoted)"))
+        try await tx.query(PostgresQuery(unsafeSQL: "REVOKE ALL ON SCHEMA \(schema.quoted) FROM PUBLIC"))
+        // Table privileges are granted by each migration on purpose (audit_log is append-only);
+        // sequences behind serial columns are only ever usable, so the tenant role gets them by default.
+        try await tx.query(PostgresQuery(unsafeSQL:
+            "ALTER DEFAULT PRIVILEGES IN SCHEMA \(schema.quoted) GRANT USAGE, SELECT ON SEQUENCES TO \(role.quoted)"))
+        try await tx.query("""
+            INSERT INTO tenants (id, slug, name, status, created_at, updated_at)
+            VALUES (\(id), \(slug.value), \(name), 'active', \(now), \(now))
+            """)
+        let tenant = Tenant(id: id, slug: slug, name: name, status: .active, createdAt: now)
+        _ = try await migrator.applyTenantMigrations(to: tenant, applied: [:], in: tx)
+        return tenant
+    }
+}

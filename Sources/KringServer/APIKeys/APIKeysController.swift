@@ -1,0 +1,98 @@
+import Foundation
+import Hummingbird
+import KringAuth
+import KringCore
+import KringDatabase
+
+/// A library administrator's API keys for integrations. The secret is shown once, at creation.
+struct APIKeysController {
+    let services: AppServices
+
+    struct CreateBody: Decodable {
+        let name: String
+        let scopes: [String]
+        let expiresAt: Date?
+        enum CodingKeys: String, CodingKey { case name, scopes, expiresAt = "expires_at" }
+    }
+
+    struct KeyResponse: ResponseEncodable, Sendable {
+        let id: String
+        let name: String
+        let scopes: [String]
+        let createdAt: Date
+        let expiresAt: Date?
+        let revokedAt: Date?
+        let lastUsedAt: Date?
+        init(_ key: APIKey) {
+            id = key.id
+            name = key.name
+            scopes = key.scopes.map(\.rawValue)
+            createdAt = key.createdAt
+            expiresAt = key.expiresAt
+            revokedAt = key.revokedAt
+            lastUsedAt = key.lastUsedAt
+        }
+    }
+
+    struct CreatedKey: ResponseEncodable {
+        let apiKey: KeyResponse
+        /// The whole key, `kr_<env>_<id>_<secret>`. Not retrievable later.
+        let secret: String
+    }
+
+    func addRoutes(to group: RouterGroup<KringRequestContext>) {
+        group.get { request, context in try await list(request, context) }
+        group.post { request, context in try await create(request, context) }
+        group.delete(":id") { _, context in try await revoke(context) }
+    }
+
+    func list(_ request: Request, _ context: KringRequestContext) async throws -> PageResponse<KeyResponse> {
+        let (_, tenant) = try context.requireTenant(.apiKeysManage)
+        let page = try Page(request)
+        let keys = try await services.db.withPlatform { tx in
+            try await APIKeys.list(tenantID: tenant.id, after: page.after, limit: page.limit, in: tx)
+        }
+        let items = keys.map(KeyResponse.init)
+        return PageResponse(items: items, nextAfter: items.count == page.limit ? items.last?.id : nil)
+    }
+
+    func create(_ request: Request, _ context: KringRequestContext) async throws -> EditedResponse<CreatedKey> {
+        let (principal, tenant) = try context.requireTenant(.apiKeysManage)
+        let body = try await request.decodeJSON(CreateBody.self, limit: services.settings.maxBodyBytes)
+        let now = services.now()
+        let created = try await services.db.withPlatform { tx in
+            let created = try await APIKeys.create(
+                tenantID: tenant.id, name: body.name, scopes: body.scopes, expiresAt: body.expiresAt,
+                environment: services.settings.environment, createdBy: principal.userID, now: now, in: tx)
+            try await PlatformAudit.record(AuditEvent(action: "api_key.created", tenantID: tenant.id, actorUserID: principal.userID,
+                                                      targetType: "api_key", targetID: created.key.id, ip: context.clientAddress,
+                                                      details: ["scopes": created.key.scopes.map(\.rawValue).joined(separator: " ")]), at: now, in: tx)
+            return created
+        }
+        var headers = HTTPFields()
+        headers[.cacheControl] = "no-store"
+        return EditedResponse(status: .created, headers: headers, response: CreatedKey(apiKey: KeyResponse(created.key), secret: created.secret))
+    }
+
+    func revoke(_ context: KringRequestContext) async throws -> HTTPResponse.Status {
+        let (principal, tenant) = try context.requireTenant(.apiKeysManage)
+        let id = try context.parameters.require("id")
+        let now = services.now()
+        do {
+            try await services.db.withPlatform { tx in
+                let key = try await APIKeys.revoke(id: id, tenantID: tenant.id, now: now, in: tx)
+                try await PlatformAudit.record(AuditEvent(action: "api_key.revoked", tenantID: tenant.id, actorUserID: principal.userID,
+                                                          targetType: "api_key", targetID: key.id, ip: context.clientAddress), at: now, in: tx)
+            }
+        } catch APIKeyError.notFound {
+            let foreign = (try? await services.db.withPlatform { tx in try await APIKeys.exists(id: id, in: tx) }) ?? false
+            if foreign {
+                await PlatformAudit.record(AuditEvent(action: "access.foreign_resource", tenantID: tenant.id, actorUserID: principal.userID,
+                                                      actorAPIKeyID: principal.apiKeyID, targetType: "api_key", targetID: id,
+                                                      ip: context.clientAddress), at: now, using: services.db)
+            }
+            throw APIKeyError.notFound
+        }
+        return .noContent
+    }
+}

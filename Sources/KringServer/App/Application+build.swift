@@ -1,0 +1,32 @@
+import Foundation
+import Hummingbird
+import HummingbirdAuth
+import Logging
+import ServiceLifecycle
+
+/// Builds the router with every route; `buildApplication` and the tests both use it.
+public func buildRouter(_ services: AppServices) -> Router<KringRequestContext> {
+    let router = Router(context: KringRequestContext.self)
+    router.add(middleware: ProblemMiddleware())
+    router.add(middleware: MetricsMiddleware())
+
+    HealthController(services: services).addRoutes(to: router)
+
+    let api = router.group("api/v1")
+    OpenAPIController().addRoutes(to: api)
+    AuthController(services: services).addPublicRoutes(to: api)
+    let authenticated = api.add(middleware: BearerAuthenticator(authentication: services.authentication))
+    AuthController(services: services).addRoutes(to: authenticated)
+    AdminTenantsController(services: services).addRoutes(to: authenticated.group("admin/tenants"))
+    UsersController(services: services).addRoutes(to: authenticated.group("users"))
+    APIKeysController(services: services).addRoutes(to: authenticated.group("api-keys"))
+    return router
+}
+
+public func buildApplication(_ services: AppServices, extraServices: [any Service], logger: Logger) -> some ApplicationProtocol {
+    Application(
+        router: buildRouter(services),
+        configuration: .init(address: .hostname(services.settings.host, port: services.settings.port), serverName: "Kring"),
+        services: extraServices,
+        logger: logger)
+}

@@ -1,0 +1,83 @@
+import ArgumentParser
+import Foundation
+import KringCore
+import KringDatabase
+import Logging
+import PostgresNIO
+
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [MigrateBench.self])
+
+    struct MigrateBench: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "migrate",
+            abstract: "Provision N tenants in a scratch database, then time `migrate` twice (the second run is the no-op).")
+        @Option var tenants = 100
+        @Option var concurrency = 4
+
+        func run() async throws {
+            let env = Environment()
+            var base = try DatabaseURL.configuration(from: try env.require("KRING_OWNER_DATABASE_URL"))
+            let scratch = "kring_bench_\(UInt32.random(in: 0...UInt32.max))"
+            let tag = String(scratch.suffix(6))
+            let slugs = (1...tenants).compactMap { TenantSlug(String(format: "b\(tag)-t%03d", $0)) }
+            let migrations = try MigrationSet.load()
+            let logger = env.logger
+
+            try await env.withOwner { admin in
+                try await admin.withConnection { try await $0.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(scratch)"), logger: logger) }
+            }
+            base.database = scratch
+            base.options.maximumConnections = concurrency + 2
+            let client = PostgresClient(configuration: base, backgroundLogger: logger)
+            do {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { await client.run() }
+                    defer { group.cancelAll() }
+                    let owner = Database(client: client, logger: logger)
+                    let migrator = Migrator(owner: owner, migrations: migrations, concurrency: concurrency)
+                    _ = try await migrator.migrate()
+                    let provisionStart = ContinuousClock.now
+                    let provisioner = TenantProvisioner(migrator: migrator)
+                    for slug in slugs {
+                        _ = try await owner.withPlatform { tx in try await provisioner.create(slug: slug, name: "Bench \(slug)", now: Date(), in: tx) }
+                    }
+                    let provisioned = ContinuousClock.now - provisionStart
+                    let firstStart = ContinuousClock.now
+                    let first = try await migrator.migrate()
+                    let firstRun = ContinuousClock.now - firstStart
+                    let secondStart = ContinuousClock.now
+                    let second = try await migrator.migrate()
+                    let secondRun = ContinuousClock.now - secondStart
+                    guard !first.failed, !second.failed, second.tenants.allSatisfy({ $0.applied.isEmpty }), second.tenants.count == tenants else {
+                        throw ValidationError("unexpected migrate result")
+                    }
+                    print("cores: \(ProcessInfo.processInfo.activeProcessorCount)")
+                    print("tenants: \(tenants), tenant migrations: \(migrations.tenant.count), concurrency: \(concurrency)")
+                    print("provision \(tenants) tenants: \(Self.seconds(provisioned)) s")
+                    print("migrate run 1 (all current): \(Self.seconds(firstRun)) s")
+                    print("migrate run 2 (no-op): \(Self.seconds(secondRun)) s")
+                }
+            } catch {
+                try? await cleanUp(env: env, scratch: scratch, slugs: slugs, logger: logger)
+                throw error
+            }
+            try await cleanUp(env: env, scratch: scratch, slugs: slugs, logger: logger)
+        }
+
+        private func cleanUp(env: Environment, scratch: String, slugs: [TenantSlug], logger: Logger) async throws {
+            try await env.withOwner { admin in
+                try await admin.withConnection { connection in
+                    try await connection.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(scratch) WITH (FORCE)"), logger: logger)
+                    for slug in slugs {
+                        try await connection.query(PostgresQuery(unsafeSQL: "DROP ROLE IF EXISTS \(slug.role.quoted)"), logger: logger)
+                    }
+                }
+            }
+        }
+
+        static func seconds(_ duration: Duration) -> String {
+            String(format: "%.3f", Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
+        }
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import KringAuth
+import KringDatabase
+import KringServer
+import Logging
+import PostgresNIO
+
+/// Configuration from `KRING_*` environment variables (see README).
+struct Environment {
+    let values: [String: String]
+
+    init(_ values: [String: String] = ProcessInfo.processInfo.environment) {
+        self.values = values
+    }
+
+    struct Missing: Error, CustomStringConvertible {
+        let name: String
+        var description: String { "Set \(name) (see README, Configuration)." }
+    }
+
+    func require(_ name: String) throws -> String {
+        guard let value = values[name], !value.isEmpty else { throw Missing(name: name) }
+        return value
+    }
+
+    var logger: Logger {
+        var logger = Logger(label: "kring")
+        logger.logLevel = values["KRING_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        return logger
+    }
+
+    static func bootstrapLogging() {
+        let env = Environment()
+        let level = env.values["KRING_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        if env.values["KRING_LOG_FORMAT"] == "json" {
+            LoggingSystem.bootstrap { JSONLogHandler(label: $0, level: level) }
+        } else {
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+        }
+    }
+
+    func settings() throws -> ServerSettings {
+        var settings = ServerSettings()
+        if let listen = values["KRING_LISTEN"] {
+            guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]) else {
+                throw Missing(name: "KRING_LISTEN as host:port")
+            }
+            settings.host = String(listen[..<colon])
+            settings.port = port
+        }
+        if let bytes = values["KRING_MAX_BODY_BYTES"].flatMap(Int.init) { settings.maxBodyBytes = bytes }
+        settings.environment = values["KRING_ENVIRONMENT"] ?? "dev"
+        return settings
+    }
+
+    func tokenKeys() async throws -> TokenKeys {
+        let folder = URL(fileURLWithPath: try require("KRING_JWT_KEYS_DIR"))
+        return try await TokenKeys.load(folder: folder, activeKID: values["KRING_JWT_ACTIVE_KID"], issuer: values["KRING_JWT_ISSUER"] ?? "kring")
+    }
+
+    /// Runs `body` with a connected pool for the database URL in `variable`.
+    func withDatabase<T: Sendable>(_ variable: String, maxConnections: Int = 10, _ body: (Database) async throws -> T) async throws -> T {
+        var configuration = try DatabaseURL.configuration(from: try require(variable))
+        configuration.options.maximumConnections = maxConnections
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            return try await body(Database(client: client, logger: logger))
+        }
+    }
+
+    func withOwner<T: Sendable>(maxConnections: Int = 6, _ body: (Database) async throws -> T) async throws -> T {
+        try await withDatabase("KRING_OWNER_DATABASE_URL", maxConnections: maxConnections, body)
+    }
+}
+
+/// Reads a password from a file or standard input, never from the command line (where `ps` would show it).
+enum PasswordInput {
+    struct Missing: Error, CustomStringConvertible {
+        var description: String { "Give the password with --password-file PATH or --password-stdin." }
+    }
+
+    static func read(file: String?, stdin: Bool) throws -> String {
+        if let file {
+            return try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .newlines)
+        }
+        if stdin {
+            return (readLine(strippingNewline: true) ?? "")
+        }
+        throw Missing()
+    }
+}

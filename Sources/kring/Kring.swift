@@ -1,0 +1,217 @@
+import ArgumentParser
+import Foundation
+import KringAuth
+import KringCore
+import KringDatabase
+import KringServer
+import Logging
+import Metrics
+import PostgresNIO
+import Prometheus
+import ServiceLifecycle
+
+@main
+struct Kring: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kring",
+        abstract: "Kring, the CRM for public libraries.",
+        subcommands: [
+            Serve.self, Worker.self, Migrate.self, TenantCommand.self, UserCommand.self, PlatformAdminCommand.self,
+            APIKeyCommand.self, JWTKeyCommand.self, Bench.self,
+        ])
+
+    static func main() async {
+        Environment.bootstrapLogging()
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the HTTP server.")
+
+    func run() async throws {
+        let env = Environment()
+        let logger = env.logger
+        let settings = try env.settings()
+        let keys = try await env.tokenKeys()
+        let migrations = try MigrationSet.load()
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+
+        var appConfig = try DatabaseURL.configuration(from: try env.require("KRING_DATABASE_URL"))
+        appConfig.options.maximumConnections = Int(env.values["KRING_DATABASE_POOL_SIZE"] ?? "") ?? 20
+        var ownerConfig = try DatabaseURL.configuration(from: try env.require("KRING_OWNER_DATABASE_URL"))
+        ownerConfig.options.maximumConnections = 2
+        let appClient = PostgresClient(configuration: appConfig, backgroundLogger: logger)
+        let ownerClient = PostgresClient(configuration: ownerConfig, backgroundLogger: logger)
+        let db = Database(client: appClient, logger: logger)
+        let owner = Database(client: ownerClient, logger: logger)
+        let now: @Sendable () -> Date = { Date() }
+        let services = AppServices(
+            db: db, owner: owner,
+            authentication: Authentication(db: db, keys: keys, hasher: PasswordHasher(), environment: settings.environment, now: now),
+            provisioner: TenantProvisioner(migrator: Migrator(owner: owner, migrations: migrations)),
+            migrations: migrations, settings: settings, metrics: registry, now: now)
+        let app = buildApplication(services, extraServices: [appClient, ownerClient], logger: logger)
+        logger.info("Kring listening", metadata: ["address": "http://\(settings.host):\(settings.port)"])
+        try await app.runService()
+    }
+}
+
+struct Worker: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the background job loop until stopped (SIGTERM/SIGINT finish the current jobs).")
+
+    func run() async throws {
+        let env = Environment()
+        let logger = env.logger
+        var config = try DatabaseURL.configuration(from: try env.require("KRING_DATABASE_URL"))
+        config.options.maximumConnections = 4
+        let client = PostgresClient(configuration: config, backgroundLogger: logger)
+        let db = Database(client: client, logger: logger)
+        let now: @Sendable () -> Date = { Date() }
+        let worker = JobWorker(queue: JobQueue(db: db), handlers: PlatformJobs.handlers(db: db, now: now), now: now, logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: client), .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup)],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply platform migrations, then every tenant's (in parallel).")
+
+    @Option(help: "Tenants migrated at once.") var concurrency = 4
+
+    func run() async throws {
+        let report = try await Environment().withOwner(maxConnections: concurrency + 2) { owner in
+            try await Migrator(owner: owner, migrations: try MigrationSet.load(), concurrency: concurrency).migrate()
+        }
+        print(report.platformApplied.isEmpty ? "platform: up to date" : "platform: applied \(report.platformApplied.map(String.init).joined(separator: ", "))")
+        for tenant in report.tenants {
+            if let error = tenant.error {
+                print("\(tenant.slug): FAILED: \(error)")
+            } else {
+                print(tenant.applied.isEmpty ? "\(tenant.slug): up to date" : "\(tenant.slug): applied \(tenant.applied.map(String.init).joined(separator: ", "))")
+            }
+        }
+        if report.failed { throw ExitCode(1) }
+    }
+}
+
+/// Shared by commands that read a password: from a file or standard input, never argv.
+struct PasswordOptions: ParsableArguments {
+    @Option(help: "Read the password from this file.") var passwordFile: String?
+    @Flag(help: "Read the password from standard input.") var passwordStdin = false
+
+    func read() throws -> String? {
+        guard passwordFile != nil || passwordStdin else { return nil }
+        let password = try PasswordInput.read(file: passwordFile, stdin: passwordStdin)
+        if let error = PasswordPolicy.validate(password) { throw ValidationError(error.message) }
+        return password
+    }
+}
+
+struct TenantCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tenant", abstract: "Provision and manage libraries.",
+        subcommands: [Create.self, List.self, Suspend.self, Resume.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a tenant: role, schema, tables and its first tenant_admin, in one transaction.")
+        @Option(help: "e.g. zuid-kennemerland") var slug: String
+        @Option(help: "e.g. \"Bibliotheek Zuid-Kennemerland\"") var name: String
+        @Option(help: "E-mail of the first tenant_admin.") var adminEmail: String?
+        @Option(help: "Display name of the first tenant_admin.") var adminName = ""
+        @OptionGroup var password: PasswordOptions
+        @Flag(help: "Succeed without changes when the tenant exists already.") var ifMissing = false
+
+        func run() async throws {
+            guard let slug = TenantSlug(slug) else { throw ValidationError("slug: use 2 to 39 lowercase letters, digits or '-', starting with a letter") }
+            let email = try adminEmail.map { raw in
+                guard let email = EmailAddress(raw) else { throw ValidationError("admin-email: not a valid e-mail address") }
+                return email
+            }
+            let password = try password.read()
+            let hash = try await password.asyncMap { try await PasswordHasher().hash($0) }
+            let now = Date()
+            let outcome: String = try await Environment().withOwner { owner in
+                try await owner.withPlatform { tx in
+                    if ifMissing, try await TenantDirectory.find(slug: slug, in: tx) != nil { return "\(slug): exists already" }
+                    let provisioner = TenantProvisioner(migrator: Migrator(owner: owner, migrations: try MigrationSet.load()))
+                    let tenant = try await provisioner.create(slug: slug, name: name, now: now, in: tx)
+                    var lines = ["created \(tenant.slug) (\(tenant.id.uuidString.lowercased())), schema \(slug.schema), role \(slug.role)"]
+                    if let email {
+                        let user = try await StaffAccounts.findOrCreate(email: email, displayName: adminName, now: now, in: tx)
+                        try await StaffAccounts.addMembership(userID: user.id, tenantID: tenant.id, role: .tenantAdmin, now: now, in: tx)
+                        if let hash {
+                            try await StaffAccounts.setPassword(userID: user.id, hash: hash, now: now, in: tx)
+                            lines.append("tenant_admin \(email) can log in")
+                        } else if try await !StaffAccounts.hasPassword(userID: user.id, in: tx) {
+                            lines.append("tenant_admin \(email): set-up token \(try await SetupTokens.issue(userID: user.id, now: now, in: tx)) (POST /api/v1/auth/password)")
+                        }
+                    }
+                    try await PlatformAudit.record(AuditEvent(action: "tenant.created", tenantID: tenant.id, targetType: "tenant",
+                                                              targetID: slug.value, details: ["via": "cli"]), at: now, in: tx)
+                    return lines.joined(separator: "\n")
+                }
+            }
+            print(outcome)
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List tenants.")
+        func run() async throws {
+            let tenants = try await Environment().withOwner { owner in
+                try await owner.withPlatform { tx in try await TenantDirectory.list(in: tx) }
+            }
+            for tenant in tenants { print("\(tenant.slug)\t\(tenant.status.rawValue)\t\(tenant.name)") }
+        }
+    }
+
+    struct Suspend: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Block all logins and API keys of a tenant at once.")
+        @Option var slug: String
+        func run() async throws { try await TenantCommand.setStatus(.suspended, slug) }
+    }
+
+    struct Resume: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Lift a suspension.")
+        @Option var slug: String
+        func run() async throws { try await TenantCommand.setStatus(.active, slug) }
+    }
+
+    static func setStatus(_ status: Tenant.Status, _ raw: String) async throws {
+        guard let slug = TenantSlug(raw) else { throw ValidationError("no tenant \(raw)") }
+        let now = Date()
+        let tenant = try await Environment().withOwner { owner in
+            try await owner.withPlatform { tx in
+                let tenant = try await TenantDirectory.setStatus(status, slug: slug, now: now, in: tx)
+                try await PlatformAudit.record(AuditEvent(action: status == .suspended ? "tenant.suspended" : "tenant.resumed",
+                                                          tenantID: tenant.id, targetType: "tenant", targetID: slug.value,
+                                                          details: ["via": "cli"]), at: now, in: tx)
+                return tenant
+            }
+        }
+        print("\(tenant.slug): \(tenant.status.rawValue)")
+    }
+}
+
+
+extension Optional {
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        switch self {
+        case .some(let value): try await transform(value)
+        case .none: nil
+        }
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import KringCore
+import KringDatabase
+import KringTestSupport
+import PostgresNIO
+import Testing
+
+/// The three tenancy locks of ARCHITECTURE.md, proven against PostgreSQL itself.
+@Suite struct TenancyLockTests {
+    static func sqlState(_ error: any Error) -> String? {
+        (error as? PSQLError)?.serverInfo?[.sqlState]
+    }
+
+    /// A pool of exactly one connection, so every borrow gets the same physical connection.
+    static func singleConnectionDatabase(_ env: TestEnvironment) async -> Database {
+        Database(client: await TestDatabase.shared.client(user: "kring_app", database: env.databaseName, maxConnections: 1),
+                 logger: .init(label: "single"))
+    }
+
+    @Test func queryOutsideWithTenantFindsNoTenantTable() async throws {
+        let env = try await TestEnvironment.forSuite("TenancyLocks")
+        let tenant = try await env.createTenant("a")
+        // Unqualified: the empty search_path of kring_app finds nothing.
+        await #expect { try await env.db.withConnection { try await $0.query("SELECT count(*) FROM audit_log", logger: env.db.logger) } }
+            throws: { Self.sqlState($0) == "42P01" }
+        // Qualified: NOINHERIT means kring_app itself holds no tenant privileges.
+        await #expect {
+            try await env.db.withConnection {
+                try await $0.query(PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(tenant.slug.schema.quoted).audit_log"), logger: env.db.logger)
+            }
+        } throws: { Self.sqlState($0) == "42501" }
+    }
+
+    @Test func tenantCannotReadAnotherTenantsSchema() async throws {
+        let env = try await TestEnvironment.forSuite("TenancyLocks")
+        let a = try await env.createTenant("a")
+        let b = try await env.createTenant("b")
+        // Its own table works ...
+        let own = try await env.db.withTenant(a) { tx in
+            try await tx.query("SELECT count(*) FROM audit_log").decode(Int.self).reduce(0, +)
+        }
+        #expect(own == 0)
+        // ... another tenant's answers permission denied, not rows.
+        await #expect {
+            try await env.db.withTenant(a) { tx in
+                try await tx.query(PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(b.slug.schema.quoted).audit_log"))
+            }
+        } throws: { Self.sqlState($0) == "42501" }
+        // Nor can a tenant reach the control plane.
+        await #expect {
+            try await env.db.withTenant(a) { tx in try await tx.query("SELECT count(*) FROM platform.users") }
+        } throws: { Self.sqlState($0) == "42501" }
+    }
+
+    struct Boom: Error {}
+
+    @Test func pooledConnectionCarriesNoTenantAfterErrorOrRollback() async throws {
+        let env = try await TestEnvironment.forSuite("TenancyLocks")
+        let tenant = try await env.createTenant("a")
+        let db = await Self.singleConnectionDatabase(env)
+
+        func settings() async throws -> (String, String, String) {
+            try await db.withConnection { connection in
+                let rows = try await connection.query("SELECT current_setting('search_path'), current_user::text, current_setting('role')", logger: db.logger)
+                for try await row in rows.decode((String, String, String).self) { return row }
+                throw Boom()
+            }
+        }
+        let clean = try await settings()
+        #expect(clean.1 == "kring_app")
+
+        // 1. The body throws a Swift error.
+        await #expect(throws: Boom.self) { try await db.withTenant(tenant) { _ in throw Boom() } }
+        #expect(try await settings() == clean)
+        // 2. A statement fails inside the transaction.
+        await #expect(throws: PSQLError.self) { try await db.withTenant(tenant) { tx in try await tx.query("SELECT 1/0") } }
+        #expect(try await settings() == clean)
+        // 3. A successful transaction commits, and still nothing is left behind.
+        let inside = try await db.withTenant(tenant) { tx in
+            try await tx.query("SELECT current_user::text").decode(String.self).reduce("", +)
+        }
+        #expect(inside == tenant.slug.role.name)
+        #expect(try await settings() == clean)
+    }
+
+    @Test func tenantAuditLogIsAppendOnly() async throws {
+        let env = try await TestEnvironment.forSuite("TenancyLocks")
+        let tenant = try await env.createTenant("a")
+        try await env.db.withTenant(tenant) { tx in
+            try await TenantAudit.record(action: "customer.read", subjectType: "customer", subjectID: "1", actorUserID: UUID(),
+                                         actorAPIKeyID: nil, at: Date(), in: tx)
+        }
+        for statement in ["UPDATE audit_log SET action = 'x'", "DELETE FROM audit_log", "TRUNCATE audit_log"] {
+            await #expect {
+                try await env.db.withTenant(tenant) { tx in try await tx.query(PostgresQuery(unsafeSQL: statement)) }
+            } throws: { Self.sqlState($0) == "42501" }
+        }
+        let count = try await env.db.withTenant(tenant) { tx in
+            try await tx.query("SELECT count(*) FROM audit_log").decode(Int.self).reduce(0, +)
+        }
+        #expect(count == 1)
+    }
+
+    @Test func platformAuditLogIsAppendOnlyForTheApp() async throws {
+        let env = try await TestEnvironment.forSuite("TenancyLocks")
+        try await env.db.withPlatform { tx in
+            try await PlatformAudit.record(AuditEvent(action: "test.event"), at: Date(), in: tx)
+        }
+        for statement in ["UPDATE audit_log SET action = 'x'", "DELETE FROM audit_log"] {
+            await #expect {
+                try await env.db.withPlatform { tx in try await tx.query(PostgresQuery(unsafeSQL: statement)) }
+            } throws: { Self.sqlState($0) == "42501" }
+        }
+    }
+
+    @Test func provisioningCreatesRoleAndSchemaAndRefusesDuplicates() async throws {
+        let env = try await TestEnvironment.forSuite("TenancyLocks")
+        let tenant = try await env.createTenant("dup")
+        let facts = try await env.owner.withConnection { connection in
+            let rows = try await connection.query("""
+                SELECT r.rolcanlogin, r.rolinherit, n.nspowner::regrole::text
+                FROM pg_roles r, pg_namespace n WHERE r.rolname = \(tenant.slug.role.name) AND n.nspname = \(tenant.slug.schema.name)
+                """, logger: env.owner.logger)
+            for try await row in rows.decode((Bool, Bool, String).self) { return row }
+            throw Boom()
+        }
+        #expect(facts.0 == false)
+        #expect(facts.2 == tenant.slug.role.name)
+        let provisioner = try env.provisioner
+        await #expect(throws: TenantError.duplicateSlug(tenant.slug.value)) {
+            try await env.owner.withPlatform { tx in try await provisioner.create(slug: tenant.slug, name: "again", now: Date(), in: tx) }
+        }
+    }
+}

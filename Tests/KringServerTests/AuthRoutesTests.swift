@@ -1,0 +1,197 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import KringAuth
+import KringCore
+import KringDatabase
+import KringServer
+import KringTestSupport
+import Testing
+
+@Suite struct AuthRoutesTests {
+    @Test func tenantAdminLogsInAndMeAnswersTenantAndRole() async throws {
+        let env = try await TestEnvironment.forSuite("AuthRoutes")
+        let tenant = try await env.createTenant("zk")
+        let admin = try await env.createUser(in: tenant, role: .tenantAdmin)
+        let app = env.application(try await env.services(clock: TestClock(Date())))
+        try await app.test(.router) { client in
+            let login = try await client.send(.post, "/api/v1/auth/login",
+                                              json: ["email": admin.email.uppercased(), "password": TestEnvironment.password, "tenant": tenant.slug.value])
+            #expect(login.status == .ok)
+            #expect(login.headers[.cacheControl] == "no-store")
+            #expect(login["token_type"] as? String == "Bearer")
+            let me = try await client.send(.get, "/api/v1/me", token: login["access_token"] as? String)
+            #expect(me.status == .ok)
+            #expect(me["role"] as? String == "tenant_admin")
+            #expect((me["tenant"] as? [String: Any])?["slug"] as? String == tenant.slug.value)
+            #expect((me["user"] as? [String: Any])?["email"] as? String == admin.email)
+            #expect(me["permissions"] as? [String] == ["api-keys:manage", "profile:read", "users:manage", "users:read"])
+        }
+    }
+
+    @Test func loginToALibraryWithoutMembershipFails() async throws {
+        let env = try await TestEnvironment.forSuite("AuthRoutes")
+        let mine = try await env.createTenant("m")
+        let other = try await env.createTenant("o")
+        let user = try await env.createUser(in: mine, role: .frontdesk)
+        let app = env.application(try await env.services(clock: TestClock(Date())))
+        try await app.test(.router) { client in
+            let response = try await client.send(.post, "/api/v1/auth/login",
+                                                 json: ["email": user.email, "password": TestEnvironment.password, "tenant": other.slug.value])
+            #expect(response.status == .unauthorized)
+            // And a staff member cannot log in to the platform without a tenant.
+            let platform = try await client.send(.post, "/api/v1/auth/login", json: ["email": user.email, "password": TestEnvironment.password])
+            #expect(platform.status == .unauthorized)
+        }
+    }
+
+    @Test func refreshRotatesOverHTTPAndLogoutEndsTheSession() async throws {
+        let env = try await TestEnvironment.forSuite("AuthRoutes")
+        let tenant = try await env.createTenant("r")
+        let user = try await env.createUser(in: tenant, role: .marketing)
+        let app = env.application(try await env.services(clock: TestClock(Date())))
+        try await app.test(.router) { client in
+            let first = try await client.login(email: user.email, tenant: tenant.slug.value)
+            let refreshed = try await client.send(.post, "/api/v1/auth/refresh", json: ["refresh_token": first.refresh])
+            #expect(refreshed.status == .ok)
+            let access = try #require(refreshed["access_token"] as? String)
+            #expect(try await client.send(.post, "/api/v1/auth/refresh", json: ["refresh_token": first.refresh]).status == .unauthorized)
+            #expect(try await client.send(.get, "/api/v1/me", token: access).status == .unauthorized)
+
+            let second = try await client.login(email: user.email, tenant: tenant.slug.value)
+            #expect(try await client.send(.post, "/api/v1/auth/logout", token: second.access).status == .noContent)
+            #expect(try await client.send(.get, "/api/v1/me", token: second.access).status == .unauthorized)
+            #expect(try await client.send(.post, "/api/v1/auth/refresh", json: ["refresh_token": second.refresh]).status == .unauthorized)
+        }
+    }
+
+    @Test func problemDetailsForBadRequests() async throws {
+        let env = try await TestEnvironment.forSuite("AuthRoutes")
+        let app = env.application(try await env.services(clock: TestClock(Date()), maxBodyBytes: 1024))
+        try await app.test(.router) { client in
+            let unknown = try await client.send(.get, "/api/v1/no-such-thing")
+            #expect(unknown.status == .notFound)
+            #expect(unknown.headers[.contentType] == "application/problem+json")
+            #expect(unknown["status"] as? Int == 404)
+
+            let malformed = try await client.send(.post, "/api/v1/auth/login", rawBody: "{\"email\": \"a@b.nl\",")
+            #expect(malformed.status == .badRequest)
+            #expect((malformed["detail"] as? String)?.hasPrefix("The body is not valid JSON") == true)
+
+            let missing = try await client.send(.post, "/api/v1/auth/login", json: ["email": "a@b.nl"])
+            #expect(missing.status == .badRequest)
+            #expect((missing["errors"] as? [[String: Any]])?.first?["field"] as? String == "password")
+
+            let wrongType = try await client.send(.post, "/api/v1/auth/login", json: ["email": 12, "password": "x"])
+            #expect((wrongType["errors"] as? [[String: Any]])?.first?["field"] as? String == "email")
+
+            let huge = try await client.send(.post, "/api/v1/auth/login",
+                                            json: ["email": "a@b.nl", "password": String(repeating: "x", count: 2000)])
+            #expect(huge.status == .contentTooLarge)
+            #expect(huge.headers[.contentType] == "application/problem+json")
+
+            let short = try await client.send(.post, "/api/v1/auth/password", json: ["setup_token": "krs_x", "password": "short"])
+            #expect(short.status == .unprocessableContent)
+            #expect((short["errors"] as? [[String: Any]])?.first?["field"] as? String == "password")
+
+            #expect(unknown.headers[.init("X-Request-ID")!] != nil)
+        }
+    }
+
+    @Test func invitedAdminSetsAPasswordOnceAndLogsIn() async throws {
+        let env = try await TestEnvironment.forSuite("AuthRoutes")
+        let clock = TestClock(Date())
+        let services = try await env.services(clock: clock)
+        let platformAdmin = try await env.createUser(in: nil, role: .platformAdmin)
+        let app = env.application(services)
+        try await app.test(.router) { client in
+            let token = try await client.login(email: platformAdmin.email, tenant: nil).access
+            let slug = "h-\(UUID().uuidString.prefix(8).lowercased())"
+            let created = try await client.send(.post, "/api/v1/admin/tenants", token: token,
+                                                json: ["slug": slug, "name": "Bibliotheek Hilversum", "admin_email": "Beheer.\(slug)@Example.org"])
+            #expect(created.status == .created)
+            let admin = try #require(created["admin"] as? [String: Any])
+            #expect(admin["email"] as? String == "beheer.\(slug)@example.org")
+            let setupToken = try #require(admin["setup_token"] as? String)
+
+            #expect(try await client.send(.post, "/api/v1/auth/password", json: ["setup_token": setupToken, "password": "een goed wachtwoord"]).status == .noContent)
+            #expect(try await client.send(.post, "/api/v1/auth/password", json: ["setup_token": setupToken, "password": "nog een wachtwoord"]).status == .unauthorized)
+            let me = try await client.send(.get, "/api/v1/me",
+                                           token: try await client.login(email: "beheer.\(slug)@example.org", password: "een goed wachtwoord", tenant: slug).access)
+            #expect(me["role"] as? String == "tenant_admin")
+
+            let duplicate = try await client.send(.post, "/api/v1/admin/tenants", token: token, json: ["slug": slug, "name": "Again"])
+            #expect(duplicate.status == .conflict)
+            let invalid = try await client.send(.post, "/api/v1/admin/tenants", token: token, json: ["slug": "Bad Slug!", "name": ""])
+            #expect(invalid.status == .unprocessableContent)
+            #expect(Set((invalid["errors"] as? [[String: Any]] ?? []).compactMap { $0["field"] as? String }) == ["slug", "name"])
+        }
+    }
+
+    @Test func suspendingATenantOverHTTPLocksItsStaffOutAtOnce() async throws {
+        let env = try await TestEnvironment.forSuite("AuthRoutes")
+        let tenant = try await env.createTenant("s")
+        let staff = try await env.createUser(in: tenant, role: .frontdesk)
+        let platformAdmin = try await env.createUser(in: nil, role: .platformAdmin)
+        let app = env.application(try await env.services(clock: TestClock(Date())))
+        try await app.test(.router) { client in
+            let admin = try await client.login(email: platformAdmin.email, tenant: nil).access
+            let session = try await client.login(email: staff.email, tenant: tenant.slug.value).access
+            let suspended = try await client.send(.patch, "/api/v1/admin/tenants/\(tenant.slug.value)", token: admin, json: ["status": "suspended"])
+            #expect(suspended["status"] as? String == "suspended")
+            #expect(try await client.send(.get, "/api/v1/me", token: session).status == .unauthorized)
+            await #expect(throws: LoginFailed.self) { try await client.login(email: staff.email, tenant: tenant.slug.value) }
+            _ = try await client.send(.patch, "/api/v1/admin/tenants/\(tenant.slug.value)", token: admin, json: ["status": "active"])
+            #expect(try await client.send(.get, "/api/v1/me", token: session).status == .ok)
+            let bad = try await client.send(.patch, "/api/v1/admin/tenants/\(tenant.slug.value)", token: admin, json: ["status": "gone"])
+            #expect(bad.status == .unprocessableContent)
+            #expect(try await client.send(.patch, "/api/v1/admin/tenants/no-such-lib", token: admin, json: ["status": "active"]).status == .notFound)
+            // A platform token is no staff token: no way into a library's routes.
+            #expect(try await client.send(.get, "/api/v1/users", token: admin).status == .forbidden)
+        }
+    }
+
+    @Test func roleChangeEndsSessionsAndTheLastAdminStays() async throws {
+        let env = try await TestEnvironment.forSuite("AuthRoutes")
+        let tenant = try await env.createTenant("l")
+        let admin = try await env.createUser(in: tenant, role: .tenantAdmin)
+        let colleague = try await env.createUser(in: tenant, role: .marketing)
+        let app = env.application(try await env.services(clock: TestClock(Date())))
+        try await app.test(.router) { client in
+            let token = try await client.login(email: admin.email, tenant: tenant.slug.value).access
+            let colleagueToken = try await client.login(email: colleague.email, tenant: tenant.slug.value).access
+            let demoteSelf = try await client.send(.patch, "/api/v1/users/\(admin.id)", token: token, json: ["role": "analyst"])
+            #expect(demoteSelf.status == .conflict)
+            let changed = try await client.send(.patch, "/api/v1/users/\(colleague.id)", token: token, json: ["role": "relations"])
+            #expect(changed["role"] as? String == "relations")
+            #expect(try await client.send(.get, "/api/v1/me", token: colleagueToken).status == .unauthorized)
+            let disabled = try await client.send(.patch, "/api/v1/users/\(colleague.id)", token: token, json: ["disabled": true])
+            #expect(disabled["disabled"] as? Bool == true)
+            await #expect(throws: LoginFailed.self) { try await client.login(email: colleague.email, tenant: tenant.slug.value) }
+            let badRole = try await client.send(.patch, "/api/v1/users/\(colleague.id)", token: token, json: ["role": "platform_admin"])
+            #expect(badRole.status == .unprocessableContent)
+        }
+    }
+
+    @Test func apiKeyIsShownOnceAndWorksUntilRevoked() async throws {
+        let env = try await TestEnvironment.forSuite("AuthRoutes")
+        let tenant = try await env.createTenant("k")
+        let admin = try await env.createUser(in: tenant, role: .tenantAdmin)
+        let app = env.application(try await env.services(clock: TestClock(Date())))
+        try await app.test(.router) { client in
+            let token = try await client.login(email: admin.email, tenant: tenant.slug.value).access
+            let created = try await client.send(.post, "/api/v1/api-keys", token: token, json: ["name": "Wise export", "scopes": ["imports:write"]])
+            #expect(created.status == .created)
+            let secret = try #require(created["secret"] as? String)
+            let id = try #require((created["api_key"] as? [String: Any])?["id"] as? String)
+            #expect(secret.hasPrefix("kr_test_\(id)_"))
+            let listed = try await client.send(.get, "/api/v1/api-keys", token: token)
+            #expect(!listed.text.contains(String(secret.suffix(64))))
+            #expect(try await client.send(.get, "/api/v1/me", token: secret).status == .ok)
+            #expect(try await client.send(.delete, "/api/v1/api-keys/\(id)", token: token).status == .noContent)
+            #expect(try await client.send(.get, "/api/v1/me", token: secret).status == .unauthorized)
+            let bad = try await client.send(.post, "/api/v1/api-keys", token: token, json: ["name": "x", "scopes": ["root"]])
+            #expect(bad.status == .unprocessableContent)
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import KringAuth
+import KringCore
+import KringDatabase
+import KringServer
+import KringTestSupport
+import Testing
+
+/// Tenant A's credential with tenant B's ids answers 404, never 403 and never B's data; the probe is audited.
+@Suite struct CrossTenantTests {
+    enum ForeignID: String, CaseIterable, Sendable { case user, apiKey }
+
+    struct Probe: Sendable, CustomTestStringConvertible {
+        let method: HTTPRequest.Method
+        let template: String
+        let id: ForeignID
+        let body: [String: any Sendable]?
+        let audit: Bool
+        var testDescription: String { "\(method) \(template)" }
+    }
+
+    static let probes: [Probe] = [
+        Probe(method: .patch, template: "/api/v1/users/%@", id: .user, body: ["role": "analyst"], audit: true),
+        Probe(method: .patch, template: "/api/v1/users/%@", id: .user, body: ["disabled": true], audit: true),
+        Probe(method: .delete, template: "/api/v1/api-keys/%@", id: .apiKey, body: nil, audit: true),
+    ]
+
+    @Test(arguments: probes)
+    func foreignIDsAnswer404AndChangeNothing(probe: Probe) async throws {
+        let cast = try await TwoTenants.make(suite: "CrossTenant")
+        let app = cast.env.application(cast.services)
+        try await app.test(.router) { client in
+            let token = try await client.login(email: cast.adminA.email, tenant: cast.a.slug.value).access
+            let foreignID = probe.id == .user ? cast.userB.id.uuidString.lowercased() : cast.keyB.key.id
+            let response = try await client.send(probe.method, String(format: probe.template, foreignID), token: token, json: probe.body)
+            #expect(response.status == .notFound)
+            #expect(response.headers[.contentType] == "application/problem+json")
+            #expect(!response.text.contains(cast.userB.email))
+        }
+        // B's user and key are untouched.
+        let member = try await cast.env.db.withPlatform { tx in try await StaffAccounts.member(userID: cast.userB.id, tenantID: cast.b.id, in: tx) }
+        #expect(member?.role == .marketing)
+        #expect(member?.disabled == false)
+        let keys = try await cast.env.db.withPlatform { tx in try await APIKeys.list(tenantID: cast.b.id, after: nil, limit: 10, in: tx) }
+        #expect(keys.first?.revokedAt == nil)
+        #expect(try await cast.auditCount("access.foreign_resource", tenant: cast.a) == (probe.audit ? 1 : 0))
+    }
+
+    @Test func listsShowOnlyTheCredentialsTenant() async throws {
+        let cast = try await TwoTenants.make(suite: "CrossTenant")
+        let app = cast.env.application(cast.services)
+        try await app.test(.router) { client in
+            let token = try await client.login(email: cast.adminA.email, tenant: cast.a.slug.value).access
+            let users = try await client.send(.get, "/api/v1/users", token: token)
+            let ids = (users["items"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+            #expect(ids == [cast.adminA.id.uuidString])
+            let keys = try await client.send(.get, "/api/v1/api-keys", token: token)
+            #expect((keys["items"] as? [Any])?.isEmpty == true)
+            // A tenant header or query parameter changes nothing: the tenant comes from the token only.
+            var headers = HTTPFields()
+            headers[.init("X-Tenant")!] = cast.b.slug.value
+            let sneaky = try await client.send(.get, "/api/v1/users?tenant=\(cast.b.slug.value)", token: token, headers: headers)
+            #expect((sneaky["items"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String } == [cast.adminA.id.uuidString])
+        }
+    }
+
+    @Test func anAPIKeyOfTenantBActsOnlyInB() async throws {
+        let cast = try await TwoTenants.make(suite: "CrossTenant")
+        let app = cast.env.application(cast.services)
+        try await app.test(.router) { client in
+            let me = try await client.send(.get, "/api/v1/me", token: cast.keyB.secret)
+            #expect(me.status == .ok)
+            #expect((me["tenant"] as? [String: Any])?["slug"] as? String == cast.b.slug.value)
+            #expect((me["api_key"] as? [String: Any])?["scopes"] as? [String] == ["imports:write"])
+            // Scopes grant no staff administration.
+            #expect(try await client.send(.get, "/api/v1/users", token: cast.keyB.secret).status == .forbidden)
+            #expect(try await client.send(.get, "/api/v1/api-keys", token: cast.keyB.secret).status == .forbidden)
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import HummingbirdTesting
+import KringDatabase
+import KringServer
+import KringTestSupport
+import Logging
+import Testing
+
+@Suite struct OperationsTests {
+    @Test func healthAndMetrics() async throws {
+        let env = try await TestEnvironment.forSuite("Operations")
+        let app = env.application(try await env.services(clock: TestClock(Date())))
+        try await app.test(.router) { client in
+            #expect(try await client.send(.get, "/health/live").status == .ok)
+            let ready = try await client.send(.get, "/health/ready")
+            #expect(ready.status == .ok)
+            #expect(ready["migrations"] as? String == "current")
+            _ = try await client.send(.get, "/api/v1/nowhere")
+            let metrics = try await client.send(.get, "/metrics")
+            #expect(metrics.status == .ok)
+            #expect(metrics.text.contains("kring_job_queue_depth"))
+            #expect(metrics.text.contains("kring_db_connections_in_use"))
+            #expect(metrics.text.contains("hb_requests"))
+        }
+    }
+
+    @Test func readinessFailsWhenATenantLacksMigrations() async throws {
+        let env = try await TestEnvironment.forSuite("OperationsPending")
+        let tenant = try await env.createTenant("p")
+        try await env.owner.withPlatform { tx in
+            try await tx.query("DELETE FROM schema_migrations WHERE schema_name = \(tenant.slug.schema.name)")
+        }
+        let app = env.application(try await env.services(clock: TestClock(Date())))
+        try await app.test(.router) { client in
+            let ready = try await client.send(.get, "/health/ready")
+            #expect(ready.status == .serviceUnavailable)
+            #expect(ready["migrations"] as? String == "pending")
+        }
+    }
+
+    /// The contract test: every registered route is in openapi.yaml, and the document names no route that does not exist.
+    @Test func openAPIDocumentListsEveryRoute() async throws {
+        let env = try await TestEnvironment.forSuite("Operations")
+        let router = buildRouter(try await env.services(clock: TestClock()))
+        let registered = Set(router.routes.map { route in
+            let path = "/" + route.path.description.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }.joined(separator: "/")
+            return "\(route.method.rawValue.lowercased()) \(path)"
+        })
+        let url = try #require(ProjectFiles.locate("openapi.yaml"))
+        var documented = Set<String>()
+        var currentPath: String?
+        for line in try String(contentsOf: url, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false) {
+            if let match = line.wholeMatch(of: /^  (\/\S*):\s*$/) {
+                currentPath = String(match.1)
+            } else if let match = line.wholeMatch(of: /^    (get|post|put|patch|delete):\s*$/), let currentPath {
+                documented.insert("\(match.1) \(currentPath)")
+            } else if !line.hasPrefix(" ") && !line.isEmpty {
+                currentPath = nil
+            }
+        }
+        #expect(registered.subtracting(documented).isEmpty, "routes missing from openapi.yaml: \(registered.subtracting(documented).sorted())")
+        #expect(documented.subtracting(registered).isEmpty, "openapi.yaml names routes that do not exist: \(documented.subtracting(registered).sorted())")
+        try await env.application(try await env.services(clock: TestClock())).test(.router) { client in
+            let served = try await client.send(.get, "/api/v1/openapi.yaml")
+            #expect(served.status == .ok)
+            #expect(served.text.hasPrefix("openapi: 3.1"))
+        }
+    }
+
+    @Test func workerRunsJobsAndRetriesFailures() async throws {
+        let env = try await TestEnvironment.forSuite("Worker")
+        let clock = TestClock(Date(timeIntervalSince1970: 1_950_000_000))
+        let ok = "test.ok.\(UUID())"
+        let broken = "test.broken.\(UUID())"
+        let ids = try await env.db.withPlatform { tx in
+            (try await JobQueue.enqueue(kind: ok, runAt: clock.now, in: tx),
+             try await JobQueue.enqueue(kind: broken, runAt: clock.now, maxAttempts: 3, in: tx),
+             try await JobQueue.enqueue(kind: "test.unknown.\(UUID())", runAt: clock.now, maxAttempts: 1, in: tx))
+        }
+        struct Broken: Error {}
+        let worker = JobWorker(queue: JobQueue(db: env.db), handlers: [ok: { _ in }, broken: { _ in throw Broken() }],
+                               now: clock.closure, logger: Logger(label: "worker-test"))
+        #expect(try await worker.runOnce() == 3)
+        let states = try await env.db.withPlatform { tx in
+            var states: [Int64: String] = [:]
+            for try await (id, status) in try await tx.query("SELECT id, status FROM jobs WHERE id IN (\(ids.0), \(ids.1), \(ids.2))").decode((Int64, String).self) {
+                states[id] = status
+            }
+            return states
+        }
+        #expect(states == [ids.0: "done", ids.1: "queued", ids.2: "failed"])
+        #expect(try await worker.runOnce() == 0)
+        clock.advance(by: 2)
+        #expect(try await worker.runOnce() == 1)
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import HummingbirdTesting
+import KringAuth
+import KringCore
+import KringDatabase
+import KringServer
+import KringTestSupport
+import Testing
+
+/// Walks the permission matrix whole: every role against every route.
+@Suite struct RoleMatrixTests {
+    func fill(_ text: String, tenant: Tenant, userID: UUID, keyID: String) -> String {
+        text.replacingOccurrences(of: "{slug}", with: tenant.slug.value)
+            .replacingOccurrences(of: "{user}", with: userID.uuidString.lowercased())
+            .replacingOccurrences(of: "{key}", with: keyID)
+            .replacingOccurrences(of: "{newslug}", with: "n-\(UUID().uuidString.prefix(8).lowercased())")
+            .replacingOccurrences(of: "{newemail}", with: "new-\(UUID().uuidString.prefix(8))@example.org")
+    }
+
+    func fill(_ body: [String: any Sendable]?, tenant: Tenant, userID: UUID, keyID: String) -> [String: Any]? {
+        body.map { $0.mapValues { value in (value as? String).map { fill($0, tenant: tenant, userID: userID, keyID: keyID) } ?? value } }
+    }
+
+    @Test(arguments: Role.allCases)
+    func everyRouteAnswersByThePermissionMatrix(role: Role) async throws {
+        let env = try await TestEnvironment.forSuite("RoleMatrix")
+        let clock = TestClock(Date())
+        let services = try await env.services(clock: clock)
+        let tenant = try await env.createTenant("r")
+        let caller = try await env.createUser(in: role == .platformAdmin ? nil : tenant, role: role)
+        // A second admin, so that a tenant_admin changing a colleague never trips the last-admin guard.
+        _ = try await env.createUser(in: tenant, role: .tenantAdmin)
+        let app = env.application(services)
+
+        try await app.test(.router) { client in
+            for route in RouteCase.all {
+                let colleague = try await env.createUser(in: tenant, role: .analyst)
+                let key = try await env.db.withPlatform { tx in
+                    try await APIKeys.create(tenantID: tenant.id, name: "k", scopes: ["customers:read"], expiresAt: nil,
+                                             environment: "test", createdBy: nil, now: clock.now, in: tx)
+                }
+                let token = try await client.login(email: caller.email, tenant: role == .platformAdmin ? nil : tenant.slug.value).access
+                let path = fill(route.path, tenant: tenant, userID: colleague.id, keyID: key.key.id)
+                let body = fill(route.body, tenant: tenant, userID: colleague.id, keyID: key.key.id)
+                let response = try await client.send(route.method, path, token: token, json: body)
+                if PermissionMatrix.allows(role, route.permission) {
+                    #expect((200..<300).contains(Int(response.status.code)), "\(role) \(route.testDescription): \(response.status) \(response.text)")
+                } else {
+                    #expect(response.status == .forbidden, "\(role) \(route.testDescription): \(response.status)")
+                }
+            }
+        }
+    }
+
+    @Test(arguments: RouteCase.all)
+    func everyProtectedRouteNeedsACredential(route: RouteCase) async throws {
+        let env = try await TestEnvironment.forSuite("RoleMatrix")
+        let app = env.application(try await env.services(clock: TestClock()))
+        try await app.test(.router) { client in
+            let path = route.path.replacingOccurrences(of: "{slug}", with: "x1").replacingOccurrences(of: "{user}", with: UUID().uuidString)
+                .replacingOccurrences(of: "{key}", with: "0123456789abcdef")
+            let anonymous = try await client.send(route.method, path, json: route.body.map { _ in [:] })
+            #expect(anonymous.status == .unauthorized)
+            let garbage = try await client.send(route.method, path, token: "not.a.token", json: route.body.map { _ in [:] })
+            #expect(garbage.status == .unauthorized)
+            #expect(garbage.headers[.contentType] == "application/problem+json")
+        }
+    }
+
+    @Test func platformAdministratorsGetNoTenantRoutesAndStaffNoAdminRoutes() {
+        #expect(PermissionMatrix.permissions(of: .platformAdmin) == [.profileRead, .tenantsManage])
+        for role in Role.tenantRoles {
+            #expect(!PermissionMatrix.allows(role, .tenantsManage))
+        }
+        #expect(PermissionMatrix.permissions(of: .analyst) == [.profileRead])
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import KringAuth
+import KringCore
+import KringDatabase
+import KringServer
+import KringTestSupport
+import Testing
+
+/// Two libraries with an admin each, a second user and an API key in B: the cast of the cross-tenant tests.
+struct TwoTenants {
+    let env: TestEnvironment
+    let clock: TestClock
+    let services: AppServices
+    let a: Tenant
+    let b: Tenant
+    let adminA: (id: UUID, email: String)
+    let adminB: (id: UUID, email: String)
+    let userB: (id: UUID, email: String)
+    let keyB: APIKeys.Created
+
+    static func make(suite: String) async throws -> TwoTenants {
+        let env = try await TestEnvironment.forSuite(suite)
+        let clock = TestClock(Date())
+        let services = try await env.services(clock: clock)
+        let a = try await env.createTenant("a")
+        let b = try await env.createTenant("b")
+        let adminA = try await env.createUser(in: a, role: .tenantAdmin)
+        let adminB = try await env.createUser(in: b, role: .tenantAdmin)
+        let userB = try await env.createUser(in: b, role: .marketing)
+        let keyB = try await env.db.withPlatform { tx in
+            try await APIKeys.create(tenantID: b.id, name: "ils export", scopes: ["imports:write"], expiresAt: nil,
+                                     environment: "test", createdBy: adminB.id, now: clock.now, in: tx)
+        }
+        return TwoTenants(env: env, clock: clock, services: services, a: a, b: b, adminA: adminA, adminB: adminB, userB: userB, keyB: keyB)
+    }
+
+    func auditCount(_ action: String, tenant: Tenant) async throws -> Int {
+        try await env.owner.withPlatform { tx in
+            try await tx.query("SELECT count(*) FROM audit_log WHERE action = \(action) AND tenant_id = \(tenant.id)").decode(Int.self).reduce(0, +)
+        }
+    }
+}
+
+/// Every authenticated route with the permission that guards it and a body good enough to pass validation.
+/// `{other}` stands for an id of the caller's own library (filled per test).
+struct RouteCase: Sendable, CustomTestStringConvertible {
+    let method: HTTPRequest.Method
+    let path: String
+    let permission: Permission
+    let body: [String: any Sendable]?
+
+    var testDescription: String { "\(method) \(path)" }
+
+    static let all: [RouteCase] = [
+        RouteCase(method: .get, path: "/api/v1/me", permission: .profileRead, body: nil),
+        RouteCase(method: .post, path: "/api/v1/auth/logout", permission: .profileRead, body: nil),
+        RouteCase(method: .get, path: "/api/v1/admin/tenants", permission: .tenantsManage, body: nil),
+        RouteCase(method: .post, path: "/api/v1/admin/tenants", permission: .tenantsManage, body: ["slug": "{newslug}", "name": "Nieuwe bibliotheek"]),
+        RouteCase(method: .patch, path: "/api/v1/admin/tenants/{slug}", permission: .tenantsManage, body: ["name": "Bibliotheek a"]),
+        RouteCase(method: .post, path: "/api/v1/admin/tenants/{slug}/users", permission: .tenantsManage, body: ["email": "{newemail}"]),
+        RouteCase(method: .get, path: "/api/v1/users", permission: .usersRead, body: nil),
+        RouteCase(method: .post, path: "/api/v1/users", permission: .usersManage, body: ["email": "{newemail}", "role": "analyst"]),
+        RouteCase(method: .patch, path: "/api/v1/users/{user}", permission: .usersManage, body: ["role": "frontdesk"]),
+        RouteCase(method: .get, path: "/api/v1/api-keys", permission: .apiKeysManage, body: nil),
+        RouteCase(method: .post, path: "/api/v1/api-keys", permission: .apiKeysManage, body: ["name": "ticketing", "scopes": ["customers:read"]]),
+        RouteCase(method: .delete, path: "/api/v1/api-keys/{key}", permission: .apiKeysManage, body: nil),
+    ]
+}
