@@ -17,4 +17,10 @@ echo "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1
 
 export KRING_TEST_PG_HOST=127.0.0.1 KRING_TEST_PG_PORT=$PG_PORT
 swift build --build-tests
+
+# The README's run command, end to end on a scratch cluster (skipped when only some tests were asked for).
+if [ $# -eq 0 ]; then
+    ./Deploy/smoke.sh
+fi
+
 swift test --skip-build "$@"

@@ -54,6 +54,7 @@ struct Environment {
         }
         if let bytes = values["KRING_MAX_BODY_BYTES"].flatMap(Int.init) { settings.maxBodyBytes = bytes }
         settings.environment = values["KRING_ENVIRONMENT"] ?? "dev"
+        settings.trustForwardedFor = values["KRING_TRUST_FORWARDED_FOR"] == "1"
         return settings
     }
 

@@ -79,10 +79,18 @@ struct Worker: AsyncParsableCommand {
         let db = Database(client: client, logger: logger)
         let now: @Sendable () -> Date = { Date() }
         let worker = JobWorker(queue: JobQueue(db: db), handlers: PlatformJobs.handlers(db: db, now: now), now: now, logger: logger)
+        let seed = Task {
+            do {
+                try await db.withPlatform { tx in try await PlatformJobs.schedulePrune(at: now(), in: tx) }
+            } catch {
+                logger.error("could not schedule the prune job", metadata: ["error": "\(Migrator.describe(error))"])
+            }
+        }
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: client), .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup)],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+        await seed.value
     }
 }
 
@@ -152,12 +160,8 @@ struct TenantCommand: AsyncParsableCommand {
                     if let email {
                         let user = try await StaffAccounts.findOrCreate(email: email, displayName: adminName, now: now, in: tx)
                         try await StaffAccounts.addMembership(userID: user.id, tenantID: tenant.id, role: .tenantAdmin, now: now, in: tx)
-                        if let hash {
-                            try await StaffAccounts.setPassword(userID: user.id, hash: hash, now: now, in: tx)
-                            lines.append("tenant_admin \(email) can log in")
-                        } else if try await !StaffAccounts.hasPassword(userID: user.id, in: tx) {
-                            lines.append("tenant_admin \(email): set-up token \(try await SetupTokens.issue(userID: user.id, now: now, in: tx)) (POST /api/v1/auth/password)")
-                        }
+                        lines.append(try await AccountPassword.settle(userID: user.id, hash: hash, now: now, in: tx)
+                            .line("tenant_admin \(email)"))
                     }
                     try await PlatformAudit.record(AuditEvent(action: "tenant.created", tenantID: tenant.id, targetType: "tenant",
                                                               targetID: slug.value, details: ["via": "cli"]), at: now, in: tx)

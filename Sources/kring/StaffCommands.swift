@@ -33,12 +33,8 @@ struct UserCommand: AsyncParsableCommand {
                     try await StaffAccounts.addMembership(userID: user.id, tenantID: tenant.id, role: role, now: now, in: tx)
                     try await PlatformAudit.record(AuditEvent(action: "user.invited", tenantID: tenant.id, targetType: "user",
                                                               targetID: user.id.uuidString.lowercased(), details: ["role": role.rawValue, "via": "cli"]), at: now, in: tx)
-                    if let hash {
-                        try await StaffAccounts.setPassword(userID: user.id, hash: hash, now: now, in: tx)
-                        return "\(email) is \(role.rawValue) in \(slug)"
-                    }
-                    if try await StaffAccounts.hasPassword(userID: user.id, in: tx) { return "\(email) is \(role.rawValue) in \(slug)" }
-                    return "\(email) is \(role.rawValue) in \(slug); set-up token \(try await SetupTokens.issue(userID: user.id, now: now, in: tx))"
+                    return try await AccountPassword.settle(userID: user.id, hash: hash, now: now, in: tx)
+                        .line("\(email) is \(role.rawValue) in \(slug)")
                 }
             }
             print(line)
@@ -122,12 +118,8 @@ struct PlatformAdminCommand: AsyncParsableCommand {
                     try await StaffAccounts.makePlatformAdmin(userID: user.id, now: now, in: tx)
                     try await PlatformAudit.record(AuditEvent(action: "platform_admin.created", targetType: "user",
                                                               targetID: user.id.uuidString.lowercased(), details: ["via": "cli"]), at: now, in: tx)
-                    if let hash {
-                        try await StaffAccounts.setPassword(userID: user.id, hash: hash, now: now, in: tx)
-                        return "\(email) is a platform administrator"
-                    }
-                    if try await StaffAccounts.hasPassword(userID: user.id, in: tx) { return "\(email) is a platform administrator" }
-                    return "\(email) is a platform administrator; set-up token \(try await SetupTokens.issue(userID: user.id, now: now, in: tx))"
+                    return try await AccountPassword.settle(userID: user.id, hash: hash, now: now, in: tx)
+                        .line("\(email) is a platform administrator")
                 }
             }
             print(line)
@@ -222,6 +214,30 @@ struct JWTKeyCommand: AsyncParsableCommand {
             let kid = kid ?? formatter.string(from: Date())
             try TokenKeys.generate(kid: kid, into: URL(fileURLWithPath: dir))
             print("wrote \(dir)/\(kid).key and \(kid).pub")
+        }
+    }
+}
+
+/// What the operator is told about a new or existing account's password.
+enum AccountPassword {
+    case set
+    case unchanged
+    case setupToken(String)
+
+    /// Sets the given password hash; without one, keeps an existing password or issues a set-up token.
+    static func settle(userID: UUID, hash: String?, now: Date, in tx: PlatformTransaction) async throws -> AccountPassword {
+        if let hash {
+            try await StaffAccounts.setPassword(userID: userID, hash: hash, now: now, in: tx)
+            return .set
+        }
+        if try await StaffAccounts.hasPassword(userID: userID, in: tx) { return .unchanged }
+        return .setupToken(try await SetupTokens.issue(userID: userID, now: now, in: tx))
+    }
+
+    func line(_ subject: String) -> String {
+        switch self {
+        case .set, .unchanged: subject
+        case .setupToken(let token): "\(subject); set-up token \(token) (POST /api/v1/auth/password)"
         }
     }
 }

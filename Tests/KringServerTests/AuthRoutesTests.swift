@@ -195,3 +195,31 @@ import Testing
         }
     }
 }
+
+@Suite struct AddressThrottleTests {
+    @Test func behindAProxyTheLastForwardedAddressIsThrottledNotTheProxy() async throws {
+        let env = try await TestEnvironment.forSuite("AddressThrottle")
+        let tenant = try await env.createTenant("t")
+        let user = try await env.createUser(in: tenant, role: .analyst)
+        let app = env.application(try await env.services(clock: TestClock(Date())) { $0.trustForwardedFor = true })
+        let free = LoginThrottle().addressFreeFailures
+        try await app.test(.router) { client in
+            func attempt(email: String, password: String, from address: String) async throws -> HTTPResponse.Status {
+                var headers = HTTPFields()
+                headers[.init("X-Forwarded-For")!] = "10.0.0.1, \(address)"
+                return try await client.send(.post, "/api/v1/auth/login", json: ["email": email, "password": password, "tenant": tenant.slug.value],
+                                             headers: headers).status
+            }
+            // A password-spraying client: one guess per account, many accounts, one address.
+            for index in 0...free {
+                let status = try await attempt(email: "guess\(index)@example.org", password: "wrong password here", from: "203.0.113.9")
+                #expect(status == .unauthorized)
+            }
+            let sprayer = try await attempt(email: user.email, password: TestEnvironment.password, from: "203.0.113.9")
+            #expect(sprayer == .tooManyRequests)
+            // Another client behind the same proxy is not locked out.
+            let colleague = try await attempt(email: user.email, password: TestEnvironment.password, from: "198.51.100.7")
+            #expect(colleague == .ok)
+        }
+    }
+}

@@ -1,5 +1,6 @@
 import Foundation
 import HummingbirdTesting
+import KringAuth
 import KringDatabase
 import KringServer
 import KringTestSupport
@@ -91,6 +92,32 @@ import Testing
         #expect(states == [ids.0: "done", ids.1: "queued", ids.2: "failed"])
         #expect(try await worker.runOnce() == 0)
         clock.advance(by: 2)
+        #expect(try await worker.runOnce() == 1)
+    }
+}
+
+@Suite struct PruneJobTests {
+    @Test func pruneRemovesExpiredSessionsAndReschedulesItself() async throws {
+        let env = try await TestEnvironment.forSuite("Prune")
+        let clock = TestClock(Date(timeIntervalSince1970: 1_960_000_000))
+        let tenant = try await env.createTenant("p")
+        let user = try await env.createUser(in: tenant, role: .analyst)
+        let (old, fresh) = try await env.db.withPlatform { tx in
+            let old = try await Sessions.start(userID: user.id, tenantID: tenant.id, now: clock.now.addingTimeInterval(-Sessions.lifetime - 2 * 86400), in: tx)
+            let fresh = try await Sessions.start(userID: user.id, tenantID: tenant.id, now: clock.now, in: tx)
+            try await PlatformJobs.schedulePrune(at: clock.now, in: tx)
+            try await PlatformJobs.schedulePrune(at: clock.now, in: tx)
+            return (old.sessionID, fresh.sessionID)
+        }
+        let worker = JobWorker(queue: JobQueue(db: env.db), handlers: PlatformJobs.handlers(db: env.db, now: clock.closure),
+                               now: clock.closure, logger: Logger(label: "prune-test"))
+        #expect(try await worker.runOnce() == 1)
+        let remaining = try await env.db.withPlatform { tx in
+            try await tx.query("SELECT id FROM refresh_token_families WHERE id IN (\(old), \(fresh))").decode(UUID.self).reduce(into: Set<UUID>()) { $0.insert($1) }
+        }
+        #expect(remaining == [fresh])
+        #expect(try await worker.runOnce() == 0)
+        clock.advance(by: PlatformJobs.pruneInterval)
         #expect(try await worker.runOnce() == 1)
     }
 }

@@ -84,12 +84,15 @@ public struct TestEnvironment: Sendable {
         Authentication(db: db, keys: keys, hasher: Self.hasher, throttle: throttle, environment: "test", now: clock.closure)
     }
 
-    public func services(clock: TestClock, keys: TokenKeys? = nil, maxBodyBytes: Int = 64 * 1024) async throws -> AppServices {
+    public func services(
+        clock: TestClock, keys: TokenKeys? = nil, maxBodyBytes: Int = 64 * 1024, configure: (inout ServerSettings) -> Void = { _ in }
+    ) async throws -> AppServices {
         let tokenKeys: TokenKeys
         if let keys { tokenKeys = keys } else { tokenKeys = try await Self.makeKeys().0 }
         var settings = ServerSettings()
         settings.environment = "test"
         settings.maxBodyBytes = maxBodyBytes
+        configure(&settings)
         let migrations = try migrations
         return AppServices(
             db: db, owner: owner, authentication: authentication(clock: clock, keys: tokenKeys),

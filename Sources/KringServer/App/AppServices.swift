@@ -12,6 +12,9 @@ public struct ServerSettings: Sendable {
     public var maxBodyBytes = 1 << 20
     /// The `<env>` part of API keys (`kr_<env>_...`).
     public var environment = "dev"
+    /// Behind a reverse proxy: take the client address from the last `X-Forwarded-For` entry (the one the
+    /// proxy added), so the login throttle counts clients, not the proxy.
+    public var trustForwardedFor = false
 
     public init() {}
 }

@@ -7,8 +7,9 @@ import ServiceLifecycle
 /// Builds the router with every route; `buildApplication` and the tests both use it.
 public func buildRouter(_ services: AppServices) -> Router<KringRequestContext> {
     let router = Router(context: KringRequestContext.self)
-    router.add(middleware: ProblemMiddleware())
+    // Metrics outside, so they count the status of the problem response rather than a thrown error.
     router.add(middleware: MetricsMiddleware())
+    router.add(middleware: ProblemMiddleware(trustForwardedFor: services.settings.trustForwardedFor))
 
     HealthController(services: services).addRoutes(to: router)
 

@@ -19,7 +19,7 @@ public struct JSONLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         var object: [String: String] = [
-            "ts": ISO8601DateFormatter().string(from: Date()),
+            "ts": Date().formatted(.iso8601),
             "level": event.level.rawValue,
             "logger": label,
             "msg": "\(event.message)",

@@ -10,7 +10,7 @@ import NIOCore
 public struct KringRequestContext: AuthRequestContext, RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var identity: Principal?
-    public let clientAddress: String?
+    public var clientAddress: String?
     public var requestID: String
 
     public init(source: ApplicationRequestContextSource) {

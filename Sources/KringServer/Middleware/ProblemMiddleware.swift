@@ -10,6 +10,7 @@ import PostgresNIO
 /// Logs carry the method, route pattern, status and duration: never bodies, query strings, tokens or personal data.
 struct ProblemMiddleware: RouterMiddleware {
     typealias Context = KringRequestContext
+    let trustForwardedFor: Bool
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
@@ -18,6 +19,10 @@ struct ProblemMiddleware: RouterMiddleware {
             context.requestID = given
         }
         context.logger[metadataKey: "request_id"] = .string(context.requestID)
+        if trustForwardedFor, let forwarded = request.headers[.init("X-Forwarded-For")!],
+           let last = forwarded.split(separator: ",").last?.trimmingCharacters(in: .whitespaces), !last.isEmpty {
+            context.clientAddress = last
+        }
         let start = ContinuousClock.now
         var response: Response
         do {

@@ -76,6 +76,8 @@ public enum PlatformJobs {
     /// Removes expired sessions, spent set-up tokens and stale login throttles.
     public static let prune = "platform.prune"
 
+    public static let pruneInterval: TimeInterval = 3600
+
     public static func handlers(db: Database, now: @escaping @Sendable () -> Date) -> [String: JobHandler] {
         [prune: { _ in
             let time = now()
@@ -83,7 +85,18 @@ public enum PlatformJobs {
                 try await tx.query("DELETE FROM refresh_token_families WHERE expires_at < \(time.addingTimeInterval(-86400))")
                 try await tx.query("DELETE FROM password_setup_tokens WHERE expires_at < \(time.addingTimeInterval(-86400))")
                 try await tx.query("DELETE FROM login_throttle WHERE last_failure_at < \(time.addingTimeInterval(-86400)) AND (locked_until IS NULL OR locked_until < \(time))")
+                try await schedulePrune(at: time.addingTimeInterval(pruneInterval), in: tx)
             }
         }]
+    }
+
+    /// Queues the next prune unless one is waiting already (the job re-schedules itself; workers seed it at start).
+    /// A running prune is still `queued` but leased, so it does not count as waiting.
+    public static func schedulePrune(at time: Date, in tx: PlatformTransaction) async throws {
+        try await tx.query("""
+            INSERT INTO jobs (kind, run_at, created_at)
+            SELECT \(prune), \(time), \(time)
+            WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE kind = \(prune) AND status = 'queued' AND locked_until IS NULL)
+            """)
     }
 }
