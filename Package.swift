@@ -102,6 +102,7 @@ let package = Package(
             dependencies: [
                 "KringServer", "KringTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
