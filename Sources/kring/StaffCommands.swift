@@ -89,6 +89,8 @@ struct UserCommand: AsyncParsableCommand {
                         try await StaffAccounts.setPassword(userID: user.id, hash: hash, now: now, in: tx)
                         return "password of \(email) changed"
                     }
+                    // The old password may be known to someone else: it stops working now.
+                    try await tx.query("UPDATE platform.users SET password_hash = NULL, updated_at = \(now) WHERE id = \(user.id)")
                     return "set-up token for \(email): \(try await SetupTokens.issue(userID: user.id, now: now, in: tx))"
                 }
             }

@@ -84,11 +84,11 @@ import Testing
         let (env, auth, clock, tenant, user) = try await setUp()
         let email = accountExists ? user.email : "ghost-\(UUID())@example.org"
         let throttle = LoginThrottle()
-        for _ in 0...throttle.accountFreeFailures {
+        for _ in 0..<throttle.accountFreeFailures {
             await #expect { try await auth.login(email: email, password: "wrong password here", tenant: tenant.slug.value, address: nil) }
                 throws: { Self.isUnauthorized($0) }
         }
-        // Locked now, even with the right password.
+        // Over the limit: refused without a check, even with the right password.
         await #expect { try await auth.login(email: email, password: TestEnvironment.password, tenant: tenant.slug.value, address: nil) }
             throws: { ($0 as? Problem)?.status == 429 && ($0 as? Problem)?.retryAfter == 30 }
         clock.advance(by: 31)
@@ -98,7 +98,27 @@ import Testing
         let failures = try await env.owner.withPlatform { tx in
             try await tx.query("SELECT count(*) FROM audit_log WHERE action = 'login.failed' AND tenant_id = \(tenant.id)").decode(Int.self).reduce(0, +)
         }
-        #expect(failures == (accountExists ? throttle.accountFreeFailures + 1 : 0))
+        #expect(failures == throttle.accountFreeFailures)
+    }
+
+    @Test func concurrentGuessesCannotAllPassOneThrottleCheck() async throws {
+        let (_, auth, _, tenant, user) = try await setUp()
+        let attempts = 12
+        let statuses = await withTaskGroup(of: Int.self) { group in
+            for _ in 0..<attempts {
+                group.addTask {
+                    do {
+                        _ = try await auth.login(email: user.email, password: "wrong password here", tenant: tenant.slug.value, address: nil)
+                        return 200
+                    } catch {
+                        return (error as? Problem)?.status ?? 500
+                    }
+                }
+            }
+            return await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(statuses.filter { $0 == 401 }.count == LoginThrottle().accountFreeFailures)
+        #expect(statuses.filter { $0 == 429 }.count == attempts - LoginThrottle().accountFreeFailures)
     }
 
     @Test func suspendedTenantBlocksLoginsTokensAndKeys() async throws {

@@ -59,11 +59,13 @@ public struct Authentication: Sendable {
             var membershipDisabled = false
             var isPlatformAdmin = false
         }
-        let lookup: (lockedFor: Int?, candidate: Candidate) = try await db.withPlatform { tx in
-            if let seconds = try await throttle.lockedFor(keys: [accountKey] + (addressKey.map { [$0] } ?? []), now: time, in: tx) {
+        let lookup: (waitSeconds: Int?, candidate: Candidate) = try await db.withPlatform { tx in
+            if let seconds = try await throttle.reserveAttempt(account: accountKey, address: addressKey, now: time, in: tx) {
                 return (seconds, Candidate())
             }
             var candidate = Candidate()
+            // Looked up whether or not the account exists, so both paths run the same queries.
+            if let slug { candidate.tenant = try await TenantDirectory.find(slug: slug, in: tx) }
             guard let email else { return (nil, candidate) }
             let rows = try await tx.query("SELECT id, password_hash, disabled_at FROM users WHERE email = \(email.value)")
             for try await (id, hash, disabledAt) in rows.decode((UUID, String?, Date?).self) {
@@ -72,8 +74,7 @@ public struct Authentication: Sendable {
                 candidate.userDisabled = disabledAt != nil
             }
             guard let userID = candidate.userID else { return (nil, candidate) }
-            if let slug {
-                candidate.tenant = try await TenantDirectory.find(slug: slug, in: tx)
+            if slug != nil {
                 if let tenant = candidate.tenant {
                     let rows = try await tx.query("SELECT role, disabled_at FROM memberships WHERE user_id = \(userID) AND tenant_id = \(tenant.id)")
                     for try await (role, disabledAt) in rows.decode((String, Date?).self) {
@@ -87,7 +88,7 @@ public struct Authentication: Sendable {
             }
             return (nil, candidate)
         }
-        if let seconds = lookup.lockedFor {
+        if let seconds = lookup.waitSeconds {
             await PlatformAudit.record(AuditEvent(action: "login.throttled", ip: address), at: time, using: db)
             throw Problem.tooManyRequests(retryAfter: seconds)
         }
@@ -107,7 +108,6 @@ public struct Authentication: Sendable {
 
         if let failure {
             try await db.withPlatform { tx in
-                try await throttle.recordFailure(account: accountKey, address: addressKey, now: time, in: tx)
                 try await PlatformAudit.record(AuditEvent(
                     action: "login.failed", tenantID: candidate.tenant?.id, actorUserID: candidate.userID, ip: address,
                     details: ["reason": failure]), at: time, in: tx)
@@ -119,7 +119,7 @@ public struct Authentication: Sendable {
 
         let role: Role = candidate.tenant == nil ? .platformAdmin : (candidate.role ?? .analyst)
         let session = try await db.withPlatform { tx in
-            try await throttle.recordSuccess(account: accountKey, in: tx)
+            try await throttle.recordSuccess(account: accountKey, address: addressKey, in: tx)
             if let rehash { try await StaffAccounts.setPassword(userID: userID, hash: rehash, now: time, in: tx) }
             let session = try await Sessions.start(userID: userID, tenantID: candidate.tenant?.id, now: time, in: tx)
             try await PlatformAudit.record(AuditEvent(

@@ -15,14 +15,23 @@ public enum StaffAccounts {
 
     /// Finds the user with this e-mail or creates one without a password (they set it through a set-up token).
     public static func findOrCreate(email: EmailAddress, displayName: String, now: Date, in tx: PlatformTransaction) async throws -> StaffUser {
-        let rows = try await tx.query("""
+        try await findOrCreateReporting(email: email, displayName: displayName, now: now, in: tx).user
+    }
+
+    /// As `findOrCreate`, telling whether this call created the account. Only the creator of an account may be
+    /// handed its set-up token: an existing account, even one without a password yet, belongs to someone else's invite.
+    public static func findOrCreateReporting(
+        email: EmailAddress, displayName: String, now: Date, in tx: PlatformTransaction
+    ) async throws -> (user: StaffUser, created: Bool) {
+        let inserted = try await tx.query("""
             INSERT INTO platform.users (id, email, display_name, created_at, updated_at)
             VALUES (\(UUID()), \(email.value), \(displayName), \(now), \(now))
-            ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email
+            ON CONFLICT (email) DO NOTHING
             RETURNING id, email, display_name, disabled_at, created_at
             """)
-        for try await row in rows { return try StaffUser(row: row) }
-        throw NoRowReturned()
+        for try await row in inserted { return (try StaffUser(row: row), true) }
+        guard let existing = try await find(email: email, in: tx) else { throw NoRowReturned() }
+        return (existing, false)
     }
 
     public static func hasPassword(userID: UUID, in tx: PlatformTransaction) async throws -> Bool {

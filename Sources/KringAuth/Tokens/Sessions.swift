@@ -79,7 +79,9 @@ public enum Sessions {
 public enum SetupTokens {
     public static let lifetime: TimeInterval = 7 * 24 * 3600
 
+    /// Issues a token and voids any earlier one of this user: only the newest link works.
     public static func issue(userID: UUID, now: Date, in tx: PlatformTransaction) async throws -> String {
+        try await tx.query("UPDATE platform.password_setup_tokens SET used_at = \(now) WHERE user_id = \(userID) AND used_at IS NULL")
         let token = "krs_" + SecureRandom.token(32)
         try await tx.query("""
             INSERT INTO platform.password_setup_tokens (token_hash, user_id, created_at, expires_at)
@@ -95,7 +97,10 @@ public enum SetupTokens {
             WHERE token_hash = \(SecureRandom.sha256(token)) AND used_at IS NULL AND expires_at > \(now)
             RETURNING user_id
             """)
-        for try await userID in rows.decode(UUID.self) { return userID }
+        for try await userID in rows.decode(UUID.self) {
+            try await tx.query("UPDATE platform.password_setup_tokens SET used_at = \(now) WHERE user_id = \(userID) AND used_at IS NULL")
+            return userID
+        }
         throw StaffError.invalidSetupToken
     }
 }

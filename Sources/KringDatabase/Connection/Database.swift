@@ -13,9 +13,15 @@ public final class Database: Sendable {
     public let logger: Logger
     private let leases = Atomic<Int>(0)
 
+    /// Passed to PostgresNIO, capped at `info`: at `trace` it logs row contents, which hold personal data.
+    private let queryLogger: Logger
+
     public init(client: PostgresClient, logger: Logger) {
         self.client = client
         self.logger = logger
+        var queryLogger = logger
+        if queryLogger.logLevel < .info { queryLogger.logLevel = .info }
+        self.queryLogger = queryLogger
     }
 
     /// Connections lent out right now, for the pool-usage metric.
@@ -33,8 +39,8 @@ public final class Database: Sendable {
         try await transaction { connection in
             try await connection.query(
                 "SELECT set_config('search_path', \(tenant.slug.schema.name), true), set_config('role', \(tenant.slug.role.name), true)",
-                logger: logger)
-            return try await body(TenantTransaction(tenant: tenant, connection: connection, logger: logger))
+                logger: queryLogger)
+            return try await body(TenantTransaction(tenant: tenant, connection: connection, logger: queryLogger))
         }
     }
 
@@ -44,35 +50,39 @@ public final class Database: Sendable {
         _ body: (PlatformTransaction) async throws -> Result
     ) async throws -> Result {
         try await transaction { connection in
-            try await connection.query("SELECT set_config('search_path', 'platform', true)", logger: logger)
-            return try await body(PlatformTransaction(connection: connection, logger: logger))
+            try await connection.query("SELECT set_config('search_path', 'platform', true)", logger: queryLogger)
+            return try await body(PlatformTransaction(connection: connection, logger: queryLogger))
         }
     }
 
     /// A bare connection with no schema or role: for health checks and tests of the fail-closed default.
     public func withConnection<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
-        leases.add(1, ordering: .relaxed)
-        defer { leases.subtract(1, ordering: .relaxed) }
-        return try await client.withConnection { connection in try await body(connection) }
+        try await client.withConnection { connection in
+            leases.add(1, ordering: .relaxed)
+            defer { leases.subtract(1, ordering: .relaxed) }
+            return try await body(connection)
+        }
     }
 
     /// BEGIN/COMMIT/ROLLBACK by hand rather than `PostgresClient.withTransaction`, so the body's own
     /// error (a feature's problem) reaches the caller unwrapped.
     private func transaction<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
         try await withConnection { connection in
-            try await connection.query("BEGIN", logger: logger)
+            try await connection.query("BEGIN", logger: queryLogger)
             let result: Result
             do {
                 result = try await body(connection)
             } catch {
                 do {
-                    try await connection.query("ROLLBACK", logger: logger)
-                } catch {
-                    logger.error("rollback failed", metadata: ["error": "\(String(reflecting: error))"])
+                    try await connection.query("ROLLBACK", logger: queryLogger)
+                } catch let rollbackError {
+                    // A connection still inside the transaction (with its tenant role) must never return to the pool.
+                    logger.error("rollback failed; closing the connection", metadata: ["error": "\(Migrator.describe(rollbackError))"])
+                    try? await connection.close()
                 }
                 throw error
             }
-            try await connection.query("COMMIT", logger: logger)
+            try await connection.query("COMMIT", logger: queryLogger)
             return result
         }
     }

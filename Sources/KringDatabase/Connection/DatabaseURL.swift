@@ -15,7 +15,7 @@ public enum DatabaseURL {
               let scheme = components.scheme, scheme == "postgres" || scheme == "postgresql"
         else { throw Invalid(reason: "expected postgres://user@host:port/database") }
         guard let user = components.user, !user.isEmpty else { throw Invalid(reason: "no user name") }
-        let password = components.password?.removingPercentEncoding
+        let password = components.password
         let database = String(components.path.drop(while: { $0 == "/" }))
         guard !database.isEmpty else { throw Invalid(reason: "no database name") }
         let query = Dictionary((components.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })

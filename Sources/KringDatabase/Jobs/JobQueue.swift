@@ -45,11 +45,18 @@ public struct JobQueue: Sendable {
     public func claim(limit: Int, worker: String, lease: Duration, now: Date) async throws -> [Job] {
         let leaseEnd = now.addingTimeInterval(TimeInterval(lease.components.seconds))
         return try await db.withPlatform { tx in
+            // A job whose last attempt died with its worker is failed, not retried forever.
+            try await tx.query("""
+                UPDATE jobs SET status = 'failed', finished_at = \(now), locked_until = NULL,
+                    last_error = coalesce(last_error, 'the worker stopped during the last attempt')
+                WHERE status = 'queued' AND attempts >= max_attempts AND locked_until < \(now)
+                """)
             let rows = try await tx.query("""
                 UPDATE jobs SET attempts = attempts + 1, locked_until = \(leaseEnd), locked_by = \(worker)
                 WHERE id IN (
                     SELECT id FROM jobs
                     WHERE status = 'queued' AND run_at <= \(now) AND (locked_until IS NULL OR locked_until < \(now))
+                      AND attempts < max_attempts
                     ORDER BY run_at, id
                     LIMIT \(limit)
                     FOR UPDATE SKIP LOCKED
@@ -62,17 +69,18 @@ public struct JobQueue: Sendable {
         }
     }
 
-    public func complete(_ job: Job, now: Date) async throws {
+    /// Marks the job done, if this worker still holds it (a worker whose lease ran out lost the job to another).
+    public func complete(_ job: Job, worker: String, now: Date) async throws {
         try await db.withPlatform { tx in
             try await tx.query("""
                 UPDATE jobs SET status = 'done', finished_at = \(now), locked_until = NULL, last_error = NULL
-                WHERE id = \(job.id)
+                WHERE id = \(job.id) AND locked_by = \(worker) AND status = 'queued'
                 """)
         }
     }
 
     /// Schedules a retry after an exponential backoff, or marks the job failed after its last attempt.
-    public func fail(_ job: Job, error: String, now: Date) async throws {
+    public func fail(_ job: Job, worker: String, error: String, now: Date) async throws {
         let finalAttempt = job.attempts >= job.maxAttempts
         let retryAt = now.addingTimeInterval(Self.backoff(afterAttempt: job.attempts))
         try await db.withPlatform { tx in
@@ -82,7 +90,7 @@ public struct JobQueue: Sendable {
                     run_at = CASE WHEN \(finalAttempt) THEN run_at ELSE \(retryAt) END,
                     finished_at = CASE WHEN \(finalAttempt) THEN \(now) END,
                     locked_until = NULL, last_error = \(String(error.prefix(2000)))
-                WHERE id = \(job.id)
+                WHERE id = \(job.id) AND locked_by = \(worker) AND status = 'queued'
                 """)
         }
     }

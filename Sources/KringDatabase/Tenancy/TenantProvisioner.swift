@@ -30,8 +30,11 @@ public struct TenantProvisioner: Sendable {
         try await tx.query(PostgresQuery(unsafeSQL: "CREATE ROLE \(role.quoted) NOLOGIN NOINHERIT"))
         try await tx.query(PostgresQuery(unsafeSQL: "GRANT \(role.quoted) TO \(Self.appRole.quoted)"))
         try await tx.query(PostgresQuery(unsafeSQL: "GRANT \(role.quoted) TO CURRENT_USER"))
-        try await tx.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA \(schema.quoted) AUTHORIZATION \(role.quoted)"))
+        // The owner role owns the schema and its tables; the tenant role may use them but not create, alter or
+        // drop anything (a schema owner could drop the append-only audit log).
+        try await tx.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA \(schema.quoted) AUTHORIZATION CURRENT_USER"))
         try await tx.query(PostgresQuery(unsafeSQL: "REVOKE ALL ON SCHEMA \(schema.quoted) FROM PUBLIC"))
+        try await tx.query(PostgresQuery(unsafeSQL: "GRANT USAGE ON SCHEMA \(schema.quoted) TO \(role.quoted)"))
         // Table privileges are granted by each migration on purpose (audit_log is append-only);
         // sequences behind serial columns are only ever usable, so the tenant role gets them by default.
         try await tx.query(PostgresQuery(unsafeSQL:

@@ -47,7 +47,7 @@ struct AdminTenantsController {
         let userID: UUID
         let email: String
         let role: String
-        /// One-time token to set a first password (`POST /auth/password`); null when the user has one already.
+        /// One-time token to set a first password (`POST /auth/password`); only for an account this invitation created.
         let setupToken: String?
         enum CodingKeys: String, CodingKey { case userID = "user_id", email, role, setupToken = "setup_token" }
     }
@@ -93,10 +93,9 @@ struct AdminTenantsController {
 
     /// Adds `email` to `tenant` with `role`, creating the account if needed; a new account gets a set-up token.
     static func invite(email: EmailAddress, displayName: String, role: Role, tenant: Tenant, now: Date, in tx: PlatformTransaction) async throws -> Invitation {
-        let user = try await StaffAccounts.findOrCreate(email: email, displayName: displayName, now: now, in: tx)
+        let (user, created) = try await StaffAccounts.findOrCreateReporting(email: email, displayName: displayName, now: now, in: tx)
         try await StaffAccounts.addMembership(userID: user.id, tenantID: tenant.id, role: role, now: now, in: tx)
-        let token: String? = try await StaffAccounts.hasPassword(userID: user.id, in: tx)
-            ? nil : try await SetupTokens.issue(userID: user.id, now: now, in: tx)
+        let token: String? = created ? try await SetupTokens.issue(userID: user.id, now: now, in: tx) : nil
         return Invitation(userID: user.id, email: user.email, role: role.rawValue, setupToken: token)
     }
 

@@ -56,10 +56,15 @@ public struct JobWorker: Service {
             do {
                 guard let handler = handlers[job.kind] else { throw UnknownKind(kind: job.kind) }
                 try await handler(job)
-                try await queue.complete(job, now: now())
+                try await queue.complete(job, worker: name, now: now())
             } catch {
                 logger.warning("job failed", metadata: ["job": "\(job.id)", "kind": "\(job.kind)", "attempt": "\(job.attempts)"])
-                try await queue.fail(job, error: Migrator.describe(error), now: now())
+                do {
+                    try await queue.fail(job, worker: name, error: Migrator.describe(error), now: now())
+                } catch {
+                    // The lease runs out and the job is claimed again; the rest of the batch still runs.
+                    logger.error("recording a job failure failed", metadata: ["job": "\(job.id)", "error": "\(Migrator.describe(error))"])
+                }
             }
         }
         return jobs.count
