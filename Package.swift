@@ -52,11 +52,23 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "KringB2C",
+            dependencies: [
+                "KringCore",
+                "KringDatabase",
+                "KringAuth",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "KringServer",
             dependencies: [
                 "KringCore",
                 "KringDatabase",
                 "KringAuth",
+                "KringB2C",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -97,10 +109,11 @@ let package = Package(
         .testTarget(name: "KringCoreTests", dependencies: ["KringCore"], swiftSettings: swiftSettings),
         .testTarget(name: "KringDatabaseTests", dependencies: ["KringDatabase", "KringTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KringAuthTests", dependencies: ["KringAuth", "KringTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "KringB2CTests", dependencies: ["KringB2C", "KringTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "KringServerTests",
             dependencies: [
-                "KringServer", "KringTestSupport",
+                "KringServer", "KringB2C", "KringTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ],

@@ -14,7 +14,7 @@ mkdir -p "$DATA"
 PG_DIR="$DATA/pg"
 if [ "$(id -u)" -eq 0 ] && ! runuser -u postgres -- test -x "$DATA"; then
     # The postgres user cannot reach this checkout (e.g. under /root): keep the cluster elsewhere.
-    PG_DIR="/var/tmp/kring-dev-pg-$(echo "$ROOT" | sha256sum | cut -c1-12)"
+    PG_DIR="/var/tmp/kring-dev-pg-$(echo "$DATA" | sha256sum | cut -c1-12)"
 fi
 
 command -v swift >/dev/null || { echo "Swift 6 is needed: https://www.swift.org/install/linux/" >&2; exit 1; }

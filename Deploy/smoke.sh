@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 source Deploy/postgres.sh
 
 DATA=$(mktemp -d /tmp/kring-smoke.XXXXXX)
+chmod 755 "$DATA"  # the postgres user must reach the cluster inside
 PG_PORT=$((50000 + RANDOM % 4000))
 HTTP_PORT=$((46000 + RANDOM % 3000))
 LOG="$DATA/dev.log"

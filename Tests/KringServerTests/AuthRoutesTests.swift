@@ -25,7 +25,7 @@ import Testing
             #expect(me["role"] as? String == "tenant_admin")
             #expect((me["tenant"] as? [String: Any])?["slug"] as? String == tenant.slug.value)
             #expect((me["user"] as? [String: Any])?["email"] as? String == admin.email)
-            #expect(me["permissions"] as? [String] == ["api-keys:manage", "profile:read", "users:manage", "users:read"])
+            #expect(me["permissions"] as? [String] == ["api-keys:manage", "branches:manage", "branches:read", "profile:read", "users:manage", "users:read"])
         }
     }
 
@@ -211,7 +211,7 @@ import Testing
                                              headers: headers).status
             }
             // A password-spraying client: one guess per account, many accounts, one address.
-            for index in 0...free {
+            for index in 0..<free {
                 let status = try await attempt(email: "guess\(index)@example.org", password: "wrong password here", from: "203.0.113.9")
                 #expect(status == .unauthorized)
             }
@@ -220,6 +220,32 @@ import Testing
             // Another client behind the same proxy is not locked out.
             let colleague = try await attempt(email: user.email, password: TestEnvironment.password, from: "198.51.100.7")
             #expect(colleague == .ok)
+        }
+    }
+}
+
+@Suite struct InvitationTests {
+    /// An account that exists, even one still waiting for its first password, is never handed to another inviter.
+    @Test func invitingAnExistingAccountGivesNoSetupToken() async throws {
+        let env = try await TestEnvironment.forSuite("Invitations")
+        let a = try await env.createTenant("a")
+        let b = try await env.createTenant("b")
+        let adminA = try await env.createUser(in: a, role: .tenantAdmin)
+        let adminB = try await env.createUser(in: b, role: .tenantAdmin)
+        let app = env.application(try await env.services(clock: TestClock(Date())))
+        try await app.test(.router) { client in
+            let tokenB = try await client.login(email: adminB.email, tenant: b.slug.value).access
+            let email = "nieuw-\(UUID().uuidString.prefix(8).lowercased())@example.org"
+            let invitedByB = try await client.send(.post, "/api/v1/users", token: tokenB, json: ["email": email, "role": "frontdesk"])
+            let tokenForNewcomer = try #require(invitedByB["setup_token"] as? String)
+
+            let tokenA = try await client.login(email: adminA.email, tenant: a.slug.value).access
+            let invitedByA = try await client.send(.post, "/api/v1/users", token: tokenA, json: ["email": email, "role": "analyst"])
+            #expect(invitedByA.status == .created)
+            #expect(invitedByA["setup_token"] == nil)
+            // A second token for the same person voids the first; here none was issued, so B's still works once.
+            #expect(try await client.send(.post, "/api/v1/auth/password", json: ["setup_token": tokenForNewcomer, "password": "mijn eigen wachtwoord"]).status == .noContent)
+            #expect(try await client.send(.post, "/api/v1/auth/password", json: ["setup_token": tokenForNewcomer, "password": "een ander wachtwoord"]).status == .unauthorized)
         }
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import KringAuth
+import KringB2C
 import KringCore
 import KringDatabase
 import KringServer
@@ -77,6 +78,51 @@ import Testing
             // Scopes grant no staff administration.
             #expect(try await client.send(.get, "/api/v1/users", token: cast.keyB.secret).status == .forbidden)
             #expect(try await client.send(.get, "/api/v1/api-keys", token: cast.keyB.secret).status == .forbidden)
+        }
+    }
+}
+
+/// The customer routes: tenant A's staff with tenant B's customer ids.
+@Suite struct CustomerCrossTenantTests {
+    @Test(arguments: RouteCase.customerRoutes)
+    func anotherLibrarysCustomerAnswers404AndIsAudited(route: RouteCase) async throws {
+        let cast = try await TwoTenants.make(suite: "CustomerCrossTenant")
+        let frontdeskA = try await cast.env.createUser(in: cast.a, role: .frontdesk)
+        let customerB = try await cast.env.createCustomer(in: cast.b, lastName: "Verborgen")
+        let otherA = try await cast.env.createCustomer(in: cast.a)
+        let app = cast.env.application(cast.services)
+        try await app.test(.router) { client in
+            let token = try await client.login(email: frontdeskA.email, tenant: cast.a.slug.value).access
+            let path = route.path.replacingOccurrences(of: "{customer}", with: customerB.id.uuidString.lowercased())
+            let body = route.body.map { $0.mapValues { value -> Any in
+                guard let text = value as? String else { return value }
+                return text.replacingOccurrences(of: "{other}", with: otherA.id.uuidString.lowercased())
+                    .replacingOccurrences(of: "{newemail}", with: "x-\(UUID().uuidString.prefix(6))@example.nl")
+            } }
+            var headers = HTTPFields()
+            if route.ifMatch { headers[.ifMatch] = "\"1\"" }
+            let response = try await client.send(route.method, path, token: token, json: body, headers: headers)
+            #expect(response.status == .notFound, "\(route.testDescription): \(response.status)")
+            #expect(!response.text.contains("Verborgen"))
+        }
+        // B's customer is untouched, and A's audit log has the probe.
+        let after = try await cast.env.db.withTenant(cast.b) { tx in try await Customers.read(id: customerB.id, by: .system, now: Date(), in: tx) }
+        #expect(after.version == 1)
+        #expect(after.lastName == "Verborgen")
+        #expect(try await cast.tenantAuditCount("access.unknown_customer", tenant: cast.a) >= 1)
+        #expect(try await cast.tenantAuditCount("access.unknown_customer", tenant: cast.b) == 0)
+    }
+
+    @Test func searchNeverReturnsAnotherLibrarysCustomers() async throws {
+        let cast = try await TwoTenants.make(suite: "CustomerCrossTenant")
+        let marketingA = try await cast.env.createUser(in: cast.a, role: .marketing)
+        _ = try await cast.env.createCustomer(in: cast.b, lastName: "Alleeninbee")
+        let app = cast.env.application(cast.services)
+        try await app.test(.router) { client in
+            let token = try await client.login(email: marketingA.email, tenant: cast.a.slug.value).access
+            let found = try await client.send(.get, "/api/v1/customers?q=alleeninbee", token: token)
+            #expect(found.status == .ok)
+            #expect((found["items"] as? [Any])?.isEmpty == true)
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import HummingbirdTesting
 import KringAuth
 import KringCore
@@ -9,16 +10,18 @@ import Testing
 
 /// Walks the permission matrix whole: every role against every route.
 @Suite struct RoleMatrixTests {
-    func fill(_ text: String, tenant: Tenant, userID: UUID, keyID: String) -> String {
+    func fill(_ text: String, tenant: Tenant, userID: UUID, keyID: String, customers: (UUID, UUID) = (UUID(), UUID())) -> String {
         text.replacingOccurrences(of: "{slug}", with: tenant.slug.value)
+            .replacingOccurrences(of: "{customer}", with: customers.0.uuidString.lowercased())
+            .replacingOccurrences(of: "{other}", with: customers.1.uuidString.lowercased())
             .replacingOccurrences(of: "{user}", with: userID.uuidString.lowercased())
             .replacingOccurrences(of: "{key}", with: keyID)
             .replacingOccurrences(of: "{newslug}", with: "n-\(UUID().uuidString.prefix(8).lowercased())")
             .replacingOccurrences(of: "{newemail}", with: "new-\(UUID().uuidString.prefix(8))@example.org")
     }
 
-    func fill(_ body: [String: any Sendable]?, tenant: Tenant, userID: UUID, keyID: String) -> [String: Any]? {
-        body.map { $0.mapValues { value in (value as? String).map { fill($0, tenant: tenant, userID: userID, keyID: keyID) } ?? value } }
+    func fill(_ body: [String: any Sendable]?, tenant: Tenant, userID: UUID, keyID: String, customers: (UUID, UUID)) -> [String: Any]? {
+        body.map { $0.mapValues { value in (value as? String).map { fill($0, tenant: tenant, userID: userID, keyID: keyID, customers: customers) } ?? value } }
     }
 
     @Test(arguments: Role.allCases)
@@ -39,10 +42,13 @@ import Testing
                     try await APIKeys.create(tenantID: tenant.id, name: "k", scopes: ["customers:read"], expiresAt: nil,
                                              environment: "test", createdBy: nil, now: clock.now, in: tx)
                 }
+                let customers = (try await env.createCustomer(in: tenant).id, try await env.createCustomer(in: tenant).id)
                 let token = try await client.login(email: caller.email, tenant: role == .platformAdmin ? nil : tenant.slug.value).access
-                let path = fill(route.path, tenant: tenant, userID: colleague.id, keyID: key.key.id)
-                let body = fill(route.body, tenant: tenant, userID: colleague.id, keyID: key.key.id)
-                let response = try await client.send(route.method, path, token: token, json: body)
+                let path = fill(route.path, tenant: tenant, userID: colleague.id, keyID: key.key.id, customers: customers)
+                let body = fill(route.body, tenant: tenant, userID: colleague.id, keyID: key.key.id, customers: customers)
+                var headers = HTTPFields()
+                if route.ifMatch { headers[.ifMatch] = "\"1\"" }
+                let response = try await client.send(route.method, path, token: token, json: body, headers: headers)
                 if PermissionMatrix.allows(role, route.permission) {
                     #expect((200..<300).contains(Int(response.status.code)), "\(role) \(route.testDescription): \(response.status) \(response.text)")
                 } else {
@@ -58,6 +64,7 @@ import Testing
         let app = env.application(try await env.services(clock: TestClock()))
         try await app.test(.router) { client in
             let path = route.path.replacingOccurrences(of: "{slug}", with: "x1").replacingOccurrences(of: "{user}", with: UUID().uuidString)
+                .replacingOccurrences(of: "{customer}", with: UUID().uuidString)
                 .replacingOccurrences(of: "{key}", with: "0123456789abcdef")
             let anonymous = try await client.send(route.method, path, json: route.body.map { _ in [:] })
             #expect(anonymous.status == .unauthorized)
@@ -72,6 +79,8 @@ import Testing
         for role in Role.tenantRoles {
             #expect(!PermissionMatrix.allows(role, .tenantsManage))
         }
-        #expect(PermissionMatrix.permissions(of: .analyst) == [.profileRead])
+        #expect(PermissionMatrix.permissions(of: .analyst) == [.profileRead, .branchesRead, .customersRead])
+        #expect(!PermissionMatrix.allows(.analyst, .customersExport))
+        #expect(!PermissionMatrix.allows(.relations, .customersRead))
     }
 }

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import KringAuth
+import KringB2C
 import KringCore
 import KringDatabase
 import KringServer
@@ -37,6 +38,12 @@ struct TwoTenants {
         return TwoTenants(env: env, clock: clock, services: services, a: a, b: b, adminA: adminA, adminB: adminB, userB: userB, keyB: keyB)
     }
 
+    func tenantAuditCount(_ action: String, tenant: Tenant) async throws -> Int {
+        try await env.db.withTenant(tenant) { tx in
+            try await tx.query("SELECT count(*) FROM audit_log WHERE action = \(action)").decode(Int.self).reduce(0, +)
+        }
+    }
+
     func auditCount(_ action: String, tenant: Tenant) async throws -> Int {
         try await env.owner.withPlatform { tx in
             try await tx.query("SELECT count(*) FROM audit_log WHERE action = \(action) AND tenant_id = \(tenant.id)").decode(Int.self).reduce(0, +)
@@ -51,6 +58,8 @@ struct RouteCase: Sendable, CustomTestStringConvertible {
     let path: String
     let permission: Permission
     let body: [String: any Sendable]?
+    /// Sends `If-Match: "1"` (the version of a freshly created customer).
+    var ifMatch = false
 
     var testDescription: String { "\(method) \(path)" }
 
@@ -67,5 +76,37 @@ struct RouteCase: Sendable, CustomTestStringConvertible {
         RouteCase(method: .get, path: "/api/v1/api-keys", permission: .apiKeysManage, body: nil),
         RouteCase(method: .post, path: "/api/v1/api-keys", permission: .apiKeysManage, body: ["name": "ticketing", "scopes": ["customers:read"]]),
         RouteCase(method: .delete, path: "/api/v1/api-keys/{key}", permission: .apiKeysManage, body: nil),
+        RouteCase(method: .get, path: "/api/v1/branches", permission: .branchesRead, body: nil),
+        RouteCase(method: .post, path: "/api/v1/branches", permission: .branchesManage, body: ["name": "{newslug}", "municipality": "Haarlem"]),
+        RouteCase(method: .get, path: "/api/v1/customers", permission: .customersRead, body: nil),
+        RouteCase(method: .post, path: "/api/v1/customers", permission: .customersWrite, body: customerBody),
+        RouteCase(method: .get, path: "/api/v1/customers/{customer}", permission: .customersRead, body: nil),
+        RouteCase(method: .put, path: "/api/v1/customers/{customer}", permission: .customersWrite, body: customerBody, ifMatch: true),
+        RouteCase(method: .post, path: "/api/v1/customers/{customer}/merge", permission: .customersWrite, body: ["duplicate_id": "{other}"]),
+        RouteCase(method: .get, path: "/api/v1/customers/{customer}/export", permission: .customersExport, body: nil),
+        RouteCase(method: .post, path: "/api/v1/customers/{customer}/erasure", permission: .customersErase, body: nil),
+        RouteCase(method: .get, path: "/api/v1/customers/{customer}/timeline", permission: .customersRead, body: nil),
+        RouteCase(method: .post, path: "/api/v1/customers/{customer}/timeline", permission: .customersWrite,
+                  body: ["channel": "desk", "direction": "inbound", "subject": "Vraag over reserveringen"]),
+        RouteCase(method: .get, path: "/api/v1/customers/{customer}/consents", permission: .customersRead, body: nil),
+        RouteCase(method: .post, path: "/api/v1/customers/{customer}/consents", permission: .consentsWrite,
+                  body: ["topic": "newsletter:weekly", "status": "opted_in"]),
+        RouteCase(method: .post, path: "/api/v1/customers/{customer}/parents", permission: .customersWrite, body: ["parent_id": "{other}"]),
     ]
+
+    static let customerBody: [String: any Sendable] = ["roles": ["guest"], "first_name": "Sanne", "last_name": "Dekker", "email": "{newemail}"]
+
+    /// Routes whose path names one customer of the caller's library.
+    static var customerRoutes: [RouteCase] { all.filter { $0.path.contains("{customer}") } }
+}
+
+extension TestEnvironment {
+    /// A guest customer in `tenant`, created through the service as staff would.
+    func createCustomer(in tenant: Tenant, lastName: String = "Dekker") async throws -> Customer {
+        var draft = CustomerDraft(roles: ["guest"])
+        draft.lastName = lastName
+        draft.email = "klant-\(UUID().uuidString.prefix(8).lowercased())@example.nl"
+        let valid = try draft.validate(today: CalendarDate(Date()))
+        return try await db.withTenant(tenant) { tx in try await Customers.create(valid, by: .system, now: Date(), in: tx) }
+    }
 }

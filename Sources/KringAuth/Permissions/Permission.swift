@@ -12,6 +12,20 @@ public enum Permission: String, Sendable, CaseIterable, Codable {
     case usersManage = "users:manage"
     /// Create, list and revoke a library's API keys.
     case apiKeysManage = "api-keys:manage"
+    /// Manage a library's branches (vestigingen).
+    case branchesManage = "branches:manage"
+    /// Read branches (every library role).
+    case branchesRead = "branches:read"
+    /// Search customers and read one customer's profile and timeline.
+    case customersRead = "customers:read"
+    /// Create and change customers, merge duplicates, link households, log contact moments.
+    case customersWrite = "customers:write"
+    /// Export one customer's personal data (AVG art. 15/20).
+    case customersExport = "customers:export"
+    /// Erase one customer's personal data (AVG art. 17).
+    case customersErase = "customers:erase"
+    /// Record consent statements (opt-in, confirmation, withdrawal).
+    case consentsWrite = "consents:write"
 }
 
 /// The one table that says which role may do what. Tests walk it whole against the routes.
@@ -20,8 +34,14 @@ public enum PermissionMatrix {
         switch role {
         // Probiblio runs the platform but has no business in a library's member data.
         case .platformAdmin: [.profileRead, .tenantsManage]
-        case .tenantAdmin: [.profileRead, .usersRead, .usersManage, .apiKeysManage]
-        case .marketing, .relations, .frontdesk, .analyst: [.profileRead]
+        case .tenantAdmin: [.profileRead, .usersRead, .usersManage, .apiKeysManage, .branchesRead, .branchesManage]
+        // The front desk serves members: it keeps their data, handles their privacy requests.
+        case .frontdesk: [.profileRead, .branchesRead, .customersRead, .customersWrite, .customersExport, .customersErase, .consentsWrite]
+        case .marketing: [.profileRead, .branchesRead, .customersRead, .consentsWrite]
+        // Reads without exporting personal data.
+        case .analyst: [.profileRead, .branchesRead, .customersRead]
+        // Business relations only; no member data.
+        case .relations: [.profileRead, .branchesRead]
         }
     }
 
@@ -31,7 +51,15 @@ public enum PermissionMatrix {
 
     /// Integrations act only through their scopes; no scope reaches staff or key administration.
     public static func permissions(of scopes: [APIScope]) -> Set<Permission> {
-        [.profileRead]
+        var permissions: Set<Permission> = [.profileRead]
+        for scope in scopes {
+            switch scope {
+            case .customersRead: permissions.formUnion([.customersRead, .branchesRead])
+            case .customersWrite: permissions.formUnion([.customersRead, .customersWrite, .consentsWrite, .branchesRead])
+            case .importsWrite, .registrationsWrite, .emailEventsWrite: break
+            }
+        }
+        return permissions
     }
 }
 

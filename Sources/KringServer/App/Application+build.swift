@@ -21,6 +21,8 @@ public func buildRouter(_ services: AppServices) -> Router<KringRequestContext> 
     AdminTenantsController(services: services).addRoutes(to: authenticated.group("admin/tenants"))
     UsersController(services: services).addRoutes(to: authenticated.group("users"))
     APIKeysController(services: services).addRoutes(to: authenticated.group("api-keys"))
+    BranchesController(services: services).addRoutes(to: authenticated.group("branches"))
+    CustomersController(services: services).addRoutes(to: authenticated.group("customers"))
     return router
 }
 

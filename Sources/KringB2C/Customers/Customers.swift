@@ -1,0 +1,184 @@
+import Foundation
+import KringCore
+import KringDatabase
+import PostgresNIO
+
+/// Customers of one library: create, read, replace, search. Every read of one customer and every change
+/// is written to the tenant's audit log in the same transaction.
+public enum Customers {
+    public static func create(_ draft: CustomerDraft.Valid, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> Customer {
+        let id = UUID()
+        let household = try await Households.place(postcode: draft.postcode, houseNumber: draft.houseNumber,
+                                                   addition: draft.houseNumberAddition, now: now, in: tx)
+        let customer: Customer
+        do {
+            let rows = try await tx.query("""
+                INSERT INTO customers (
+                    id, roles, member_number, member_type, membership_status, membership_start, membership_end, end_reason,
+                    subscription_fee_cents, first_name, infix, last_name, birth_date, email, phone, postcode, house_number,
+                    house_number_addition, street, city, municipality, preferred_language, favourite_branch_id, genres, tags, notes,
+                    household_id, created_at, updated_at)
+                VALUES (
+                    \(id), \(draft.roles), \(draft.memberNumber), \(draft.memberType), \(draft.membershipStatus),
+                    \(draft.membershipStart?.description)::date, \(draft.membershipEnd?.description)::date, \(draft.endReason),
+                    \(draft.subscriptionFeeCents), \(draft.firstName), \(draft.infix), \(draft.lastName), \(draft.birthDate?.description)::date,
+                    \(draft.email), \(draft.phone), \(draft.postcode), \(draft.houseNumber), \(draft.houseNumberAddition), \(draft.street),
+                    \(draft.city), \(draft.municipality), \(draft.preferredLanguage), \(draft.favouriteBranchID), \(draft.genres), \(draft.tags),
+                    \(draft.notes), \(household), \(now), \(now))
+                RETURNING \(unescaped: Customer.columns)
+                """)
+            customer = try await single(rows)
+        } catch let error as PSQLError {
+            throw map(error)
+        }
+        try await TenantAudit.record("customer.created", subjectType: "customer", subjectID: id.uuidString.lowercased(), by: actor, at: now, in: tx)
+        try await Timeline.recordSystemEvent("customer.created", customerID: id, actor: actor, at: now, in: tx)
+        return customer
+    }
+
+    /// The one customer a `RETURNING` statement gives; constraint errors surface while reading it.
+    private static func single(_ rows: PostgresRowSequence) async throws -> Customer {
+        for try await row in rows { return try Customer(row: row) }
+        throw NoRowReturned()
+    }
+
+    /// Replaces the editable fields, refusing a lost update: `expectedVersion` must be the version the caller read.
+    public static func replace(
+        id: UUID, with draft: CustomerDraft.Valid, expectedVersion: Int, by actor: AuditActor, now: Date, in tx: TenantTransaction
+    ) async throws -> Customer {
+        let current = try await require(id: id, forUpdate: true, in: tx)
+        guard current.version == expectedVersion else { throw CustomerError.versionMismatch(current: current.version) }
+        let household = try await Households.place(postcode: draft.postcode, houseNumber: draft.houseNumber,
+                                                   addition: draft.houseNumberAddition, now: now, in: tx)
+        let updated: Customer
+        do {
+            let rows = try await tx.query("""
+                UPDATE customers SET
+                    version = version + 1, roles = \(draft.roles), member_number = \(draft.memberNumber), member_type = \(draft.memberType),
+                    membership_status = \(draft.membershipStatus), membership_start = \(draft.membershipStart?.description)::date,
+                    membership_end = \(draft.membershipEnd?.description)::date, end_reason = \(draft.endReason),
+                    subscription_fee_cents = \(draft.subscriptionFeeCents), first_name = \(draft.firstName), infix = \(draft.infix),
+                    last_name = \(draft.lastName), birth_date = \(draft.birthDate?.description)::date, email = \(draft.email),
+                    phone = \(draft.phone), postcode = \(draft.postcode), house_number = \(draft.houseNumber),
+                    house_number_addition = \(draft.houseNumberAddition), street = \(draft.street), city = \(draft.city),
+                    municipality = \(draft.municipality), preferred_language = \(draft.preferredLanguage),
+                    favourite_branch_id = \(draft.favouriteBranchID), genres = \(draft.genres), tags = \(draft.tags), notes = \(draft.notes),
+                    household_id = \(household), updated_at = \(now)
+                WHERE id = \(id)
+                RETURNING \(unescaped: Customer.columns)
+                """)
+            updated = try await single(rows)
+        } catch let error as PSQLError {
+            throw map(error)
+        }
+        let changed = changedFields(current, updated)
+        try await TenantAudit.record("customer.updated", subjectType: "customer", subjectID: id.uuidString.lowercased(), by: actor,
+                                     details: ["fields": changed.joined(separator: " ")], at: now, in: tx)
+        if !changed.isEmpty {
+            try await Timeline.recordSystemEvent("customer.updated", customerID: id, actor: actor, subject: "Changed: \(changed.joined(separator: ", "))",
+                                                 at: now, in: tx)
+        }
+        return updated
+    }
+
+    /// Names of the fields that differ, never their values (the audit log holds no personal data itself).
+    static func changedFields(_ before: Customer, _ after: Customer) -> [String] {
+        var fields: [String] = []
+        func check<T: Equatable>(_ name: String, _ path: KeyPath<Customer, T>) { if before[keyPath: path] != after[keyPath: path] { fields.append(name) } }
+        check("roles", \.roles); check("member_number", \.memberNumber); check("member_type", \.memberType)
+        check("membership_status", \.membershipStatus); check("membership_start", \.membershipStart); check("membership_end", \.membershipEnd)
+        check("first_name", \.firstName); check("infix", \.infix); check("last_name", \.lastName); check("birth_date", \.birthDate)
+        check("email", \.email); check("phone", \.phone); check("postcode", \.postcode); check("house_number", \.houseNumber)
+        check("street", \.street); check("city", \.city); check("municipality", \.municipality)
+        check("favourite_branch_id", \.favouriteBranchID); check("genres", \.genres); check("tags", \.tags); check("notes", \.notes)
+        return fields
+    }
+
+    /// Reads one customer, audited as a read of personal data.
+    public static func read(id: UUID, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> Customer {
+        let customer = try await require(id: id, forUpdate: false, in: tx)
+        try await TenantAudit.record("customer.read", subjectType: "customer", subjectID: id.uuidString.lowercased(), by: actor, at: now, in: tx)
+        return customer
+    }
+
+    /// The customer, or `notFound` / `merged`; an erased customer is returned (its personal fields are empty).
+    static func require(id: UUID, forUpdate: Bool, in tx: TenantTransaction) async throws -> Customer {
+        let rows = try await tx.query("""
+            SELECT \(unescaped: Customer.columns), merged_into FROM customers WHERE id = \(id) \(unescaped: forUpdate ? "FOR UPDATE" : "")
+            """)
+        for try await row in rows {
+            if let survivor = try row.makeRandomAccess()[35].decode(UUID?.self) { throw CustomerError.merged(into: survivor) }
+            return try Customer(row: row)
+        }
+        throw CustomerError.notFound
+    }
+
+    public struct Search: Sendable {
+        /// Matches the start of a last name, an e-mail address, a member number or a postcode.
+        public var query: String?
+        public var role: Customer.RoleKind?
+        public var memberType: Customer.MemberType?
+        public var branchID: UUID?
+        public var after: UUID?
+        public var limit: Int
+
+        public init(query: String? = nil, role: Customer.RoleKind? = nil, memberType: Customer.MemberType? = nil,
+                    branchID: UUID? = nil, after: UUID? = nil, limit: Int = 50) {
+            self.query = query
+            self.role = role
+            self.memberType = memberType
+            self.branchID = branchID
+            self.after = after
+            self.limit = limit
+        }
+    }
+
+    /// Searches in keyset order of id; merged customers are left out. Audited once per search, with the hit count.
+    public static func search(_ search: Search, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> [Customer] {
+        let needle = search.query?.trimmingCharacters(in: .whitespaces).lowercased()
+        let pattern = needle.map { $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+            .replacingOccurrences(of: "_", with: "\\_") + "%" }
+        let postcode = needle.flatMap(Postcode.init)?.value
+        let rows = try await tx.query("""
+            SELECT \(unescaped: Customer.columns) FROM customers
+            WHERE merged_into IS NULL
+              AND (\(pattern)::text IS NULL OR lower(last_name) LIKE \(pattern) OR email = \(needle) OR member_number = \(search.query)
+                   OR postcode = \(postcode))
+              AND (\(search.role?.rawValue)::text IS NULL OR \(search.role?.rawValue) = ANY(roles))
+              AND (\(search.memberType?.rawValue)::text IS NULL OR member_type = \(search.memberType?.rawValue))
+              AND (\(search.branchID)::uuid IS NULL OR favourite_branch_id = \(search.branchID))
+              AND (\(search.after)::uuid IS NULL OR id > \(search.after))
+            ORDER BY id
+            LIMIT \(search.limit)
+            """)
+        var customers: [Customer] = []
+        for try await row in rows { customers.append(try Customer(row: row)) }
+        try await TenantAudit.record("customer.search", subjectType: "customer", subjectID: nil, by: actor,
+                                     details: ["results": String(customers.count)], at: now, in: tx)
+        return customers
+    }
+
+    static func map(_ error: PSQLError) -> any Error {
+        switch (error.serverInfo?[.sqlState], error.serverInfo?[.constraintName]) {
+        case ("23505", "customers_member_number_key"?): CustomerError.duplicateMemberNumber
+        case ("23503", "customers_favourite_branch_id_fkey"?):
+            CustomerError.invalid([FieldError(field: "favourite_branch_id", message: "No such branch in this library.")])
+        default: error
+        }
+    }
+}
+
+/// Groups customers who live at one address.
+enum Households {
+    static func place(postcode: String?, houseNumber: String?, addition: String?, now: Date, in tx: TenantTransaction) async throws -> UUID? {
+        guard let postcode, let houseNumber else { return nil }
+        let rows = try await tx.query("""
+            INSERT INTO households (id, postcode, house_number, house_number_addition, created_at)
+            VALUES (\(UUID()), \(postcode), \(houseNumber), \(addition ?? ""), \(now))
+            ON CONFLICT (postcode, house_number, house_number_addition) DO UPDATE SET postcode = EXCLUDED.postcode
+            RETURNING id
+            """)
+        for try await id in rows.decode(UUID.self) { return id }
+        return nil
+    }
+}
