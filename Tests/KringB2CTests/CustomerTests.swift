@@ -290,3 +290,91 @@ extension CustomerDraft {
         return draft
     }
 }
+
+@Suite struct ActivityTests {
+    static let now = CustomerTests.now
+    static let staff = CustomerTests.staff
+
+    func setUp() async throws -> (TestEnvironment, Tenant) {
+        let env = try await TestEnvironment.forSuite("Activities")
+        return (env, try await env.createTenant("act"))
+    }
+
+    func customer(_ env: TestEnvironment, _ tenant: Tenant) async throws -> Customer {
+        let valid = try CustomerTests.member().validate(today: CustomerTests.today)
+        return try await env.db.withTenant(tenant) { tx in try await Customers.create(valid, by: Self.staff, now: Self.now, in: tx) }
+    }
+
+    @Test func capacityFillsThenWaitlistsAndACancellationPromotesTheFirstWaiting() async throws {
+        let (env, tenant) = try await setUp()
+        let (a, b, c) = (try await customer(env, tenant), try await customer(env, tenant), try await customer(env, tenant))
+        let activity = try await env.db.withTenant(tenant) { tx in
+            try await Activities.create(ActivityDraft(title: "Voorlezen voor peuters", category: "Youth", startsAt: Self.now + 86400,
+                                                      endsAt: Self.now + 86400 + 3600, capacity: 2), by: Self.staff, now: Self.now, in: tx)
+        }
+        let registrations = try await env.db.withTenant(tenant) { tx in
+            [try await Activities.register(customerID: a.id, activityID: activity.id, source: .staff, pricePaidCents: 0, by: Self.staff, now: Self.now, in: tx),
+             try await Activities.register(customerID: b.id, activityID: activity.id, source: .ticketing, pricePaidCents: 350, by: Self.staff, now: Self.now + 1, in: tx),
+             try await Activities.register(customerID: c.id, activityID: activity.id, source: .web, pricePaidCents: 0, by: Self.staff, now: Self.now + 2, in: tx)]
+        }
+        #expect(registrations.map(\.status) == [.booked, .booked, .waitlisted])
+        await #expect(throws: ActivityError.alreadyRegistered) {
+            try await env.db.withTenant(tenant) { tx in
+                try await Activities.register(customerID: a.id, activityID: activity.id, source: .staff, pricePaidCents: 0, by: Self.staff, now: Self.now, in: tx)
+            }
+        }
+        _ = try await env.db.withTenant(tenant) { tx in
+            try await Activities.setStatus(registrationID: registrations[0].id, to: .cancelled, by: Self.staff, now: Self.now + 10, in: tx)
+        }
+        let after = try await env.db.withTenant(tenant) { tx in try await Activities.registrations(activityID: activity.id, in: tx) }
+        #expect(Dictionary(uniqueKeysWithValues: after.map { ($0.customerID, $0.status) }) == [a.id: .cancelled, b.id: .booked, c.id: .booked])
+        #expect(try await env.db.withTenant(tenant) { tx in try await Activities.find(activity.id, in: tx) }.placesTaken == 2)
+    }
+
+    @Test func onlyAttendeesEvaluateAndOnlyOnce() async throws {
+        let (env, tenant) = try await setUp()
+        let guest = try await customer(env, tenant)
+        let registration = try await env.db.withTenant(tenant) { tx in
+            let activity = try await Activities.create(ActivityDraft(title: "Schrijfworkshop", category: "adults", startsAt: Self.now - 7200, endsAt: Self.now - 3600),
+                                                       by: Self.staff, now: Self.now, in: tx)
+            return try await Activities.register(customerID: guest.id, activityID: activity.id, source: .staff, pricePaidCents: 0, by: Self.staff, now: Self.now, in: tx)
+        }
+        await #expect(throws: ActivityError.notAttended) {
+            try await env.db.withTenant(tenant) { tx in try await Activities.evaluate(registrationID: registration.id, score: 8, comment: nil, by: Self.staff, now: Self.now, in: tx) }
+        }
+        try await env.db.withTenant(tenant) { tx in
+            _ = try await Activities.setStatus(registrationID: registration.id, to: .attended, by: Self.staff, now: Self.now, in: tx)
+            try await Activities.evaluate(registrationID: registration.id, score: 9, comment: "Inspirerend", by: Self.staff, now: Self.now, in: tx)
+        }
+        await #expect(throws: ActivityError.self) {
+            try await env.db.withTenant(tenant) { tx in try await Activities.evaluate(registrationID: registration.id, score: 11, comment: nil, by: Self.staff, now: Self.now, in: tx) }
+        }
+        let profile = try await env.db.withTenant(tenant) { tx in try await CustomerPrivacy.profile(id: guest.id, by: Self.staff, now: Self.now, in: tx) }
+        #expect(profile.registrations.map(\.status) == [.attended])
+    }
+
+    @Test func complaintsGetADueDateAndNeedAResolution() async throws {
+        let (env, tenant) = try await setUp()
+        let member = try await customer(env, tenant)
+        let complaint = try await env.db.withTenant(tenant) { tx in
+            try await Complaints.create(ComplaintDraft(customerID: member.id, channel: "email", category: "Fines", description: "Boete onterecht"),
+                                        by: Self.staff, now: Self.now, in: tx)
+        }
+        #expect(complaint.dueAt == Self.now + 14 * 86400)
+        #expect(complaint.status == .new)
+        let profile = try await env.db.withTenant(tenant) { tx in try await CustomerPrivacy.profile(id: member.id, by: Self.staff, now: Self.now, in: tx) }
+        #expect(profile.openComplaints.map(\.id) == [complaint.id])
+        await #expect {
+            try await env.db.withTenant(tenant) { tx in try await Complaints.update(id: complaint.id, ComplaintChange(status: "resolved"), by: Self.staff, now: Self.now, in: tx) }
+        } throws: { error in
+            guard case .invalid(let errors) = error as? ComplaintError else { return false }
+            return errors.map(\.field) == ["resolution"]
+        }
+        let resolved = try await env.db.withTenant(tenant) { tx in
+            try await Complaints.update(id: complaint.id, ComplaintChange(status: "resolved", resolution: "Boete kwijtgescholden"), by: Self.staff, now: Self.now + 60, in: tx)
+        }
+        #expect(resolved.resolvedAt == Self.now + 60)
+        let open = try await env.db.withTenant(tenant) { tx in try await Complaints.list(openOnly: true, customerID: member.id, after: nil, limit: 10, in: tx) }
+        #expect(open.isEmpty)
+    }
+}

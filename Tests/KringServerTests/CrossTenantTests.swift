@@ -126,3 +126,35 @@ import Testing
         }
     }
 }
+
+/// Activities, registrations and complaints: tenant A's staff with tenant B's ids.
+@Suite struct ActivityCrossTenantTests {
+    static let routes = RouteCase.all.filter { ["{activity}", "{registration}", "{attended}", "{complaint}"].contains(where: $0.path.contains) }
+
+    @Test(arguments: routes)
+    func anotherLibrarysActivityRegistrationOrComplaintAnswers404(route: RouteCase) async throws {
+        let cast = try await TwoTenants.make(suite: "ActivityCrossTenant")
+        let frontdeskA = try await cast.env.createUser(in: cast.a, role: .frontdesk)
+        let marketingA = try await cast.env.createUser(in: cast.a, role: .marketing)
+        let fixturesB = try await cast.env.createActivityFixtures(in: cast.b, customers: (try await cast.env.createCustomer(in: cast.b).id,
+                                                                                          try await cast.env.createCustomer(in: cast.b).id))
+        let customerA = try await cast.env.createCustomer(in: cast.a)
+        let app = cast.env.application(cast.services)
+        try await app.test(.router) { client in
+            let caller = route.permission == .activitiesManage ? marketingA : frontdeskA
+            let token = try await client.login(email: caller.email, tenant: cast.a.slug.value).access
+            let path = route.path.replacingOccurrences(of: "{activity}", with: fixturesB.activity.uuidString.lowercased())
+                .replacingOccurrences(of: "{registration}", with: fixturesB.registration.uuidString.lowercased())
+                .replacingOccurrences(of: "{attended}", with: fixturesB.attended.uuidString.lowercased())
+                .replacingOccurrences(of: "{complaint}", with: fixturesB.complaint.uuidString.lowercased())
+            let body = route.body.map { $0.mapValues { value -> Any in
+                (value as? String)?.replacingOccurrences(of: "{customer}", with: customerA.id.uuidString.lowercased()) ?? value
+            } }
+            let response = try await client.send(route.method, path, token: token, json: body)
+            #expect(response.status == .notFound, "\(route.testDescription): \(response.status) \(response.text)")
+        }
+        let registrations = try await cast.env.db.withTenant(cast.b) { tx in try await Activities.registrations(activityID: fixturesB.activity, in: tx) }
+        #expect(Set(registrations.map(\.status)) == [.booked, .attended])
+        #expect(registrations.count == 2)
+    }
+}

@@ -10,8 +10,16 @@ import Testing
 
 /// Walks the permission matrix whole: every role against every route.
 @Suite struct RoleMatrixTests {
-    func fill(_ text: String, tenant: Tenant, userID: UUID, keyID: String, customers: (UUID, UUID) = (UUID(), UUID())) -> String {
-        text.replacingOccurrences(of: "{slug}", with: tenant.slug.value)
+    func fill(_ text: String, tenant: Tenant, userID: UUID, keyID: String, customers: (UUID, UUID) = (UUID(), UUID()),
+              fixtures: (activity: UUID, registration: UUID, attended: UUID, complaint: UUID)? = nil) -> String {
+        var text = text
+        if let fixtures {
+            text = text.replacingOccurrences(of: "{activity}", with: fixtures.activity.uuidString.lowercased())
+                .replacingOccurrences(of: "{registration}", with: fixtures.registration.uuidString.lowercased())
+                .replacingOccurrences(of: "{attended}", with: fixtures.attended.uuidString.lowercased())
+                .replacingOccurrences(of: "{complaint}", with: fixtures.complaint.uuidString.lowercased())
+        }
+        return text.replacingOccurrences(of: "{slug}", with: tenant.slug.value)
             .replacingOccurrences(of: "{customer}", with: customers.0.uuidString.lowercased())
             .replacingOccurrences(of: "{other}", with: customers.1.uuidString.lowercased())
             .replacingOccurrences(of: "{user}", with: userID.uuidString.lowercased())
@@ -43,8 +51,10 @@ import Testing
                                              environment: "test", createdBy: nil, now: clock.now, in: tx)
                 }
                 let customers = (try await env.createCustomer(in: tenant).id, try await env.createCustomer(in: tenant).id)
+                let fixtures = try await env.createActivityFixtures(in: tenant, customers: (try await env.createCustomer(in: tenant).id,
+                                                                                            try await env.createCustomer(in: tenant).id))
                 let token = try await client.login(email: caller.email, tenant: role == .platformAdmin ? nil : tenant.slug.value).access
-                let path = fill(route.path, tenant: tenant, userID: colleague.id, keyID: key.key.id, customers: customers)
+                let path = fill(route.path, tenant: tenant, userID: colleague.id, keyID: key.key.id, customers: customers, fixtures: fixtures)
                 let body = fill(route.body, tenant: tenant, userID: colleague.id, keyID: key.key.id, customers: customers)
                 var headers = HTTPFields()
                 if route.ifMatch { headers[.ifMatch] = "\"1\"" }
@@ -64,7 +74,9 @@ import Testing
         let app = env.application(try await env.services(clock: TestClock()))
         try await app.test(.router) { client in
             let path = route.path.replacingOccurrences(of: "{slug}", with: "x1").replacingOccurrences(of: "{user}", with: UUID().uuidString)
-                .replacingOccurrences(of: "{customer}", with: UUID().uuidString)
+                .replacingOccurrences(of: "{customer}", with: UUID().uuidString).replacingOccurrences(of: "{activity}", with: UUID().uuidString)
+                .replacingOccurrences(of: "{registration}", with: UUID().uuidString).replacingOccurrences(of: "{attended}", with: UUID().uuidString)
+                .replacingOccurrences(of: "{complaint}", with: UUID().uuidString)
                 .replacingOccurrences(of: "{key}", with: "0123456789abcdef")
             let anonymous = try await client.send(route.method, path, json: route.body.map { _ in [:] })
             #expect(anonymous.status == .unauthorized)
@@ -79,7 +91,7 @@ import Testing
         for role in Role.tenantRoles {
             #expect(!PermissionMatrix.allows(role, .tenantsManage))
         }
-        #expect(PermissionMatrix.permissions(of: .analyst) == [.profileRead, .branchesRead, .customersRead])
+        #expect(PermissionMatrix.permissions(of: .analyst) == [.profileRead, .branchesRead, .customersRead, .activitiesRead, .complaintsRead])
         #expect(!PermissionMatrix.allows(.analyst, .customersExport))
         #expect(!PermissionMatrix.allows(.relations, .customersRead))
     }

@@ -92,6 +92,18 @@ struct RouteCase: Sendable, CustomTestStringConvertible {
         RouteCase(method: .post, path: "/api/v1/customers/{customer}/consents", permission: .consentsWrite,
                   body: ["topic": "newsletter:weekly", "status": "opted_in"]),
         RouteCase(method: .post, path: "/api/v1/customers/{customer}/parents", permission: .customersWrite, body: ["parent_id": "{other}"]),
+        RouteCase(method: .get, path: "/api/v1/activities", permission: .activitiesRead, body: nil),
+        RouteCase(method: .post, path: "/api/v1/activities", permission: .activitiesManage,
+                  body: ["title": "Kinderboekenweek voorlezen", "category": "youth", "starts_at": "2027-10-01T10:00:00Z", "ends_at": "2027-10-01T11:00:00Z"]),
+        RouteCase(method: .get, path: "/api/v1/activities/{activity}", permission: .activitiesRead, body: nil),
+        RouteCase(method: .get, path: "/api/v1/activities/{activity}/registrations", permission: .activitiesRead, body: nil),
+        RouteCase(method: .post, path: "/api/v1/activities/{activity}/registrations", permission: .registrationsWrite, body: ["customer_id": "{customer}"]),
+        RouteCase(method: .patch, path: "/api/v1/registrations/{registration}", permission: .registrationsWrite, body: ["status": "attended"]),
+        RouteCase(method: .post, path: "/api/v1/registrations/{attended}/evaluation", permission: .registrationsWrite, body: ["score": 8]),
+        RouteCase(method: .get, path: "/api/v1/complaints", permission: .complaintsRead, body: nil),
+        RouteCase(method: .post, path: "/api/v1/complaints", permission: .complaintsManage,
+                  body: ["customer_id": "{customer}", "channel": "desk", "category": "service", "description": "Lange wachttijd"]),
+        RouteCase(method: .patch, path: "/api/v1/complaints/{complaint}", permission: .complaintsManage, body: ["status": "in_progress"]),
     ]
 
     static let customerBody: [String: any Sendable] = ["roles": ["guest"], "first_name": "Sanne", "last_name": "Dekker", "email": "{newemail}"]
@@ -101,6 +113,21 @@ struct RouteCase: Sendable, CustomTestStringConvertible {
 }
 
 extension TestEnvironment {
+    /// An activity with a booked registration, an attended one and a complaint, for routes that name them.
+    func createActivityFixtures(in tenant: Tenant, customers: (UUID, UUID)) async throws -> (activity: UUID, registration: UUID, attended: UUID, complaint: UUID) {
+        try await db.withTenant(tenant) { tx in
+            let now = Date()
+            let activity = try await Activities.create(ActivityDraft(title: "Taalcafé", category: "nt2", startsAt: now - 7200, endsAt: now - 3600),
+                                                       by: .system, now: now, in: tx)
+            let booked = try await Activities.register(customerID: customers.0, activityID: activity.id, source: .staff, pricePaidCents: 0, by: .system, now: now, in: tx)
+            let attended = try await Activities.register(customerID: customers.1, activityID: activity.id, source: .staff, pricePaidCents: 0, by: .system, now: now, in: tx)
+            _ = try await Activities.setStatus(registrationID: attended.id, to: .attended, by: .system, now: now, in: tx)
+            let complaint = try await Complaints.create(ComplaintDraft(customerID: customers.0, channel: "phone", category: "service", description: "Klacht"),
+                                                        by: .system, now: now, in: tx)
+            return (activity.id, booked.id, attended.id, complaint.id)
+        }
+    }
+
     /// A guest customer in `tenant`, created through the service as staff would.
     func createCustomer(in tenant: Tenant, lastName: String = "Dekker") async throws -> Customer {
         var draft = CustomerDraft(roles: ["guest"])

@@ -26,6 +26,16 @@ public enum Permission: String, Sendable, CaseIterable, Codable {
     case customersErase = "customers:erase"
     /// Record consent statements (opt-in, confirmation, withdrawal).
     case consentsWrite = "consents:write"
+    /// See activities and their registrations.
+    case activitiesRead = "activities:read"
+    /// Plan activities.
+    case activitiesManage = "activities:manage"
+    /// Register customers for activities, mark attendance, record evaluations.
+    case registrationsWrite = "registrations:write"
+    /// Read complaints.
+    case complaintsRead = "complaints:read"
+    /// Take in, assign and resolve complaints.
+    case complaintsManage = "complaints:manage"
 }
 
 /// The one table that says which role may do what. Tests walk it whole against the routes.
@@ -36,10 +46,12 @@ public enum PermissionMatrix {
         case .platformAdmin: [.profileRead, .tenantsManage]
         case .tenantAdmin: [.profileRead, .usersRead, .usersManage, .apiKeysManage, .branchesRead, .branchesManage]
         // The front desk serves members: it keeps their data, handles their privacy requests.
-        case .frontdesk: [.profileRead, .branchesRead, .customersRead, .customersWrite, .customersExport, .customersErase, .consentsWrite]
-        case .marketing: [.profileRead, .branchesRead, .customersRead, .consentsWrite]
+        case .frontdesk:
+            [.profileRead, .branchesRead, .customersRead, .customersWrite, .customersExport, .customersErase, .consentsWrite,
+             .activitiesRead, .registrationsWrite, .complaintsRead, .complaintsManage]
+        case .marketing: [.profileRead, .branchesRead, .customersRead, .consentsWrite, .activitiesRead, .activitiesManage, .registrationsWrite]
         // Reads without exporting personal data.
-        case .analyst: [.profileRead, .branchesRead, .customersRead]
+        case .analyst: [.profileRead, .branchesRead, .customersRead, .activitiesRead, .complaintsRead]
         // Business relations only; no member data.
         case .relations: [.profileRead, .branchesRead]
         }
@@ -56,7 +68,8 @@ public enum PermissionMatrix {
             switch scope {
             case .customersRead: permissions.formUnion([.customersRead, .branchesRead])
             case .customersWrite: permissions.formUnion([.customersRead, .customersWrite, .consentsWrite, .branchesRead])
-            case .importsWrite, .registrationsWrite, .emailEventsWrite: break
+            case .registrationsWrite: permissions.formUnion([.activitiesRead, .registrationsWrite])
+            case .importsWrite, .emailEventsWrite: break
             }
         }
         return permissions

@@ -16,6 +16,8 @@ public struct CustomerProfile: Sendable, Codable {
     public let customer: Customer
     public let household: [HouseholdMember]
     public let consents: [Consent]
+    public let registrations: [Registration]
+    public let openComplaints: [Complaint]
     public let timeline: [ContactMoment]
 }
 
@@ -25,6 +27,8 @@ public struct CustomerExport: Sendable, Codable {
     public let customer: Customer
     public let household: [CustomerProfile.HouseholdMember]
     public let consentHistory: [Consent]
+    public let registrations: [Registration]
+    public let complaints: [Complaint]
     public let timeline: [ContactMoment]
 }
 
@@ -35,6 +39,8 @@ public enum CustomerPrivacy {
             customer: customer,
             household: try await household(of: customer, in: tx),
             consents: try await Consents.current(customerID: id, in: tx),
+            registrations: try await Activities.registrations(customerID: id, limit: 10, in: tx),
+            openComplaints: try await Complaints.list(openOnly: true, customerID: id, after: nil, limit: 20, in: tx),
             timeline: try await latestTimeline(id, limit: 10, in: tx))
     }
 
@@ -90,7 +96,10 @@ public enum CustomerPrivacy {
         for try await row in rows { timeline.append(try ContactMoment(row: row)) }
         let export = CustomerExport(
             exportedAt: now, customer: customer, household: try await household(of: customer, in: tx),
-            consentHistory: try await Consents.history(customerID: id, in: tx), timeline: timeline)
+            consentHistory: try await Consents.history(customerID: id, in: tx),
+            registrations: try await Activities.registrations(customerID: id, limit: 10_000, in: tx),
+            complaints: try await Complaints.list(openOnly: false, customerID: id, after: nil, limit: 10_000, in: tx),
+            timeline: timeline)
         try await TenantAudit.record("customer.exported", subjectType: "customer", subjectID: id.uuidString.lowercased(), by: actor, at: now, in: tx)
         return export
     }
@@ -129,6 +138,8 @@ public enum CustomerPrivacy {
         // Free text may name the person; the fact that contact took place stays.
         try await tx.query("UPDATE contact_moments SET subject = NULL, body = NULL WHERE customer_id = \(id)")
         try await tx.query("UPDATE consents SET evidence = '{}' WHERE customer_id = \(id)")
+        try await tx.query("UPDATE complaints SET description = NULL, resolution = NULL WHERE customer_id = \(id)")
+        try await tx.query("UPDATE evaluations SET comment = NULL WHERE registration_id IN (SELECT id FROM registrations WHERE customer_id = \(id))")
         try await TenantAudit.record("customer.erased", subjectType: "customer", subjectID: id.uuidString.lowercased(), by: actor, at: now, in: tx)
         try await Timeline.recordSystemEvent("customer.erased", customerID: id, actor: actor, at: now, in: tx)
     }
@@ -174,6 +185,13 @@ public enum CustomerPrivacy {
             """)
         try await tx.query("UPDATE consents SET customer_id = \(survivorID) WHERE customer_id = \(duplicateID)")
         try await tx.query("UPDATE contact_moments SET customer_id = \(survivorID) WHERE customer_id = \(duplicateID)")
+        try await tx.query("UPDATE complaints SET customer_id = \(survivorID) WHERE customer_id = \(duplicateID)")
+        // Where both were registered for one activity, the survivor's registration stands.
+        try await tx.query("""
+            UPDATE registrations d SET customer_id = \(survivorID)
+            WHERE d.customer_id = \(duplicateID)
+              AND NOT EXISTS (SELECT 1 FROM registrations s WHERE s.customer_id = \(survivorID) AND s.activity_id = d.activity_id)
+            """)
         try await tx.query("""
             INSERT INTO household_links (parent_id, child_id, created_at)
             SELECT CASE WHEN parent_id = \(duplicateID) THEN \(survivorID) ELSE parent_id END,

@@ -8,3 +8,6 @@ extension ContactMoment: ResponseEncodable {}
 extension Consent: ResponseEncodable {}
 extension Branch: ResponseEncodable {}
 extension Customer: ResponseEncodable {}
+extension Activity: ResponseEncodable {}
+extension Registration: ResponseEncodable {}
+extension Complaint: ResponseEncodable {}

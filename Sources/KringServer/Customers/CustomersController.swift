@@ -50,8 +50,7 @@ struct CustomersController {
     }
 
     private func customerID(_ context: KringRequestContext) throws -> UUID {
-        guard let id = UUID(uuidString: try context.parameters.require("id")) else { throw CustomerError.notFound }
-        return id
+        try uuid(context, "id", CustomerError.notFound)
     }
 
     private func today() -> CalendarDate { CalendarDate(services.now()) }
@@ -164,19 +163,11 @@ struct CustomersController {
     func timeline(_ request: Request, _ context: KringRequestContext) async throws -> PageResponse<ContactMoment> {
         let id = try customerID(context)
         let page = try Page(request)
-        // Cursor: "<ISO time>_<id>" of the last entry of the previous page.
-        var before: (Date, UUID)?
-        if let raw = page.after {
-            let parts = raw.split(separator: "_")
-            guard parts.count == 2, let time = try? Date(String(parts[0]), strategy: .iso8601), let last = UUID(uuidString: String(parts[1])) else {
-                throw Problem.badRequest("after must be the next_after of the previous page.")
-            }
-            before = (time, last)
-        }
+        let before = try Cursor.decode(page.after)
         let moments = try await inTenant(.customersRead, context, probing: [id]) { tx, actor, now in
             try await Timeline.list(customerID: id, before: before, limit: page.limit, by: actor, now: now, in: tx)
         }
-        let next = moments.count == page.limit ? moments.last.map { "\($0.occurredAt.formatted(.iso8601))_\($0.id.uuidString.lowercased())" } : nil
+        let next = moments.count == page.limit ? moments.last.map { Cursor.encode($0.occurredAt, $0.id) } : nil
         return PageResponse(items: moments, nextAfter: next)
     }
 
