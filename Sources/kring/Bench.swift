@@ -6,7 +6,7 @@ import Logging
 import PostgresNIO
 
 struct Bench: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [MigrateBench.self])
+    static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [MigrateBench.self, ImportBench.self])
 
     struct MigrateBench: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

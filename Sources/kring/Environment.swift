@@ -53,6 +53,7 @@ struct Environment {
             settings.port = port
         }
         if let bytes = values["KRING_MAX_BODY_BYTES"].flatMap(Int.init) { settings.maxBodyBytes = bytes }
+        if let bytes = values["KRING_MAX_IMPORT_BYTES"].flatMap(Int.init) { settings.maxImportBytes = bytes }
         settings.environment = values["KRING_ENVIRONMENT"] ?? "dev"
         settings.trustForwardedFor = values["KRING_TRUST_FORWARDED_FOR"] == "1"
         return settings

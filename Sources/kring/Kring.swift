@@ -17,7 +17,7 @@ struct Kring: AsyncParsableCommand {
         abstract: "Kring, the CRM for public libraries.",
         subcommands: [
             Serve.self, Worker.self, Migrate.self, TenantCommand.self, UserCommand.self, PlatformAdminCommand.self,
-            APIKeyCommand.self, JWTKeyCommand.self, Bench.self,
+            APIKeyCommand.self, JWTKeyCommand.self, ImportCommand.self, Bench.self,
         ])
 
     static func main() async {
@@ -78,7 +78,8 @@ struct Worker: AsyncParsableCommand {
         let client = PostgresClient(configuration: config, backgroundLogger: logger)
         let db = Database(client: client, logger: logger)
         let now: @Sendable () -> Date = { Date() }
-        let worker = JobWorker(queue: JobQueue(db: db), handlers: PlatformJobs.handlers(db: db, now: now), now: now, logger: logger)
+        let handlers = PlatformJobs.handlers(db: db, now: now).merging(B2CJobs.handlers(db: db, now: now)) { first, _ in first }
+        let worker = JobWorker(queue: JobQueue(db: db), handlers: handlers, now: now, logger: logger)
         let seed = Task {
             do {
                 try await db.withPlatform { tx in try await PlatformJobs.schedulePrune(at: now(), in: tx) }

@@ -129,7 +129,7 @@ import Testing
 
 /// Activities, registrations and complaints: tenant A's staff with tenant B's ids.
 @Suite struct ActivityCrossTenantTests {
-    static let routes = RouteCase.all.filter { ["{activity}", "{registration}", "{attended}", "{complaint}"].contains(where: $0.path.contains) }
+    static let routes = RouteCase.all.filter { ["{activity}", "{registration}", "{attended}", "{complaint}", "{import}"].contains(where: $0.path.contains) }
 
     @Test(arguments: routes)
     func anotherLibrarysActivityRegistrationOrComplaintAnswers404(route: RouteCase) async throws {
@@ -141,12 +141,13 @@ import Testing
         let customerA = try await cast.env.createCustomer(in: cast.a)
         let app = cast.env.application(cast.services)
         try await app.test(.router) { client in
-            let caller = route.permission == .activitiesManage ? marketingA : frontdeskA
+            let caller = route.permission == .activitiesManage ? marketingA : route.permission == .importsWrite ? (id: cast.adminA.id, email: cast.adminA.email) : frontdeskA
             let token = try await client.login(email: caller.email, tenant: cast.a.slug.value).access
             let path = route.path.replacingOccurrences(of: "{activity}", with: fixturesB.activity.uuidString.lowercased())
                 .replacingOccurrences(of: "{registration}", with: fixturesB.registration.uuidString.lowercased())
                 .replacingOccurrences(of: "{attended}", with: fixturesB.attended.uuidString.lowercased())
                 .replacingOccurrences(of: "{complaint}", with: fixturesB.complaint.uuidString.lowercased())
+                .replacingOccurrences(of: "{import}", with: fixturesB.upload.uuidString.lowercased())
             let body = route.body.map { $0.mapValues { value -> Any in
                 (value as? String)?.replacingOccurrences(of: "{customer}", with: customerA.id.uuidString.lowercased()) ?? value
             } }

@@ -1,6 +1,7 @@
 import Foundation
 import HummingbirdTesting
 import KringAuth
+import KringB2C
 import KringDatabase
 import KringServer
 import KringTestSupport
@@ -119,5 +120,44 @@ import Testing
         #expect(try await worker.runOnce() == 0)
         clock.advance(by: PlatformJobs.pruneInterval)
         #expect(try await worker.runOnce() == 1)
+    }
+}
+
+@Suite struct ImportRouteTests {
+    @Test func anUploadedExportIsImportedByTheWorkerWithProgressAndReport() async throws {
+        let env = try await TestEnvironment.forSuite("ImportRoute")
+        let clock = TestClock(Date())
+        let tenant = try await env.createTenant("up")
+        let admin = try await env.createUser(in: tenant, role: .tenantAdmin)
+        let key = try await env.db.withPlatform { tx in
+            try await APIKeys.create(tenantID: tenant.id, name: "wise", scopes: ["imports:write"], expiresAt: nil, environment: "test",
+                                     createdBy: admin.id, now: clock.now, in: tx)
+        }
+        let csv = "Lenernummer;Lenerscategorie;Achternaam;Postcode\n500001;Jeugd;Smit;2011 AB\n500002;Onbekend;Bos;2011 AB\n"
+        let app = env.application(try await env.services(clock: clock))
+        let id: String = try await app.test(.router) { client in
+            let uploaded = try await client.send(.post, "/api/v1/imports", token: key.secret, rawBody: csv)
+            #expect(uploaded.status == .accepted)
+            #expect(uploaded["status"] as? String == "queued")
+            return try #require(uploaded["id"] as? String)
+        }
+        let worker = JobWorker(queue: JobQueue(db: env.db), handlers: B2CJobs.handlers(db: env.db, now: clock.closure),
+                               now: clock.closure, logger: Logger(label: "import-test"))
+        #expect(try await worker.runOnce() == 1)
+        try await app.test(.router) { client in
+            let run = try await client.send(.get, "/api/v1/imports/\(id)", token: key.secret)
+            #expect(run["status"] as? String == "done")
+            #expect(run["rows_total"] as? Int == 2)
+            #expect(run["rows_done"] as? Int == 2)
+            let report = try #require(run["report"] as? [String: Any])
+            #expect(report["inserted"] as? Int == 1)
+            #expect(report["rejected"] as? Int == 1)
+            #expect((report["errors"] as? [[String: Any]])?.first?["line"] as? Int == 3)
+            // The uploaded file is not kept once imported.
+            let kept = try await env.db.withTenant(tenant) { tx in
+                try await tx.query("SELECT count(*)::int FROM imports WHERE file IS NOT NULL").decode(Int.self).reduce(0, +)
+            }
+            #expect(kept == 0)
+        }
     }
 }

@@ -11,13 +11,14 @@ import Testing
 /// Walks the permission matrix whole: every role against every route.
 @Suite struct RoleMatrixTests {
     func fill(_ text: String, tenant: Tenant, userID: UUID, keyID: String, customers: (UUID, UUID) = (UUID(), UUID()),
-              fixtures: (activity: UUID, registration: UUID, attended: UUID, complaint: UUID)? = nil) -> String {
+              fixtures: (activity: UUID, registration: UUID, attended: UUID, complaint: UUID, upload: UUID)? = nil) -> String {
         var text = text
         if let fixtures {
             text = text.replacingOccurrences(of: "{activity}", with: fixtures.activity.uuidString.lowercased())
                 .replacingOccurrences(of: "{registration}", with: fixtures.registration.uuidString.lowercased())
                 .replacingOccurrences(of: "{attended}", with: fixtures.attended.uuidString.lowercased())
                 .replacingOccurrences(of: "{complaint}", with: fixtures.complaint.uuidString.lowercased())
+                .replacingOccurrences(of: "{import}", with: fixtures.upload.uuidString.lowercased())
         }
         return text.replacingOccurrences(of: "{slug}", with: tenant.slug.value)
             .replacingOccurrences(of: "{customer}", with: customers.0.uuidString.lowercased())
@@ -76,7 +77,7 @@ import Testing
             let path = route.path.replacingOccurrences(of: "{slug}", with: "x1").replacingOccurrences(of: "{user}", with: UUID().uuidString)
                 .replacingOccurrences(of: "{customer}", with: UUID().uuidString).replacingOccurrences(of: "{activity}", with: UUID().uuidString)
                 .replacingOccurrences(of: "{registration}", with: UUID().uuidString).replacingOccurrences(of: "{attended}", with: UUID().uuidString)
-                .replacingOccurrences(of: "{complaint}", with: UUID().uuidString)
+                .replacingOccurrences(of: "{complaint}", with: UUID().uuidString).replacingOccurrences(of: "{import}", with: UUID().uuidString)
                 .replacingOccurrences(of: "{key}", with: "0123456789abcdef")
             let anonymous = try await client.send(route.method, path, json: route.body.map { _ in [:] })
             #expect(anonymous.status == .unauthorized)

@@ -104,6 +104,8 @@ struct RouteCase: Sendable, CustomTestStringConvertible {
         RouteCase(method: .post, path: "/api/v1/complaints", permission: .complaintsManage,
                   body: ["customer_id": "{customer}", "channel": "desk", "category": "service", "description": "Lange wachttijd"]),
         RouteCase(method: .patch, path: "/api/v1/complaints/{complaint}", permission: .complaintsManage, body: ["status": "in_progress"]),
+        RouteCase(method: .post, path: "/api/v1/imports?dry_run=true", permission: .importsWrite, body: ["not": "a csv"]),
+        RouteCase(method: .get, path: "/api/v1/imports/{import}", permission: .importsWrite, body: nil),
     ]
 
     static let customerBody: [String: any Sendable] = ["roles": ["guest"], "first_name": "Sanne", "last_name": "Dekker", "email": "{newemail}"]
@@ -114,7 +116,7 @@ struct RouteCase: Sendable, CustomTestStringConvertible {
 
 extension TestEnvironment {
     /// An activity with a booked registration, an attended one and a complaint, for routes that name them.
-    func createActivityFixtures(in tenant: Tenant, customers: (UUID, UUID)) async throws -> (activity: UUID, registration: UUID, attended: UUID, complaint: UUID) {
+    func createActivityFixtures(in tenant: Tenant, customers: (UUID, UUID)) async throws -> (activity: UUID, registration: UUID, attended: UUID, complaint: UUID, upload: UUID) {
         try await db.withTenant(tenant) { tx in
             let now = Date()
             let activity = try await Activities.create(ActivityDraft(title: "Taalcafé", category: "nt2", startsAt: now - 7200, endsAt: now - 3600),
@@ -124,7 +126,9 @@ extension TestEnvironment {
             _ = try await Activities.setStatus(registrationID: attended.id, to: .attended, by: .system, now: now, in: tx)
             let complaint = try await Complaints.create(ComplaintDraft(customerID: customers.0, channel: "phone", category: "service", description: "Klacht"),
                                                         by: .system, now: now, in: tx)
-            return (activity.id, booked.id, attended.id, complaint.id)
+            let upload = try await Imports.create(file: Array("Lenernummer\n1\n".utf8), mapping: nil, dryRun: true, markMissingEnded: false,
+                                                  by: .system, now: now, in: tx)
+            return (activity.id, booked.id, attended.id, complaint.id, upload.id)
         }
     }
 

@@ -36,6 +36,8 @@ public enum Permission: String, Sendable, CaseIterable, Codable {
     case complaintsRead = "complaints:read"
     /// Take in, assign and resolve complaints.
     case complaintsManage = "complaints:manage"
+    /// Upload exports of the library system and follow their import.
+    case importsWrite = "imports:write"
 }
 
 /// The one table that says which role may do what. Tests walk it whole against the routes.
@@ -44,7 +46,7 @@ public enum PermissionMatrix {
         switch role {
         // Probiblio runs the platform but has no business in a library's member data.
         case .platformAdmin: [.profileRead, .tenantsManage]
-        case .tenantAdmin: [.profileRead, .usersRead, .usersManage, .apiKeysManage, .branchesRead, .branchesManage]
+        case .tenantAdmin: [.profileRead, .usersRead, .usersManage, .apiKeysManage, .branchesRead, .branchesManage, .importsWrite]
         // The front desk serves members: it keeps their data, handles their privacy requests.
         case .frontdesk:
             [.profileRead, .branchesRead, .customersRead, .customersWrite, .customersExport, .customersErase, .consentsWrite,
@@ -69,7 +71,8 @@ public enum PermissionMatrix {
             case .customersRead: permissions.formUnion([.customersRead, .branchesRead])
             case .customersWrite: permissions.formUnion([.customersRead, .customersWrite, .consentsWrite, .branchesRead])
             case .registrationsWrite: permissions.formUnion([.activitiesRead, .registrationsWrite])
-            case .importsWrite, .emailEventsWrite: break
+            case .importsWrite: permissions.insert(.importsWrite)
+            case .emailEventsWrite: break
             }
         }
         return permissions

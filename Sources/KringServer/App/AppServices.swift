@@ -10,6 +10,8 @@ public struct ServerSettings: Sendable {
     public var port = 8080
     /// Largest JSON body accepted; larger answers 413.
     public var maxBodyBytes = 1 << 20
+    /// Largest import upload; larger answers 413.
+    public var maxImportBytes = 64 << 20
     /// The `<env>` part of API keys (`kr_<env>_...`).
     public var environment = "dev"
     /// Behind a reverse proxy: take the client address from the last `X-Forwarded-For` entry (the one the

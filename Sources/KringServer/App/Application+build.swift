@@ -25,6 +25,7 @@ public func buildRouter(_ services: AppServices) -> Router<KringRequestContext> 
     CustomersController(services: services).addRoutes(to: authenticated.group("customers"))
     ActivitiesController(services: services).addRoutes(activities: authenticated.group("activities"), registrations: authenticated.group("registrations"))
     ComplaintsController(services: services).addRoutes(to: authenticated.group("complaints"))
+    ImportsController(services: services).addRoutes(to: authenticated.group("imports"))
     return router
 }
 

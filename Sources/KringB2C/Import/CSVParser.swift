@@ -1,0 +1,174 @@
+/// A streaming CSV tokenizer (RFC 4180 and what library systems really export): `;` or `,` separators,
+/// quoted fields with separators, doubled quotes and line breaks inside, CRLF or LF line ends.
+///
+/// It is fed chunks of bytes and hands out whole records, so a file is never held in memory whole.
+/// Fields stay bytes: decoding (UTF-8 or Windows-1252) is the caller's, per field.
+public struct CSVParser: Sendable {
+    public struct Record: Sendable {
+        /// The 1-based line on which the record starts.
+        public let line: Int
+        public let fields: [[UInt8]]
+    }
+
+    private enum State { case fieldStart, unquoted, quoted, quoteInQuoted }
+
+    public let separator: UInt8
+    private var state = State.fieldStart
+    private var field: [UInt8] = []
+    private var fields: [[UInt8]] = []
+    private var line = 1
+    private var recordLine = 1
+    private var skipLineFeed = false
+
+    public init(separator: UInt8) {
+        self.separator = separator
+    }
+
+    private static let quote = UInt8(ascii: "\"")
+    private static let cr = UInt8(ascii: "\r")
+    private static let lf = UInt8(ascii: "\n")
+
+    /// Tokenizes `bytes`, calling `emit` for every record completed in them.
+    public mutating func feed(_ bytes: some Collection<UInt8>, emit: (Record) throws -> Void) rethrows {
+        for byte in bytes {
+            if skipLineFeed {
+                skipLineFeed = false
+                if byte == Self.lf { continue }
+            }
+            switch state {
+            case .quoted:
+                if byte == Self.quote {
+                    state = .quoteInQuoted
+                } else {
+                    if byte == Self.lf { line += 1 }
+                    field.append(byte)
+                }
+            case .quoteInQuoted:
+                if byte == Self.quote {
+                    field.append(byte)  // "" inside quotes
+                    state = .quoted
+                } else if byte == separator {
+                    endField()
+                } else if byte == Self.lf || byte == Self.cr {
+                    try endRecord(byte, emit: emit)
+                } else {
+                    field.append(byte)  // lenient: text after a closing quote
+                    state = .unquoted
+                }
+            case .fieldStart, .unquoted:
+                if byte == separator {
+                    endField()
+                } else if byte == Self.lf || byte == Self.cr {
+                    try endRecord(byte, emit: emit)
+                } else if byte == Self.quote && state == .fieldStart {
+                    state = .quoted
+                } else {
+                    field.append(byte)
+                    state = .unquoted
+                }
+            }
+        }
+    }
+
+    /// Emits the last record when the file does not end with a line break. A file ending inside quotes is an error.
+    public mutating func finish(emit: (Record) throws -> Void) throws {
+        if state == .quoted { throw UnterminatedQuote(line: recordLine) }
+        if state != .fieldStart || !fields.isEmpty || !field.isEmpty {
+            endField()
+            try emitRecord(emit)
+        }
+    }
+
+    public struct UnterminatedQuote: Error, Equatable {
+        public let line: Int
+        public init(line: Int) { self.line = line }
+    }
+
+    private mutating func endField() {
+        fields.append(field)
+        field.removeAll(keepingCapacity: true)
+        state = .fieldStart
+    }
+
+    private mutating func endRecord(_ byte: UInt8, emit: (Record) throws -> Void) rethrows {
+        endField()
+        try emitRecord(emit)
+        line += 1
+        recordLine = line
+        skipLineFeed = byte == Self.cr
+    }
+
+    private mutating func emitRecord(_ emit: (Record) throws -> Void) rethrows {
+        let record = fields
+        fields.removeAll(keepingCapacity: true)
+        // A blank line is no record.
+        if record.count == 1 && record[0].isEmpty { return }
+        try emit(Record(line: recordLine, fields: record))
+    }
+
+    /// `;` or `,`, whichever occurs more often outside quotes in the header line.
+    public static func detectSeparator(_ sample: some Collection<UInt8>) -> UInt8 {
+        var semicolons = 0, commas = 0, tabs = 0, quoted = false
+        for byte in sample {
+            if byte == quote { quoted.toggle() }
+            if quoted { continue }
+            if byte == lf || byte == cr { break }
+            if byte == UInt8(ascii: ";") { semicolons += 1 } else if byte == UInt8(ascii: ",") { commas += 1 } else if byte == UInt8(ascii: "\t") { tabs += 1 }
+        }
+        if tabs > semicolons && tabs > commas { return UInt8(ascii: "\t") }
+        return semicolons >= commas && semicolons > 0 ? UInt8(ascii: ";") : UInt8(ascii: ",")
+    }
+}
+
+/// The text encodings library exports come in.
+public enum TextEncoding: String, Sendable, Codable {
+    case utf8 = "utf-8"
+    case windows1252 = "windows-1252"
+
+    /// UTF-8 unless the sample holds bytes that are not UTF-8 and no multi-byte UTF-8 sequence at all.
+    public static func detect(_ sample: [UInt8]) -> TextEncoding {
+        if String(validating: sample, as: UTF8.self) != nil { return .utf8 }
+        // A chunk may end inside a character: judge by whole sequences.
+        var index = 0, valid = 0, invalid = 0
+        while index < sample.count {
+            let byte = sample[index]
+            if byte < 0x80 { index += 1; continue }
+            let length = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC2 ? 2 : 0
+            if length > 0, index + length <= sample.count, sample[(index + 1)..<(index + length)].allSatisfy({ $0 & 0xC0 == 0x80 }) {
+                valid += 1
+                index += length
+            } else {
+                invalid += 1
+                index += 1
+            }
+        }
+        return valid > 0 && valid >= invalid ? .utf8 : .windows1252
+    }
+
+    /// Decodes one field; nil when the bytes are not valid in this encoding.
+    public func decode(_ bytes: [UInt8]) -> String? {
+        switch self {
+        case .utf8: return String(validating: bytes, as: UTF8.self)
+        case .windows1252:
+            var scalars = String.UnicodeScalarView()
+            for byte in bytes {
+                if byte < 0x80 || byte >= 0xA0 {
+                    scalars.append(Unicode.Scalar(byte))
+                } else if let scalar = Self.cp1252High[Int(byte - 0x80)] {
+                    scalars.append(scalar)
+                } else {
+                    return nil
+                }
+            }
+            return String(scalars)
+        }
+    }
+
+    /// Windows-1252's 0x80-0x9F, where it differs from Latin-1 (nil: unassigned).
+    private static let cp1252High: [Unicode.Scalar?] = [
+        "\u{20AC}", nil, "\u{201A}", "\u{0192}", "\u{201E}", "\u{2026}", "\u{2020}", "\u{2021}",
+        "\u{02C6}", "\u{2030}", "\u{0160}", "\u{2039}", "\u{0152}", nil, "\u{017D}", nil,
+        nil, "\u{2018}", "\u{2019}", "\u{201C}", "\u{201D}", "\u{2022}", "\u{2013}", "\u{2014}",
+        "\u{02DC}", "\u{2122}", "\u{0161}", "\u{203A}", "\u{0153}", nil, "\u{017E}", "\u{0178}",
+    ]
+}

@@ -1,0 +1,137 @@
+import Foundation
+import KringCore
+import KringDatabase
+import PostgresNIO
+
+/// An uploaded import and how far it got.
+public struct ImportRun: Sendable, Codable, Equatable {
+    public enum Status: String, Sendable, Codable { case queued, running, done, failed }
+
+    public let id: UUID
+    public let kind: String
+    public let status: Status
+    public let dryRun: Bool
+    public let markMissingEnded: Bool
+    public let fileBytes: Int
+    public let rowsTotal: Int?
+    public let rowsDone: Int
+    public let report: ImportReport?
+    public let error: String?
+    public let createdAt: Date
+    public let startedAt: Date?
+    public let finishedAt: Date?
+
+    static let columns = """
+        id, kind, status, dry_run, mark_missing_ended, file_bytes, rows_total, rows_done, report::text, error, created_at, started_at, finished_at
+        """
+
+    init(row: PostgresRow) throws {
+        let c = row.makeRandomAccess()
+        id = try c[0].decode(UUID.self)
+        kind = try c[1].decode(String.self)
+        status = Status(rawValue: try c[2].decode(String.self)) ?? .failed
+        dryRun = try c[3].decode(Bool.self)
+        markMissingEnded = try c[4].decode(Bool.self)
+        fileBytes = try c[5].decode(Int.self)
+        rowsTotal = try c[6].decode(Int?.self)
+        rowsDone = try c[7].decode(Int.self)
+        report = try c[8].decode(String?.self).flatMap { try? JSONDecoder().decode(ImportReport.self, from: Data($0.utf8)) }
+        error = try c[9].decode(String?.self)
+        createdAt = try c[10].decode(Date.self)
+        startedAt = try c[11].decode(Date?.self)
+        finishedAt = try c[12].decode(Date?.self)
+    }
+}
+
+/// Imports run as jobs: the upload is stored with the tenant, a worker runs it and keeps the report.
+public enum Imports {
+    /// The job kind the worker runs; its payload names the tenant's import.
+    public static let jobKind = "b2c.import"
+
+    public struct JobPayload: Codable, Sendable {
+        public let importID: UUID
+        enum CodingKeys: String, CodingKey { case importID = "import_id" }
+        public init(importID: UUID) { self.importID = importID }
+    }
+
+    public static func create(
+        file: [UInt8], mapping: ImportMapping?, dryRun: Bool, markMissingEnded: Bool, by actor: AuditActor, now: Date, in tx: TenantTransaction
+    ) async throws -> ImportRun {
+        guard !file.isEmpty else { throw ImportError.unreadable("The file is empty.") }
+        let mappingJSON = try mapping.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
+        let rows = try await tx.query("""
+            INSERT INTO imports (id, kind, status, dry_run, mark_missing_ended, mapping, file, file_bytes, created_by_user_id, created_by_api_key_id, created_at)
+            VALUES (\(UUID()), 'members', 'queued', \(dryRun), \(markMissingEnded), \(mappingJSON)::jsonb, \(Data(file)), \(file.count),
+                    \(actor.userID), \(actor.apiKeyID), \(now))
+            RETURNING \(unescaped: ImportRun.columns)
+            """)
+        for try await row in rows {
+            let run = try ImportRun(row: row)
+            try await TenantAudit.record("import.uploaded", subjectType: "import", subjectID: run.id.uuidString.lowercased(), by: actor,
+                                         details: ["bytes": String(file.count), "dry_run": String(dryRun)], at: now, in: tx)
+            return run
+        }
+        throw NoRowReturned()
+    }
+
+    public static func find(_ id: UUID, in tx: TenantTransaction) async throws -> ImportRun? {
+        let rows = try await tx.query("SELECT \(unescaped: ImportRun.columns) FROM imports WHERE id = \(id)")
+        for try await row in rows { return try ImportRun(row: row) }
+        return nil
+    }
+
+    public static func markFailed(_ id: UUID, error: String, now: Date, in tx: TenantTransaction) async throws {
+        try await tx.query("UPDATE imports SET status = 'failed', error = \(error), file = NULL, finished_at = \(now) WHERE id = \(id)")
+    }
+
+    /// Runs a queued import of `tenant` (the worker's job). The file is dropped once the import ran (data minimisation).
+    public static func run(importID: UUID, tenant: Tenant, db: Database, now: @escaping @Sendable () -> Date) async throws {
+        let claimed: (ImportRun, [UInt8], ImportMapping?)? = try await db.withTenant(tenant) { tx in
+            let rows = try await tx.query("""
+                UPDATE imports SET status = 'running', started_at = \(now()), rows_done = 0
+                WHERE id = \(importID) AND status IN ('queued', 'running') AND file IS NOT NULL
+                RETURNING \(unescaped: ImportRun.columns), file, mapping::text
+                """)
+            for try await row in rows {
+                let c = row.makeRandomAccess()
+                let mapping = try c[14].decode(String?.self).flatMap { try? JSONDecoder().decode(ImportMapping.self, from: Data($0.utf8)) }
+                return (try ImportRun(row: row), Array(try c[13].decode(Data.self)), mapping)
+            }
+            return nil
+        }
+        guard let (run, file, mapping) = claimed else { return }
+        let total = countRecords(file)
+        try await db.withTenant(tenant) { tx in
+            try await tx.query("UPDATE imports SET rows_total = \(total) WHERE id = \(importID)")
+        }
+        let actor = AuditActor(userID: nil, apiKeyID: nil)
+        do {
+            let importer = MemberImport(mapping: mapping ?? .defaultMembers, dryRun: run.dryRun, markMissingEnded: run.markMissingEnded)
+            let report = try await importer.run(BytesImportSource(file), by: actor, now: now(), db: db, tenant: tenant) { done in
+                _ = try? await db.withTenant(tenant) { tx in
+                    try await tx.query("UPDATE imports SET rows_done = \(done) WHERE id = \(importID)")
+                }
+            }
+            let reportJSON = String(decoding: try JSONEncoder().encode(report), as: UTF8.self)
+            try await db.withTenant(tenant) { tx in
+                try await tx.query("""
+                    UPDATE imports SET status = 'done', report = \(reportJSON)::jsonb, rows_done = \(report.rows), file = NULL, finished_at = \(now())
+                    WHERE id = \(importID)
+                    """)
+            }
+        } catch let error as ImportError {
+            try await db.withTenant(tenant) { tx in
+                try await markFailed(importID, error: error.problem.errors?.first?.message ?? "unreadable", now: now(), in: tx)
+            }
+        }
+    }
+
+    /// Records in a file minus its header, for progress.
+    static func countRecords(_ bytes: [UInt8]) -> Int {
+        var parser = CSVParser(separator: CSVParser.detectSeparator(bytes.prefix(65_536)))
+        var count = 0
+        parser.feed(bytes) { _ in count += 1 }
+        try? parser.finish { _ in count += 1 }
+        return max(0, count - 1)
+    }
+}

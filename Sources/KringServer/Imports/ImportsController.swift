@@ -1,0 +1,89 @@
+import Foundation
+import Hummingbird
+import KringAuth
+import KringB2C
+import KringCore
+import KringDatabase
+
+/// Uploads of library-system exports, run by a worker; their progress and report.
+///
+/// `POST /imports?kind=members&dry_run=true&mark_missing_ended=false` with the CSV as the body
+/// (optionally `mapping=` a JSON column mapping, URL-encoded); answers 202 with the import to follow.
+struct ImportsController {
+    let services: AppServices
+
+    func addRoutes(to group: RouterGroup<KringRequestContext>) {
+        group.post { request, context in try await upload(request, context) }
+        group.get(":id") { _, context in try await status(context) }
+    }
+
+    func upload(_ request: Request, _ context: KringRequestContext) async throws -> EditedResponse<ImportRun> {
+        let (principal, tenant) = try context.requireTenant(.importsWrite)
+        let query = request.uri.queryParameters
+        guard (query["kind"].map(String.init) ?? "members") == "members" else {
+            throw Problem.validation([FieldError(field: "kind", message: "Only 'members' imports exist so far.")])
+        }
+        func flag(_ name: String) throws -> Bool {
+            guard let raw = query[Substring(name)] else { return false }
+            switch raw.lowercased() {
+            case "true", "1", "yes": return true
+            case "false", "0", "no": return false
+            default: throw Problem.validation([FieldError(field: name, message: "Use true or false.")])
+            }
+        }
+        var mapping: ImportMapping?
+        if let raw = query["mapping"] {
+            do {
+                mapping = try JSONDecoder().decode(ImportMapping.self, from: Data(String(raw).utf8))
+            } catch {
+                throw Problem.validation([FieldError(field: "mapping", message: "Not a valid column mapping (see Deploy/mappings/members-default.json).")])
+            }
+        }
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: services.settings.maxImportBytes)
+        } catch {
+            throw Problem.tooLarge("An import file may be at most \(services.settings.maxImportBytes) bytes.")
+        }
+        let actor = AuditActor(userID: principal.userID, apiKeyID: principal.apiKeyID)
+        let now = services.now()
+        let run = try await services.db.withTenant(tenant) { tx in
+            try await Imports.create(file: Array(buffer.readableBytesView), mapping: mapping, dryRun: try flag("dry_run"),
+                                     markMissingEnded: try flag("mark_missing_ended"), by: actor, now: now, in: tx)
+        }
+        do {
+            let payload = String(decoding: try JSONEncoder().encode(Imports.JobPayload(importID: run.id)), as: UTF8.self)
+            try await services.db.withPlatform { tx in
+                try await JobQueue.enqueue(kind: Imports.jobKind, payload: payload, tenantID: tenant.id, runAt: now, maxAttempts: 3, in: tx)
+            }
+        } catch {
+            try? await services.db.withTenant(tenant) { tx in try await Imports.markFailed(run.id, error: "could not be queued", now: now, in: tx) }
+            throw error
+        }
+        return EditedResponse(status: .accepted, headers: [.location: "/api/v1/imports/\(run.id.uuidString.lowercased())"], response: run)
+    }
+
+    func status(_ context: KringRequestContext) async throws -> ImportRun {
+        let (_, tenant) = try context.requireTenant(.importsWrite)
+        let id = try uuid(context, "id", Problem.notFound("No such import in this library."))
+        guard let run = try await services.db.withTenant(tenant, { tx in try await Imports.find(id, in: tx) }) else {
+            throw Problem.notFound("No such import in this library.")
+        }
+        return run
+    }
+}
+
+extension ImportRun: ResponseEncodable {}
+
+/// The job kinds of the B2C module, for `kring worker` (and tests).
+public enum B2CJobs {
+    public static func handlers(db: Database, now: @escaping @Sendable () -> Date) -> [String: JobHandler] {
+        [Imports.jobKind: { job in
+            guard let tenantID = job.tenantID,
+                  let payload = try? JSONDecoder().decode(Imports.JobPayload.self, from: Data(job.payload.utf8)),
+                  let tenant = try await db.withPlatform({ tx in try await TenantDirectory.find(id: tenantID, in: tx) })
+            else { return }
+            try await Imports.run(importID: payload.importID, tenant: tenant, db: db, now: now)
+        }]
+    }
+}
