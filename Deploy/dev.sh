@@ -44,6 +44,10 @@ demo_tenant() {
 demo_tenant zuid-kennemerland "Bibliotheek Zuid-Kennemerland"
 demo_tenant amstelland "Bibliotheek Amstelland"
 demo_tenant hilversum "Bibliotheek Hilversum"
+# Synthetic members, activities and consents (KRING_DEMO_MEMBERS per library; BZK really has about 68,000).
+for slug in zuid-kennemerland amstelland hilversum; do
+    "$KRING" demo --tenant "$slug" --members "${KRING_DEMO_MEMBERS:-3000}" --if-empty
+done
 printf '%s\n' "$DEMO_PASSWORD" | "$KRING" platform-admin create --email admin@probiblio.example --name "Probiblio" --password-stdin >/dev/null
 
 cat <<INFO
