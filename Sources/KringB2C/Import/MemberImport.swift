@@ -146,8 +146,19 @@ public struct MemberImport: Sendable {
         var batch: [String] = []
         var records: [CSVParser.Record] = []
         var chunk: [UInt8]? = first
-        while let bytes = chunk {
-            parser.feed(bytes) { records.append($0) }
+        var ended = false
+        while !ended {
+            if let bytes = chunk {
+                parser.feed(bytes) { records.append($0) }
+                chunk = try source.next()
+            } else {
+                do {
+                    try parser.finish { records.append($0) }
+                } catch let error as CSVParser.UnterminatedQuote {
+                    throw ImportError.unreadable("A quoted field that starts on line \(error.line) never ends.")
+                }
+                ended = true
+            }
             for record in records {
                 guard let reader = header else {
                     header = try RowReader(header: record, mapping: mapping, encoding: encoding)
@@ -161,10 +172,10 @@ public struct MemberImport: Sendable {
                     if let firstLine = seen[row.memberNumber] {
                         report.reject(line: record.line, column: reader.column(for: .memberNumber),
                                       "Member number \(row.memberNumber) appears again (first on line \(firstLine)).")
-                        continue
+                    } else {
+                        seen[row.memberNumber] = record.line
+                        batch.append(row.copyLine)
                     }
-                    seen[row.memberNumber] = record.line
-                    batch.append(row.copyLine)
                 }
                 if batch.count >= batchSize {
                     try await flush(&batch, into: &report, now: now, in: tx)
@@ -172,27 +183,6 @@ public struct MemberImport: Sendable {
                 }
             }
             records.removeAll(keepingCapacity: true)
-            chunk = try source.next()
-        }
-        do {
-            try parser.finish { records.append($0) }
-        } catch let error as CSVParser.UnterminatedQuote {
-            throw ImportError.unreadable("A quoted field that starts on line \(error.line) never ends.")
-        }
-        for record in records {
-            guard let reader = header else { header = try RowReader(header: record, mapping: mapping, encoding: encoding); continue }
-            report.rows += 1
-            switch reader.read(record, today: CalendarDate(now), branches: branches) {
-            case .failure(let error): report.reject(line: record.line, column: error.column, error.reason)
-            case .success(let row):
-                if let firstLine = seen[row.memberNumber] {
-                    report.reject(line: record.line, column: reader.column(for: .memberNumber),
-                                  "Member number \(row.memberNumber) appears again (first on line \(firstLine)).")
-                } else {
-                    seen[row.memberNumber] = record.line
-                    batch.append(row.copyLine)
-                }
-            }
         }
         guard header != nil else { throw ImportError.unreadable("The file has no header row.") }
         try await flush(&batch, into: &report, now: now, in: tx)
