@@ -78,7 +78,7 @@ public struct CustomerDraft: Sendable, Decodable, Equatable {
         var errors: [FieldError] = []
         func fail(_ field: String, _ message: String) { errors.append(FieldError(field: field, message: message)) }
         func text(_ value: String?, _ field: String, max: Int = 200) -> String? {
-            guard let trimmed = value?.trimmingCharacters(in: .whitespacesAndNewlines), !trimmed.isEmpty else { return nil }
+            guard let trimmed = value?.trimmed(), !trimmed.isEmpty else { return nil }
             if trimmed.count > max { fail(field, "Use at most \(max) characters.") }
             return trimmed
         }
@@ -93,7 +93,7 @@ public struct CustomerDraft: Sendable, Decodable, Equatable {
             return parsed
         }
         func list(_ values: [String]?, _ field: String) -> [String] {
-            let cleaned = (values ?? []).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
+            let cleaned = (values ?? []).map { $0.trimmed().lowercased() }.filter { !$0.isEmpty }
             if cleaned.count > 50 { fail(field, "Use at most 50 entries.") }
             for (index, value) in cleaned.enumerated() where value.count > 50 { fail("\(field)[\(index)]", "Use at most 50 characters.") }
             return Array(Set(cleaned)).sorted()

@@ -51,7 +51,7 @@ public struct ImportMapping: Sendable, Codable, Equatable {
         listSeparator = try container.decodeIfPresent(String.self, forKey: .listSeparator)
     }
 
-    static func key(_ text: String) -> String { text.trimmingCharacters(in: .whitespaces).lowercased() }
+    static func key(_ text: String) -> String { text.trimmed().lowercased() }
 
     /// A member export as library systems commonly write it (Dutch headers).
     public static let defaultMembers = ImportMapping(

@@ -89,7 +89,7 @@ public struct MemberImport: Sendable {
     public var markMissingEnded: Bool
     public var batchSize: Int
 
-    public init(mapping: ImportMapping = .defaultMembers, dryRun: Bool = false, markMissingEnded: Bool = false, batchSize: Int = 5000) {
+    public init(mapping: ImportMapping = .defaultMembers, dryRun: Bool = false, markMissingEnded: Bool = false, batchSize: Int = 20_000) {
         self.mapping = mapping
         self.dryRun = dryRun
         self.markMissingEnded = markMissingEnded
@@ -145,6 +145,7 @@ public struct MemberImport: Sendable {
         var seen: [String: Int] = [:]
         var batch: [String] = []
         var records: [CSVParser.Record] = []
+        let today = CalendarDate(now)
         var chunk: [UInt8]? = first
         var ended = false
         while !ended {
@@ -165,7 +166,7 @@ public struct MemberImport: Sendable {
                     continue
                 }
                 report.rows += 1
-                switch reader.read(record, today: CalendarDate(now), branches: branches) {
+                switch reader.read(record, today: today, branches: branches) {
                 case .failure(let error):
                     report.reject(line: record.line, column: error.column, error.reason)
                 case .success(let row):
@@ -240,18 +241,28 @@ public struct MemberImport: Sendable {
             FROM guests JOIN candidates USING (email)
             WHERE c.id = guests.id
             """)
+        // Addresses first, so each customer row is written once, with its household.
+        try await tx.query("""
+            INSERT INTO households (id, postcode, house_number, house_number_addition, created_at)
+            SELECT gen_random_uuid(), d.postcode, d.house_number, d.addition, \(now)
+            FROM (SELECT DISTINCT postcode, house_number, coalesce(house_number_addition, '') AS addition
+                  FROM pg_temp.import_staging WHERE postcode IS NOT NULL AND house_number IS NOT NULL) d
+            ON CONFLICT (postcode, house_number, house_number_addition) DO NOTHING
+            """)
         let counts = try await tx.query("""
             WITH upserted AS (
                 INSERT INTO customers AS c (
                     id, roles, member_number, member_type, membership_status, membership_start, membership_end, end_reason,
                     subscription_fee_cents, first_name, infix, last_name, birth_date, email, phone, postcode, house_number,
                     house_number_addition, street, city, municipality, preferred_language, favourite_branch_id, genres,
-                    last_loan_date, loans_12m, loans_total, created_at, updated_at)
+                    last_loan_date, loans_12m, loans_total, household_id, created_at, updated_at)
                 SELECT gen_random_uuid(), ARRAY['member'], s.member_number, s.member_type, s.membership_status, s.membership_start,
                        s.membership_end, s.end_reason, s.subscription_fee_cents, s.first_name, s.infix, s.last_name, s.birth_date, s.email,
                        s.phone, s.postcode, s.house_number, s.house_number_addition, s.street, s.city, s.municipality,
-                       s.preferred_language, s.favourite_branch_id, s.genres, s.last_loan_date, s.loans_12m, s.loans_total, \(now), \(now)
+                       s.preferred_language, s.favourite_branch_id, s.genres, s.last_loan_date, s.loans_12m, s.loans_total, h.id, \(now), \(now)
                 FROM pg_temp.import_staging s
+                LEFT JOIN households h ON h.postcode = s.postcode AND h.house_number = s.house_number
+                                      AND h.house_number_addition = coalesce(s.house_number_addition, '')
                 ON CONFLICT (member_number) DO UPDATE SET
                     roles = CASE WHEN 'member' = ANY (c.roles) THEN c.roles ELSE c.roles || ARRAY['member'] END,
                     member_type = EXCLUDED.member_type, membership_status = EXCLUDED.membership_status,
@@ -264,7 +275,7 @@ public struct MemberImport: Sendable {
                     favourite_branch_id = coalesce(EXCLUDED.favourite_branch_id, c.favourite_branch_id),
                     genres = CASE WHEN cardinality(EXCLUDED.genres) > 0 THEN EXCLUDED.genres ELSE c.genres END,
                     last_loan_date = EXCLUDED.last_loan_date, loans_12m = EXCLUDED.loans_12m, loans_total = EXCLUDED.loans_total,
-                    version = c.version + 1, updated_at = EXCLUDED.updated_at
+                    household_id = EXCLUDED.household_id, version = c.version + 1, updated_at = EXCLUDED.updated_at
                 WHERE c.merged_into IS NULL AND c.erased_at IS NULL
                   AND (NOT ('member' = ANY (c.roles)), c.member_type, c.membership_status, c.membership_start, c.membership_end, c.end_reason,
                        c.subscription_fee_cents, c.first_name, c.infix, c.last_name, c.birth_date, c.email, c.phone, c.postcode, c.house_number,
@@ -272,13 +283,13 @@ public struct MemberImport: Sendable {
                        EXCLUDED.preferred_language IS NOT NULL AND c.preferred_language IS DISTINCT FROM EXCLUDED.preferred_language,
                        EXCLUDED.favourite_branch_id IS NOT NULL AND c.favourite_branch_id IS DISTINCT FROM EXCLUDED.favourite_branch_id,
                        cardinality(EXCLUDED.genres) > 0 AND c.genres IS DISTINCT FROM EXCLUDED.genres,
-                       c.last_loan_date, c.loans_12m, c.loans_total)
+                       c.last_loan_date, c.loans_12m, c.loans_total, c.household_id)
                       IS DISTINCT FROM
                       (false, EXCLUDED.member_type, EXCLUDED.membership_status, EXCLUDED.membership_start, EXCLUDED.membership_end,
                        EXCLUDED.end_reason, EXCLUDED.subscription_fee_cents, EXCLUDED.first_name, EXCLUDED.infix, EXCLUDED.last_name,
                        EXCLUDED.birth_date, EXCLUDED.email, EXCLUDED.phone, EXCLUDED.postcode, EXCLUDED.house_number,
                        EXCLUDED.house_number_addition, EXCLUDED.street, EXCLUDED.city, EXCLUDED.municipality, false, false, false,
-                       EXCLUDED.last_loan_date, EXCLUDED.loans_12m, EXCLUDED.loans_total)
+                       EXCLUDED.last_loan_date, EXCLUDED.loans_12m, EXCLUDED.loans_total, EXCLUDED.household_id)
                 RETURNING c.id, (xmax = 0) AS inserted
             ), events AS (
                 INSERT INTO contact_moments (id, customer_id, kind, event, occurred_at, created_at)
@@ -291,19 +302,6 @@ public struct MemberImport: Sendable {
             report.inserted += inserted
             report.updated += updated
         }
-        try await tx.query("""
-            INSERT INTO households (id, postcode, house_number, house_number_addition, created_at)
-            SELECT gen_random_uuid(), d.postcode, d.house_number, d.addition, \(now)
-            FROM (SELECT DISTINCT postcode, house_number, coalesce(house_number_addition, '') AS addition
-                  FROM pg_temp.import_staging WHERE postcode IS NOT NULL AND house_number IS NOT NULL) d
-            ON CONFLICT (postcode, house_number, house_number_addition) DO NOTHING
-            """)
-        try await tx.query("""
-            UPDATE customers c SET household_id = h.id
-            FROM pg_temp.import_staging s
-            JOIN households h ON h.postcode = s.postcode AND h.house_number = s.house_number AND h.house_number_addition = coalesce(s.house_number_addition, '')
-            WHERE c.member_number = s.member_number AND c.household_id IS DISTINCT FROM h.id
-            """)
         try await tx.query("TRUNCATE pg_temp.import_staging")
     }
 

@@ -29,7 +29,7 @@ struct RowReader: Sendable {
         var names: [String] = []
         for (position, bytes) in record.fields.enumerated() {
             guard let name = encoding.decode(bytes) else { throw ImportError.unreadable("Header column \(position + 1) is not \(encoding.rawValue) text.") }
-            names.append(name.trimmingCharacters(in: .whitespaces))
+            names.append(name.trimmed())
         }
         headerNames = names
         let byKey = Dictionary(mapping.columns.map { (ImportMapping.key($0.key), $0.value) }, uniquingKeysWith: { first, _ in first })
@@ -59,7 +59,7 @@ struct RowReader: Sendable {
             guard let text = encoding.decode(record.fields[position]) else {
                 return .failure(RowError(column: headerNames[position], reason: "Not \(encoding.rawValue) text."))
             }
-            let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            let trimmed = text.trimmed()
             if !trimmed.isEmpty { values[field] = trimmed }
         }
 
@@ -144,7 +144,7 @@ struct RowReader: Sendable {
 
     /// "42,50", "42.50", "€ 42,50", "42" -> cents.
     static func cents(_ raw: String) -> Int? {
-        let cleaned = raw.replacingOccurrences(of: "€", with: "").trimmingCharacters(in: .whitespaces).replacingOccurrences(of: ",", with: ".")
+        let cleaned = raw.replacingOccurrences(of: "€", with: "").trimmed().replacingOccurrences(of: ",", with: ".")
         guard let value = Decimal(string: cleaned), value >= 0, value < 100_000 else { return nil }
         return NSDecimalNumber(decimal: value * 100).rounding(accordingToBehavior: nil).intValue
     }

@@ -17,14 +17,36 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStrin
 
     /// ISO `2024-03-07` or Dutch `07-03-2024` / `7-3-2024`.
     public init?(_ raw: String) {
-        let text = raw.trimmingCharacters(in: .whitespaces)
-        let parts = text.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
-        guard parts.count == 3, let a = parts[0], let b = parts[1], let c = parts[2] else { return nil }
-        let firstIsYear = text.split(separator: "-")[0].count == 4
-        if firstIsYear {
-            self.init(year: a, month: b, day: c)
-        } else if text.split(separator: "-")[2].count == 4 {
-            self.init(year: c, month: b, day: a)
+        // Byte-wise: this runs for every date of every imported row.
+        var numbers: [Int] = []
+        var digits: [Int] = []
+        var current = 0
+        var count = 0
+        for byte in raw.utf8 {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                current = current * 10 + Int(byte - UInt8(ascii: "0"))
+                count += 1
+                if count > 4 { return nil }
+            case UInt8(ascii: "-"):
+                guard count > 0, numbers.count < 2 else { return nil }
+                numbers.append(current)
+                digits.append(count)
+                current = 0
+                count = 0
+            case UInt8(ascii: " "), UInt8(ascii: "\t"):
+                guard numbers.isEmpty && count == 0 || numbers.count == 2 && count > 0 else { return nil }
+            default:
+                return nil
+            }
+        }
+        guard count > 0, numbers.count == 2 else { return nil }
+        numbers.append(current)
+        digits.append(count)
+        if digits[0] == 4 {
+            self.init(year: numbers[0], month: numbers[1], day: numbers[2])
+        } else if digits[2] == 4 {
+            self.init(year: numbers[2], month: numbers[1], day: numbers[0])
         } else {
             return nil
         }
@@ -59,7 +81,13 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStrin
         (lhs.year, lhs.month, lhs.day) < (rhs.year, rhs.month, rhs.day)
     }
 
-    public var description: String { String(format: "%04d-%02d-%02d", year, month, day) }
+    public var description: String {
+        func pad(_ value: Int, _ width: Int) -> String {
+            let digits = String(value)
+            return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+        }
+        return pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2)
+    }
 
     public init(from decoder: any Decoder) throws {
         let raw = try decoder.singleValueContainer().decode(String.self)

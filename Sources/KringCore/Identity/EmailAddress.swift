@@ -7,7 +7,7 @@ public struct EmailAddress: Sendable, Hashable, Codable, CustomStringConvertible
     public let value: String
 
     public init?(_ raw: String) {
-        let value = raw.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        let value = raw.trimmed().lowercased()
         guard value.utf8.count <= 254,
               let at = value.lastIndex(of: "@"),
               value.firstIndex(of: "@") == at
