@@ -8,6 +8,10 @@ import PostgresNIO
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [MigrateBench.self, ImportBench.self])
 
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
     struct MigrateBench: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "migrate",
@@ -80,8 +84,6 @@ struct Bench: AsyncParsableCommand {
             }
         }
 
-        static func seconds(_ duration: Duration) -> String {
-            String(format: "%.3f", Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
-        }
+        static func seconds(_ duration: Duration) -> String { String(format: "%.3f", Bench.seconds(duration)) }
     }
 }

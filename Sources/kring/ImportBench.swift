@@ -96,7 +96,7 @@ struct ImportBench: AsyncParsableCommand {
     private func seconds(_ duration: Duration) -> String { String(format: "%.2f", Self.seconds(duration)) }
     private func perSecond(_ count: Int, _ duration: Duration) -> String { String(Int(Double(count) / max(Self.seconds(duration), 0.000_001))) }
     private func ratio(_ a: Duration, _ b: Duration) -> Double { Self.seconds(a) / max(Self.seconds(b), 0.000_001) }
-    static func seconds(_ duration: Duration) -> Double { Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18 }
+    static func seconds(_ duration: Duration) -> Double { Bench.seconds(duration) }
 
     static func peakRSSMegabytes() -> Int {
         var usage = rusage()

@@ -210,13 +210,3 @@ struct TenantCommand: AsyncParsableCommand {
         print("\(tenant.slug): \(tenant.status.rawValue)")
     }
 }
-
-
-extension Optional {
-    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
-        switch self {
-        case .some(let value): try await transform(value)
-        case .none: nil
-        }
-    }
-}

@@ -150,11 +150,11 @@ public enum CustomerPrivacy {
     public static func merge(survivorID: UUID, duplicateID: UUID, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> Customer {
         guard survivorID != duplicateID else { throw CustomerError.cannotMergeWithItself }
         // Lock both in id order, so two opposite merges cannot deadlock.
+        var locked: [UUID: Customer] = [:]
         for id in [survivorID, duplicateID].sorted(by: { $0.uuidString < $1.uuidString }) {
-            _ = try await Customers.require(id: id, forUpdate: true, in: tx)
+            locked[id] = try await Customers.require(id: id, forUpdate: true, in: tx)
         }
-        let duplicate = try await Customers.require(id: duplicateID, forUpdate: false, in: tx)
-        let survivor = try await Customers.require(id: survivorID, forUpdate: false, in: tx)
+        guard let duplicate = locked[duplicateID], let survivor = locked[survivorID] else { throw CustomerError.notFound }
         if survivor.erasedAt != nil || duplicate.erasedAt != nil { throw CustomerError.erased }
 
         // The duplicate's member number must be released before the survivor can take it.

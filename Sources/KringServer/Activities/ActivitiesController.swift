@@ -14,11 +14,11 @@ struct ActivitiesController {
         activities.post { request, context in try await create(request, context) }
         activities.get(":id") { _, context in
             let id = try uuid(context, "id", ActivityError.notFound)
-            return try await inTenant(.activitiesRead, context) { tx, _, _ in try await Activities.find(id, in: tx) }
+            return try await services.inTenant(.activitiesRead, context) { tx, _, _ in try await Activities.find(id, in: tx) }
         }
         activities.get(":id/registrations") { _, context in
             let id = try uuid(context, "id", ActivityError.notFound)
-            let items = try await inTenant(.activitiesRead, context) { tx, actor, now in
+            let items = try await services.inTenant(.activitiesRead, context) { tx, actor, now in
                 let registrations = try await Activities.registrations(activityID: id, in: tx)
                 try await TenantAudit.record("activity.registrations_read", subjectType: "activity", subjectID: id.uuidString.lowercased(),
                                              by: actor, at: now, in: tx)
@@ -34,7 +34,7 @@ struct ActivitiesController {
             guard let status = Registration.Status(rawValue: body.status) else {
                 throw Problem.validation([FieldError(field: "status", message: "Use one of \(Registration.Status.allCases.map(\.rawValue).joined(separator: ", ")).")])
             }
-            return try await inTenant(.registrationsWrite, context) { tx, actor, now in
+            return try await services.inTenant(.registrationsWrite, context) { tx, actor, now in
                 try await Activities.setStatus(registrationID: id, to: status, by: actor, now: now, in: tx)
             }
         }
@@ -42,7 +42,7 @@ struct ActivitiesController {
             let id = try uuid(context, "id", ActivityError.registrationNotFound)
             _ = try context.requireTenant(.registrationsWrite)
             let body = try await request.decodeJSON(EvaluationBody.self, limit: services.settings.maxBodyBytes)
-            try await inTenant(.registrationsWrite, context) { tx, actor, now in
+            try await services.inTenant(.registrationsWrite, context) { tx, actor, now in
                 try await Activities.evaluate(registrationID: id, score: body.score, comment: body.comment, by: actor, now: now, in: tx)
             }
             return .created
@@ -67,7 +67,7 @@ struct ActivitiesController {
             from = date
         }
         let after = try Cursor.decode(page.after)
-        let items = try await inTenant(.activitiesRead, context) { tx, _, _ in
+        let items = try await services.inTenant(.activitiesRead, context) { tx, _, _ in
             try await Activities.list(from: from, after: after, limit: page.limit, in: tx)
         }
         return PageResponse(items: items, nextAfter: items.count == page.limit ? items.last.map { Cursor.encode($0.startsAt, $0.id) } : nil)
@@ -76,7 +76,7 @@ struct ActivitiesController {
     func create(_ request: Request, _ context: KringRequestContext) async throws -> EditedResponse<Activity> {
         _ = try context.requireTenant(.activitiesManage)
         let draft = try await request.decodeJSON(ActivityDraft.self, limit: services.settings.maxBodyBytes)
-        let activity = try await inTenant(.activitiesManage, context) { tx, actor, now in
+        let activity = try await services.inTenant(.activitiesManage, context) { tx, actor, now in
             try await Activities.create(draft, by: actor, now: now, in: tx)
         }
         return EditedResponse(status: .created, response: activity)
@@ -89,22 +89,13 @@ struct ActivitiesController {
         guard let source = Registration.Source(rawValue: body.source ?? "staff") else {
             throw Problem.validation([FieldError(field: "source", message: "Use staff, ticketing or web.")])
         }
-        let registration = try await inTenant(.registrationsWrite, context) { tx, actor, now in
+        let registration = try await services.inTenant(.registrationsWrite, context) { tx, actor, now in
             try await Activities.register(customerID: body.customerID, activityID: id, source: source, pricePaidCents: body.pricePaidCents ?? 0,
                                           by: actor, now: now, in: tx)
         }
         return EditedResponse(status: .created, response: registration)
     }
 
-    private func inTenant<T: Sendable>(
-        _ permission: Permission, _ context: KringRequestContext, _ body: (TenantTransaction, AuditActor, Date) async throws -> T
-    ) async throws -> T {
-        let (principal, tenant) = try context.requireTenant(permission)
-        let now = services.now()
-        return try await services.db.withTenant(tenant) { tx in
-            try await body(tx, AuditActor(userID: principal.userID, apiKeyID: principal.apiKeyID), now)
-        }
-    }
 }
 
 /// Complaints: take in, list (open first by due date), assign and resolve.
@@ -113,31 +104,29 @@ struct ComplaintsController {
 
     func addRoutes(to group: RouterGroup<KringRequestContext>) {
         group.get { request, context in
-            let (_, tenant) = try context.requireTenant(.complaintsRead)
+            _ = try context.requireTenant(.complaintsRead)
             let page = try Page(request)
             let openOnly = request.uri.queryParameters["status"].map(String.init) != "all"
             let after = try Cursor.decode(page.after)
-            let items = try await services.db.withTenant(tenant) { tx in
+            let items = try await services.inTenant(.complaintsRead, context) { tx, _, _ in
                 try await Complaints.list(openOnly: openOnly, after: after, limit: page.limit, in: tx)
             }
             return PageResponse(items: items, nextAfter: items.count == page.limit ? items.last.map { Cursor.encode($0.dueAt, $0.id) } : nil)
         }
         group.post { request, context in
-            let (principal, tenant) = try context.requireTenant(.complaintsManage)
+            _ = try context.requireTenant(.complaintsManage)
             let draft = try await request.decodeJSON(ComplaintDraft.self, limit: services.settings.maxBodyBytes)
-            let now = services.now()
-            let complaint = try await services.db.withTenant(tenant) { tx in
-                try await Complaints.create(draft, by: AuditActor(userID: principal.userID, apiKeyID: principal.apiKeyID), now: now, in: tx)
+            let complaint = try await services.inTenant(.complaintsManage, context) { tx, actor, now in
+                try await Complaints.create(draft, by: actor, now: now, in: tx)
             }
             return EditedResponse(status: .created, response: complaint)
         }
         group.patch(":id") { request, context in
-            let (principal, tenant) = try context.requireTenant(.complaintsManage)
+            _ = try context.requireTenant(.complaintsManage)
             let id = try uuid(context, "id", ComplaintError.notFound)
             let change = try await request.decodeJSON(ComplaintChange.self, limit: services.settings.maxBodyBytes)
-            let now = services.now()
-            return try await services.db.withTenant(tenant) { tx in
-                try await Complaints.update(id: id, change, by: AuditActor(userID: principal.userID, apiKeyID: principal.apiKeyID), now: now, in: tx)
+            return try await services.inTenant(.complaintsManage, context) { tx, actor, now in
+                try await Complaints.update(id: id, change, by: actor, now: now, in: tx)
             }
         }
     }

@@ -27,28 +27,6 @@ struct CustomersController {
 
     // MARK: Helpers
 
-    /// Runs `body` in the principal's tenant. An unknown customer id (which may be another library's) is audited
-    /// in a transaction of its own, since the request's transaction rolls back, and answers 404.
-    private func inTenant<T: Sendable>(
-        _ permission: Permission, _ context: KringRequestContext, probing ids: [UUID] = [],
-        _ body: (TenantTransaction, AuditActor, Date) async throws -> T
-    ) async throws -> T {
-        let (principal, tenant) = try context.requireTenant(permission)
-        let actor = AuditActor(userID: principal.userID, apiKeyID: principal.apiKeyID)
-        let now = services.now()
-        do {
-            return try await services.db.withTenant(tenant) { tx in try await body(tx, actor, now) }
-        } catch CustomerError.notFound {
-            try? await services.db.withTenant(tenant) { tx in
-                for id in ids {
-                    try await TenantAudit.record("access.unknown_customer", subjectType: "customer", subjectID: id.uuidString.lowercased(),
-                                                 by: actor, at: now, in: tx)
-                }
-            }
-            throw CustomerError.notFound
-        }
-    }
-
     private func customerID(_ context: KringRequestContext) throws -> UUID {
         try uuid(context, "id", CustomerError.notFound)
     }
@@ -87,7 +65,7 @@ struct CustomersController {
             guard let id = UUID(uuidString: raw) else { throw Problem.badRequest("after must be a customer id.") }
             search.after = id
         }
-        let found = try await inTenant(.customersRead, context) { tx, actor, now in
+        let found = try await services.inTenant(.customersRead, context) { tx, actor, now in
             try await Customers.search(search, by: actor, now: now, in: tx)
         }
         return PageResponse(items: found.map(CustomerResponse.init), nextAfter: found.count == page.limit ? found.last?.id.uuidString.lowercased() : nil)
@@ -97,7 +75,7 @@ struct CustomersController {
         _ = try context.requireTenant(.customersWrite)
         let draft = try await request.decodeJSON(CustomerDraft.self, limit: services.settings.maxBodyBytes)
         let valid = try draft.validate(today: today())
-        let customer = try await inTenant(.customersWrite, context) { tx, actor, now in
+        let customer = try await services.inTenant(.customersWrite, context) { tx, actor, now in
             try await Customers.create(valid, by: actor, now: now, in: tx)
         }
         var response = withVersion(CustomerResponse(customer: customer), version: customer.version, status: .created)
@@ -107,7 +85,7 @@ struct CustomersController {
 
     func profile(_ context: KringRequestContext) async throws -> EditedResponse<CustomerProfile> {
         let id = try customerID(context)
-        let profile = try await inTenant(.customersRead, context, probing: [id]) { tx, actor, now in
+        let profile = try await services.inTenant(.customersRead, context, probing: [id]) { tx, actor, now in
             try await CustomerPrivacy.profile(id: id, by: actor, now: now, in: tx)
         }
         return withVersion(profile, version: profile.customer.version)
@@ -122,7 +100,7 @@ struct CustomersController {
         }
         let draft = try await request.decodeJSON(CustomerDraft.self, limit: services.settings.maxBodyBytes)
         let valid = try draft.validate(today: today())
-        let customer = try await inTenant(.customersWrite, context, probing: [id]) { tx, actor, now in
+        let customer = try await services.inTenant(.customersWrite, context, probing: [id]) { tx, actor, now in
             try await Customers.replace(id: id, with: valid, expectedVersion: expected, by: actor, now: now, in: tx)
         }
         return withVersion(CustomerResponse(customer: customer), version: customer.version)
@@ -137,7 +115,7 @@ struct CustomersController {
         let id = try customerID(context)
         _ = try context.requireTenant(.customersWrite)
         let body = try await request.decodeJSON(MergeBody.self, limit: services.settings.maxBodyBytes)
-        let survivor = try await inTenant(.customersWrite, context, probing: [id, body.duplicateID]) { tx, actor, now in
+        let survivor = try await services.inTenant(.customersWrite, context, probing: [id, body.duplicateID]) { tx, actor, now in
             try await CustomerPrivacy.merge(survivorID: id, duplicateID: body.duplicateID, by: actor, now: now, in: tx)
         }
         return withVersion(CustomerResponse(customer: survivor), version: survivor.version)
@@ -145,7 +123,7 @@ struct CustomersController {
 
     func export(_ context: KringRequestContext) async throws -> EditedResponse<CustomerExport> {
         let id = try customerID(context)
-        let export = try await inTenant(.customersExport, context, probing: [id]) { tx, actor, now in
+        let export = try await services.inTenant(.customersExport, context, probing: [id]) { tx, actor, now in
             try await CustomerPrivacy.export(id: id, by: actor, now: now, in: tx)
         }
         return EditedResponse(headers: [.contentDisposition: "attachment; filename=\"customer-\(id.uuidString.lowercased()).json\"",
@@ -154,7 +132,7 @@ struct CustomersController {
 
     func erase(_ context: KringRequestContext) async throws -> HTTPResponse.Status {
         let id = try customerID(context)
-        try await inTenant(.customersErase, context, probing: [id]) { tx, actor, now in
+        try await services.inTenant(.customersErase, context, probing: [id]) { tx, actor, now in
             try await CustomerPrivacy.erase(id: id, by: actor, now: now, in: tx)
         }
         return .noContent
@@ -164,7 +142,7 @@ struct CustomersController {
         let id = try customerID(context)
         let page = try Page(request)
         let before = try Cursor.decode(page.after)
-        let moments = try await inTenant(.customersRead, context, probing: [id]) { tx, actor, now in
+        let moments = try await services.inTenant(.customersRead, context, probing: [id]) { tx, actor, now in
             try await Timeline.list(customerID: id, before: before, limit: page.limit, by: actor, now: now, in: tx)
         }
         let next = moments.count == page.limit ? moments.last.map { Cursor.encode($0.occurredAt, $0.id) } : nil
@@ -175,7 +153,7 @@ struct CustomersController {
         let id = try customerID(context)
         _ = try context.requireTenant(.customersWrite)
         let draft = try await request.decodeJSON(ContactMomentDraft.self, limit: services.settings.maxBodyBytes)
-        let moment = try await inTenant(.customersWrite, context, probing: [id]) { tx, actor, now in
+        let moment = try await services.inTenant(.customersWrite, context, probing: [id]) { tx, actor, now in
             try await Timeline.add(draft, customerID: id, by: actor, now: now, in: tx)
         }
         return EditedResponse(status: .created, response: moment)
@@ -188,7 +166,7 @@ struct CustomersController {
 
     func consents(_ context: KringRequestContext) async throws -> ConsentList {
         let id = try customerID(context)
-        return try await inTenant(.customersRead, context, probing: [id]) { tx, actor, now in
+        return try await services.inTenant(.customersRead, context, probing: [id]) { tx, actor, now in
             let history = try await Consents.history(customerID: id, in: tx)
             try await TenantAudit.record("consent.read", subjectType: "customer", subjectID: id.uuidString.lowercased(), by: actor, at: now, in: tx)
             return ConsentList(current: try await Consents.current(customerID: id, in: tx), history: history)
@@ -205,7 +183,7 @@ struct CustomersController {
             evidence["client_address"] = context.clientAddress ?? "unknown"
             draft.evidence = evidence
         }
-        let consent = try await inTenant(.consentsWrite, context, probing: [id]) { tx, actor, now in
+        let consent = try await services.inTenant(.consentsWrite, context, probing: [id]) { tx, actor, now in
             try await Consents.record(draft, customerID: id, by: actor, now: now, in: tx)
         }
         return EditedResponse(status: .created, response: consent)
@@ -220,7 +198,7 @@ struct CustomersController {
         let id = try customerID(context)
         _ = try context.requireTenant(.customersWrite)
         let body = try await request.decodeJSON(ParentBody.self, limit: services.settings.maxBodyBytes)
-        try await inTenant(.customersWrite, context, probing: [id, body.parentID]) { tx, actor, now in
+        try await services.inTenant(.customersWrite, context, probing: [id, body.parentID]) { tx, actor, now in
             try await CustomerPrivacy.linkParent(body.parentID, child: id, by: actor, now: now, in: tx)
         }
         return .noContent
@@ -233,16 +211,14 @@ struct BranchesController {
 
     func addRoutes(to group: RouterGroup<KringRequestContext>) {
         group.get { _, context in
-            let (_, tenant) = try context.requireTenant(.branchesRead)
-            let branches = try await services.db.withTenant(tenant) { tx in try await Branches.list(in: tx) }
+            let branches = try await services.inTenant(.branchesRead, context) { tx, _, _ in try await Branches.list(in: tx) }
             return PageResponse(items: branches, nextAfter: nil)
         }
         group.post { request, context in
-            let (principal, tenant) = try context.requireTenant(.branchesManage)
+            _ = try context.requireTenant(.branchesManage)
             let draft = try await request.decodeJSON(BranchDraft.self, limit: services.settings.maxBodyBytes)
-            let now = services.now()
-            let branch = try await services.db.withTenant(tenant) { tx in
-                try await Branches.create(draft, by: AuditActor(userID: principal.userID, apiKeyID: principal.apiKeyID), now: now, in: tx)
+            let branch = try await services.inTenant(.branchesManage, context) { tx, actor, now in
+                try await Branches.create(draft, by: actor, now: now, in: tx)
             }
             return EditedResponse(status: .created, response: branch)
         }

@@ -1,0 +1,30 @@
+import Foundation
+import KringAuth
+import KringB2C
+import KringDatabase
+
+extension AppServices {
+    /// Runs `body` in one transaction of the principal's library, if it holds `permission`.
+    ///
+    /// An unknown customer id (which may be another library's) answers 404; the ids in `probing` are then
+    /// audited in a transaction of their own, since the request's own transaction rolls back.
+    func inTenant<T: Sendable>(
+        _ permission: Permission, _ context: KringRequestContext, probing ids: [UUID] = [],
+        _ body: (TenantTransaction, AuditActor, Date) async throws -> T
+    ) async throws -> T {
+        let (principal, tenant) = try context.requireTenant(permission)
+        let actor = AuditActor(userID: principal.userID, apiKeyID: principal.apiKeyID)
+        let now = self.now()
+        do {
+            return try await db.withTenant(tenant) { tx in try await body(tx, actor, now) }
+        } catch CustomerError.notFound where !ids.isEmpty {
+            try? await db.withTenant(tenant) { tx in
+                for id in ids {
+                    try await TenantAudit.record("access.unknown_customer", subjectType: "customer", subjectID: id.uuidString.lowercased(),
+                                                 by: actor, at: now, in: tx)
+                }
+            }
+            throw CustomerError.notFound
+        }
+    }
+}
