@@ -109,7 +109,10 @@ let package = Package(
         .testTarget(name: "KringCoreTests", dependencies: ["KringCore"], swiftSettings: swiftSettings),
         .testTarget(name: "KringDatabaseTests", dependencies: ["KringDatabase", "KringTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KringAuthTests", dependencies: ["KringAuth", "KringTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "KringB2CTests", dependencies: ["KringB2C", "KringTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "KringB2CTests",
+            dependencies: ["KringB2C", "KringTestSupport", .product(name: "PostgresNIO", package: "postgres-nio")],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "KringServerTests",
             dependencies: [

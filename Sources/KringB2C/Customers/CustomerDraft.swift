@@ -79,7 +79,8 @@ public struct CustomerDraft: Sendable, Decodable, Equatable {
         func fail(_ field: String, _ message: String) { errors.append(FieldError(field: field, message: message)) }
         func text(_ value: String?, _ field: String, max: Int = 200) -> String? {
             guard let trimmed = value?.trimmed(), !trimmed.isEmpty else { return nil }
-            if trimmed.count > max { fail(field, "Use at most \(max) characters.") }
+            // A character is at least one byte: only long byte strings need counting.
+            if trimmed.utf8.count > max, trimmed.count > max { fail(field, "Use at most \(max) characters.") }
             return trimmed
         }
         func date(_ value: String?, _ field: String, notAfterToday: Bool) -> CalendarDate? {
@@ -141,8 +142,8 @@ public struct CustomerDraft: Sendable, Decodable, Equatable {
         }
         if valid.lastName == nil && valid.email == nil { fail("last_name", "Give a last name or an e-mail address.") }
         if let raw = text(phone, "phone", max: 30) {
-            let digits = raw.filter(\.isNumber)
-            if !raw.allSatisfy({ $0.isNumber || " +-()".contains($0) }) || !(8...15).contains(digits.count) {
+            let digits = raw.utf8.reduce(0) { count, byte in (0x30...0x39).contains(byte) ? count + 1 : count }
+            if !raw.utf8.allSatisfy({ (0x30...0x39).contains($0) || " +-()".utf8.contains($0) }) || !(8...15).contains(digits) {
                 fail("phone", "Not a phone number.")
             } else {
                 valid.phone = raw
@@ -152,7 +153,7 @@ public struct CustomerDraft: Sendable, Decodable, Equatable {
             if let code = Postcode(raw) { valid.postcode = code.value } else { fail("postcode", "Not a Dutch postcode; use 1234 AB.") }
         }
         valid.houseNumber = text(houseNumber, "house_number", max: 10)
-        if let number = valid.houseNumber, !(number.first?.isNumber ?? false) { fail("house_number", "Starts with a number.") }
+        if let number = valid.houseNumber, !(number.utf8.first.map { (0x30...0x39).contains($0) } ?? false) { fail("house_number", "Starts with a number.") }
         valid.houseNumberAddition = text(houseNumberAddition, "house_number_addition", max: 10)
         valid.street = text(street, "street")
         valid.city = text(city, "city", max: 100)

@@ -142,7 +142,7 @@ public enum Customers {
         let rows = try await tx.query("""
             SELECT \(unescaped: Customer.columns) FROM customers
             WHERE merged_into IS NULL
-              AND (\(pattern)::text IS NULL OR lower(last_name) LIKE \(pattern) OR email = \(needle) OR member_number = \(search.query)
+              AND (\(pattern)::text IS NULL OR lower(last_name) COLLATE "C" LIKE \(pattern) OR email = \(needle) OR member_number = \(search.query)
                    OR postcode = \(postcode))
               AND (\(search.role?.rawValue)::text IS NULL OR \(search.role?.rawValue) = ANY(roles))
               AND (\(search.memberType?.rawValue)::text IS NULL OR member_type = \(search.memberType?.rawValue))

@@ -4,18 +4,31 @@
 /// It is fed chunks of bytes and hands out whole records, so a file is never held in memory whole.
 /// Fields stay bytes: decoding (UTF-8 or Windows-1252) is the caller's, per field.
 public struct CSVParser: Sendable {
+    /// One record: its fields' bytes back to back in one buffer (one allocation per record, not one per field).
     public struct Record: Sendable {
         /// The 1-based line on which the record starts.
         public let line: Int
-        public let fields: [[UInt8]]
+        let bytes: [UInt8]
+        /// Where each field ends in `bytes`.
+        let ends: [Int]
+
+        public var count: Int { ends.count }
+
+        public subscript(_ index: Int) -> ArraySlice<UInt8> {
+            bytes[(index == 0 ? 0 : ends[index - 1])..<ends[index]]
+        }
+
+        public var fields: [ArraySlice<UInt8>] { (0..<count).map { self[$0] } }
     }
 
     private enum State { case fieldStart, unquoted, quoted, quoteInQuoted }
 
     public let separator: UInt8
     private var state = State.fieldStart
-    private var field: [UInt8] = []
-    private var fields: [[UInt8]] = []
+    private var bytes: [UInt8] = []
+    private var ends: [Int] = []
+    /// Where the current field begins in `bytes`.
+    private var fieldStart = 0
     private var line = 1
     private var recordLine = 1
     private var skipLineFeed = false
@@ -41,18 +54,18 @@ public struct CSVParser: Sendable {
                     state = .quoteInQuoted
                 } else {
                     if byte == Self.lf { line += 1 }
-                    field.append(byte)
+                    self.bytes.append(byte)
                 }
             case .quoteInQuoted:
                 if byte == Self.quote {
-                    field.append(byte)  // "" inside quotes
+                    self.bytes.append(byte)  // "" inside quotes
                     state = .quoted
                 } else if byte == separator {
                     endField()
                 } else if byte == Self.lf || byte == Self.cr {
                     try endRecord(byte, emit: emit)
                 } else {
-                    field.append(byte)  // lenient: text after a closing quote
+                    self.bytes.append(byte)  // lenient: text after a closing quote
                     state = .unquoted
                 }
             case .fieldStart, .unquoted:
@@ -63,7 +76,7 @@ public struct CSVParser: Sendable {
                 } else if byte == Self.quote && state == .fieldStart {
                     state = .quoted
                 } else {
-                    field.append(byte)
+                    self.bytes.append(byte)
                     state = .unquoted
                 }
             }
@@ -73,7 +86,7 @@ public struct CSVParser: Sendable {
     /// Emits the last record when the file does not end with a line break. A file ending inside quotes is an error.
     public mutating func finish(emit: (Record) throws -> Void) throws {
         if state == .quoted { throw UnterminatedQuote(line: recordLine) }
-        if state != .fieldStart || !fields.isEmpty || !field.isEmpty {
+        if state != .fieldStart || !ends.isEmpty || bytes.count > fieldStart {
             endField()
             try emitRecord(emit)
         }
@@ -85,8 +98,8 @@ public struct CSVParser: Sendable {
     }
 
     private mutating func endField() {
-        fields.append(field)
-        field.removeAll(keepingCapacity: true)
+        ends.append(bytes.count)
+        fieldStart = bytes.count
         state = .fieldStart
     }
 
@@ -99,11 +112,16 @@ public struct CSVParser: Sendable {
     }
 
     private mutating func emitRecord(_ emit: (Record) throws -> Void) rethrows {
-        let record = fields
-        fields.removeAll(keepingCapacity: true)
+        let record = Record(line: recordLine, bytes: bytes, ends: ends)
+        let capacity = bytes.count
+        bytes = []
+        bytes.reserveCapacity(capacity + 64)
+        ends = []
+        ends.reserveCapacity(record.count)
+        fieldStart = 0
         // A blank line is no record.
-        if record.count == 1 && record[0].isEmpty { return }
-        try emit(Record(line: recordLine, fields: record))
+        if record.count == 1 && record.bytes.isEmpty { return }
+        try emit(record)
     }
 
     /// `;` or `,`, whichever occurs more often outside quotes in the header line.
@@ -146,7 +164,7 @@ public enum TextEncoding: String, Sendable, Codable {
     }
 
     /// Decodes one field; nil when the bytes are not valid in this encoding.
-    public func decode(_ bytes: [UInt8]) -> String? {
+    public func decode(_ bytes: some Collection<UInt8>) -> String? {
         switch self {
         case .utf8: return String(validating: bytes, as: UTF8.self)
         case .windows1252:

@@ -4,14 +4,19 @@ public struct Postcode: Sendable, Hashable, Codable, CustomStringConvertible {
 
     /// Accepts `1234AB`, `1234 ab`, ` 1234  AB `.
     public init?(_ raw: String) {
-        let compact = raw.uppercased().filter { !$0.isWhitespace }
-        let chars = Array(compact)
-        guard chars.count == 6,
-              let first = chars[0].wholeNumberValue, first > 0,
-              chars[1...3].allSatisfy({ $0.isASCII && $0.isNumber }),
-              chars[4...5].allSatisfy({ $0.isASCII && $0.isLetter })
+        // Scalar by scalar: this runs for every imported row. White space (a no-break space too) is dropped.
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(6)
+        for scalar in raw.unicodeScalars where !scalar.isTrimmable {
+            guard bytes.count < 6, scalar.isASCII else { return nil }
+            let byte = UInt8(scalar.value)
+            bytes.append(byte >= 0x61 && byte <= 0x7A ? byte - 0x20 : byte)
+        }
+        guard bytes.count == 6, (0x31...0x39).contains(bytes[0]),
+              bytes[1...3].allSatisfy({ (0x30...0x39).contains($0) }),
+              bytes[4...5].allSatisfy({ (0x41...0x5A).contains($0) })
         else { return nil }
-        value = String(chars[0...3]) + " " + String(chars[4...5])
+        value = String(decoding: bytes[0...3], as: UTF8.self) + " " + String(decoding: bytes[4...5], as: UTF8.self)
     }
 
     public init(from decoder: any Decoder) throws {
