@@ -160,4 +160,37 @@ import Testing
             #expect(kept == 0)
         }
     }
+
+    @Test func aTicketingExportIsImportedAsRegistrationsAndAnUnknownKindIsRefused() async throws {
+        let env = try await TestEnvironment.forSuite("ImportRoute")
+        let clock = TestClock(Date())
+        let tenant = try await env.createTenant("tix")
+        let admin = try await env.createUser(in: tenant, role: .tenantAdmin)
+        let csv = "Evenement;Datum;Aanvang;Voornaam;Achternaam;E-mail;Status\nVoorleesuurtje;05-12-2026;10:00;Lotte;Smit;lotte@example.nl;betaald\n"
+            + "Voorleesuurtje;05-12-2026;10:00;Mia;Mol;mia@example.nl;kwijt\n"
+        let app = env.application(try await env.services(clock: clock))
+        let (id, token): (String, String) = try await app.test(.router) { client in
+            let token = try await client.login(email: admin.email, tenant: tenant.slug.value).access
+            let refused = try await client.send(.post, "/api/v1/imports?kind=loans", token: token, rawBody: csv)
+            #expect(refused.status == .unprocessableContent)
+            let badMapping = try await client.send(.post, "/api/v1/imports?kind=registrations&mapping=%7B%22columns%22%3A1%7D", token: token, rawBody: csv)
+            #expect(badMapping.status == .unprocessableContent)
+            let uploaded = try await client.send(.post, "/api/v1/imports?kind=registrations", token: token, rawBody: csv)
+            #expect(uploaded.status == .accepted)
+            #expect(uploaded["kind"] as? String == "registrations")
+            return (try #require(uploaded["id"] as? String), token)
+        }
+        let worker = JobWorker(queue: JobQueue(db: env.db), handlers: B2CJobs.handlers(db: env.db, now: clock.closure),
+                               now: clock.closure, logger: Logger(label: "import-test"))
+        #expect(try await worker.runOnce() == 1)
+        try await app.test(.router) { client in
+            let run = try await client.send(.get, "/api/v1/imports/\(id)", token: token)
+            #expect(run["status"] as? String == "done")
+            let report = try #require(run["report"] as? [String: Any])
+            #expect(report["inserted"] as? Int == 1)
+            #expect(report["guests_created"] as? Int == 1)
+            #expect(report["activities_created"] as? Int == 1)
+            #expect((report["errors"] as? [[String: Any]])?.first?["column"] as? String == "Status")
+        }
+    }
 }

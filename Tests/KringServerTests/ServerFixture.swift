@@ -126,7 +126,7 @@ extension TestEnvironment {
             _ = try await Activities.setStatus(registrationID: attended.id, to: .attended, by: .system, now: now, in: tx)
             let complaint = try await Complaints.create(ComplaintDraft(customerID: customers.0, channel: "phone", category: "service", description: "Klacht"),
                                                         by: .system, now: now, in: tx)
-            let upload = try await Imports.create(file: Array("Lenernummer\n1\n".utf8), mapping: nil, dryRun: true, markMissingEnded: false,
+            let upload = try await Imports.create(file: Array("Lenernummer\n1\n".utf8), mappingJSON: nil, dryRun: true, markMissingEnded: false,
                                                   by: .system, now: now, in: tx)
             return (activity.id, booked.id, attended.id, complaint.id, upload.id)
         }

@@ -54,14 +54,35 @@ public enum Imports {
         public init(importID: UUID) { self.importID = importID }
     }
 
+    /// What an upload holds: the library system's member export or the ticketing system's registrations.
+    public enum Kind: String, Sendable, Codable, CaseIterable {
+        case members, registrations
+    }
+
+    /// A column mapping for `kind`, checked; nil when `json` is nil.
+    public static func mappingJSON(_ json: String?, for kind: Kind) throws -> String? {
+        guard let json else { return nil }
+        let data = Data(json.utf8)
+        do {
+            switch kind {
+            case .members: _ = try JSONDecoder().decode(ImportMapping.self, from: data)
+            case .registrations: _ = try JSONDecoder().decode(RegistrationMapping.self, from: data)
+            }
+        } catch {
+            throw ImportError.unreadable("Not a valid \(kind.rawValue) column mapping (see Deploy/mappings/\(kind.rawValue)-default.json).")
+        }
+        return json
+    }
+
     public static func create(
-        file: [UInt8], mapping: ImportMapping?, dryRun: Bool, markMissingEnded: Bool, by actor: AuditActor, now: Date, in tx: TenantTransaction
+        kind: Kind = .members, file: [UInt8], mappingJSON: String?, dryRun: Bool, markMissingEnded: Bool, by actor: AuditActor, now: Date,
+        in tx: TenantTransaction
     ) async throws -> ImportRun {
         guard !file.isEmpty else { throw ImportError.unreadable("The file is empty.") }
-        let mappingJSON = try mapping.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
+        let mapping = try Self.mappingJSON(mappingJSON, for: kind)
         let rows = try await tx.query("""
             INSERT INTO imports (id, kind, status, dry_run, mark_missing_ended, mapping, file, file_bytes, created_by_user_id, created_by_api_key_id, created_at)
-            VALUES (\(UUID()), 'members', 'queued', \(dryRun), \(markMissingEnded), \(mappingJSON)::jsonb, \(Data(file)), \(file.count),
+            VALUES (\(UUID()), \(kind.rawValue), 'queued', \(dryRun), \(markMissingEnded), \(mapping)::jsonb, \(Data(file)), \(file.count),
                     \(actor.userID), \(actor.apiKeyID), \(now))
             RETURNING \(unescaped: ImportRun.columns)
             """)
@@ -86,7 +107,7 @@ public enum Imports {
 
     /// Runs a queued import of `tenant` (the worker's job). The file is dropped once the import ran (data minimisation).
     public static func run(importID: UUID, tenant: Tenant, db: Database, now: @escaping @Sendable () -> Date) async throws {
-        let claimed: (ImportRun, [UInt8], ImportMapping?)? = try await db.withTenant(tenant) { tx in
+        let claimed: (ImportRun, [UInt8], String?)? = try await db.withTenant(tenant) { tx in
             let rows = try await tx.query("""
                 UPDATE imports SET status = 'running', started_at = \(now()), rows_done = 0
                 WHERE id = \(importID) AND status IN ('queued', 'running') AND file IS NOT NULL
@@ -94,8 +115,7 @@ public enum Imports {
                 """)
             for try await row in rows {
                 let c = row.makeRandomAccess()
-                let mapping = try c[14].decode(String?.self).flatMap { try? JSONDecoder().decode(ImportMapping.self, from: Data($0.utf8)) }
-                return (try ImportRun(row: row), Array(try c[13].decode(Data.self)), mapping)
+                return (try ImportRun(row: row), Array(try c[13].decode(Data.self)), try c[14].decode(String?.self))
             }
             return nil
         }
@@ -106,11 +126,21 @@ public enum Imports {
         }
         let actor = AuditActor(userID: nil, apiKeyID: nil)
         do {
-            let importer = MemberImport(mapping: mapping ?? .defaultMembers, dryRun: run.dryRun, markMissingEnded: run.markMissingEnded)
-            let report = try await importer.run(BytesImportSource(file), by: actor, now: now(), db: db, tenant: tenant) { done in
-                _ = try? await db.withTenant(tenant) { tx in
-                    try await tx.query("UPDATE imports SET rows_done = \(done) WHERE id = \(importID)")
+            let report: ImportReport
+            let data = mapping.map { Data($0.utf8) }
+            switch Kind(rawValue: run.kind) ?? .members {
+            case .members:
+                let columns = try data.map { try JSONDecoder().decode(ImportMapping.self, from: $0) } ?? .defaultMembers
+                let importer = MemberImport(mapping: columns, dryRun: run.dryRun, markMissingEnded: run.markMissingEnded)
+                report = try await importer.run(BytesImportSource(file), by: actor, now: now(), db: db, tenant: tenant) { done in
+                    _ = try? await db.withTenant(tenant) { tx in
+                        try await tx.query("UPDATE imports SET rows_done = \(done) WHERE id = \(importID)")
+                    }
                 }
+            case .registrations:
+                let columns = try data.map { try JSONDecoder().decode(RegistrationMapping.self, from: $0) } ?? .defaultRegistrations
+                report = try await RegistrationImport(mapping: columns, dryRun: run.dryRun)
+                    .run(BytesImportSource(file), by: actor, now: now(), db: db, tenant: tenant)
             }
             let reportJSON = String(decoding: try JSONEncoder().encode(report), as: UTF8.self)
             try await db.withTenant(tenant) { tx in

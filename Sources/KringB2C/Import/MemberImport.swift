@@ -46,6 +46,54 @@ public enum ImportError: Error, ProblemConvertible, Equatable {
     }
 }
 
+/// What every CSV import does first and throughout: strip a BOM, settle encoding and separator, hand out records.
+enum ImportFile {
+    /// Reads the first chunk and decides the encoding (the mapping's, else the BOM's, else detected) and separator.
+    static func open(
+        _ source: inout some ImportSource, encoding: TextEncoding?, separator: String?, into report: inout ImportReport
+    ) throws -> (first: [UInt8], encoding: TextEncoding, separator: UInt8) {
+        guard var first = try source.next() else { throw ImportError.unreadable("The file is empty.") }
+        if first.starts(with: [0xEF, 0xBB, 0xBF]) {
+            first.removeFirst(3)
+            report.encoding = .utf8
+        }
+        let chosen = encoding ?? report.encoding ?? TextEncoding.detect(first)
+        report.encoding = chosen
+        let byte = separator.flatMap { $0.utf8.count == 1 ? $0.utf8.first : nil } ?? CSVParser.detectSeparator(first)
+        report.separator = String(UnicodeScalar(byte))
+        return (first, chosen, byte)
+    }
+
+    /// Every record of the file, header first, in order.
+    static func records(
+        first: [UInt8], rest source: inout some ImportSource, separator: UInt8, _ body: (CSVParser.Record) async throws -> Void
+    ) async throws {
+        var parser = CSVParser(separator: separator)
+        var records: [CSVParser.Record] = []
+        var chunk: [UInt8]? = first
+        var ended = false
+        while !ended {
+            if let bytes = chunk {
+                parser.feed(bytes) { records.append($0) }
+                chunk = try source.next()
+            } else {
+                try finish(&parser) { records.append($0) }
+                ended = true
+            }
+            for record in records { try await body(record) }
+            records.removeAll(keepingCapacity: true)
+        }
+    }
+
+    static func finish(_ parser: inout CSVParser, emit: (CSVParser.Record) -> Void) throws {
+        do {
+            try parser.finish(emit: emit)
+        } catch let error as CSVParser.UnterminatedQuote {
+            throw ImportError.unreadable("A quoted field that starts on line \(error.line) never ends.")
+        }
+    }
+}
+
 /// What an import did, or in a dry run would do.
 public struct ImportReport: Sendable, Codable, Equatable {
     public struct RowError: Sendable, Codable, Equatable {
@@ -68,6 +116,9 @@ public struct ImportReport: Sendable, Codable, Equatable {
     public var missingMembers = 0
     public var missingSample: [String] = []
     public var markedEnded = 0
+    /// Ticketing imports: customers created as activity guests, and activities created from tickets.
+    public var guestsCreated: Int?
+    public var activitiesCreated: Int?
 
     public init(dryRun: Bool) {
         self.dryRun = dryRun
@@ -125,15 +176,7 @@ public struct MemberImport: Sendable {
         _ source: inout some ImportSource, by actor: AuditActor, now: Date, in tx: TenantTransaction, progress: @Sendable (Int) async -> Void
     ) async throws -> ImportReport {
         var report = ImportReport(dryRun: dryRun)
-        guard var first = try source.next() else { throw ImportError.unreadable("The file is empty.") }
-        if first.starts(with: [0xEF, 0xBB, 0xBF]) {
-            first.removeFirst(3)
-            report.encoding = .utf8
-        }
-        let encoding = mapping.encoding ?? report.encoding ?? TextEncoding.detect(first)
-        report.encoding = encoding
-        let separator = mapping.separator.flatMap { $0.utf8.count == 1 ? $0.utf8.first : nil } ?? CSVParser.detectSeparator(first)
-        report.separator = String(UnicodeScalar(separator))
+        let (first, encoding, separator) = try ImportFile.open(&source, encoding: mapping.encoding, separator: mapping.separator, into: &report)
 
         // One import of a tenant at a time; staff keep working meanwhile.
         try await tx.query("SELECT pg_advisory_xact_lock(hashtext('kring.import.members'))")
@@ -161,11 +204,7 @@ public struct MemberImport: Sendable {
                     parser.feed(bytes) { records.append($0) }
                     chunk = try source.next()
                 } else {
-                    do {
-                        try parser.finish { records.append($0) }
-                    } catch let error as CSVParser.UnterminatedQuote {
-                        throw ImportError.unreadable("A quoted field that starts on line \(error.line) never ends.")
-                    }
+                    try ImportFile.finish(&parser) { records.append($0) }
                     ended = true
                 }
                 for record in records {

@@ -7,7 +7,7 @@ import KringDatabase
 
 /// Uploads of library-system exports, run by a worker; their progress and report.
 ///
-/// `POST /imports?kind=members&dry_run=true&mark_missing_ended=false` with the CSV as the body
+/// `POST /imports?kind=members|registrations&dry_run=true&mark_missing_ended=false` with the CSV as the body
 /// (optionally `mapping=` a JSON column mapping, URL-encoded); answers 202 with the import to follow.
 struct ImportsController {
     let services: AppServices
@@ -20,8 +20,8 @@ struct ImportsController {
     func upload(_ request: Request, _ context: KringRequestContext) async throws -> EditedResponse<ImportRun> {
         let (principal, tenant) = try context.requireTenant(.importsWrite)
         let query = request.uri.queryParameters
-        guard (query["kind"].map(String.init) ?? "members") == "members" else {
-            throw Problem.validation([FieldError(field: "kind", message: "Only 'members' imports exist so far.")])
+        guard let kind = Imports.Kind(rawValue: query["kind"].map(String.init) ?? "members") else {
+            throw Problem.validation([FieldError(field: "kind", message: "Use members or registrations.")])
         }
         func flag(_ name: String) throws -> Bool {
             guard let raw = query[Substring(name)] else { return false }
@@ -31,13 +31,12 @@ struct ImportsController {
             default: throw Problem.validation([FieldError(field: name, message: "Use true or false.")])
             }
         }
-        var mapping: ImportMapping?
-        if let raw = query["mapping"] {
-            do {
-                mapping = try JSONDecoder().decode(ImportMapping.self, from: Data(String(raw).utf8))
-            } catch {
-                throw Problem.validation([FieldError(field: "mapping", message: "Not a valid column mapping (see Deploy/mappings/members-default.json).")])
-            }
+        let mapping: String?
+        do {
+            mapping = try Imports.mappingJSON(query["mapping"].map(String.init), for: kind)
+        } catch let error as ImportError {
+            guard case .unreadable(let reason) = error else { throw error }
+            throw Problem.validation([FieldError(field: "mapping", message: reason)])
         }
         let buffer: ByteBuffer
         do {
@@ -48,7 +47,7 @@ struct ImportsController {
         let actor = AuditActor(userID: principal.userID, apiKeyID: principal.apiKeyID)
         let now = services.now()
         let run = try await services.db.withTenant(tenant) { tx in
-            try await Imports.create(file: Array(buffer.readableBytesView), mapping: mapping, dryRun: try flag("dry_run"),
+            try await Imports.create(kind: kind, file: Array(buffer.readableBytesView), mappingJSON: mapping, dryRun: try flag("dry_run"),
                                      markMissingEnded: try flag("mark_missing_ended"), by: actor, now: now, in: tx)
         }
         do {
