@@ -118,3 +118,10 @@ CREATE TRIGGER branches_keep_referenced_delete AFTER DELETE ON branches
     REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION customers_keep_referenced();
 CREATE TRIGGER branches_keep_referenced_update AFTER UPDATE ON branches
     REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION customers_keep_referenced();
+
+-- Member numbers of erased customers, hashed: an import does not bring back a person erased at their request.
+CREATE TABLE erased_member_numbers (
+    member_number_sha256 bytea PRIMARY KEY,
+    erased_at timestamptz NOT NULL
+);
+GRANT SELECT, INSERT ON erased_member_numbers TO ${tenant_role};

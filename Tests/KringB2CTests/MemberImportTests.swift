@@ -224,6 +224,24 @@ import Testing
         #expect(try await fingerprints(env, tenant)["100001"] != .some(nil))
     }
 
+    @Test func aMemberErasedOnRequestIsNotBroughtBackByTheNextImport() async throws {
+        let (env, tenant) = try await setUp()
+        _ = try await run(Self.file(Self.good), env, tenant)
+        try await env.db.withTenant(tenant) { tx in
+            let anna = try #require(try await Customers.search(.init(query: "100001"), by: .system, now: Self.now, in: tx).first)
+            try await CustomerPrivacy.erase(id: anna.id, by: .system, now: Self.now, in: tx)
+        }
+        let again = try await run(Self.file(Self.good), env, tenant)
+        #expect(again.inserted == 0)
+        #expect(again.rejected == 1)
+        #expect(again.errors.first?.line == 2)
+        #expect(again.errors.first?.reason.contains("erased") == true)
+        let annas = try await env.db.withTenant(tenant) { tx in
+            try await tx.query("SELECT count(*)::int FROM customers WHERE first_name = 'Anna' OR member_number = '100001'").decode(Int.self).reduce(0, +)
+        }
+        #expect(annas == 0)
+    }
+
     @Test func anotherMappingRereadsEveryRowAndChangesNoData() async throws {
         let (env, tenant) = try await setUp()
         _ = try await run(Self.file(Self.good), env, tenant)

@@ -135,6 +135,22 @@ import Testing
         #expect(try await registrations(library).first { $0.1 == "Schrijfcursus" }?.2 == "cancelled")
     }
 
+    @Test func aPersonErasedOnRequestDoesNotComeBackAsAGuest() async throws {
+        let library = try await setUp()
+        try await library.env.db.withTenant(library.tenant) { tx in
+            try await CustomerPrivacy.erase(id: library.kees.id, by: .system, now: Self.now, in: tx)
+        }
+        let report = try await run(Self.file([Self.good[1]]), library)
+        #expect(report.inserted == 0)
+        #expect(report.guestsCreated == 0)
+        #expect(report.errors.first?.column == "E-mail")
+        #expect(report.errors.first?.reason.contains("erased") == true)
+        let keeses = try await library.env.db.withTenant(library.tenant) { tx in
+            try await tx.query("SELECT count(*)::int FROM customers WHERE last_name = 'Kok'").decode(Int.self).reduce(0, +)
+        }
+        #expect(keeses == 0)
+    }
+
     @Test func dryRunReportsAndChangesNothing() async throws {
         let library = try await setUp()
         let report = try await run(Self.file(Self.good), library, dryRun: true)

@@ -109,9 +109,15 @@ public enum CustomerPrivacy {
         Data(SHA256.hash(data: Data(email.lowercased().utf8)))
     }
 
+    /// SHA-256 of a member number, as kept for erased customers.
+    public static func memberNumberHash(_ number: String) -> Data {
+        Data(SHA256.hash(data: Data(number.utf8)))
+    }
+
     /// Erases a customer's personal data in place (AVG art. 17). Kept: the row and its id (so aggregates and
     /// registrations still count), member type, municipality, favourite branch and loan counts. The e-mail
-    /// address stays only as a hash on the suppression list, so the person is never mailed again.
+    /// address stays only as a hash on the suppression list, so the person is never mailed again, and the member
+    /// number only as a hash, so that no import brings the person back.
     public static func erase(id: UUID, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws {
         let customer = try await Customers.require(id: id, forUpdate: true, in: tx)
         if customer.erasedAt != nil { return }
@@ -119,6 +125,12 @@ public enum CustomerPrivacy {
             try await tx.query("""
                 INSERT INTO suppressions (email_sha256, reason, created_at) VALUES (\(emailHash(email)), 'erased', \(now))
                 ON CONFLICT (email_sha256) DO NOTHING
+                """)
+        }
+        if let number = customer.memberNumber {
+            try await tx.query("""
+                INSERT INTO erased_member_numbers (member_number_sha256, erased_at) VALUES (\(memberNumberHash(number)), \(now))
+                ON CONFLICT (member_number_sha256) DO NOTHING
                 """)
         }
         try await tx.query("""

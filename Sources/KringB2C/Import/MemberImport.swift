@@ -182,6 +182,8 @@ public struct MemberImport: Sendable {
         try await tx.query("SELECT pg_advisory_xact_lock(hashtext('kring.import.members'))")
         let branches = try await branchIDs(in: tx)
         var held = try await HeldData.load(in: tx)
+        var erased = Set<Data>()
+        for try await hash in try await tx.query("SELECT member_number_sha256 FROM erased_member_numbers").decode(Data.self) { erased.insert(hash) }
         let activeBefore = held.customers.compactMap { $0.value.active && $0.value.writable ? $0.key : nil }
         try await tx.query("""
             CREATE TEMPORARY TABLE IF NOT EXISTS import_staging (\(unescaped: Self.stagingColumns)) ON COMMIT DROP
@@ -228,6 +230,10 @@ public struct MemberImport: Sendable {
                     switch reader.read(record, today: today, branches: branches) {
                     case .failure(let error):
                         report.reject(line: record.line, column: error.column, error.reason)
+                    case .success(let row) where !erased.isEmpty && held.customers[row.memberNumber] == nil
+                        && erased.contains(CustomerPrivacy.memberNumberHash(row.memberNumber)):
+                        report.reject(line: record.line, column: reader.column(for: .memberNumber),
+                                      "Member \(row.memberNumber) was erased from Kring at their request and is not imported again.")
                     case .success(let row):
                         if let firstLine = seen[row.memberNumber] {
                             report.reject(line: record.line, column: reader.column(for: .memberNumber),

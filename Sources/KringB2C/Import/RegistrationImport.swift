@@ -175,6 +175,16 @@ public struct RegistrationImport: Sendable {
             }
         }
         if customerID == nil {
+            let email = ticket.person.email.flatMap(EmailAddress.init)?.value
+            let erased = try await tx.query("""
+                SELECT EXISTS (SELECT 1 FROM suppressions WHERE email_sha256 = \(email.map(CustomerPrivacy.emailHash)) AND reason = 'erased')
+                    OR EXISTS (SELECT 1 FROM erased_member_numbers
+                               WHERE member_number_sha256 = \(ticket.memberNumber.map(CustomerPrivacy.memberNumberHash)))
+                """).decode(Bool.self).reduce(false) { $0 || $1 }
+            if erased {
+                throw RowError(column: ticket.memberNumber != nil ? .memberNumber : .email,
+                               reason: "This person was erased from Kring at their request; the ticket is not registered.")
+            }
             customerID = try await createGuest(ticket, state: &state, report: &report, by: actor, now: now, in: tx)
         }
         guard let customerID else { return }
