@@ -63,12 +63,22 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "KringB2B",
+            dependencies: [
+                "KringCore",
+                "KringDatabase",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "KringServer",
             dependencies: [
                 "KringCore",
                 "KringDatabase",
                 "KringAuth",
                 "KringB2C",
+                "KringB2B",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -84,6 +94,7 @@ let package = Package(
                 "KringDatabase",
                 "KringAuth",
                 "KringServer",
+                "KringB2B",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -110,10 +121,11 @@ let package = Package(
         .testTarget(name: "KringDatabaseTests", dependencies: ["KringDatabase", "KringTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KringAuthTests", dependencies: ["KringAuth", "KringTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KringB2CTests", dependencies: ["KringB2C", "KringTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "KringB2BTests", dependencies: ["KringB2B", "KringTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "KringServerTests",
             dependencies: [
-                "KringServer", "KringB2C", "KringTestSupport",
+                "KringServer", "KringB2C", "KringB2B", "KringTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ],
