@@ -6,7 +6,8 @@ import KringDatabase
 
 struct ImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "import", abstract: "Import exports of the library system.", subcommands: [Members.self])
+        commandName: "import", abstract: "Import exports of the library system and the lists of business relations.",
+        subcommands: [Members.self, OrganisationsImport.self, ContactsImport.self])
 
     struct Members: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
