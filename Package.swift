@@ -121,7 +121,6 @@ let package = Package(
         .testTarget(name: "KringDatabaseTests", dependencies: ["KringDatabase", "KringTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KringAuthTests", dependencies: ["KringAuth", "KringTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KringB2CTests", dependencies: ["KringB2C", "KringTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "KringB2BTests", dependencies: ["KringB2B", "KringTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "KringServerTests",
             dependencies: [
@@ -131,5 +130,6 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "KringB2BTests", dependencies: ["KringB2B", "KringTestSupport"], swiftSettings: swiftSettings),
     ]
 )
