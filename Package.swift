@@ -63,12 +63,22 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "KringB2B",
+            dependencies: [
+                "KringCore",
+                "KringDatabase",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "KringServer",
             dependencies: [
                 "KringCore",
                 "KringDatabase",
                 "KringAuth",
                 "KringB2C",
+                "KringB2B",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -84,6 +94,7 @@ let package = Package(
                 "KringDatabase",
                 "KringAuth",
                 "KringServer",
+                "KringB2B",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -116,11 +127,12 @@ let package = Package(
         .testTarget(
             name: "KringServerTests",
             dependencies: [
-                "KringServer", "KringB2C", "KringTestSupport",
+                "KringServer", "KringB2C", "KringB2B", "KringTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "KringB2BTests", dependencies: ["KringB2B", "KringTestSupport"], swiftSettings: swiftSettings),
     ]
 )

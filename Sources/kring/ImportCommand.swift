@@ -6,8 +6,8 @@ import KringDatabase
 
 struct ImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "import", abstract: "Import exports of the library system and the ticketing system.",
-        subcommands: [Members.self, Registrations.self])
+        commandName: "import", abstract: "Import exports of the library system and the ticketing system, and lists of business relations.",
+        subcommands: [Members.self, Registrations.self, OrganisationsImport.self, ContactsImport.self])
 
     /// Runs `body` against the named tenant with the owner's pool, as the CLI does for every import.
     static func inTenant(_ tenant: String, _ body: @escaping @Sendable (Database, Tenant) async throws -> ImportReport) async throws -> ImportReport {

@@ -79,12 +79,16 @@ struct Worker: AsyncParsableCommand {
         let db = Database(client: client, logger: logger)
         let now: @Sendable () -> Date = { Date() }
         let handlers = PlatformJobs.handlers(db: db, now: now).merging(B2CJobs.handlers(db: db, now: now)) { first, _ in first }
+            .merging(RelationsJobs.handlers(db: db, now: now)) { first, _ in first }
         let worker = JobWorker(queue: JobQueue(db: db), handlers: handlers, now: now, logger: logger)
         let seed = Task {
             do {
-                try await db.withPlatform { tx in try await PlatformJobs.schedulePrune(at: now(), in: tx) }
+                try await db.withPlatform { tx in
+                    try await PlatformJobs.schedulePrune(at: now(), in: tx)
+                    try await RelationsJobs.scheduleReminders(at: now(), in: tx)
+                }
             } catch {
-                logger.error("could not schedule the prune job", metadata: ["error": "\(Migrator.describe(error))"])
+                logger.error("could not schedule the prune and reminder jobs", metadata: ["error": "\(Migrator.describe(error))"])
             }
         }
         let group = ServiceGroup(configuration: .init(

@@ -29,8 +29,9 @@ import Testing
             .replacingOccurrences(of: "{newemail}", with: "new-\(UUID().uuidString.prefix(8))@example.org")
     }
 
-    func fill(_ body: [String: any Sendable]?, tenant: Tenant, userID: UUID, keyID: String, customers: (UUID, UUID)) -> [String: Any]? {
-        body.map { $0.mapValues { value in (value as? String).map { fill($0, tenant: tenant, userID: userID, keyID: keyID, customers: customers) } ?? value } }
+    func fill(_ body: [String: any Sendable]?, tenant: Tenant, userID: UUID, keyID: String, customers: (UUID, UUID),
+              relations: RelationFixtures) -> [String: Any]? {
+        body.map { $0.mapValues { relations.fill($0) { fill($0, tenant: tenant, userID: userID, keyID: keyID, customers: customers) } } }
     }
 
     @Test(arguments: Role.allCases)
@@ -54,12 +55,13 @@ import Testing
                 let customers = (try await env.createCustomer(in: tenant).id, try await env.createCustomer(in: tenant).id)
                 let fixtures = try await env.createActivityFixtures(in: tenant, customers: (try await env.createCustomer(in: tenant).id,
                                                                                             try await env.createCustomer(in: tenant).id))
+                let relations = try await env.createRelationFixtures(in: tenant)
                 let token = try await client.login(email: caller.email, tenant: role == .platformAdmin ? nil : tenant.slug.value).access
-                let path = fill(route.path, tenant: tenant, userID: colleague.id, keyID: key.key.id, customers: customers, fixtures: fixtures)
-                let body = fill(route.body, tenant: tenant, userID: colleague.id, keyID: key.key.id, customers: customers)
+                let path = relations.fill(fill(route.path, tenant: tenant, userID: colleague.id, keyID: key.key.id, customers: customers, fixtures: fixtures))
+                let body = fill(route.body, tenant: tenant, userID: colleague.id, keyID: key.key.id, customers: customers, relations: relations)
                 var headers = HTTPFields()
                 if route.ifMatch { headers[.ifMatch] = "\"1\"" }
-                let response = try await client.send(route.method, path, token: token, json: body, headers: headers)
+                let response = try await client.send(route.method, path, token: token, json: body, rawBody: route.rawBody, headers: headers)
                 if PermissionMatrix.allows(role, route.permission) {
                     #expect((200..<300).contains(Int(response.status.code)), "\(role) \(route.testDescription): \(response.status) \(response.text)")
                 } else {
@@ -79,9 +81,11 @@ import Testing
                 .replacingOccurrences(of: "{registration}", with: UUID().uuidString).replacingOccurrences(of: "{attended}", with: UUID().uuidString)
                 .replacingOccurrences(of: "{complaint}", with: UUID().uuidString).replacingOccurrences(of: "{import}", with: UUID().uuidString)
                 .replacingOccurrences(of: "{key}", with: "0123456789abcdef")
-            let anonymous = try await client.send(route.method, path, json: route.body.map { _ in [:] })
+            let anyIDs = RelationFixtures(organisation: UUID(), bareOrganisation: UUID(), contact: UUID(), role: UUID(), interaction: UUID(),
+                                          task: UUID(), order: UUID(), agreement: UUID())
+            let anonymous = try await client.send(route.method, anyIDs.fill(path), json: route.body.map { _ in [:] })
             #expect(anonymous.status == .unauthorized)
-            let garbage = try await client.send(route.method, path, token: "not.a.token", json: route.body.map { _ in [:] })
+            let garbage = try await client.send(route.method, anyIDs.fill(path), token: "not.a.token", json: route.body.map { _ in [:] })
             #expect(garbage.status == .unauthorized)
             #expect(garbage.headers[.contentType] == "application/problem+json")
         }
@@ -92,8 +96,11 @@ import Testing
         for role in Role.tenantRoles {
             #expect(!PermissionMatrix.allows(role, .tenantsManage))
         }
-        #expect(PermissionMatrix.permissions(of: .analyst) == [.profileRead, .branchesRead, .customersRead, .activitiesRead, .complaintsRead])
+        #expect(PermissionMatrix.permissions(of: .analyst) == [.profileRead, .branchesRead, .customersRead, .activitiesRead, .complaintsRead, .relationsRead])
         #expect(!PermissionMatrix.allows(.analyst, .customersExport))
         #expect(!PermissionMatrix.allows(.relations, .customersRead))
+        // Business relations: relations edits, marketing and analysts read, the front desk and administrators stay out.
+        #expect(Role.tenantRoles.filter { PermissionMatrix.allows($0, .relationsWrite) } == [.relations])
+        #expect(Role.tenantRoles.filter { PermissionMatrix.allows($0, .relationsRead) } == [.marketing, .relations, .analyst])
     }
 }

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import KringAuth
+import KringB2B
 import KringB2C
 import KringCore
 import KringDatabase
@@ -60,6 +61,8 @@ struct RouteCase: Sendable, CustomTestStringConvertible {
     let body: [String: any Sendable]?
     /// Sends `If-Match: "1"` (the version of a freshly created customer).
     var ifMatch = false
+    /// A body that is not JSON (a CSV upload).
+    var rawBody: String? = nil
 
     var testDescription: String { "\(method) \(path)" }
 
@@ -106,7 +109,68 @@ struct RouteCase: Sendable, CustomTestStringConvertible {
         RouteCase(method: .patch, path: "/api/v1/complaints/{complaint}", permission: .complaintsManage, body: ["status": "in_progress"]),
         RouteCase(method: .post, path: "/api/v1/imports?dry_run=true", permission: .importsWrite, body: ["not": "a csv"]),
         RouteCase(method: .get, path: "/api/v1/imports/{import}", permission: .importsWrite, body: nil),
+    ] + relations
+
+    /// The business relations routes (B2B).
+    static let relations: [RouteCase] = [
+        RouteCase(method: .get, path: "/api/v1/organisations?q=school", permission: .relationsRead, body: nil),
+        RouteCase(method: .post, path: "/api/v1/organisations", permission: .relationsWrite,
+                  body: ["name": "{newslug}", "type": "primary_school", "postcode": "2011 AB", "account_owner_user_id": "{user}"]),
+        RouteCase(method: .post, path: "/api/v1/organisations/import?dry_run=true", permission: .relationsWrite, body: nil,
+                  rawBody: "Naam;Soort;Postcode\nOBS Proef;basisschool;2011 AB\n"),
+        RouteCase(method: .get, path: "/api/v1/organisations/{organisation}", permission: .relationsRead, body: nil),
+        RouteCase(method: .put, path: "/api/v1/organisations/{organisation}", permission: .relationsWrite, body: ["name": "{newslug}", "type": "partner"],
+                  ifMatch: true),
+        RouteCase(method: .delete, path: "/api/v1/organisations/{bareorganisation}", permission: .relationsWrite, body: nil),
+        RouteCase(method: .get, path: "/api/v1/organisation-types", permission: .relationsRead, body: nil),
+        RouteCase(method: .post, path: "/api/v1/organisation-types", permission: .relationsWrite, body: ["code": "{newcode}", "name": "Schoolbestuur"]),
+        RouteCase(method: .get, path: "/api/v1/contacts?organisation={organisation}", permission: .relationsRead, body: nil),
+        RouteCase(method: .post, path: "/api/v1/contacts", permission: .relationsWrite,
+                  body: ["last_name": "Visser", "email": "{newemail}", "roles": [["organisation_id": "{organisation}", "dmu_role": "advisor"]]]),
+        RouteCase(method: .post, path: "/api/v1/contacts/import?dry_run=true", permission: .relationsWrite, body: nil,
+                  rawBody: "Organisatie;Achternaam;Rol\nOBS Proef;Visser;adviseur\n"),
+        RouteCase(method: .get, path: "/api/v1/contacts/{contact}", permission: .relationsRead, body: nil),
+        RouteCase(method: .put, path: "/api/v1/contacts/{contact}", permission: .relationsWrite, body: ["first_name": "Els", "last_name": "Visser"]),
+        RouteCase(method: .delete, path: "/api/v1/contacts/{contact}", permission: .relationsWrite, body: nil),
+        RouteCase(method: .post, path: "/api/v1/contacts/{contact}/roles", permission: .relationsWrite,
+                  body: ["organisation_id": "{organisation}", "dmu_role": "influencer"]),
+        RouteCase(method: .patch, path: "/api/v1/contacts/{contact}/roles/{role}", permission: .relationsWrite, body: ["active_to": "2099-12-31"]),
+        RouteCase(method: .get, path: "/api/v1/contacts/{contact}/consents", permission: .relationsRead, body: nil),
+        RouteCase(method: .post, path: "/api/v1/contacts/{contact}/consents", permission: .relationsWrite,
+                  body: ["topic": "relations:mailing", "status": "opted_in"]),
+        RouteCase(method: .get, path: "/api/v1/interactions?organisation={organisation}", permission: .relationsRead, body: nil),
+        RouteCase(method: .post, path: "/api/v1/interactions", permission: .relationsWrite,
+                  body: ["organisation_id": "{organisation}", "kind": "visit_report", "subject": "Schoolbezoek", "contact_ids": ["{contact}"],
+                         "follow_up_task": ["title": "Offerte sturen", "due_on": "2030-01-15"]]),
+        RouteCase(method: .get, path: "/api/v1/interactions/{interaction}", permission: .relationsRead, body: nil),
+        RouteCase(method: .put, path: "/api/v1/interactions/{interaction}", permission: .relationsWrite,
+                  body: ["organisation_id": "{organisation}", "kind": "meeting", "subject": "Overleg", "contact_ids": ["{contact}"]]),
+        RouteCase(method: .delete, path: "/api/v1/interactions/{interaction}", permission: .relationsWrite, body: nil),
+        RouteCase(method: .get, path: "/api/v1/tasks?assignee=me&due=week", permission: .relationsRead, body: nil),
+        RouteCase(method: .post, path: "/api/v1/tasks", permission: .relationsWrite,
+                  body: ["title": "Bellen", "due_on": "2030-01-15", "organisation_id": "{organisation}", "assignee_user_id": "{user}"]),
+        RouteCase(method: .get, path: "/api/v1/tasks/{task}", permission: .relationsRead, body: nil),
+        RouteCase(method: .patch, path: "/api/v1/tasks/{task}", permission: .relationsWrite, body: ["status": "done"]),
+        RouteCase(method: .delete, path: "/api/v1/tasks/{task}", permission: .relationsWrite, body: nil),
+        RouteCase(method: .get, path: "/api/v1/orders?organisation={organisation}", permission: .relationsRead, body: nil),
+        RouteCase(method: .post, path: "/api/v1/orders", permission: .relationsWrite,
+                  body: ["organisation_id": "{organisation}", "product": "Boekstart", "period_start": "2026-09-01", "amount_cents": 12_500]),
+        RouteCase(method: .get, path: "/api/v1/orders/{order}", permission: .relationsRead, body: nil),
+        RouteCase(method: .put, path: "/api/v1/orders/{order}", permission: .relationsWrite,
+                  body: ["organisation_id": "{organisation}", "product": "Boekstart", "period_start": "2026-09-01", "amount_cents": 15_000, "status": "invoiced"]),
+        RouteCase(method: .delete, path: "/api/v1/orders/{order}", permission: .relationsWrite, body: nil),
+        RouteCase(method: .get, path: "/api/v1/agreements?organisation={organisation}", permission: .relationsRead, body: nil),
+        RouteCase(method: .post, path: "/api/v1/agreements", permission: .relationsWrite,
+                  body: ["organisation_id": "{organisation}", "kind": "subsidy", "title": "Subsidie 2027", "period_start": "2027-01-01",
+                         "renewal_date": "2027-10-01"]),
+        RouteCase(method: .get, path: "/api/v1/agreements/{agreement}", permission: .relationsRead, body: nil),
+        RouteCase(method: .put, path: "/api/v1/agreements/{agreement}", permission: .relationsWrite,
+                  body: ["organisation_id": "{organisation}", "kind": "performance", "title": "Prestatieafspraak", "period_start": "2027-01-01"]),
+        RouteCase(method: .delete, path: "/api/v1/agreements/{agreement}", permission: .relationsWrite, body: nil),
     ]
+
+    /// Placeholders of the relations fixtures.
+    static let relationPlaceholders = ["{organisation}", "{bareorganisation}", "{contact}", "{role}", "{interaction}", "{task}", "{order}", "{agreement}"]
 
     static let customerBody: [String: any Sendable] = ["roles": ["guest"], "first_name": "Sanne", "last_name": "Dekker", "email": "{newemail}"]
 
@@ -114,7 +178,64 @@ struct RouteCase: Sendable, CustomTestStringConvertible {
     static var customerRoutes: [RouteCase] { all.filter { $0.path.contains("{customer}") } }
 }
 
+/// One of each business relations record in a library, for routes that name them.
+struct RelationFixtures: Sendable {
+    let organisation: UUID
+    let bareOrganisation: UUID
+    let contact: UUID
+    let role: UUID
+    let interaction: UUID
+    let task: UUID
+    let order: UUID
+    let agreement: UUID
+
+    /// Fills the placeholders of `RouteCase.relationPlaceholders`.
+    func fill(_ text: String) -> String {
+        let ids: [(String, UUID)] = [("{organisation}", organisation), ("{bareorganisation}", bareOrganisation), ("{contact}", contact), ("{role}", role),
+                                     ("{interaction}", interaction), ("{task}", task), ("{order}", order), ("{agreement}", agreement)]
+        return ids.reduce(text) { $0.replacingOccurrences(of: $1.0, with: $1.1.uuidString.lowercased()) }
+            .replacingOccurrences(of: "{newcode}", with: "t_\(UUID().uuidString.prefix(8).lowercased())")
+    }
+
+    /// A JSON body with every string (also in nested arrays and objects) filled.
+    func fill(_ value: any Sendable, with other: (String) -> String = { $0 }) -> Any {
+        switch value {
+        case let text as String: return other(fill(text))
+        case let list as [any Sendable]: return list.map { fill($0, with: other) }
+        case let object as [String: any Sendable]: return object.mapValues { fill($0, with: other) }
+        default: return value
+        }
+    }
+}
+
 extension TestEnvironment {
+    /// A school with a contact (and role), a visit report, a task, an order and an agreement, and an organisation without any.
+    func createRelationFixtures(in tenant: Tenant, name: String = "Fixtureschool") async throws -> RelationFixtures {
+        try await db.withTenant(tenant) { tx in
+            let now = Date()
+            let today = CalendarDate(now)
+            let suffix = UUID().uuidString.prefix(6).lowercased()
+            let school = try await Organisations.create(try OrganisationDraft(name: "\(name) \(suffix)", type: "primary_school").validate(),
+                                                        by: .system, now: now, in: tx)
+            let bare = try await Organisations.create(try OrganisationDraft(name: "Leeg \(suffix)", type: "partner").validate(), by: .system, now: now, in: tx)
+            let contact = try await Contacts.create(try ContactDraft(lastName: "Contact \(name)", email: "c-\(suffix)@school.example",
+                                                                     roles: [ContactRoleDraft(organisationID: school.id, dmuRole: "decision_maker")]).validate(today: today),
+                                                    by: .system, now: now, in: tx)
+            let interaction = try await Interactions.create(try InteractionDraft(organisationID: school.id, kind: "visit_report", subject: "Bezoek",
+                                                                                 contactIDs: [contact.contact.id]).validate(now: now),
+                                                            by: .system, now: now, in: tx)
+            let task = try await RelationTasks.create(try TaskDraft(title: "Terugbellen", dueOn: "2030-01-01", organisationID: school.id).validate(),
+                                                      by: .system, now: now, in: tx)
+            let order = try await Orders.create(try OrderDraft(organisationID: school.id, product: "Leskist", periodStart: today.description,
+                                                               amountCents: 5_000).validate(), by: .system, now: now, in: tx)
+            let agreement = try await Agreements.create(try AgreementDraft(organisationID: school.id, kind: "performance", title: "Afspraak",
+                                                                           periodStart: today.description).validate(), by: .system, now: now, in: tx)
+            guard let role = contact.roles.first?.id else { throw NoRowReturned() }
+            return RelationFixtures(organisation: school.id, bareOrganisation: bare.id, contact: contact.contact.id, role: role,
+                                    interaction: interaction.id, task: task.id, order: order.id, agreement: agreement.id)
+        }
+    }
+
     /// An activity with a booked registration, an attended one and a complaint, for routes that name them.
     func createActivityFixtures(in tenant: Tenant, customers: (UUID, UUID)) async throws -> (activity: UUID, registration: UUID, attended: UUID, complaint: UUID, upload: UUID) {
         try await db.withTenant(tenant) { tx in

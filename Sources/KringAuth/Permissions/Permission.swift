@@ -38,6 +38,11 @@ public enum Permission: String, Sendable, CaseIterable, Codable {
     case complaintsManage = "complaints:manage"
     /// Upload exports of the library system and follow their import.
     case importsWrite = "imports:write"
+    /// Read business relations: organisations (account view), contacts and their DMU roles, interactions, tasks,
+    /// orders and agreements. Reads of a contact's personal data are audited.
+    case relationsRead = "relations:read"
+    /// Create, change and delete business relations, add organisation types, import the colleagues' lists.
+    case relationsWrite = "relations:write"
 }
 
 /// The one table that says which role may do what. Tests walk it whole against the routes.
@@ -46,16 +51,20 @@ public enum PermissionMatrix {
         switch role {
         // Probiblio runs the platform but has no business in a library's member data.
         case .platformAdmin: [.profileRead, .tenantsManage]
+        // Administers the library (staff, keys, branches, member imports); no access to business relations, whose
+        // contacts' personal data it has no need for (as it has none to customers).
         case .tenantAdmin: [.profileRead, .usersRead, .usersManage, .apiKeysManage, .branchesRead, .branchesManage, .importsWrite]
         // The front desk serves members: it keeps their data, handles their privacy requests.
         case .frontdesk:
             [.profileRead, .branchesRead, .customersRead, .customersWrite, .customersExport, .customersErase, .consentsWrite,
              .activitiesRead, .registrationsWrite, .complaintsRead, .complaintsManage]
-        case .marketing: [.profileRead, .branchesRead, .customersRead, .consentsWrite, .activitiesRead, .activitiesManage, .registrationsWrite]
+        // Marketing reads relations for B2B mailings (new-year greetings, education newsletters) but does not keep them.
+        case .marketing:
+            [.profileRead, .branchesRead, .customersRead, .consentsWrite, .activitiesRead, .activitiesManage, .registrationsWrite, .relationsRead]
         // Reads without exporting personal data.
-        case .analyst: [.profileRead, .branchesRead, .customersRead, .activitiesRead, .complaintsRead]
+        case .analyst: [.profileRead, .branchesRead, .customersRead, .activitiesRead, .complaintsRead, .relationsRead]
         // Business relations only; no member data.
-        case .relations: [.profileRead, .branchesRead]
+        case .relations: [.profileRead, .branchesRead, .relationsRead, .relationsWrite]
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import KringCore
 
 /// Which column of an export feeds which customer field, and how the export spells its values.
 ///

@@ -26,6 +26,12 @@ public func buildRouter(_ services: AppServices) -> Router<KringRequestContext> 
     ActivitiesController(services: services).addRoutes(activities: authenticated.group("activities"), registrations: authenticated.group("registrations"))
     ComplaintsController(services: services).addRoutes(to: authenticated.group("complaints"))
     ImportsController(services: services).addRoutes(to: authenticated.group("imports"))
+    OrganisationsController(services: services).addRoutes(to: authenticated.group("organisations"), types: authenticated.group("organisation-types"))
+    ContactsController(services: services).addRoutes(to: authenticated.group("contacts"))
+    InteractionsController(services: services).addRoutes(to: authenticated.group("interactions"))
+    TasksController(services: services).addRoutes(to: authenticated.group("tasks"))
+    OrdersController(services: services).addRoutes(to: authenticated.group("orders"))
+    AgreementsController(services: services).addRoutes(to: authenticated.group("agreements"))
     return router
 }
 
