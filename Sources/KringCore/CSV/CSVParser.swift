@@ -8,13 +8,13 @@ public struct CSVParser: Sendable {
     public struct Record: Sendable {
         /// The 1-based line on which the record starts.
         public let line: Int
-        let bytes: [UInt8]
+        @usableFromInline let bytes: [UInt8]
         /// Where each field ends in `bytes`.
-        let ends: [Int]
+        @usableFromInline let ends: [Int]
 
-        public var count: Int { ends.count }
+        @inlinable public var count: Int { ends.count }
 
-        public subscript(_ index: Int) -> ArraySlice<UInt8> {
+        @inlinable public subscript(_ index: Int) -> ArraySlice<UInt8> {
             bytes[(index == 0 ? 0 : ends[index - 1])..<ends[index]]
         }
 
@@ -42,7 +42,16 @@ public struct CSVParser: Sendable {
     private static let lf = UInt8(ascii: "\n")
 
     /// Tokenizes `bytes`, calling `emit` for every record completed in them.
-    public mutating func feed(_ bytes: some Collection<UInt8>, emit: (Record) throws -> Void) rethrows {
+    public mutating func feed(_ bytes: [UInt8], emit: (Record) throws -> Void) rethrows {
+        // Concrete overloads: the importers live in other modules, where a generic call would run unspecialised.
+        try tokenize(bytes, emit: emit)
+    }
+
+    public mutating func feed(_ bytes: ArraySlice<UInt8>, emit: (Record) throws -> Void) rethrows {
+        try tokenize(bytes, emit: emit)
+    }
+
+    private mutating func tokenize(_ bytes: some Collection<UInt8>, emit: (Record) throws -> Void) rethrows {
         for byte in bytes {
             if skipLineFeed {
                 skipLineFeed = false
@@ -164,7 +173,11 @@ public enum TextEncoding: String, Sendable, Codable {
     }
 
     /// Decodes one field; nil when the bytes are not valid in this encoding.
-    public func decode(_ bytes: some Collection<UInt8>) -> String? {
+    public func decode(_ bytes: [UInt8]) -> String? { decodeBytes(bytes) }
+
+    public func decode(_ bytes: ArraySlice<UInt8>) -> String? { decodeBytes(bytes) }
+
+    private func decodeBytes(_ bytes: some Collection<UInt8>) -> String? {
         switch self {
         case .utf8: return String(validating: bytes, as: UTF8.self)
         case .windows1252:
