@@ -41,11 +41,19 @@ demo_tenant() {
     printf '%s\n' "$DEMO_PASSWORD" | "$KRING" tenant create --if-missing --slug "$slug" --name "$name" \
         --admin-email "admin@$slug.example" --admin-name "Beheerder $name" --password-stdin
 }
+demo_staff() {
+    local slug=$1 role
+    for role in frontdesk marketing relations analyst; do
+        printf '%s\n' "$DEMO_PASSWORD" | "$KRING" user create --if-missing --tenant "$slug" --email "$role@$slug.example" \
+            --role "$role" --name "Demo $role" --password-stdin >/dev/null
+    done
+}
 demo_tenant zuid-kennemerland "Bibliotheek Zuid-Kennemerland"
 demo_tenant amstelland "Bibliotheek Amstelland"
 demo_tenant hilversum "Bibliotheek Hilversum"
 # Synthetic members, activities and consents (KRING_DEMO_MEMBERS per library; BZK really has about 68,000).
 for slug in zuid-kennemerland amstelland hilversum; do
+    demo_staff "$slug"
     "$KRING" demo --tenant "$slug" --members "${KRING_DEMO_MEMBERS:-3000}" --if-empty
 done
 printf '%s\n' "$DEMO_PASSWORD" | "$KRING" platform-admin create --email admin@probiblio.example --name "Probiblio" --password-stdin >/dev/null
@@ -57,6 +65,7 @@ Demo logins (password: $DEMO_PASSWORD):
   tenant_admin  admin@zuid-kennemerland.example   tenant zuid-kennemerland
   tenant_admin  admin@amstelland.example          tenant amstelland
   tenant_admin  admin@hilversum.example           tenant hilversum
+  frontdesk, marketing, relations, analyst: <role>@<tenant>.example, e.g. relations@zuid-kennemerland.example
   platform      admin@probiblio.example           (no tenant)
 Try:
   curl -s http://$LISTEN/api/v1/auth/login -H 'content-type: application/json' \\

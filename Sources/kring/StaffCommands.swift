@@ -16,6 +16,7 @@ struct UserCommand: AsyncParsableCommand {
         @Option(help: "tenant_admin, marketing, relations, frontdesk or analyst") var role: String
         @Option var name = ""
         @OptionGroup var password: PasswordOptions
+        @Flag(help: "Do nothing when the user is a member of the tenant already.") var ifMissing = false
 
         func run() async throws {
             guard let slug = TenantSlug(tenant) else { throw ValidationError("no tenant \(tenant)") }
@@ -30,7 +31,11 @@ struct UserCommand: AsyncParsableCommand {
                 try await owner.withPlatform { tx in
                     guard let tenant = try await TenantDirectory.find(slug: slug, in: tx) else { throw TenantError.notFound(slug.value) }
                     let user = try await StaffAccounts.findOrCreate(email: email, displayName: name, now: now, in: tx)
-                    try await StaffAccounts.addMembership(userID: user.id, tenantID: tenant.id, role: role, now: now, in: tx)
+                    do {
+                        try await StaffAccounts.addMembership(userID: user.id, tenantID: tenant.id, role: role, now: now, in: tx)
+                    } catch StaffError.alreadyMember where ifMissing {
+                        return "\(email) is a member of \(slug) already"
+                    }
                     try await PlatformAudit.record(AuditEvent(action: "user.invited", tenantID: tenant.id, targetType: "user",
                                                               targetID: user.id.uuidString.lowercased(), details: ["role": role.rawValue, "via": "cli"]), at: now, in: tx)
                     return try await AccountPassword.settle(userID: user.id, hash: hash, now: now, in: tx)
