@@ -125,3 +125,12 @@ CREATE TABLE erased_member_numbers (
     erased_at timestamptz NOT NULL
 );
 GRANT SELECT, INSERT ON erased_member_numbers TO ${tenant_role};
+
+-- The library's own settings, one row per setting, changed by its administrators.
+CREATE TABLE settings (
+    key text PRIMARY KEY CHECK (key IN ('complaint_due_days')),
+    value jsonb NOT NULL,
+    updated_at timestamptz NOT NULL,
+    updated_by_user_id uuid
+);
+GRANT SELECT, INSERT, UPDATE ON settings TO ${tenant_role};

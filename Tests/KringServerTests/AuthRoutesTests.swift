@@ -25,7 +25,7 @@ import Testing
             #expect(me["role"] as? String == "tenant_admin")
             #expect((me["tenant"] as? [String: Any])?["slug"] as? String == tenant.slug.value)
             #expect((me["user"] as? [String: Any])?["email"] as? String == admin.email)
-            #expect(me["permissions"] as? [String] == ["api-keys:manage", "branches:manage", "branches:read", "imports:write", "profile:read", "users:manage", "users:read"])
+            #expect(me["permissions"] as? [String] == ["api-keys:manage", "branches:manage", "branches:read", "imports:write", "profile:read", "settings:manage", "users:manage", "users:read"])
         }
     }
 

@@ -67,6 +67,33 @@ import Testing
         }
     }
 
+    @Test func settingsChangeOnlyTheCredentialsTenant() async throws {
+        let cast = try await TwoTenants.make(suite: "CrossTenant")
+        let app = cast.env.application(cast.services)
+        try await app.test(.router) { client in
+            let token = try await client.login(email: cast.adminA.email, tenant: cast.a.slug.value).access
+            let changed = try await client.send(.patch, "/api/v1/settings?tenant=\(cast.b.slug.value)", token: token, json: ["complaint_due_days": 3])
+            #expect(changed.status == .ok)
+            #expect(changed["complaint_due_days"] as? Int == 3)
+            let invalid = try await client.send(.patch, "/api/v1/settings", token: token, json: ["complaint_due_days": 0])
+            #expect(invalid.status == .unprocessableContent)
+        }
+        let (a, b) = try await (cast.env.db.withTenant(cast.a) { tx in try await TenantSettings.load(in: tx) },
+                                cast.env.db.withTenant(cast.b) { tx in try await TenantSettings.load(in: tx) })
+        #expect(a.complaintDueDays == 3)
+        #expect(b == TenantSettings.defaults)
+        // The service level decides each library's due dates.
+        let now = Date()
+        let dueA = try await cast.env.db.withTenant(cast.a) { tx in
+            try await Complaints.create(ComplaintDraft(customerID: nil, channel: "desk", category: "service", description: "Lang gewacht"), by: .system, now: now, in: tx).dueAt
+        }
+        let dueB = try await cast.env.db.withTenant(cast.b) { tx in
+            try await Complaints.create(ComplaintDraft(customerID: nil, channel: "desk", category: "service", description: "Lang gewacht"), by: .system, now: now, in: tx).dueAt
+        }
+        #expect(abs(dueA.timeIntervalSince(now) - 3 * 86400) < 1)
+        #expect(abs(dueB.timeIntervalSince(now) - 14 * 86400) < 1)
+    }
+
     @Test func anAPIKeyOfTenantBActsOnlyInB() async throws {
         let cast = try await TwoTenants.make(suite: "CrossTenant")
         let app = cast.env.application(cast.services)

@@ -81,6 +81,8 @@ struct RouteCase: Sendable, CustomTestStringConvertible {
         RouteCase(method: .delete, path: "/api/v1/api-keys/{key}", permission: .apiKeysManage, body: nil),
         RouteCase(method: .get, path: "/api/v1/branches", permission: .branchesRead, body: nil),
         RouteCase(method: .post, path: "/api/v1/branches", permission: .branchesManage, body: ["name": "{newslug}", "municipality": "Haarlem"]),
+        RouteCase(method: .get, path: "/api/v1/settings", permission: .settingsManage, body: nil),
+        RouteCase(method: .patch, path: "/api/v1/settings", permission: .settingsManage, body: ["complaint_due_days": 10]),
         RouteCase(method: .get, path: "/api/v1/customers", permission: .customersRead, body: nil),
         RouteCase(method: .post, path: "/api/v1/customers", permission: .customersWrite, body: customerBody),
         RouteCase(method: .get, path: "/api/v1/customers/{customer}", permission: .customersRead, body: nil),

@@ -38,6 +38,8 @@ public enum Permission: String, Sendable, CaseIterable, Codable {
     case complaintsManage = "complaints:manage"
     /// Upload exports of the library system and follow their import.
     case importsWrite = "imports:write"
+    /// Read and change the library's own settings (e.g. the complaint service level).
+    case settingsManage = "settings:manage"
     /// Read business relations: organisations (account view), contacts and their DMU roles, interactions, tasks,
     /// orders and agreements. Reads of a contact's personal data are audited.
     case relationsRead = "relations:read"
@@ -53,7 +55,7 @@ public enum PermissionMatrix {
         case .platformAdmin: [.profileRead, .tenantsManage]
         // Administers the library (staff, keys, branches, member imports); no access to business relations, whose
         // contacts' personal data it has no need for (as it has none to customers).
-        case .tenantAdmin: [.profileRead, .usersRead, .usersManage, .apiKeysManage, .branchesRead, .branchesManage, .importsWrite]
+        case .tenantAdmin: [.profileRead, .usersRead, .usersManage, .apiKeysManage, .branchesRead, .branchesManage, .importsWrite, .settingsManage]
         // The front desk serves members: it keeps their data, handles their privacy requests.
         case .frontdesk:
             [.profileRead, .branchesRead, .customersRead, .customersWrite, .customersExport, .customersErase, .consentsWrite,

@@ -81,9 +81,8 @@ public enum ComplaintError: Error, ProblemConvertible, Equatable {
 
 public enum Complaints {
     /// Days a library gives itself to resolve a complaint, unless it sets its own service level.
-    public static let defaultDueDays = 14
-
-    public static func create(_ draft: ComplaintDraft, dueDays: Int = defaultDueDays, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> Complaint {
+    /// Takes in a complaint, due after the library's `complaint_due_days` (see `TenantSettings`).
+    public static func create(_ draft: ComplaintDraft, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> Complaint {
         var errors: [FieldError] = []
         if ContactMoment.Channel(rawValue: draft.channel) == nil {
             errors.append(FieldError(field: "channel", message: "Use one of \(ContactMoment.Channel.allCases.map(\.rawValue).joined(separator: ", ")).")) }
@@ -96,6 +95,7 @@ public enum Complaints {
             let customer = try await Customers.require(id: customerID, forUpdate: false, in: tx)
             if customer.erasedAt != nil { throw CustomerError.erased }
         }
+        let dueDays = try await TenantSettings.load(in: tx).complaintDueDays
         let rows = try await tx.query("""
             INSERT INTO complaints (id, customer_id, channel, category, description, status, owner_user_id, due_at, created_at, updated_at)
             VALUES (\(UUID()), \(draft.customerID), \(draft.channel), \(category), \(description), 'new', \(actor.userID),

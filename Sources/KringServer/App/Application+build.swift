@@ -26,6 +26,7 @@ public func buildRouter(_ services: AppServices) -> Router<KringRequestContext> 
     ActivitiesController(services: services).addRoutes(activities: authenticated.group("activities"), registrations: authenticated.group("registrations"))
     ComplaintsController(services: services).addRoutes(to: authenticated.group("complaints"))
     ImportsController(services: services).addRoutes(to: authenticated.group("imports"))
+    SettingsController(services: services).addRoutes(to: authenticated.group("settings"))
     OrganisationsController(services: services).addRoutes(to: authenticated.group("organisations"), types: authenticated.group("organisation-types"))
     ContactsController(services: services).addRoutes(to: authenticated.group("contacts"))
     InteractionsController(services: services).addRoutes(to: authenticated.group("interactions"))
