@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import KringAuth
+import KringB2B
 import KringB2C
 import KringCore
 import KringDatabase
@@ -7,7 +9,7 @@ import KringDatabase
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Fill a tenant with synthetic demo data (branches, members through the real import, activities, consents, complaints).")
+        abstract: "Fill a tenant with synthetic demo data (branches, members through the real import, activities, consents, complaints, business relations).")
     @Option var tenant: String
     @Option(help: "Members to generate (BZK has about 68,000).") var members = 68_000
     @Flag(help: "Do nothing when the tenant has customers already.") var ifEmpty = false
@@ -25,9 +27,22 @@ struct DemoCommand: AsyncParsableCommand {
                 }
                 if count > 0 { return "\(slug): has \(count) customers already" }
             }
-            let report = try await DemoLibrary(tenant: slug, members: members).seed(tenant: found, db: owner, now: now)
+            let demo = DemoLibrary(tenant: slug, members: members)
+            let report = try await demo.seed(tenant: found, db: owner, now: now)
             let rejected = report.errors.prefix(5).map { "  line \($0.line), \($0.column ?? "-"): \($0.reason)" }
-            return (["\(slug): \(report.inserted) members imported (\(report.rejected) rejected), activities, registrations, consents and complaints added"]
+            // The business relations go to the demo's relations user, when the local run made one.
+            let relationsUser = try await owner.withPlatform { tx -> UUID? in
+                guard let email = EmailAddress("relations@\(slug.value).example"),
+                      let user = try await StaffAccounts.find(email: email, in: tx),
+                      try await StaffAccounts.member(userID: user.id, tenantID: found.id, in: tx) != nil
+                else { return nil }
+                return user.id
+            }
+            let organisations = try await owner.withTenant(found) { tx in
+                try await RelationsDemo(municipality: demo.profile.branches.first?.municipality ?? "Haarlem", accountOwner: relationsUser)
+                    .seed(by: .system, now: now, in: tx)
+            }
+            return (["\(slug): \(report.inserted) members imported (\(report.rejected) rejected), activities, registrations, consents and complaints added; \(organisations) business relations"]
                 + rejected).joined(separator: "\n")
         }
         print(line)
