@@ -54,9 +54,10 @@ struct UserCommand: AsyncParsableCommand {
         func run() async throws {
             guard let email = EmailAddress(email) else { throw ValidationError("email: not a valid e-mail address") }
             let now = Date()
-            try await Environment().withOwner { owner in
+            let orphaned: [String] = try await Environment().withOwner { owner in
                 try await owner.withPlatform { tx in
                     guard let user = try await StaffAccounts.find(email: email, in: tx) else { throw StaffError.notFound }
+                    let before = Set(try await StaffAccounts.tenantsWithoutAdministrator(in: tx))
                     if let tenant {
                         guard let slug = TenantSlug(tenant), let found = try await TenantDirectory.find(slug: slug, in: tx) else {
                             throw TenantError.notFound(tenant)
@@ -67,9 +68,14 @@ struct UserCommand: AsyncParsableCommand {
                     }
                     try await PlatformAudit.record(AuditEvent(action: "user.disabled", targetType: "user",
                                                               targetID: user.id.uuidString.lowercased(), details: ["via": "cli"]), at: now, in: tx)
+                    return try await StaffAccounts.tenantsWithoutAdministrator(in: tx).filter { !before.contains($0) }
                 }
             }
             print("disabled \(email)\(tenant.map { " in \($0)" } ?? " everywhere")")
+            // An operator may disable the last administrator (a compromised account must go at once), but is told.
+            for slug in orphaned {
+                print("warning: \(slug) has no active tenant administrator now; add one with kring user create --role tenant_admin")
+            }
         }
     }
 

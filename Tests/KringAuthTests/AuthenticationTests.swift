@@ -182,3 +182,20 @@ import Testing
         #expect(APIKeys.Presented("kr__0123456789abcdef_" + String(repeating: "a", count: 64)) == nil)
     }
 }
+
+@Suite struct LastAdministratorTests {
+    @Test func tenantsLeftWithoutAnActiveAdministratorAreNamed() async throws {
+        let env = try await TestEnvironment.forSuite("LastAdministrator")
+        let kept = try await env.createTenant("kept")
+        let orphan = try await env.createTenant("orphan")
+        _ = try await env.createUser(in: kept, role: .tenantAdmin)
+        let lone = try await env.createUser(in: orphan, role: .tenantAdmin)
+        let before = try await env.db.withPlatform { tx in try await StaffAccounts.tenantsWithoutAdministrator(in: tx) }
+        #expect(!before.contains(kept.slug.value))
+        #expect(!before.contains(orphan.slug.value))
+        try await env.owner.withPlatform { tx in try await StaffAccounts.setDisabled(userID: lone.id, true, now: Date(), in: tx) }
+        let after = try await env.db.withPlatform { tx in try await StaffAccounts.tenantsWithoutAdministrator(in: tx) }
+        #expect(after.contains(orphan.slug.value))
+        #expect(!after.contains(kept.slug.value))
+    }
+}

@@ -50,6 +50,21 @@ public enum StaffAccounts {
         if disabled { try await Sessions.revokeAll(userID: userID, tenantID: nil, reason: "user_disabled", now: now, in: tx) }
     }
 
+    /// The slugs of active tenants in which no enabled user is an active tenant administrator (e.g. after an operator
+    /// disabled the last one everywhere).
+    public static func tenantsWithoutAdministrator(in tx: PlatformTransaction) async throws -> [String] {
+        let rows = try await tx.query("""
+            SELECT t.slug FROM platform.tenants t
+            WHERE t.status = 'active' AND NOT EXISTS (
+                SELECT 1 FROM platform.memberships m JOIN platform.users u ON u.id = m.user_id
+                WHERE m.tenant_id = t.id AND m.role = 'tenant_admin' AND m.disabled_at IS NULL AND u.disabled_at IS NULL)
+            ORDER BY t.slug
+            """)
+        var slugs: [String] = []
+        for try await slug in rows.decode(String.self) { slugs.append(slug) }
+        return slugs
+    }
+
     public static func addMembership(userID: UUID, tenantID: UUID, role: Role, now: Date, in tx: PlatformTransaction) async throws {
         guard Role.tenantRoles.contains(role) else { throw StaffError.notATenantRole(role.rawValue) }
         let rows = try await tx.query("""
