@@ -72,6 +72,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "KringCampaigns",
+            dependencies: [
+                "KringCore",
+                "KringDatabase",
+                "KringB2C",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "KringServer",
             dependencies: [
                 "KringCore",
@@ -79,6 +89,7 @@ let package = Package(
                 "KringAuth",
                 "KringB2C",
                 "KringB2B",
+                "KringCampaigns",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -95,6 +106,7 @@ let package = Package(
                 "KringAuth",
                 "KringServer",
                 "KringB2B",
+                "KringCampaigns",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -127,12 +139,16 @@ let package = Package(
         .testTarget(
             name: "KringServerTests",
             dependencies: [
-                "KringServer", "KringB2C", "KringB2B", "KringTestSupport",
+                "KringServer", "KringB2C", "KringB2B", "KringCampaigns", "KringTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "KringB2BTests", dependencies: ["KringB2B", "KringTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "KringCampaignsTests",
+            dependencies: ["KringCampaigns", "KringB2C", "KringTestSupport", .product(name: "PostgresNIO", package: "postgres-nio")],
+            swiftSettings: swiftSettings),
     ]
 )

@@ -6,7 +6,7 @@ import Logging
 import PostgresNIO
 
 struct Bench: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [MigrateBench.self, ImportBench.self])
+    static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [MigrateBench.self, ImportBench.self, SegmentBench.self])
 
     static func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18

@@ -56,8 +56,10 @@ import Testing
                 let fixtures = try await env.createActivityFixtures(in: tenant, customers: (try await env.createCustomer(in: tenant).id,
                                                                                             try await env.createCustomer(in: tenant).id))
                 let relations = try await env.createRelationFixtures(in: tenant)
+                let segment = try await env.createSegment(in: tenant)
                 let token = try await client.login(email: caller.email, tenant: role == .platformAdmin ? nil : tenant.slug.value).access
                 let path = relations.fill(fill(route.path, tenant: tenant, userID: colleague.id, keyID: key.key.id, customers: customers, fixtures: fixtures))
+                    .replacingOccurrences(of: "{segment}", with: segment.id.uuidString.lowercased())
                 let body = fill(route.body, tenant: tenant, userID: colleague.id, keyID: key.key.id, customers: customers, relations: relations)
                 var headers = HTTPFields()
                 if route.ifMatch { headers[.ifMatch] = "\"1\"" }
@@ -80,7 +82,7 @@ import Testing
                 .replacingOccurrences(of: "{customer}", with: UUID().uuidString).replacingOccurrences(of: "{activity}", with: UUID().uuidString)
                 .replacingOccurrences(of: "{registration}", with: UUID().uuidString).replacingOccurrences(of: "{attended}", with: UUID().uuidString)
                 .replacingOccurrences(of: "{complaint}", with: UUID().uuidString).replacingOccurrences(of: "{import}", with: UUID().uuidString)
-                .replacingOccurrences(of: "{key}", with: "0123456789abcdef")
+                .replacingOccurrences(of: "{key}", with: "0123456789abcdef").replacingOccurrences(of: "{segment}", with: UUID().uuidString)
             let anyIDs = RelationFixtures(organisation: UUID(), bareOrganisation: UUID(), contact: UUID(), role: UUID(), interaction: UUID(),
                                           task: UUID(), order: UUID(), agreement: UUID())
             let anonymous = try await client.send(route.method, anyIDs.fill(path), json: route.body.map { _ in [:] })
@@ -96,11 +98,15 @@ import Testing
         for role in Role.tenantRoles {
             #expect(!PermissionMatrix.allows(role, .tenantsManage))
         }
-        #expect(PermissionMatrix.permissions(of: .analyst) == [.profileRead, .branchesRead, .customersRead, .activitiesRead, .complaintsRead, .relationsRead])
+        #expect(PermissionMatrix.permissions(of: .analyst) == [.profileRead, .branchesRead, .customersRead, .activitiesRead, .complaintsRead, .relationsRead,
+                                                               .segmentsRead])
         #expect(!PermissionMatrix.allows(.analyst, .customersExport))
         #expect(!PermissionMatrix.allows(.relations, .customersRead))
         // Business relations: relations edits, marketing and analysts read, the front desk and administrators stay out.
         #expect(Role.tenantRoles.filter { PermissionMatrix.allows($0, .relationsWrite) } == [.relations])
         #expect(Role.tenantRoles.filter { PermissionMatrix.allows($0, .relationsRead) } == [.marketing, .relations, .analyst])
+        // Segments: marketing builds them (and sees whom they select), analysts read counts, nobody else.
+        #expect(Role.tenantRoles.filter { PermissionMatrix.allows($0, .segmentsWrite) } == [.marketing])
+        #expect(Role.tenantRoles.filter { PermissionMatrix.allows($0, .segmentsRead) } == [.marketing, .analyst])
     }
 }

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import KringAuth
 import KringB2B
 import KringB2C
+import KringCampaigns
 import KringCore
 import KringDatabase
 import KringServer
@@ -111,7 +112,21 @@ struct RouteCase: Sendable, CustomTestStringConvertible {
         RouteCase(method: .patch, path: "/api/v1/complaints/{complaint}", permission: .complaintsManage, body: ["status": "in_progress"]),
         RouteCase(method: .post, path: "/api/v1/imports?dry_run=true", permission: .importsWrite, body: ["not": "a csv"]),
         RouteCase(method: .get, path: "/api/v1/imports/{import}", permission: .importsWrite, body: nil),
-    ] + relations
+    ] + relations + segments
+
+    /// The segment routes; `{segment}` is a saved segment of the caller's library (version 1).
+    static let segments: [RouteCase] = [
+        RouteCase(method: .post, path: "/api/v1/segments/preview", permission: .segmentsRead, body: ["rule": segmentRule]),
+        RouteCase(method: .get, path: "/api/v1/segments", permission: .segmentsRead, body: nil),
+        RouteCase(method: .post, path: "/api/v1/segments", permission: .segmentsWrite, body: ["name": "Volwassenen", "rule": segmentRule]),
+        RouteCase(method: .get, path: "/api/v1/segments/{segment}", permission: .segmentsRead, body: nil),
+        RouteCase(method: .put, path: "/api/v1/segments/{segment}", permission: .segmentsWrite, body: ["name": "Actieve volwassenen", "rule": segmentRule],
+                  ifMatch: true),
+        RouteCase(method: .get, path: "/api/v1/segments/{segment}/count", permission: .segmentsRead, body: nil),
+    ]
+
+    static let segmentRule: [String: any Sendable] = ["all": [["field": "age", "op": ">=", "value": 18] as [String: any Sendable],
+                                                              ["field": "membership_status", "op": "=", "value": "active"] as [String: any Sendable]]]
 
     /// The business relations routes (B2B).
     static let relations: [RouteCase] = [
@@ -253,6 +268,12 @@ extension TestEnvironment {
                                                   by: .system, now: now, in: tx)
             return (activity.id, booked.id, attended.id, complaint.id, upload.id)
         }
+    }
+
+    /// A saved segment (version 1) in `tenant`.
+    func createSegment(in tenant: Tenant, name: String = "Jeugd") async throws -> Segment {
+        let rule = SegmentRule.condition(SegmentCondition(field: "member_type", op: "=", value: "youth"))
+        return try await db.withTenant(tenant) { tx in try await Segments.create(SegmentDraft(name: name, rule: rule), by: .system, now: Date(), in: tx) }
     }
 
     /// A guest customer in `tenant`, created through the service as staff would.

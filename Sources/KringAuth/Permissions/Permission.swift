@@ -45,6 +45,11 @@ public enum Permission: String, Sendable, CaseIterable, Codable {
     case relationsRead = "relations:read"
     /// Create, change and delete business relations, add organisation types, import the colleagues' lists.
     case relationsWrite = "relations:write"
+    /// Read saved segments and count them; preview an unsaved rule's count. Counts are aggregates; the preview's
+    /// sample of named customers is shown only with `segments:write` (see `PermissionMatrix`).
+    case segmentsRead = "segments:read"
+    /// Save segments and see whom a rule selects (the preview's sample of 20 customers, audited).
+    case segmentsWrite = "segments:write"
 }
 
 /// The one table that says which role may do what. Tests walk it whole against the routes.
@@ -62,9 +67,12 @@ public enum PermissionMatrix {
              .activitiesRead, .registrationsWrite, .complaintsRead, .complaintsManage]
         // Marketing reads relations for B2B mailings (new-year greetings, education newsletters) but does not keep them.
         case .marketing:
-            [.profileRead, .branchesRead, .customersRead, .consentsWrite, .activitiesRead, .activitiesManage, .registrationsWrite, .relationsRead]
-        // Reads without exporting personal data.
-        case .analyst: [.profileRead, .branchesRead, .customersRead, .activitiesRead, .complaintsRead, .relationsRead]
+            [.profileRead, .branchesRead, .customersRead, .consentsWrite, .activitiesRead, .activitiesManage, .registrationsWrite, .relationsRead,
+             .segmentsRead, .segmentsWrite]
+        // Reads without exporting personal data. Segments: counts only. A preview's sample is a list of named
+        // customers drawn by a rule the analyst chose (e.g. "open complaint, over 70, in Zandvoort"): a selection of
+        // personal data rather than a report, so it stays with marketing, who mails the segment.
+        case .analyst: [.profileRead, .branchesRead, .customersRead, .activitiesRead, .complaintsRead, .relationsRead, .segmentsRead]
         // Business relations only; no member data.
         case .relations: [.profileRead, .branchesRead, .relationsRead, .relationsWrite]
         }

@@ -33,6 +33,7 @@ public func buildRouter(_ services: AppServices) -> Router<KringRequestContext> 
     TasksController(services: services).addRoutes(to: authenticated.group("tasks"))
     OrdersController(services: services).addRoutes(to: authenticated.group("orders"))
     AgreementsController(services: services).addRoutes(to: authenticated.group("agreements"))
+    SegmentsController(services: services).addRoutes(to: authenticated.group("segments"))
     return router
 }
 

@@ -1,0 +1,110 @@
+import KringB2C
+
+/// One field a B2C segment may test: its name in rules, its type, and its SQL over `customers c`.
+///
+/// The catalogue is the whitelist: a rule names fields and operators only by these names, and the compiler writes
+/// only the SQL below; every value a rule carries travels as a bind parameter.
+public struct SegmentField: Sendable {
+    public enum Kind: Sendable {
+        /// A whole number column or expression.
+        case number(sql: String, nullable: Bool)
+        /// Whole years or days since a date column (age, membership years, days since the last loan), compared
+        /// through the date so an index on the column serves it.
+        case elapsed(column: String, unit: ElapsedUnit)
+        case date(column: String)
+        /// Text, optionally one of fixed choices.
+        case text(column: String, choices: [String]?)
+        case identifier(column: String)
+        /// A `text[]` column that is never NULL.
+        case textList(column: String, choices: [String]?)
+        /// A condition that holds or not (never NULL).
+        case flag(sql: String)
+        /// Current consent (latest statement per topic is opted in or confirmed) on a topic.
+        case consent
+        /// A registration with one of these statuses for an activity, narrowed by category, branch and dates.
+        case activity(statuses: [String])
+        /// A score the customer gave in an evaluation.
+        case evaluationScore
+        /// Another household member (same address, or a linked child) aged within a range.
+        case householdYouthAge
+        /// A campaign event of this kind for the customer.
+        case campaignEvent(kind: String)
+    }
+
+    public enum ElapsedUnit: Sendable { case years, days }
+
+    public let name: String
+    public let kind: Kind
+
+    /// The field's type, as the operators it takes depend on it.
+    var typeName: String {
+        switch kind {
+        case .number: "number"
+        case .elapsed: "elapsed"
+        case .date: "date"
+        case .text: "text"
+        case .identifier: "identifier"
+        case .textList: "list"
+        case .flag: "flag"
+        case .consent: "consent"
+        case .activity: "activity"
+        case .evaluationScore: "score"
+        case .householdYouthAge: "household"
+        case .campaignEvent: "campaign"
+        }
+    }
+
+    public var operators: [SegmentOperator] {
+        switch kind {
+        case .number(_, let nullable):
+            [.equal, .notEqual, .less, .lessOrEqual, .greater, .greaterOrEqual, .between, .in] + (nullable ? [.isEmpty] : [])
+        case .elapsed: [.equal, .notEqual, .less, .lessOrEqual, .greater, .greaterOrEqual, .between, .in, .isEmpty]
+        case .date:
+            [.equal, .notEqual, .less, .lessOrEqual, .greater, .greaterOrEqual, .between, .isEmpty, .withinLastDays, .withinNextDays, .anniversaryInDays]
+        case .text, .identifier: [.equal, .notEqual, .in, .isEmpty]
+        case .textList: [.contains, .in, .isEmpty]
+        case .flag: [.equal]
+        case .consent: [.equal, .in]
+        case .activity, .campaignEvent: [.exists]
+        case .evaluationScore: [.equal, .notEqual, .less, .lessOrEqual, .greater, .greaterOrEqual, .between, .in]
+        case .householdYouthAge: [.between]
+        }
+    }
+
+    /// The B2C catalogue, by name.
+    public static let catalogue: [String: SegmentField] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
+
+    public static let all: [SegmentField] = [
+        SegmentField(name: "age", kind: .elapsed(column: "c.birth_date", unit: .years)),
+        SegmentField(name: "birth_date", kind: .date(column: "c.birth_date")),
+        SegmentField(name: "member_type", kind: .text(column: "c.member_type", choices: Customer.MemberType.allCases.map(\.rawValue))),
+        SegmentField(name: "membership_status", kind: .text(column: "c.membership_status", choices: Customer.MembershipStatus.allCases.map(\.rawValue))),
+        SegmentField(name: "membership_years", kind: .elapsed(column: "c.membership_start", unit: .years)),
+        SegmentField(name: "membership_start", kind: .date(column: "c.membership_start")),
+        SegmentField(name: "membership_end", kind: .date(column: "c.membership_end")),
+        SegmentField(name: "roles", kind: .textList(column: "c.roles", choices: Customer.RoleKind.allCases.map(\.rawValue))),
+        SegmentField(name: "favourite_branch", kind: .identifier(column: "c.favourite_branch_id")),
+        SegmentField(name: "municipality", kind: .text(column: "c.municipality", choices: nil)),
+        SegmentField(name: "postcode", kind: .text(column: "c.postcode", choices: nil)),
+        // The four digits of a Dutch postcode, for ranges ("2011 to 2015").
+        SegmentField(name: "postcode_area", kind: .number(sql: "substr(c.postcode, 1, 4)::integer", nullable: true)),
+        // Loan signals only (data minimisation): the library system exports counts for the last 12 months and in total.
+        SegmentField(name: "loans_12m", kind: .number(sql: "c.loans_12m", nullable: false)),
+        SegmentField(name: "loans_total", kind: .number(sql: "c.loans_total", nullable: false)),
+        SegmentField(name: "last_loan_date", kind: .date(column: "c.last_loan_date")),
+        SegmentField(name: "days_since_last_loan", kind: .elapsed(column: "c.last_loan_date", unit: .days)),
+        SegmentField(name: "never_borrowed", kind: .flag(sql: "(c.loans_total = 0 AND c.last_loan_date IS NULL)")),
+        SegmentField(name: "genres", kind: .textList(column: "c.genres", choices: nil)),
+        SegmentField(name: "tags", kind: .textList(column: "c.tags", choices: nil)),
+        SegmentField(name: "consent", kind: .consent),
+        // Registered: booked, attended or did not show; a cancelled or waitlisted booking is no registration.
+        SegmentField(name: "activity_registered", kind: .activity(statuses: ["booked", "attended", "no_show"])),
+        SegmentField(name: "activity_attended", kind: .activity(statuses: ["attended"])),
+        SegmentField(name: "evaluation_score", kind: .evaluationScore),
+        SegmentField(name: "complaint_open", kind: .flag(sql: "EXISTS (SELECT 1 FROM complaints q WHERE q.customer_id = c.id AND q.status <> 'resolved')")),
+        SegmentField(name: "household_youth_age", kind: .householdYouthAge),
+        SegmentField(name: "campaign_received", kind: .campaignEvent(kind: "sent")),
+        SegmentField(name: "campaign_opened", kind: .campaignEvent(kind: "opened")),
+        SegmentField(name: "campaign_clicked", kind: .campaignEvent(kind: "clicked")),
+    ]
+}
