@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         .target(
@@ -82,6 +83,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "KringMail",
+            dependencies: [
+                "KringCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "KringServer",
             dependencies: [
                 "KringCore",
@@ -107,6 +119,8 @@ let package = Package(
                 "KringServer",
                 "KringB2B",
                 "KringCampaigns",
+                "KringB2C",
+                "KringMail",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -149,6 +163,10 @@ let package = Package(
         .testTarget(
             name: "KringCampaignsTests",
             dependencies: ["KringCampaigns", "KringB2C", "KringTestSupport", .product(name: "PostgresNIO", package: "postgres-nio")],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "KringMailTests",
+            dependencies: ["KringMail", "KringB2C", "KringTestSupport", .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: swiftSettings),
     ]
 )

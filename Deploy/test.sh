@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 source Deploy/postgres.sh
 
 kring_pg_ensure_installed
+# The mail tests deliver to a real SMTP server (Deploy/smtp-sink.py, aiosmtpd) with a certificate from openssl.
+kring_apt_install python3-aiosmtpd openssl
 PG_DIR=$(mktemp -d /tmp/kring-test-pg.XXXXXX)
 PG_PORT=${KRING_TEST_PG_PORT:-$((55000 + RANDOM % 5000))}
 cleanup() { kring_pg_stop "$PG_DIR"; rm -rf "$PG_DIR"; }
