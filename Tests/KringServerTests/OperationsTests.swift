@@ -161,8 +161,9 @@ import Testing
         }
     }
 
+    // Its own database: the worker of the other test would take this upload's job from a shared queue.
     @Test func aTicketingExportIsImportedAsRegistrationsAndAnUnknownKindIsRefused() async throws {
-        let env = try await TestEnvironment.forSuite("ImportRoute")
+        let env = try await TestEnvironment.forSuite("ImportRouteTickets")
         let clock = TestClock(Date())
         let tenant = try await env.createTenant("tix")
         let admin = try await env.createUser(in: tenant, role: .tenantAdmin)
