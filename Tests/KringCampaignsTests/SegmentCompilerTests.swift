@@ -174,7 +174,8 @@ struct SegmentCase: Sendable, CustomTestStringConvertible {
     ]
 }
 
-@Suite struct SegmentCompilerTests {
+// Serialized: the comparisons are database-heavy, and in parallel they starved the other suites sharing the cluster.
+@Suite(.serialized) struct SegmentCompilerTests {
     func fill(_ text: String, _ library: SegmentLibrary) -> String {
         text.replacingOccurrences(of: "{b1}", with: library.branches[0].uuidString.lowercased())
             .replacingOccurrences(of: "{b2}", with: library.branches[1].uuidString.lowercased())
