@@ -202,6 +202,21 @@ import Testing
         #expect(Set(received.map(\.peerPort)).count == 1, "a refused recipient does not cost the connection")
     }
 
+    @Test func aRelayThatClosesTheSessionCostsOneMessageAndTheRestGoesOverANewConnection() async throws {
+        var options = SMTPSink.Options()
+        options.rejects = ["closing@example.nl": 421]
+        let sink = try await SMTPSink.start(options)
+        defer { sink.stop() }
+        let addresses = ["one@example.nl", "closing@example.nl", "two@example.nl"]
+        let results = try await SMTPTransport(Self.configuration(sink)).send(try addresses.map { try Self.message(to: $0) })
+        #expect(results[0].isSent && results[2].isSent)
+        guard case .temporaryFailure(let closing) = results[1] else { Issue.record("421 must be temporary: \(results[1])"); return }
+        #expect(closing.code == 421)
+        let received = try sink.received()
+        #expect(received.map { $0.recipients.first ?? "" } == ["one@example.nl", "two@example.nl"])
+        #expect(received[0].peerPort != received[1].peerPort, "after 421 the connection is not used again")
+    }
+
     @Test func nothingListeningIsATemporaryFailure() async throws {
         // A port that was free a moment ago; nothing listens on it.
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()

@@ -172,7 +172,7 @@ final class SMTPSession {
             }
         }
         if let failure {
-            // A relay that said 354 although the transaction failed gets an empty message, which it must refuse.
+            // A relay that said 354 although MAIL or RCPT failed has no recipient: end the empty message to stay in step.
             if dataAccepted {
                 try await write(".\r\n", logAs: ".")
                 _ = try await reply(stage: .data, timeout: configuration.timeouts.data)
