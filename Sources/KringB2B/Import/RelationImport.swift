@@ -96,15 +96,12 @@ public struct RelationImport: Sendable {
 
         init(_ file: [UInt8], mapping: RelationImportMapping, report: inout RelationImportReport) throws {
             var bytes = file
-            if bytes.starts(with: [0xEF, 0xBB, 0xBF]) {
-                bytes.removeFirst(3)
-                report.encoding = .utf8
-            }
+            let layout = CSVLayout(start: &bytes, encoding: mapping.encoding, separator: mapping.separator)
             guard !bytes.isEmpty else { throw RelationsError.unreadableFile("The file is empty.") }
-            let encoding = mapping.encoding ?? report.encoding ?? TextEncoding.detect(Array(bytes.prefix(1 << 20)))
+            let encoding = layout.encoding
+            let separator = layout.separator
             report.encoding = encoding
-            let separator = mapping.separator.flatMap { $0.utf8.count == 1 ? $0.utf8.first : nil } ?? CSVParser.detectSeparator(bytes.prefix(65_536))
-            report.separator = String(UnicodeScalar(separator))
+            report.separator = layout.separatorText
             var parser = CSVParser(separator: separator)
             var records: [CSVParser.Record] = []
             parser.feed(bytes) { records.append($0) }

@@ -53,15 +53,10 @@ enum ImportFile {
         _ source: inout some ImportSource, encoding: TextEncoding?, separator: String?, into report: inout ImportReport
     ) throws -> (first: [UInt8], encoding: TextEncoding, separator: UInt8) {
         guard var first = try source.next() else { throw ImportError.unreadable("The file is empty.") }
-        if first.starts(with: [0xEF, 0xBB, 0xBF]) {
-            first.removeFirst(3)
-            report.encoding = .utf8
-        }
-        let chosen = encoding ?? report.encoding ?? TextEncoding.detect(first)
-        report.encoding = chosen
-        let byte = separator.flatMap { $0.utf8.count == 1 ? $0.utf8.first : nil } ?? CSVParser.detectSeparator(first)
-        report.separator = String(UnicodeScalar(byte))
-        return (first, chosen, byte)
+        let layout = CSVLayout(start: &first, encoding: encoding, separator: separator)
+        report.encoding = layout.encoding
+        report.separator = layout.separatorText
+        return (first, layout.encoding, layout.separator)
     }
 
     /// Every record of the file, header first, in order.
