@@ -36,12 +36,43 @@ public final class Database: Sendable {
         _ tenant: Tenant,
         _ body: (TenantTransaction) async throws -> Result
     ) async throws -> Result {
-        try await transaction { connection in
-            try await connection.query(
-                "SELECT set_config('search_path', \(tenant.slug.schema.name), true), set_config('role', \(tenant.slug.role.name), true)",
-                logger: queryLogger)
-            return try await body(TenantTransaction(tenant: tenant, connection: connection, logger: queryLogger))
+        var attempt = 1
+        while true {
+            do {
+                return try await transaction { connection in
+                    do {
+                        // Read the row: an error raised while the statement runs (not while it is parsed) arrives with
+                        // the rows, and left unread it would surface only as 25P02 on the body's first statement.
+                        _ = try await connection.query(
+                            "SELECT set_config('search_path', \(tenant.slug.schema.name), true), set_config('role', \(tenant.slug.role.name), true)",
+                            logger: queryLogger
+                        ).collect()
+                    } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42501" {
+                        // A backend caches the roles kring_app belongs to. When a library is provisioned while that
+                        // cache is being rebuilt (seen with many libraries provisioned at once), the backend can keep
+                        // missing the new membership until the next role change anywhere. A new backend reads the
+                        // catalog afresh, so this connection is closed rather than returned to the pool.
+                        try? await connection.close()
+                        throw RoleSwitchRefused(underlying: error)
+                    }
+                    return try await body(TenantTransaction(tenant: tenant, connection: connection, logger: queryLogger))
+                }
+            } catch let refused as RoleSwitchRefused {
+                // Each refusal closes a pooled connection, so within a pool's size of attempts a new backend answers.
+                guard attempt < Self.roleSwitchAttempts else { throw refused.underlying }
+                logger.warning(
+                    "tenant role switch refused; retrying on a new connection",
+                    metadata: ["tenant": "\(tenant.slug.value)", "attempt": "\(attempt)"])
+                try await Task.sleep(for: .milliseconds(10 * attempt))
+                attempt += 1
+            }
         }
+    }
+
+    static let roleSwitchAttempts = 8
+
+    private struct RoleSwitchRefused: Error {
+        let underlying: PSQLError
     }
 
     /// Runs `body` in one transaction with `platform` as the search path, as `kring_app` itself.
@@ -50,7 +81,7 @@ public final class Database: Sendable {
         _ body: (PlatformTransaction) async throws -> Result
     ) async throws -> Result {
         try await transaction { connection in
-            try await connection.query("SELECT set_config('search_path', 'platform', true)", logger: queryLogger)
+            _ = try await connection.query("SELECT set_config('search_path', 'platform', true)", logger: queryLogger).collect()
             return try await body(PlatformTransaction(connection: connection, logger: queryLogger))
         }
     }
@@ -73,6 +104,8 @@ public final class Database: Sendable {
             do {
                 result = try await body(connection)
             } catch {
+                // A connection the body closed on purpose has nothing left to roll back.
+                if connection.isClosed { throw error }
                 do {
                     try await connection.query("ROLLBACK", logger: queryLogger)
                 } catch let rollbackError {
