@@ -138,6 +138,7 @@ let package = Package(
             name: "KringTestSupport",
             dependencies: [
                 "KringDatabase",
+                "KringCampaigns",
                 "KringAuth",
                 "KringServer",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -34,6 +34,10 @@ export KRING_JWT_KEYS_DIR="$DATA/keys"
 export KRING_LISTEN="$LISTEN"
 export KRING_ENVIRONMENT=${KRING_ENVIRONMENT:-dev}
 ls "$KRING_JWT_KEYS_DIR"/*.key >/dev/null 2>&1 || "$KRING" jwt-key generate --dir "$KRING_JWT_KEYS_DIR"
+# Signs the public links in mails (unsubscribe, preference centre, sign-up confirmation, tracking).
+export KRING_LINK_SECRET_FILE="$DATA/link-secret"
+export KRING_PUBLIC_URL=${KRING_PUBLIC_URL:-http://$LISTEN}
+[ -s "$KRING_LINK_SECRET_FILE" ] || (umask 077 && head -c 32 /dev/urandom > "$KRING_LINK_SECRET_FILE")
 
 "$KRING" migrate
 demo_tenant() {

@@ -1,5 +1,6 @@
 import Foundation
 import KringAuth
+import KringCampaigns
 import KringDatabase
 import KringServer
 import Logging
@@ -56,7 +57,15 @@ struct Environment {
         if let bytes = values["KRING_MAX_IMPORT_BYTES"].flatMap(Int.init) { settings.maxImportBytes = bytes }
         settings.environment = values["KRING_ENVIRONMENT"] ?? "dev"
         settings.trustForwardedFor = values["KRING_TRUST_FORWARDED_FOR"] == "1"
+        settings.links = try links()
         return settings
+    }
+
+    /// The signed public links, from `KRING_PUBLIC_URL` and the secret in `KRING_LINK_SECRET_FILE` (32+ bytes).
+    func links() throws -> PublicLinks? {
+        guard let file = values["KRING_LINK_SECRET_FILE"], !file.isEmpty else { return nil }
+        let secret = try Data(contentsOf: URL(fileURLWithPath: file))
+        return PublicLinks(baseURL: values["KRING_PUBLIC_URL"] ?? "http://127.0.0.1:8080", signer: try LinkSigner(secret: secret))
     }
 
     func tokenKeys() async throws -> TokenKeys {

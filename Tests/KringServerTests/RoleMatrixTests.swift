@@ -57,13 +57,16 @@ import Testing
                                                                                             try await env.createCustomer(in: tenant).id))
                 let relations = try await env.createRelationFixtures(in: tenant)
                 let segment = try await env.createSegment(in: tenant)
+                let campaignIDs = try await env.createCampaignFixtures(in: tenant)
                 let token = try await client.login(email: caller.email, tenant: role == .platformAdmin ? nil : tenant.slug.value).access
                 let path = relations.fill(fill(route.path, tenant: tenant, userID: colleague.id, keyID: key.key.id, customers: customers, fixtures: fixtures))
                     .replacingOccurrences(of: "{segment}", with: segment.id.uuidString.lowercased())
+                let filledPath = campaignIDs.fill(path)
                 let body = fill(route.body, tenant: tenant, userID: colleague.id, keyID: key.key.id, customers: customers, relations: relations)
+                    .map { campaignIDs.fill($0) }
                 var headers = HTTPFields()
                 if route.ifMatch { headers[.ifMatch] = "\"1\"" }
-                let response = try await client.send(route.method, path, token: token, json: body, rawBody: route.rawBody, headers: headers)
+                let response = try await client.send(route.method, filledPath, token: token, json: body, rawBody: route.rawBody, headers: headers)
                 if PermissionMatrix.allows(role, route.permission) {
                     #expect((200..<300).contains(Int(response.status.code)), "\(role) \(route.testDescription): \(response.status) \(response.text)")
                 } else {
@@ -85,9 +88,9 @@ import Testing
                 .replacingOccurrences(of: "{key}", with: "0123456789abcdef").replacingOccurrences(of: "{segment}", with: UUID().uuidString)
             let anyIDs = RelationFixtures(organisation: UUID(), bareOrganisation: UUID(), contact: UUID(), role: UUID(), interaction: UUID(),
                                           task: UUID(), order: UUID(), agreement: UUID())
-            let anonymous = try await client.send(route.method, anyIDs.fill(path), json: route.body.map { _ in [:] })
+            let anonymous = try await client.send(route.method, anyIDs.fill(CampaignFixtures.anyIDs.fill(path)), json: route.body.map { _ in [:] })
             #expect(anonymous.status == .unauthorized)
-            let garbage = try await client.send(route.method, anyIDs.fill(path), token: "not.a.token", json: route.body.map { _ in [:] })
+            let garbage = try await client.send(route.method, anyIDs.fill(CampaignFixtures.anyIDs.fill(path)), token: "not.a.token", json: route.body.map { _ in [:] })
             #expect(garbage.status == .unauthorized)
             #expect(garbage.headers[.contentType] == "application/problem+json")
         }

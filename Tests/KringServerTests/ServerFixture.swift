@@ -112,7 +112,7 @@ struct RouteCase: Sendable, CustomTestStringConvertible {
         RouteCase(method: .patch, path: "/api/v1/complaints/{complaint}", permission: .complaintsManage, body: ["status": "in_progress"]),
         RouteCase(method: .post, path: "/api/v1/imports?dry_run=true", permission: .importsWrite, body: ["not": "a csv"]),
         RouteCase(method: .get, path: "/api/v1/imports/{import}", permission: .importsWrite, body: nil),
-    ] + relations + segments
+    ] + relations + segments + templates + lists + campaigns
 
     /// The segment routes; `{segment}` is a saved segment of the caller's library (version 1).
     static let segments: [RouteCase] = [

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import KringAuth
+import KringCampaigns
 import KringCore
 import KringDatabase
 import KringServer
@@ -92,6 +93,7 @@ public struct TestEnvironment: Sendable {
         var settings = ServerSettings()
         settings.environment = "test"
         settings.maxBodyBytes = maxBodyBytes
+        settings.links = Self.links
         configure(&settings)
         let migrations = try migrations
         return AppServices(
@@ -99,6 +101,10 @@ public struct TestEnvironment: Sendable {
             provisioner: TenantProvisioner(migrator: Migrator(owner: owner, migrations: migrations)),
             migrations: migrations, settings: settings, metrics: Self.metrics, now: clock.closure)
     }
+
+    /// Public links signed with a fixed test secret.
+    public static let links = PublicLinks(
+        baseURL: "https://kring.test", signer: try! LinkSigner(secret: Data(repeating: 7, count: 32)))
 
     public func application(_ services: AppServices) -> some ApplicationProtocol {
         Application(router: buildRouter(services))

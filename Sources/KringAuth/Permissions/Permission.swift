@@ -50,6 +50,13 @@ public enum Permission: String, Sendable, CaseIterable, Codable {
     case segmentsRead = "segments:read"
     /// Save segments and see whom a rule selects (the preview's sample of 20 customers, audited).
     case segmentsWrite = "segments:write"
+    /// Read subscription lists, mail templates, campaigns, journeys and their statistics (aggregates).
+    case campaignsRead = "campaigns:read"
+    /// Create and change lists, templates, campaigns and journeys; preview a mail for a chosen customer;
+    /// schedule, send, pause and cancel.
+    case campaignsWrite = "campaigns:write"
+    /// Report bounces and complaints for the library's mail (a provider's webhook, through an API key).
+    case emailEventsWrite = "email-events:write"
 }
 
 /// The one table that says which role may do what. Tests walk it whole against the routes.
@@ -68,11 +75,11 @@ public enum PermissionMatrix {
         // Marketing reads relations for B2B mailings (new-year greetings, education newsletters) but does not keep them.
         case .marketing:
             [.profileRead, .branchesRead, .customersRead, .consentsWrite, .activitiesRead, .activitiesManage, .registrationsWrite, .relationsRead,
-             .segmentsRead, .segmentsWrite]
+             .segmentsRead, .segmentsWrite, .campaignsRead, .campaignsWrite]
         // Reads without exporting personal data. Segments: counts only. A preview's sample is a list of named
         // customers drawn by a rule the analyst chose (e.g. "open complaint, over 70, in Zandvoort"): a selection of
         // personal data rather than a report, so it stays with marketing, who mails the segment.
-        case .analyst: [.profileRead, .branchesRead, .customersRead, .activitiesRead, .complaintsRead, .relationsRead, .segmentsRead]
+        case .analyst: [.profileRead, .branchesRead, .customersRead, .activitiesRead, .complaintsRead, .relationsRead, .segmentsRead, .campaignsRead]
         // Business relations only; no member data.
         case .relations: [.profileRead, .branchesRead, .relationsRead, .relationsWrite]
         }
@@ -91,7 +98,7 @@ public enum PermissionMatrix {
             case .customersWrite: permissions.formUnion([.customersRead, .customersWrite, .consentsWrite, .branchesRead])
             case .registrationsWrite: permissions.formUnion([.activitiesRead, .registrationsWrite])
             case .importsWrite: permissions.insert(.importsWrite)
-            case .emailEventsWrite: break
+            case .emailEventsWrite: permissions.insert(.emailEventsWrite)
             }
         }
         return permissions

@@ -1,5 +1,6 @@
 import Foundation
 import KringAuth
+import KringCampaigns
 import KringDatabase
 import Logging
 import Prometheus
@@ -17,6 +18,9 @@ public struct ServerSettings: Sendable {
     /// Behind a reverse proxy: take the client address from the last `X-Forwarded-For` entry (the one the
     /// proxy added), so the login throttle counts clients, not the proxy.
     public var trustForwardedFor = false
+    /// Signed public links (sign-up confirmation, unsubscribe, preference centre, tracking); nil leaves the
+    /// public pages unserved (`KRING_PUBLIC_URL` and `KRING_LINK_SECRET_FILE`).
+    public var links: PublicLinks?
 
     public init() {}
 }
