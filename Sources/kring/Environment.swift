@@ -1,6 +1,7 @@
 import Foundation
 import KringAuth
 import KringCampaigns
+import KringMail
 import KringDatabase
 import KringServer
 import Logging
@@ -59,6 +60,17 @@ struct Environment {
         settings.trustForwardedFor = values["KRING_TRUST_FORWARDED_FOR"] == "1"
         settings.links = try links()
         return settings
+    }
+
+    /// The campaign sender of `kring worker`: nil without a relay (`KRING_SMTP_URL`) or link secret.
+    func sendWorker(db: Database, now: @escaping @Sendable () -> Date) throws -> SendWorker? {
+        guard let url = values["KRING_SMTP_URL"], !url.isEmpty, let links = try links() else { return nil }
+        var options = SendWorker.Options()
+        if let name = values["KRING_WORKER_NAME"], !name.isEmpty { options.name = name }
+        if let value = values["KRING_SEND_CONNECTIONS"].flatMap(Int.init), value > 0 { options.connections = value }
+        if let value = values["KRING_SEND_BATCH"].flatMap(Int.init), value > 0 { options.batchSize = value }
+        if let value = values["KRING_SEND_LEASE_SECONDS"].flatMap(Double.init), value > 0 { options.lease = value }
+        return SendWorker(db: db, transport: try MailTransports.from(url: url, logger: logger), links: links, options: options, now: now, logger: logger)
     }
 
     /// The signed public links, from `KRING_PUBLIC_URL` and the secret in `KRING_LINK_SECRET_FILE` (32+ bytes).

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KringAuth
+import KringCampaigns
 import KringCore
 import KringDatabase
 import KringServer
@@ -74,25 +75,34 @@ struct Worker: AsyncParsableCommand {
         let env = Environment()
         let logger = env.logger
         var config = try DatabaseURL.configuration(from: try env.require("KRING_DATABASE_URL"))
-        config.options.maximumConnections = 4
+        config.options.maximumConnections = 4 + (Int(env.values["KRING_SEND_CONNECTIONS"] ?? "") ?? 4)
         let client = PostgresClient(configuration: config, backgroundLogger: logger)
         let db = Database(client: client, logger: logger)
         let now: @Sendable () -> Date = { Date() }
         let handlers = PlatformJobs.handlers(db: db, now: now).merging(B2CJobs.handlers(db: db, now: now)) { first, _ in first }
             .merging(RelationsJobs.handlers(db: db, now: now)) { first, _ in first }
+            .merging(CampaignJobs.handlers(db: db, now: now)) { first, _ in first }
         let worker = JobWorker(queue: JobQueue(db: db), handlers: handlers, now: now, logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: client), .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup)]
+        if let sender = try env.sendWorker(db: db, now: now) {
+            services.append(.init(service: SendLoop(worker: sender, logger: logger), successTerminationBehavior: .gracefullyShutdownGroup))
+        } else {
+            logger.warning("campaign mail is not sent by this worker: set KRING_SMTP_URL and KRING_LINK_SECRET_FILE")
+        }
         let seed = Task {
             do {
                 try await db.withPlatform { tx in
                     try await PlatformJobs.schedulePrune(at: now(), in: tx)
                     try await RelationsJobs.scheduleReminders(at: now(), in: tx)
+                    try await CampaignJobs.scheduleTick(at: now(), in: tx)
                 }
             } catch {
                 logger.error("could not schedule the prune and reminder jobs", metadata: ["error": "\(Migrator.describe(error))"])
             }
         }
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: client), .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup)],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         await seed.value

@@ -29,6 +29,10 @@ public struct SMTPTransport: MailTransport {
     }
 
     public func send(_ messages: [MailMessage]) async -> [DeliveryResult] {
+        await send(messages, settled: { _, _ in })
+    }
+
+    public func send(_ messages: [MailMessage], settled: @Sendable (Int, DeliveryResult) async -> Void) async -> [DeliveryResult] {
         var results: [DeliveryResult] = []
         results.reserveCapacity(messages.count)
         var rendered: [[UInt8]?] = []
@@ -39,6 +43,10 @@ public struct SMTPTransport: MailTransport {
                 rendered.append(nil)
             }
         }
+        func settle(_ result: DeliveryResult) async {
+            results.append(result)
+            await settled(results.count - 1, result)
+        }
         // Each pass either delivers at least one message or settles all that are left, so this ends.
         while results.count < messages.count {
             let firstOnConnection = results.count
@@ -47,17 +55,17 @@ public struct SMTPTransport: MailTransport {
                 session = try await SMTPSession.open(configuration, tlsContext: tlsContext, logger: logger)
             } catch {
                 logger.warning("smtp connection failed", metadata: ["relay": "\(configuration)", "failure": "\(error.result.failure?.description ?? "")"])
-                while results.count < messages.count { results.append(error.result) }
+                while results.count < messages.count { await settle(error.result) }
                 break
             }
             do throws(SMTPSessionFailure) {
                 while results.count < messages.count, results.count - firstOnConnection < configuration.maxMessagesPerConnection {
                     let index = results.count
                     guard let bytes = rendered[index] else {
-                        results.append(.permanentFailure(DeliveryFailure(stage: .message, message: "the message cannot be written")))
+                        await settle(.permanentFailure(DeliveryFailure(stage: .message, message: "the message cannot be written")))
                         continue
                     }
-                    results.append(try await session.deliver(messages[index], bytes: bytes))
+                    await settle(try await session.deliver(messages[index], bytes: bytes))
                 }
                 await session.quit()
             } catch {
@@ -66,8 +74,8 @@ public struct SMTPTransport: MailTransport {
                 // Lost after some messages went through: try the rest on a new connection. Lost before any did:
                 // the relay is not taking mail now, so the rest waits for a retry too.
                 let progressed = results.count > firstOnConnection
-                results.append(error.result)
-                if !progressed { while results.count < messages.count { results.append(error.result) } }
+                await settle(error.result)
+                if !progressed { while results.count < messages.count { await settle(error.result) } }
             }
         }
         return results

@@ -3,9 +3,23 @@ public protocol MailTransport: Sendable {
     /// Delivers the messages in order, over as few connections as the transport can; answers one result per
     /// message, in the same order. Delivery problems are results, never thrown, so a caller can record each one.
     func send(_ messages: [MailMessage]) async -> [DeliveryResult]
+
+    /// As `send(_:)`, and tells `settled` of each result as soon as it is known (index into `messages`), so a
+    /// caller can record a delivery before the next message goes out.
+    func send(_ messages: [MailMessage], settled: @Sendable (Int, DeliveryResult) async -> Void) async -> [DeliveryResult]
 }
 
 extension MailTransport {
+    public func send(_ messages: [MailMessage], settled: @Sendable (Int, DeliveryResult) async -> Void) async -> [DeliveryResult] {
+        var results: [DeliveryResult] = []
+        for (index, message) in messages.enumerated() {
+            let result = await send([message])[0]
+            await settled(index, result)
+            results.append(result)
+        }
+        return results
+    }
+
     public func send(_ message: MailMessage) async -> DeliveryResult {
         await send([message])[0]
     }

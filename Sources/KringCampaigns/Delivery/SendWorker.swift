@@ -1,0 +1,271 @@
+import Foundation
+import KringCore
+import KringDatabase
+import KringMail
+import Logging
+import PostgresNIO
+import Synchronization
+
+/// Delivers the sends of every active library: claims a batch (SKIP LOCKED, under a lease), checks suppression and
+/// consent once more, renders each mail and hands it to the transport over several connections at once, and marks
+/// each send `sent` as soon as the relay has taken it.
+///
+/// Any number of workers share the queue. A worker that is stopped gracefully finishes the mails it holds; one that
+/// is killed leaves them `sending` until the lease ends, when another worker takes them. The Message-ID of a mail is
+/// the send's id, so a mail that went out just before a kill and goes again after the lease is recognisable as the
+/// same message.
+public final class SendWorker: Sendable {
+    public struct Options: Sendable {
+        public var name = "worker-\(ProcessInfo.processInfo.processIdentifier)"
+        public var batchSize = 200
+        /// SMTP connections used at once.
+        public var connections = 4
+        public var lease: TimeInterval = 120
+        public var retry = RetryPolicy()
+        public init() {}
+    }
+
+    let db: Database
+    let transport: any MailTransport
+    let links: PublicLinks
+    let options: Options
+    let now: @Sendable () -> Date
+    let logger: Logger
+    private let tenants = Mutex<(list: [Tenant], read: Date?)>(([], nil))
+
+    public init(db: Database, transport: any MailTransport, links: PublicLinks, options: Options = Options(),
+                now: @escaping @Sendable () -> Date, logger: Logger) {
+        self.db = db
+        self.transport = transport
+        self.links = links
+        self.options = options
+        self.now = now
+        self.logger = logger
+    }
+
+    /// One pass over the active libraries, a batch each; answers the sends settled (sent or not).
+    @discardableResult
+    public func runOnce() async throws -> Int {
+        var settled = 0
+        for tenant in try await activeTenants() {
+            do {
+                settled += try await deliverBatch(of: tenant)
+            } catch {
+                logger.error("delivering a batch failed", metadata: ["tenant": "\(tenant.slug.value)", "error": "\(Migrator.describe(error))"])
+            }
+        }
+        return settled
+    }
+
+    func activeTenants() async throws -> [Tenant] {
+        let time = now()
+        if let cached = tenants.withLock({ state in state.read.map { time.timeIntervalSince($0) < 30 } == true ? state.list : nil }) { return cached }
+        let list = try await db.withPlatform { tx in try await TenantDirectory.list(in: tx) }.filter { $0.status == .active }
+        tenants.withLock { $0 = (list, time) }
+        return list
+    }
+
+    /// A mail ready to go, with its send.
+    struct Outgoing: Sendable {
+        let send: ClaimedSend
+        let message: MailMessage
+    }
+
+    public func deliverBatch(of tenant: Tenant) async throws -> Int {
+        let start = now()
+        let (settings, claimed) = try await db.withTenant(tenant) { tx in
+            let settings = try await MailSettings.load(in: tx)
+            let claimed = try await Sends.claim(limit: options.batchSize, worker: options.name, lease: options.lease,
+                                                ratePerMinute: settings.ratePerMinute, now: start, in: tx)
+            return (settings, claimed)
+        }
+        guard !claimed.isEmpty else { return 0 }
+        let (outgoing, notMailed) = try await db.withTenant(tenant) { tx in
+            try await prepare(claimed, settings: settings, tenant: tenant, now: start, in: tx)
+        }
+        if !notMailed.isEmpty {
+            try await db.withTenant(tenant) { tx in
+                for (status, group) in Dictionary(grouping: notMailed, by: { $0.status }) {
+                    for (reason, sends) in Dictionary(grouping: group, by: { $0.reason }) {
+                        try await Sends.settle(sends.map(\.id), status: status, reason: reason, retryAt: nil, worker: options.name, in: tx)
+                    }
+                }
+            }
+        }
+        // Split over the connections; each connection's mails go one after another, each marked sent at once.
+        let lanes = max(1, min(options.connections, outgoing.count))
+        let failures = FailureLog()
+        await withTaskGroup(of: Void.self) { group in
+            for lane in 0..<lanes {
+                let mails = stride(from: lane, to: outgoing.count, by: lanes).map { outgoing[$0] }
+                group.addTask {
+                    _ = await self.transport.send(mails.map(\.message)) { index, result in
+                        let send = mails[index].send
+                        if case .sent = result {
+                            do {
+                                try await self.db.withTenant(tenant) { tx in
+                                    try await Sends.markSent(send.id, messageID: mails[index].message.messageID, worker: self.options.name, now: self.now(), in: tx)
+                                }
+                            } catch {
+                                // The mail went; the lease will end and the send be claimed again, so say so loudly.
+                                self.logger.error("a sent mail could not be marked sent", metadata: [
+                                    "tenant": "\(tenant.slug.value)", "send": "\(send.id)", "error": "\(Migrator.describe(error))"])
+                            }
+                        } else {
+                            failures.items.withLock { $0.append((send, result)) }
+                        }
+                    }
+                }
+            }
+        }
+        let failed = failures.items.withLock { $0 }
+        if !failed.isEmpty { try await record(failed, tenant: tenant) }
+        return claimed.count
+    }
+
+    final class FailureLog: Sendable {
+        let items = Mutex<[(ClaimedSend, DeliveryResult)]>([])
+    }
+
+    struct NotMailed: Sendable {
+        let id: UUID
+        let status: String
+        let reason: String
+    }
+
+    /// Checks each claimed send once more and renders the ones that may go.
+    func prepare(_ claimed: [ClaimedSend], settings: MailSettings, tenant: Tenant, now: Date,
+                 in tx: TenantTransaction) async throws -> ([Outgoing], [NotMailed]) {
+        var campaigns: [UUID: Campaign] = [:]
+        for id in Set(claimed.map(\.campaignID)) { campaigns[id] = try await Campaigns.find(id: id, in: tx) }
+        var listTopics: [UUID: String] = [:]
+        for campaign in campaigns.values where campaign.listID != nil {
+            listTopics[campaign.id] = try await Snapshot.listKey(campaign, in: tx).map { "list:\($0)" }
+        }
+        var notMailed: [NotMailed] = []
+        var candidates: [ClaimedSend] = []
+        for send in claimed {
+            if send.attempt > options.retry.maximumAttempts {
+                notMailed.append(NotMailed(id: send.id, status: "failed", reason: "gave up after \(send.attempt - 1) attempts"))
+            } else {
+                candidates.append(send)
+            }
+        }
+        // Suppression and consent, again: an unsubscribe or a bounce since the snapshot counts.
+        let marketingEmails = candidates.filter { campaigns[$0.campaignID]?.purpose == .marketing }.map(\.email)
+        let serviceEmails = candidates.filter { campaigns[$0.campaignID]?.purpose != .marketing }.map(\.email)
+        let suppressed = try await Sends.suppressed(marketingEmails, marketing: true, in: tx)
+            .union(try await Sends.suppressed(serviceEmails, marketing: false, in: tx))
+        var allowed: [String: Set<UUID>] = [:]
+        for (topic, sends) in Dictionary(grouping: candidates, by: { listTopics[$0.campaignID] ?? "" }) {
+            allowed[topic] = try await Sends.confirmed(sends.map(\.customerID), topic: topic.isEmpty ? nil : topic, in: tx)
+        }
+        // Journey steps with a condition: the customer must match it when the step is due.
+        var stepMatches: [String: Set<UUID>] = [:]
+        let compiler = SegmentCompiler(today: CalendarDate(now))
+        for (key, sends) in Dictionary(grouping: candidates, by: { "\($0.campaignID)#\($0.step)" }) {
+            guard let send = sends.first, let steps = campaigns[send.campaignID]?.journey?.steps, send.step < steps.count,
+                  let condition = steps[send.step].condition else { continue }
+            let compiled = try compiler.compile(condition)
+            var binds = compiled.binds
+            binds.append(sends.map(\.customerID))
+            let rows = try await tx.query(PostgresQuery(unsafeSQL: """
+                SELECT c.id FROM customers c WHERE c.id = ANY($\(binds.count)) AND \(compiled.whereClause)
+                """, binds: binds))
+            var matches: Set<UUID> = []
+            for try await id in rows.decode(UUID.self) { matches.insert(id) }
+            stepMatches[key] = matches
+        }
+        var mailable: [ClaimedSend] = []
+        for send in candidates {
+            let topic = listTopics[send.campaignID] ?? ""
+            if suppressed.contains(send.email) {
+                notMailed.append(NotMailed(id: send.id, status: "suppressed", reason: "address on the suppression list"))
+            } else if allowed[topic]?.contains(send.customerID) != true {
+                notMailed.append(NotMailed(id: send.id, status: "suppressed", reason: topic.isEmpty ? "customer erased or merged" : "no confirmed subscription"))
+            } else if let matches = stepMatches["\(send.campaignID)#\(send.step)"], !matches.contains(send.customerID) {
+                notMailed.append(NotMailed(id: send.id, status: "skipped", reason: "the step's condition does not hold"))
+            } else {
+                mailable.append(send)
+            }
+        }
+        guard !mailable.isEmpty else { return ([], notMailed) }
+
+        let contexts = try await RecipientContexts.load(mailable.map { ($0.customerID, $0.context) }, library: tenant.name, now: now, in: tx)
+        let renderer = MailRenderer(layout: try await MailLayouts.load(in: tx))
+        var contents: [String: TemplateContent] = [:]
+        var outgoing: [Outgoing] = []
+        for (index, send) in mailable.enumerated() {
+            guard let campaign = campaigns[send.campaignID] else { continue }
+            var subject = campaign.subject
+            var templateID = campaign.templateID
+            var version = campaign.templateVersion
+            if let steps = campaign.journey?.steps, send.step < steps.count {
+                templateID = steps[send.step].templateID
+                subject = steps[send.step].subject ?? subject
+                version = nil
+            }
+            if send.variant == "b", let b = campaign.subjectB { subject = b }
+            do {
+                guard let templateID else { throw CampaignError.invalid([FieldError(field: "template_id", message: "The campaign has no template.")]) }
+                let key = "\(templateID)#\(version ?? 0)"
+                let content: TemplateContent
+                if let cached = contents[key] {
+                    content = cached
+                } else {
+                    content = try await Templates.content(id: templateID, version: version, in: tx).content
+                    contents[key] = content
+                }
+                var context = contexts[index]
+                let marketing = campaign.purpose == .marketing
+                let unsubscribe = links.unsubscribe(tenant: tenant.slug.value, sendID: send.id, now: now)
+                context.links["unsubscribe_url"] = unsubscribe
+                context.links["preferences_url"] = links.preferences(tenant: tenant.slug.value, customerID: send.customerID, now: now)
+                let tracking = settings.tracking ? LinkTracking(
+                    rewrite: { [links, slug = tenant.slug.value, id = send.id] url in links.click(tenant: slug, sendID: id, url: url, now: now) },
+                    openPixelURL: links.openPixel(tenant: tenant.slug.value, sendID: send.id, now: now)) : nil
+                let rendered = try renderer.render(content, subject: subject, context: context, tracking: tracking)
+                guard let fromAddress = campaign.fromAddress ?? settings.fromAddress else {
+                    throw CampaignError.invalid([FieldError(field: "from_address", message: "The library has no sender address.")])
+                }
+                let from = try MailAddress(fromAddress, name: campaign.fromName ?? settings.fromName ?? tenant.name)
+                let replyTo = try (campaign.replyTo ?? settings.replyTo).map { try MailAddress($0) }
+                let message = try MailMessage(
+                    from: from, replyTo: replyTo, to: try MailAddress(send.email), subject: rendered.subject, text: rendered.text, html: rendered.html,
+                    extraHeaders: [("X-Kring-Campaign", campaign.id.uuidString.lowercased())],
+                    unsubscribeURL: marketing ? URL(string: unsubscribe) : nil, oneClickUnsubscribe: marketing,
+                    messageID: "\(send.id.uuidString.lowercased())@\(from.domain)")
+                outgoing.append(Outgoing(send: send, message: message))
+            } catch {
+                notMailed.append(NotMailed(id: send.id, status: "failed", reason: "cannot build the mail: \(Migrator.describe(error))"))
+            }
+        }
+        return (outgoing, notMailed)
+    }
+
+    /// Temporary failures go back to the queue after the retry delay; permanent ones fail the send (a 5xx for the
+    /// recipient counts as a hard bounce of that mail).
+    func record(_ failed: [(ClaimedSend, DeliveryResult)], tenant: Tenant) async throws {
+        let time = now()
+        try await db.withTenant(tenant) { tx in
+            for (send, result) in failed {
+                let reason = String((result.failure?.description ?? "unknown").prefix(500))
+                switch result {
+                case .temporaryFailure:
+                    let retryAt = options.retry.nextAttempt(afterFailedAttempts: send.attempt, now: time)
+                    try await Sends.settle([send.id], status: "failed", reason: reason, retryAt: retryAt, worker: options.name, in: tx)
+                case .permanentFailure(let failure):
+                    try await Sends.settle([send.id], status: "failed", reason: reason, retryAt: nil, worker: options.name, in: tx)
+                    if failure.stage == .rcptTo {
+                        try await tx.query("""
+                            INSERT INTO campaign_events (campaign_id, customer_id, kind, at, send_id, detail)
+                            VALUES (\(send.campaignID), \(send.customerID), 'bounced_hard', \(time), \(send.id), jsonb_build_object('reply', \(reason)))
+                            """)
+                    }
+                case .sent:
+                    break
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,113 @@
+import Foundation
+import KringDatabase
+import PostgresNIO
+
+/// One send a worker holds: the recipient and what the mail is about.
+public struct ClaimedSend: Sendable, Equatable {
+    public let id: UUID
+    public let campaignID: UUID
+    public let customerID: UUID
+    public let email: String
+    public let variant: String?
+    public let context: [String: String]
+    /// This attempt's number (1 for the first).
+    public let attempt: Int
+    public let step: Int
+    public let occurrence: String
+}
+
+/// The queue of sends: claimed with `FOR UPDATE SKIP LOCKED`, so any number of workers share it, and held under a
+/// lease: a worker that dies leaves its sends to be claimed again when the lease ends. A send marked `sent` is
+/// never claimed again.
+public enum Sends {
+    /// Claims up to `limit` due sends of running campaigns (most urgent first), within the library's rate.
+    public static func claim(limit: Int, worker: String, lease: TimeInterval, ratePerMinute: Int?, now: Date,
+                             in tx: TenantTransaction) async throws -> [ClaimedSend] {
+        var limit = limit
+        if let rate = ratePerMinute {
+            try await tx.query("INSERT INTO send_windows (minute) VALUES (date_trunc('minute', \(now))) ON CONFLICT DO NOTHING")
+            var claimed = 0
+            for try await count in try await tx.query("SELECT claimed FROM send_windows WHERE minute = date_trunc('minute', \(now)) FOR UPDATE").decode(Int.self) {
+                claimed = count
+            }
+            limit = min(limit, rate - claimed)
+            guard limit > 0 else { return [] }
+        }
+        let rows = try await tx.query("""
+            UPDATE sends s SET status = 'sending', due_at = \(now.addingTimeInterval(lease)), attempts = s.attempts + 1, claimed_by = \(worker)
+            FROM (SELECT q.id FROM sends q
+                  WHERE q.status IN ('pending', 'sending') AND q.due_at <= \(now)
+                    AND q.campaign_id IN (SELECT c.id FROM campaigns c WHERE c.state IN ('sending', 'active')
+                                          OR (c.kind = 'transactional' AND c.state NOT IN ('paused', 'cancelled')))
+                  ORDER BY q.priority, q.due_at LIMIT \(limit) FOR UPDATE SKIP LOCKED) picked
+            WHERE s.id = picked.id
+            RETURNING s.id, s.campaign_id, s.customer_id, s.email, s.variant, s.context::text, s.attempts, s.step, s.occurrence
+            """)
+        var sends: [ClaimedSend] = []
+        for try await (id, campaign, customer, email, variant, context, attempt, step, occurrence)
+            in rows.decode((UUID, UUID, UUID, String, String?, String, Int, Int, String).self) {
+            let values = (try? JSONSerialization.jsonObject(with: Data(context.utf8)) as? [String: Any]) ?? [:]
+            sends.append(ClaimedSend(id: id, campaignID: campaign, customerID: customer, email: email, variant: variant,
+                                     context: values.compactMapValues { $0 as? String }, attempt: attempt, step: step, occurrence: occurrence))
+        }
+        if ratePerMinute != nil, !sends.isEmpty {
+            try await tx.query("UPDATE send_windows SET claimed = claimed + \(sends.count) WHERE minute = date_trunc('minute', \(now))")
+        }
+        return sends
+    }
+
+    /// The relay took the mail: the send is sent for good (only by the worker that holds it).
+    public static func markSent(_ id: UUID, messageID: String, worker: String, now: Date, in tx: TenantTransaction) async throws {
+        try await tx.query("""
+            WITH done AS (
+                UPDATE sends SET status = 'sent', sent_at = \(now), message_id = \(messageID), last_error = NULL
+                WHERE id = \(id) AND status = 'sending' AND claimed_by = \(worker)
+                RETURNING id, campaign_id, customer_id
+            )
+            INSERT INTO campaign_events (campaign_id, customer_id, kind, at, send_id) SELECT campaign_id, customer_id, 'sent', \(now), id FROM done
+            """)
+    }
+
+    /// Settles sends that will not be mailed now: `retryAt` set puts them back in the queue, otherwise they end in
+    /// `status` (failed, suppressed, skipped) with the reason.
+    public static func settle(_ ids: [UUID], status: String, reason: String, retryAt: Date?, worker: String, in tx: TenantTransaction) async throws {
+        guard !ids.isEmpty else { return }
+        if let retryAt {
+            try await tx.query("""
+                UPDATE sends SET status = 'pending', due_at = \(retryAt), last_error = \(reason), claimed_by = NULL
+                WHERE id = ANY(\(ids)) AND status = 'sending' AND claimed_by = \(worker)
+                """)
+        } else {
+            try await tx.query("""
+                UPDATE sends SET status = \(status), last_error = \(reason)
+                WHERE id = ANY(\(ids)) AND status = 'sending' AND claimed_by = \(worker)
+                """)
+        }
+    }
+
+    /// Which of these addresses may not get mail now (hard bounce, complaint, erased; for marketing also unsubscribed).
+    static func suppressed(_ emails: [String], marketing: Bool, in tx: TenantTransaction) async throws -> Set<String> {
+        guard !emails.isEmpty else { return [] }
+        var found: Set<String> = []
+        let rows = try await tx.query("""
+            SELECT e FROM unnest(\(emails)::text[]) e
+            WHERE EXISTS (SELECT 1 FROM suppressions x WHERE x.email_sha256 = sha256(convert_to(e, 'UTF8')) AND (x.reason <> 'unsubscribed' OR \(marketing)))
+            """)
+        for try await email in rows.decode(String.self) { found.insert(email) }
+        return found
+    }
+
+    /// Which customers' latest statement on `topic` is `confirmed` (and who is still a customer at all).
+    static func confirmed(_ customers: [UUID], topic: String?, in tx: TenantTransaction) async throws -> Set<UUID> {
+        guard !customers.isEmpty else { return [] }
+        var found: Set<UUID> = []
+        let rows = try await tx.query("""
+            SELECT c.id FROM customers c
+            WHERE c.id = ANY(\(customers)) AND c.erased_at IS NULL AND c.merged_into IS NULL
+              AND (\(topic == nil) OR (SELECT k.status FROM consents k WHERE k.customer_id = c.id AND k.topic = \(topic ?? "")
+                                       ORDER BY k.recorded_at DESC, k.id DESC LIMIT 1) = 'confirmed')
+            """)
+        for try await id in rows.decode(UUID.self) { found.insert(id) }
+        return found
+    }
+}

@@ -1,0 +1,148 @@
+import Foundation
+import Hummingbird
+import KringAuth
+import KringCampaigns
+import KringCore
+import KringDatabase
+
+extension Campaign: ResponseEncodable {}
+extension CampaignStats: ResponseEncodable {}
+
+/// One-off campaigns and journeys: create and change drafts, schedule or send now, pause, resume, cancel, report.
+struct CampaignsController {
+    let services: AppServices
+
+    func addRoutes(to group: RouterGroup<KringRequestContext>) {
+        group.get { request, context in try await list(request, context) }
+        group.post { request, context in try await create(request, context) }
+        group.get(":id") { _, context in try await read(context) }
+        group.put(":id") { request, context in try await update(request, context) }
+        group.post(":id/schedule") { request, context in try await schedule(request, context) }
+        group.post(":id/pause") { _, context in try await transition("pause", context) }
+        group.post(":id/resume") { _, context in try await transition("resume", context) }
+        group.post(":id/cancel") { _, context in try await transition("cancel", context) }
+        group.get(":id/stats") { _, context in try await stats(context) }
+    }
+
+    func list(_ request: Request, _ context: KringRequestContext) async throws -> PageResponse<Campaign> {
+        let page = try Page(request)
+        var after: UUID?
+        if let raw = page.after {
+            guard let id = UUID(uuidString: raw) else { throw Problem.badRequest("after must be a campaign id.") }
+            after = id
+        }
+        let items = try await services.inTenant(.campaignsRead, context) { tx, _, _ in try await Campaigns.list(after: after, limit: page.limit, in: tx) }
+        return PageResponse(items: items, nextAfter: items.count == page.limit ? items.last?.id.uuidString.lowercased() : nil)
+    }
+
+    func create(_ request: Request, _ context: KringRequestContext) async throws -> EditedResponse<Campaign> {
+        _ = try context.requireTenant(.campaignsWrite)
+        let draft = try await request.decodeJSON(CampaignDraft.self, limit: services.settings.maxBodyBytes)
+        let campaign = try await services.inTenant(.campaignsWrite, context) { tx, actor, now in try await Campaigns.create(draft, by: actor, now: now, in: tx) }
+        var response = EditedResponse(status: .created, response: campaign)
+        response.headers[.location] = "/api/v1/campaigns/\(campaign.id.uuidString.lowercased())"
+        return response
+    }
+
+    func read(_ context: KringRequestContext) async throws -> Campaign {
+        let id = try campaignID(context)
+        return try await inCampaigns(.campaignsRead, context, probing: id) { tx, _, _ in try await Campaigns.find(id: id, in: tx) }
+    }
+
+    func update(_ request: Request, _ context: KringRequestContext) async throws -> Campaign {
+        let id = try campaignID(context)
+        _ = try context.requireTenant(.campaignsWrite)
+        let draft = try await request.decodeJSON(CampaignDraft.self, limit: services.settings.maxBodyBytes)
+        return try await inCampaigns(.campaignsWrite, context, probing: id) { tx, actor, now in
+            try await Campaigns.update(id: id, with: draft, by: actor, now: now, in: tx)
+        }
+    }
+
+    struct ScheduleBody: Decodable {
+        let at: Date?
+    }
+
+    /// `{"at": "2027-01-05T08:00:00Z"}` schedules; `{}` sends now (or starts a journey).
+    func schedule(_ request: Request, _ context: KringRequestContext) async throws -> Campaign {
+        let id = try campaignID(context)
+        _ = try context.requireTenant(.campaignsWrite)
+        let body = try await request.decodeJSON(ScheduleBody.self, limit: services.settings.maxBodyBytes)
+        return try await inCampaigns(.campaignsWrite, context, probing: id) { tx, actor, now in
+            try await Campaigns.schedule(id: id, at: body.at, by: actor, now: now, in: tx)
+        }
+    }
+
+    func transition(_ action: String, _ context: KringRequestContext) async throws -> Campaign {
+        let id = try campaignID(context)
+        return try await inCampaigns(.campaignsWrite, context, probing: id) { tx, actor, now in
+            try await Campaigns.transition(id: id, to: action, by: actor, now: now, in: tx)
+        }
+    }
+
+    func stats(_ context: KringRequestContext) async throws -> CampaignStats {
+        let id = try campaignID(context)
+        return try await inCampaigns(.campaignsRead, context, probing: id) { tx, _, _ in try await Campaigns.stats(id: id, in: tx) }
+    }
+
+    // MARK: Helpers
+
+    private func campaignID(_ context: KringRequestContext) throws -> UUID {
+        try uuid(context, "id", CampaignError.notFound)
+    }
+
+    /// An unknown id (which may be another library's) answers 404, audited in a transaction of its own.
+    private func inCampaigns<T: Sendable>(
+        _ permission: Permission, _ context: KringRequestContext, probing id: UUID,
+        _ body: (TenantTransaction, AuditActor, Date) async throws -> T
+    ) async throws -> T {
+        do {
+            return try await services.inTenant(permission, context, body)
+        } catch CampaignError.notFound {
+            let (principal, tenant) = try context.requireTenant(permission)
+            let actor = AuditActor(userID: principal.userID, apiKeyID: principal.apiKeyID)
+            let now = services.now()
+            try? await services.db.withTenant(tenant) { tx in
+                try await TenantAudit.record("access.unknown_resource", subjectType: "campaign", subjectID: id.uuidString.lowercased(),
+                                             by: actor, at: now, in: tx)
+            }
+            throw CampaignError.notFound
+        }
+    }
+}
+
+/// The scheduler job of the campaign module.
+public enum CampaignJobs {
+    /// Starts due campaigns, runs journeys and closes finished campaigns in every active library; re-schedules itself.
+    public static let tick = "campaigns.tick"
+    public static let interval: TimeInterval = 60
+
+    public static func handlers(db: Database, now: @escaping @Sendable () -> Date) -> [String: JobHandler] {
+        [tick: { _ in
+            let time = now()
+            let tenants = try await db.withPlatform { tx in try await TenantDirectory.list(in: tx) }
+            var failures: [String] = []
+            for tenant in tenants where tenant.status == .active {
+                do {
+                    try await db.withTenant(tenant) { tx in try await Campaigns.tick(now: time, in: tx) }
+                } catch {
+                    failures.append(tenant.slug.value)
+                }
+            }
+            try await db.withPlatform { tx in try await scheduleTick(at: time.addingTimeInterval(interval), in: tx) }
+            if !failures.isEmpty { throw TickFailures(slugs: failures) }
+        }]
+    }
+
+    struct TickFailures: Error, CustomStringConvertible {
+        let slugs: [String]
+        var description: String { "the campaign scheduler failed for \(slugs.joined(separator: ", "))" }
+    }
+
+    public static func scheduleTick(at time: Date, in tx: PlatformTransaction) async throws {
+        try await tx.query("""
+            INSERT INTO jobs (kind, run_at, created_at)
+            SELECT \(tick), \(time), \(time)
+            WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE kind = \(tick) AND status = 'queued' AND locked_until IS NULL)
+            """)
+    }
+}
