@@ -102,7 +102,7 @@ import Testing
             #expect(!PermissionMatrix.allows(role, .tenantsManage))
         }
         #expect(PermissionMatrix.permissions(of: .analyst) == [.profileRead, .branchesRead, .customersRead, .activitiesRead, .complaintsRead, .relationsRead,
-                                                               .segmentsRead])
+                                                               .segmentsRead, .campaignsRead])
         #expect(!PermissionMatrix.allows(.analyst, .customersExport))
         #expect(!PermissionMatrix.allows(.relations, .customersRead))
         // Business relations: relations edits, marketing and analysts read, the front desk and administrators stay out.
@@ -111,5 +111,10 @@ import Testing
         // Segments: marketing builds them (and sees whom they select), analysts read counts, nobody else.
         #expect(Role.tenantRoles.filter { PermissionMatrix.allows($0, .segmentsWrite) } == [.marketing])
         #expect(Role.tenantRoles.filter { PermissionMatrix.allows($0, .segmentsRead) } == [.marketing, .analyst])
+        // Campaigns: marketing runs them, analysts read their statistics; integrations only report mail events.
+        #expect(Role.tenantRoles.filter { PermissionMatrix.allows($0, .campaignsWrite) } == [.marketing])
+        #expect(Role.tenantRoles.filter { PermissionMatrix.allows($0, .campaignsRead) } == [.marketing, .analyst])
+        #expect(Role.tenantRoles.filter { PermissionMatrix.allows($0, .emailEventsWrite) }.isEmpty)
+        #expect(PermissionMatrix.permissions(of: [.emailEventsWrite]) == [.profileRead, .emailEventsWrite])
     }
 }
