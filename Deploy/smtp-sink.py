@@ -7,7 +7,7 @@ headers and the decoded text of every part), so tests check Kring's output with 
 Every command it handles is appended to events.jsonl. It prints "READY <port>" once it listens.
 
 Usage: smtp-sink.py --dir DIR [--ready-file F] [--tls none|starttls|implicit --cert C --key K] [--require-starttls]
-                    [--auth USER:PASSWORD [--auth-only PLAIN|LOGIN]] [--pipelining] [--reject ADDRESS=CODE ...]
+                    [--auth USER:PASSWORD [--auth-only PLAIN|LOGIN]] [--pipelining] [--reject ADDRESS=CODE ...] [--count-only]
 Listens on 127.0.0.1 only.
 """
 import argparse
@@ -42,7 +42,8 @@ def is_tls(server, session):
 
 
 class Sink:
-    def __init__(self, folder, rejects, pipelining):
+    def __init__(self, folder, rejects, pipelining, count_only=False):
+        self.count_only = count_only
         self.folder = folder
         self.rejects = rejects
         self.pipelining = pipelining
@@ -50,6 +51,8 @@ class Sink:
         self.lock = threading.Lock()
 
     def event(self, kind, server, session, **extra):
+        if self.count_only:
+            return
         record = {"event": kind, "peer": list(session.peer) if session.peer else None,
                   "tls": is_tls(server, session), "authenticated": bool(session.authenticated), **extra}
         with self.lock, open(os.path.join(self.folder, "events.jsonl"), "a") as f:
@@ -81,6 +84,10 @@ class Sink:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.count_only:
+            with self.lock:
+                self.count += 1
+                return "250 2.0.0 Ok: queued as sink-%05d" % self.count
         raw = envelope.original_content
         message = email.message_from_bytes(raw, policy=email.policy.default)
         parts = []
@@ -136,13 +143,15 @@ def main():
     parser.add_argument("--ready-file", help="where to write the port once listening")
     parser.add_argument("--pipelining", action="store_true", help="advertise PIPELINING")
     parser.add_argument("--reject", action="append", default=[], help="ADDRESS=CODE: answer RCPT with CODE")
+    parser.add_argument("--count-only", action="store_true", help="keep nothing, only count (benchmarks); the count is written to DIR/count at exit")
     args = parser.parse_args()
 
     rejects = {}
     for item in args.reject:
         address, _, code = item.rpartition("=")
         rejects[address.lower()] = code
-    sink = Sink(args.dir, rejects, args.pipelining)
+    os.makedirs(args.dir, exist_ok=True)
+    sink = Sink(args.dir, rejects, args.pipelining, args.count_only)
 
     context = None
     if args.tls != "none":
@@ -190,6 +199,8 @@ def main():
     threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
     stop.wait()
     controller.stop()
+    with open(os.path.join(args.dir, "count"), "w") as f:
+        f.write(str(sink.count))
 
 
 if __name__ == "__main__":

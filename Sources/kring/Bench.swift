@@ -6,7 +6,17 @@ import Logging
 import PostgresNIO
 
 struct Bench: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [MigrateBench.self, ImportBench.self, SegmentBench.self])
+    static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [MigrateBench.self, ImportBench.self, SegmentBench.self, SendBench.self])
+
+    /// Removes a benchmark's scratch library: schema, records and role.
+    static func dropScratchTenant(_ tenant: Tenant, owner: Database) async throws {
+        try await owner.withPlatform { tx in
+            try await tx.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \(tenant.slug.schema.quoted) CASCADE"))
+            try await tx.query("DELETE FROM schema_migrations WHERE schema_name = \(tenant.slug.schema.name)")
+            try await tx.query("DELETE FROM tenants WHERE id = \(tenant.id)")
+            try await tx.query(PostgresQuery(unsafeSQL: "DROP ROLE \(tenant.slug.role.quoted)"))
+        }
+    }
 
     static func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18

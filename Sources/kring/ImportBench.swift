@@ -48,10 +48,10 @@ struct ImportBench: AsyncParsableCommand {
                 print("COPY into a plain table: \(seconds(copy)) s, \(perSecond(rows, copy)) rows/s; import 1 takes \(String(format: "%.1f", ratio(first.1, copy)))x COPY")
                 print("peak memory (max RSS of this process): \(Self.peakRSSMegabytes()) MB")
             } catch {
-                try? await dropTenant(tenant, owner: owner, logger: logger)
+                try? await Bench.dropScratchTenant(tenant, owner: owner)
                 throw error
             }
-            try await dropTenant(tenant, owner: owner, logger: logger)
+            try await Bench.dropScratchTenant(tenant, owner: owner)
         }
     }
 
@@ -87,14 +87,6 @@ struct ImportBench: AsyncParsableCommand {
         }
     }
 
-    private func dropTenant(_ tenant: Tenant, owner: Database, logger: Logger) async throws {
-        try await owner.withPlatform { tx in
-            try await tx.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \(tenant.slug.schema.quoted) CASCADE"))
-            try await tx.query("DELETE FROM schema_migrations WHERE schema_name = \(tenant.slug.schema.name)")
-            try await tx.query("DELETE FROM tenants WHERE id = \(tenant.id)")
-            try await tx.query(PostgresQuery(unsafeSQL: "DROP ROLE \(tenant.slug.role.quoted)"))
-        }
-    }
 
     private func seconds(_ duration: Duration) -> String { String(format: "%.2f", Self.seconds(duration)) }
     private func perSecond(_ count: Int, _ duration: Duration) -> String { String(Int(Double(count) / max(Self.seconds(duration), 0.000_001))) }

@@ -83,10 +83,10 @@ struct SegmentBench: AsyncParsableCommand {
                 print("compiled / hand-written: \(String(format: "%.2f", Bench.seconds(compiledMedian) / max(Bench.seconds(handMedian), 0.000_001)))x")
                 print("compiled SQL: \(compiled.countQuery.sql)")
             } catch {
-                try? await dropTenant(tenant, owner: owner)
+                try? await Bench.dropScratchTenant(tenant, owner: owner)
                 throw error
             }
-            try await dropTenant(tenant, owner: owner)
+            try await Bench.dropScratchTenant(tenant, owner: owner)
         }
     }
 
@@ -175,14 +175,6 @@ struct SegmentBench: AsyncParsableCommand {
         }
     }
 
-    private func dropTenant(_ tenant: Tenant, owner: Database) async throws {
-        try await owner.withPlatform { tx in
-            try await tx.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \(tenant.slug.schema.quoted) CASCADE"))
-            try await tx.query("DELETE FROM schema_migrations WHERE schema_name = \(tenant.slug.schema.name)")
-            try await tx.query("DELETE FROM tenants WHERE id = \(tenant.id)")
-            try await tx.query(PostgresQuery(unsafeSQL: "DROP ROLE \(tenant.slug.role.quoted)"))
-        }
-    }
 
     private func median(_ times: [Duration]) -> Duration {
         let sorted = times.sorted()

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Synchronization
 
 /// Signs and checks the tokens in public links (double opt-in, unsubscribe, preference centre, tracking).
 ///
@@ -33,6 +34,12 @@ public struct LinkSigner: Sendable {
     }
 
     private let secret: SymmetricKey
+    /// Derived keys by library: a campaign signs several links per mail.
+    private let keys = KeyCache()
+
+    final class KeyCache: Sendable {
+        let keys = Mutex<[String: SymmetricKey]>([:])
+    }
 
     /// `secret` is the platform's link secret (`KRING_LINK_SECRET_FILE`), at least 32 bytes.
     public init(secret: Data) throws {
@@ -41,7 +48,13 @@ public struct LinkSigner: Sendable {
     }
 
     private func key(for tenant: String) -> SymmetricKey {
-        HKDF<SHA256>.deriveKey(inputKeyMaterial: secret, info: Data("kring-link:\(tenant)".utf8), outputByteCount: 32)
+        if let key = keys.keys.withLock({ $0[tenant] }) { return key }
+        let key = HKDF<SHA256>.deriveKey(inputKeyMaterial: secret, info: Data("kring-link:\(tenant)".utf8), outputByteCount: 32)
+        keys.keys.withLock { cache in
+            if cache.count > 10_000 { cache.removeAll() }
+            cache[tenant] = key
+        }
+        return key
     }
 
     /// A token for `subject`; `subject` must not contain `|`.
