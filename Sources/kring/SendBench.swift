@@ -80,7 +80,7 @@ struct SendBench: AsyncParsableCommand {
     /// Subscribers with first names, favourite branches and genres; a list and a personalised template.
     private func generate(tenant: Tenant, owner: Database, now: Date) async throws -> (list: UUID, template: UUID) {
         let list = UUID()
-        let template = UUID()
+        var template = UUID()
         try await owner.withTenant(tenant) { tx in
             try await tx.query("INSERT INTO branches (id, name, municipality, created_at) VALUES (gen_random_uuid(), 'Centrale Bibliotheek', 'Haarlem', \(now))")
             try await tx.query("""
@@ -98,13 +98,12 @@ struct SendBench: AsyncParsableCommand {
                 INSERT INTO consents (customer_id, topic, status, recorded_at, source, text_version, confirmed_at)
                 SELECT id, 'list:nieuwsbrief', 'confirmed', \(now), 'staff', 'v1', \(now) FROM customers
                 """)
-            try await tx.query("""
-                INSERT INTO templates (id, name, subject, html, text_body, created_at, updated_at)
-                VALUES (\(template), 'Nieuwsbrief', 'Nieuws',
-                        '<h1>Hallo {{customer.first_name}}</h1><p>Nieuw in {{branch.name}}:</p>{{#activities}}<p>{{title}} – {{date}}</p>{{/activities}}<p><a href="https://bibliotheek.example/agenda">Agenda</a> · <a href="{{unsubscribe_url}}">Afmelden</a></p>',
-                        'Hallo {{customer.first_name}}, nieuw in {{branch.name}}. Agenda: https://bibliotheek.example/agenda  Afmelden: {{unsubscribe_url}}',
-                        \(now), \(now))
-                """)
+            template = try await Templates.create(TemplateDraft(
+                name: "Nieuwsbrief", subject: "Nieuws",
+                html: "<h1>Hallo {{customer.first_name}}</h1><p>Nieuw in {{branch.name}}:</p>{{#activities}}<p>{{title}}, {{when}}</p>{{/activities}}"
+                    + "<p><a href=\"https://bibliotheek.example/agenda\">Agenda</a> · <a href=\"{{unsubscribe_url}}\">Afmelden</a></p>",
+                text: "Hallo {{customer.first_name}}, nieuw in {{branch.name}}. Agenda: https://bibliotheek.example/agenda  Afmelden: {{unsubscribe_url}}"),
+                by: .system, now: now, in: tx).id
             try await tx.query("INSERT INTO settings (key, value, updated_at) VALUES ('mail_from_address', '\"nieuws@bench.example\"', \(now))")
         }
         try await owner.withPlatform { tx in

@@ -26,7 +26,7 @@ struct MailLibrary {
         let branches = [UUID(), UUID()]
         let list = UUID()
         let key = "nieuwsbrief"
-        let template = UUID()
+        var templateID = UUID()
         try await env.db.withTenant(tenant) { tx in
             for (index, branch) in branches.enumerated() {
                 try await tx.query("INSERT INTO branches (id, name, municipality, created_at) VALUES (\(branch), \(["Haarlem Centrum", "Zandvoort"][index]), 'Haarlem', \(now))")
@@ -35,16 +35,15 @@ struct MailLibrary {
                 INSERT INTO lists (id, key, name, consent_text, consent_version, created_at, updated_at)
                 VALUES (\(list), \(key), 'Nieuwsbrief', 'Ja, stuur mij de nieuwsbrief.', 'v1', \(now), \(now))
                 """)
-            try await tx.query("""
-                INSERT INTO templates (id, name, subject, html, text_body, created_at, updated_at)
-                VALUES (\(template), 'Nieuwsbrief', 'Nieuws voor {{customer.first_name}}',
-                        '<p>Beste {{customer.first_name}},</p><p><a href="https://bibliotheek.example/agenda">Agenda</a></p><p><a href="{{unsubscribe_url}}">Afmelden</a></p>',
-                        'Beste {{customer.first_name}}, afmelden: {{unsubscribe_url}}', \(now), \(now))
-                """)
+            let created = try await Templates.create(TemplateDraft(
+                name: "Nieuwsbrief", subject: "Nieuws voor {{customer.first_name}}",
+                html: "<p>Beste {{customer.first_name}},</p><p><a href=\"https://bibliotheek.example/agenda\">Agenda</a></p><p><a href=\"{{unsubscribe_url}}\">Afmelden</a></p>",
+                text: "Beste {{customer.first_name}}, afmelden: {{unsubscribe_url}}"), by: .system, now: now, in: tx)
+            templateID = created.id
             try await tx.query("INSERT INTO settings (key, value, updated_at) VALUES ('mail_from_address', '\"nieuws@bibliotheek.example\"', \(now))")
             try await tx.query("INSERT INTO settings (key, value, updated_at) VALUES ('mail_from_name', '\"Bibliotheek Zuid-Kennemerland\"', \(now))")
         }
-        return MailLibrary(env: env, tenant: tenant, clock: clock, branches: branches, list: list, listKey: key, template: template)
+        return MailLibrary(env: env, tenant: tenant, clock: clock, branches: branches, list: list, listKey: key, template: templateID)
     }
 
     /// A member with an e-mail address; `subscribed` gives a confirmed statement on the list.

@@ -30,12 +30,10 @@ extension TestEnvironment {
     func createSendFixtures(in tenant: Tenant) async throws -> [String: String] {
         try await db.withTenant(tenant) { tx in
             let now = Date()
-            let template = UUID()
             let list = UUID()
-            try await tx.query("""
-                INSERT INTO templates (id, name, subject, html, text_body, created_at, updated_at)
-                VALUES (\(template), 'Nieuwsbrief', 'Nieuws', '<p>Hallo {{customer.first_name}}</p>', 'Hallo {{customer.first_name}}', \(now), \(now))
-                """)
+            let template = try await Templates.create(TemplateDraft(name: "Nieuwsbrief", subject: "Nieuws",
+                                                                    html: "<p>Hallo {{customer.first_name}}</p>", text: "Hallo {{customer.first_name}}"),
+                                                      by: .system, now: now, in: tx).id
             try await tx.query("""
                 INSERT INTO lists (id, key, name, consent_text, consent_version, created_at, updated_at)
                 VALUES (\(list), \("nieuws-" + UUID().uuidString.prefix(6).lowercased()), 'Nieuwsbrief', 'Ik wil de nieuwsbrief ontvangen.', 'v1', \(now), \(now))

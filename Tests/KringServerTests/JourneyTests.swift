@@ -12,14 +12,10 @@ import Testing
     static func date(_ iso: String) -> Date { ISO8601DateFormatter().date(from: iso)! }
 
     func template(_ library: MailLibrary, subject: String, body: String) async throws -> UUID {
-        let id = UUID()
         try await library.env.db.withTenant(library.tenant) { tx in
-            try await tx.query("""
-                INSERT INTO templates (id, name, subject, html, text_body, created_at, updated_at)
-                VALUES (\(id), \(subject), \(subject), \("<p>" + body + "</p>"), \(body), \(library.clock.now), \(library.clock.now))
-                """)
+            try await Templates.create(TemplateDraft(name: subject, subject: subject, html: "<p>" + body + "</p>", text: body),
+                                       by: .system, now: library.clock.now, in: tx).id
         }
-        return id
     }
 
     func journey(_ library: MailLibrary, _ name: String, purpose: Campaign.Purpose, list: UUID? = nil, _ journey: Journey) async throws -> Campaign {

@@ -35,6 +35,7 @@ public func buildRouter(_ services: AppServices) -> Router<KringRequestContext> 
     AgreementsController(services: services).addRoutes(to: authenticated.group("agreements"))
     SegmentsController(services: services).addRoutes(to: authenticated.group("segments"))
     CampaignsController(services: services).addRoutes(to: authenticated.group("campaigns"))
+    TemplatesController(services: services).addRoutes(to: authenticated.group("templates"))
     return router
 }
 

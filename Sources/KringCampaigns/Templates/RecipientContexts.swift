@@ -1,0 +1,118 @@
+import Foundation
+import KringCore
+import KringDatabase
+import PostgresNIO
+
+public enum RecipientContexts {
+    /// How many upcoming activities a mail may suggest, and how far ahead.
+    static let activityLimit = 3
+    static let activityHorizonDays = 60
+
+    /// Loads, in at most three queries for the whole batch, what each recipient's mail needs. `sendContext` is the
+    /// send row's context (string values), e.g. `["activity_id": ...]` for an activity reminder or
+    /// `["confirm_url": ...]`. Returns one context per input, in input order; a merged or erased customer gets a
+    /// context without personal fields. `links` is left for the caller.
+    public static func load(_ recipients: [(customerID: UUID, sendContext: [String: String])], library: String, now: Date,
+                            in tx: TenantTransaction) async throws -> [RecipientContext] {
+        guard !recipients.isEmpty else { return [] }
+        let ids = Array(Set(recipients.map(\.customerID)))
+        let people = try await customers(ids, now: now, in: tx)
+        let suggestions = try await upcomingActivities(ids, now: now, in: tx)
+        let namedIDs = Array(Set(recipients.compactMap { $0.sendContext["activity_id"].flatMap(UUID.init(uuidString:)) }))
+        let named = namedIDs.isEmpty ? [:] : try await activities(namedIDs, in: tx)
+        return recipients.map { recipient in
+            let person = people[recipient.customerID]
+            return RecipientContext(
+                customer: person?.fields ?? [:],
+                branch: person?.branch.map { ["name": $0] } ?? [:],
+                library: ["name": library],
+                activities: person == nil ? [] : suggestions[recipient.customerID] ?? [],
+                activity: recipient.sendContext["activity_id"].flatMap(UUID.init(uuidString:)).flatMap { named[$0] },
+                variables: recipient.sendContext)
+        }
+    }
+
+    // MARK: Queries
+
+    private struct Person {
+        var fields: [String: String]
+        var branch: String?
+    }
+
+    private static func customers(_ ids: [UUID], now: Date, in tx: TenantTransaction) async throws -> [UUID: Person] {
+        let today = CalendarDate(now).description
+        let rows = try await tx.query("""
+            SELECT c.id, c.first_name, c.infix, c.last_name, c.member_type, extract(year FROM age(\(today)::date, c.birth_date))::integer, b.name
+            FROM customers c LEFT JOIN branches b ON b.id = c.favourite_branch_id
+            WHERE c.id = ANY(\(ids)) AND c.merged_into IS NULL AND c.erased_at IS NULL
+            """)
+        var people: [UUID: Person] = [:]
+        for try await (id, first, infix, last, memberType, age, branch) in rows.decode((UUID, String?, String?, String?, String?, Int?, String?).self) {
+            let lastName = [infix, last].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")
+            let fullName = [first ?? "", lastName].filter { !$0.isEmpty }.joined(separator: " ")
+            var fields = ["first_name": first ?? "", "last_name": lastName, "full_name": fullName, "member_type": memberType ?? ""]
+            if let age { fields["age"] = String(age) }
+            people[id] = Person(fields: fields, branch: branch)
+        }
+        return people
+    }
+
+    /// Per customer, the next activities at their favourite branch or in one of their genres.
+    private static func upcomingActivities(_ ids: [UUID], now: Date, in tx: TenantTransaction) async throws -> [UUID: [[String: String]]] {
+        let until = now.addingTimeInterval(TimeInterval(activityHorizonDays) * 86_400)
+        let rows = try await tx.query("""
+            SELECT c.id, a.id, a.title, a.starts_at, b.name
+            FROM customers c
+            CROSS JOIN LATERAL (
+                SELECT a.id, a.title, a.starts_at, a.branch_id FROM activities a
+                WHERE a.starts_at >= \(now) AND a.starts_at < \(until)
+                  AND (a.branch_id = c.favourite_branch_id OR a.category = ANY(c.genres))
+                ORDER BY a.starts_at, a.id LIMIT \(activityLimit)
+            ) a
+            LEFT JOIN branches b ON b.id = a.branch_id
+            WHERE c.id = ANY(\(ids)) AND c.merged_into IS NULL AND c.erased_at IS NULL
+            ORDER BY c.id, a.starts_at, a.id
+            """)
+        var result: [UUID: [[String: String]]] = [:]
+        for try await (customerID, id, title, startsAt, branch) in rows.decode((UUID, UUID, String, Date, String?).self) {
+            result[customerID, default: []].append(activityFields(id: id, title: title, startsAt: startsAt, branch: branch))
+        }
+        return result
+    }
+
+    private static func activities(_ ids: [UUID], in tx: TenantTransaction) async throws -> [UUID: [String: String]] {
+        let rows = try await tx.query("""
+            SELECT a.id, a.title, a.starts_at, b.name FROM activities a LEFT JOIN branches b ON b.id = a.branch_id WHERE a.id = ANY(\(ids))
+            """)
+        var result: [UUID: [String: String]] = [:]
+        for try await (id, title, startsAt, branch) in rows.decode((UUID, String, Date, String?).self) {
+            result[id] = activityFields(id: id, title: title, startsAt: startsAt, branch: branch)
+        }
+        return result
+    }
+
+    // MARK: Dutch dates
+
+    private static let calendar: Calendar = {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "Europe/Amsterdam") ?? .gmt
+        return calendar
+    }()
+    private static let weekdays = ["zondag", "maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag"]
+    private static let months = ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
+                                 "november", "december"]
+
+    /// `date` "zaterdag 12 december", `time` "14:00", `when` "zaterdag 12 december, 14:00", in the Netherlands.
+    static func activityFields(id: UUID, title: String, startsAt: Date, branch: String?) -> [String: String] {
+        let parts = calendar.dateComponents([.weekday, .day, .month, .hour, .minute], from: startsAt)
+        let weekday = weekdays[((parts.weekday ?? 1) - 1 + 7) % 7]
+        let month = months[((parts.month ?? 1) - 1 + 12) % 12]
+        let date = "\(weekday) \(parts.day ?? 1) \(month)"
+        let time = twoDigits(parts.hour ?? 0) + ":" + twoDigits(parts.minute ?? 0)
+        return ["id": id.uuidString.lowercased(), "title": title, "date": date, "time": time, "when": "\(date), \(time)", "branch": branch ?? ""]
+    }
+
+    private static func twoDigits(_ value: Int) -> String {
+        value < 10 ? "0\(value)" : String(value)
+    }
+}
