@@ -34,6 +34,7 @@ public func buildRouter(_ services: AppServices) -> Router<KringRequestContext> 
     OrdersController(services: services).addRoutes(to: authenticated.group("orders"))
     AgreementsController(services: services).addRoutes(to: authenticated.group("agreements"))
     SegmentsController(services: services).addRoutes(to: authenticated.group("segments"))
+    ListsController(services: services).addRoutes(to: authenticated.group("lists"))
     return router
 }
 
