@@ -35,6 +35,9 @@ public func buildRouter(_ services: AppServices) -> Router<KringRequestContext> 
     AgreementsController(services: services).addRoutes(to: authenticated.group("agreements"))
     SegmentsController(services: services).addRoutes(to: authenticated.group("segments"))
     ListsController(services: services).addRoutes(to: authenticated.group("lists"))
+    EmailEventsController(services: services).addRoutes(to: authenticated.group("email-events"))
+    SubscriptionPagesController(services: services).addRoutes(to: router.group("s"))
+    TrackingController(services: services).addRoutes(to: router.group("t"))
     return router
 }
 
