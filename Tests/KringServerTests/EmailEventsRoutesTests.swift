@@ -28,21 +28,21 @@ import Testing
         let mailed = try await cast.env.createSend(in: cast.a, list: nil, customer: customer.id, email: email, status: "sent", messageID: "<m1@kring.test>")
         let delivered = try await cast.env.createSend(in: cast.a, list: nil, customer: other.id, email: otherEmail, status: "sent", messageID: "<m2@kring.test>")
         let secret = try await key(cast, in: cast.a)
-        let body: [String: Any] = ["events": [
+        let events: [[String: String]] = [
             ["type": "bounce", "bounce_type": "hard", "email": email.uppercased(), "message_id": "m1@kring.test", "detail": "550 5.1.1 user unknown"],
             ["type": "delivered", "email": otherEmail, "message_id": "<m2@kring.test>"],
             ["type": "complaint", "email": "klager@example.nl"],
-        ]]
+        ]
         let app = cast.env.application(cast.services)
         try await app.test(.router) { client in
-            let first = try await client.send(.post, "/api/v1/email-events", token: secret, json: body)
+            let first = try await client.send(.post, "/api/v1/email-events", token: secret, json: ["events": events])
             #expect(first.status == .ok, "\(first.text)")
             #expect(first["received"] as? Int == 3)
             #expect(first["matched"] as? Int == 2)
             #expect(first["recorded"] as? Int == 2)
             #expect(first["suppressed"] as? Int == 2)
             // The same batch again: nothing new.
-            let again = try await client.send(.post, "/api/v1/email-events", token: secret, json: body)
+            let again = try await client.send(.post, "/api/v1/email-events", token: secret, json: ["events": events])
             #expect(again["recorded"] as? Int == 0)
             #expect(again["suppressed"] as? Int == 0)
         }

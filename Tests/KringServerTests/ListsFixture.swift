@@ -60,11 +60,12 @@ extension TestEnvironment {
         }
     }
 
-    /// Records a statement on `list` for `customer` as staff would.
-    func recordConsent(in tenant: Tenant, list: SubscriptionList, customer: UUID, status: Consent.Status) async throws {
+    /// Records a statement on `list` for `customer` as staff would, at `now` (pass the test clock's time when the
+    /// server acts on it later: the latest statement is the one recorded last).
+    func recordConsent(in tenant: Tenant, list: SubscriptionList, customer: UUID, status: Consent.Status, at now: Date = Date()) async throws {
         _ = try await db.withTenant(tenant) { tx in
             try await Consents.record(ConsentDraft(topic: list.topic, status: status.rawValue, textVersion: list.consentVersion),
-                                      customerID: customer, by: .system, now: Date(), in: tx)
+                                      customerID: customer, by: .system, now: now, in: tx)
         }
     }
 
@@ -93,13 +94,20 @@ extension TestEnvironment {
 
 extension TestClientProtocol {
     /// Posts an HTML form (`application/x-www-form-urlencoded`); names may repeat.
-    func postForm(_ uri: String, _ fields: [(String, String)]) async throws -> JSONResponse {
+    func postForm(_ uri: String, _ fields: [(String, String)]) async throws -> FormResponse {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")
         let body = fields.map { "\($0.0.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")" }
             .joined(separator: "&")
         return try await execute(uri: uri, method: .post, headers: [.contentType: "application/x-www-form-urlencoded"], body: ByteBuffer(string: body)) { response in
-            JSONResponse(status: response.status, headers: response.headers, body: Data(buffer: response.body))
+            FormResponse(status: response.status, headers: response.headers, text: String(buffer: response.body))
         }
     }
+}
+
+/// The answer to a posted form.
+struct FormResponse: Sendable {
+    let status: HTTPResponse.Status
+    let headers: HTTPFields
+    let text: String
 }

@@ -39,7 +39,7 @@ import Testing
             #expect(send.email == "nieuw@example.nl")
             #expect(send.list == "Nieuwsbrief")
             #expect(send.url.hasPrefix("https://kring.test/s/\(cast.a.slug.value)/c/"))
-            let pending = try await #require(try await cast.env.latestConsent(in: cast.a, list: list, customer: send.customer))
+            let pending = try #require(try await cast.env.latestConsent(in: cast.a, list: list, customer: send.customer))
             #expect(pending.status == .optedIn)
             #expect(pending.textVersion == list.consentVersion)
             #expect(pending.evidence["address"] == "nieuw@example.nl")
@@ -57,7 +57,7 @@ import Testing
 
             let confirmed = try await client.send(.post, path)
             #expect(confirmed.status == .ok)
-            let latest = try await #require(try await cast.env.latestConsent(in: cast.a, list: list, customer: send.customer))
+            let latest = try #require(try await cast.env.latestConsent(in: cast.a, list: list, customer: send.customer))
             #expect(latest.status == .confirmed)
             #expect(latest.confirmedAt != nil)
             #expect(latest.evidence["address"] == "nieuw@example.nl")
@@ -116,7 +116,7 @@ import Testing
         let app = cast.env.application(cast.services)
         try await app.test(.router) { client in
             _ = try await client.send(.post, "/s/\(cast.a.slug.value)/subscribe", json: ["email": "laat@example.nl", "lists": ["jeugd"]])
-            let send = try await #require(try await confirmationSends(in: cast.a, env: cast.env).first)
+            let send = try #require(try await confirmationSends(in: cast.a, env: cast.env).first)
             let path = String(send.url.dropFirst("https://kring.test".count))
             cast.clock.advance(by: PublicLinks.confirmLifetime + 60)
             let expired = try await client.send(.post, path)
