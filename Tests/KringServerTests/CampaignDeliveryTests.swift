@@ -1,4 +1,5 @@
 import Foundation
+import HummingbirdTesting
 import KringB2C
 import KringCampaigns
 import KringCore
@@ -156,6 +157,37 @@ struct MailLibrary {
         #expect(stats.sent == 2 && stats.suppressed == 1 && stats.recipients == 3)
         let state = try await library.env.db.withTenant(library.tenant) { tx in try await Campaigns.find(id: campaign.id, in: tx).state }
         #expect(state == .sent)
+    }
+
+    @Test func oneClickOnTheMailsListUnsubscribeURLStopsEveryFurtherMailOfThatList() async throws {
+        let library = try await MailLibrary.make("CampaignUnsubscribe")
+        let anna = try await library.member("Anna")
+        let bram = try await library.member("Bram")
+        let sink = try await SMTPSink.start()
+        defer { sink.stop() }
+        let worker = try library.worker(sink)
+        _ = try await library.campaign(CampaignDraft(name: "Nieuwsbrief 1", listID: library.list, templateID: library.template))
+        try await library.drain(worker)
+        let first = try #require(try sink.received().first { $0.recipients == [anna.email] })
+        // The next issue is already snapshotted (Anna in it) when she unsubscribes.
+        let queued = try await library.campaign(CampaignDraft(name: "Nieuwsbrief 2", listID: library.list, templateID: library.template))
+        #expect(queued.recipients == 2)
+
+        let header = try #require(first.header("List-Unsubscribe"))
+        let url = String(header.dropFirst("<https://kring.test".count).dropLast())
+        let app = library.env.application(try await library.env.services(clock: library.clock))
+        try await app.test(.router) { client in
+            let response = try await client.postForm(url, [("List-Unsubscribe", "One-Click")])
+            #expect(response.status == .ok)
+        }
+        try await library.drain(worker)
+        let later = try await library.campaign(CampaignDraft(name: "Nieuwsbrief 3", listID: library.list, templateID: library.template))
+        #expect(later.recipients == 1)
+        try await library.drain(worker)
+        let received = try sink.received()
+        #expect(received.filter { $0.recipients == [anna.email] }.count == 1)
+        #expect(received.filter { $0.recipients == [bram.email] }.count == 3)
+        #expect(try await library.sendStatuses(queued.id)[anna.email] == "cancelled")
     }
 
     @Test func aRelayThatIsDownOrAnswers4xxLeavesSendsPendingUntilARetryDeliversThemOnce() async throws {

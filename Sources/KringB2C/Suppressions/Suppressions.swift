@@ -3,14 +3,19 @@ import KringCore
 import KringDatabase
 import PostgresNIO
 
-/// The library's do-not-mail list: SHA-256 hashes of addresses that bounced hard, complained or were erased.
-/// Campaign sends check it before every delivery.
+/// The library's do-not-mail list: SHA-256 hashes of addresses that bounced hard, complained, were erased or
+/// unsubscribed from all marketing mail. Campaign sends check it before every delivery (`suppressed`).
 public enum Suppressions {
     /// Why an address is on the list (the `reason` column).
     public enum Reason: String, Sendable, CaseIterable {
         case hardBounce = "hard_bounce"
         case complaint
         case erased
+        /// Unsubscribed from all marketing mail; service mail (a sign-up confirmation, a reminder) still goes.
+        case unsubscribed
+
+        /// Whether the reason blocks service mail too, not only marketing.
+        var blocksServiceMail: Bool { self != .unsubscribed }
 
         /// The timeline event written on the customers with the address.
         var timelineEvent: String? {
@@ -18,6 +23,7 @@ public enum Suppressions {
             case .hardBounce: "mail.bounced"
             case .complaint: "mail.complaint"
             case .erased: nil
+            case .unsubscribed: "mail.unsubscribed"
             }
         }
     }
@@ -35,16 +41,18 @@ public enum Suppressions {
         }
     }
 
-    /// Puts `email` on the list for `reason`, writes a `mail.bounced` or `mail.complaint` event on the timeline of
+    /// Puts `email` on the list for `reason`, writes a `mail.bounced`, `mail.complaint` or `mail.unsubscribed` event on the timeline of
     /// every customer with that address, and audits it. An address already on the list is left as it is, so
-    /// ingesting the same report twice changes nothing.
+    /// ingesting the same report twice changes nothing; only an `unsubscribed` entry is raised to a reason that
+    /// blocks all mail (a later hard bounce or complaint).
     public static func suppress(
         _ email: EmailAddress, reason: Reason, detail: String? = nil, by actor: AuditActor, now: Date, in tx: TenantTransaction
     ) async throws -> Outcome {
         let hash = CustomerPrivacy.emailHash(email.value)
         let inserted = try await tx.query("""
             INSERT INTO suppressions (email_sha256, reason, created_at) VALUES (\(hash), \(reason.rawValue), \(now))
-            ON CONFLICT (email_sha256) DO NOTHING
+            ON CONFLICT (email_sha256) DO UPDATE SET reason = EXCLUDED.reason
+                WHERE suppressions.reason = \(Reason.unsubscribed.rawValue) AND EXCLUDED.reason <> \(Reason.unsubscribed.rawValue)
             RETURNING 1
             """)
         var added = false
@@ -69,6 +77,20 @@ public enum Suppressions {
             }
         }
         return Outcome(added: true, customerIDs: customers)
+    }
+
+    /// Which of `emails` (lower-case addresses) may not be mailed: hard bounces, complaints and erasures block every
+    /// mail, an unsubscribe only marketing mail. One query for the whole batch.
+    public static func suppressed(_ emails: [String], marketing: Bool, in tx: TenantTransaction) async throws -> Set<String> {
+        guard !emails.isEmpty else { return [] }
+        let byHash = Dictionary(emails.map { (CustomerPrivacy.emailHash($0), $0) }) { first, _ in first }
+        let blocking = Reason.allCases.filter { marketing || $0.blocksServiceMail }.map(\.rawValue)
+        let rows = try await tx.query("""
+            SELECT email_sha256 FROM suppressions WHERE email_sha256 = ANY(\(byHash.keys.map { ByteBuffer(bytes: $0) })) AND reason = ANY(\(blocking))
+            """)
+        var found: Set<String> = []
+        for try await hash in rows.decode(Data.self) { if let email = byHash[hash] { found.insert(email) } }
+        return found
     }
 
     /// The reason `email` is on the list, or nil.

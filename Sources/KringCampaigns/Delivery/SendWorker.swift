@@ -1,4 +1,5 @@
 import Foundation
+import KringB2C
 import KringCore
 import KringDatabase
 import KringMail
@@ -154,8 +155,8 @@ public final class SendWorker: Sendable {
         // Suppression and consent, again: an unsubscribe or a bounce since the snapshot counts.
         let marketingEmails = candidates.filter { campaigns[$0.campaignID]?.purpose == .marketing }.map(\.email)
         let serviceEmails = candidates.filter { campaigns[$0.campaignID]?.purpose != .marketing }.map(\.email)
-        let suppressed = try await Sends.suppressed(marketingEmails, marketing: true, in: tx)
-            .union(try await Sends.suppressed(serviceEmails, marketing: false, in: tx))
+        let suppressed = try await Suppressions.suppressed(marketingEmails, marketing: true, in: tx)
+            .union(try await Suppressions.suppressed(serviceEmails, marketing: false, in: tx))
         var allowed: [String: Set<UUID>] = [:]
         for (topic, sends) in Dictionary(grouping: candidates, by: { listTopics[$0.campaignID] ?? "" }) {
             allowed[topic] = try await Sends.confirmed(sends.map(\.customerID), topic: topic.isEmpty ? nil : topic, in: tx)

@@ -85,18 +85,6 @@ public enum Sends {
         }
     }
 
-    /// Which of these addresses may not get mail now (hard bounce, complaint, erased; for marketing also unsubscribed).
-    static func suppressed(_ emails: [String], marketing: Bool, in tx: TenantTransaction) async throws -> Set<String> {
-        guard !emails.isEmpty else { return [] }
-        var found: Set<String> = []
-        let rows = try await tx.query("""
-            SELECT e FROM unnest(\(emails)::text[]) e
-            WHERE EXISTS (SELECT 1 FROM suppressions x WHERE x.email_sha256 = sha256(convert_to(e, 'UTF8')) AND (x.reason <> 'unsubscribed' OR \(marketing)))
-            """)
-        for try await email in rows.decode(String.self) { found.insert(email) }
-        return found
-    }
-
     /// Which customers' latest statement on `topic` is `confirmed` (and who is still a customer at all).
     static func confirmed(_ customers: [UUID], topic: String?, in tx: TenantTransaction) async throws -> Set<UUID> {
         guard !customers.isEmpty else { return [] }

@@ -1,4 +1,5 @@
 import Foundation
+import KringCore
 
 /// Click and open tracking in a rendered mail: links go through the tracking redirect, except the recipient's own
 /// links (unsubscribe, preferences), which must work without it.
@@ -157,20 +158,5 @@ enum TrackedLinks {
         }
     }
 
-    static func escape(_ value: String) -> String {
-        guard value.contains(where: { "&\"'<>".contains($0) }) else { return value }
-        var result = ""
-        result.reserveCapacity(value.utf8.count + 16)
-        for character in value {
-            switch character {
-            case "&": result += "&amp;"
-            case "\"": result += "&quot;"
-            case "'": result += "&#39;"
-            case "<": result += "&lt;"
-            case ">": result += "&gt;"
-            default: result.append(character)
-            }
-        }
-        return result
-    }
+    static func escape(_ value: String) -> String { HTMLText.escape(value) }
 }

@@ -27,4 +27,20 @@ extension AppServices {
             throw CustomerError.notFound
         }
     }
+
+    /// `inTenant` for a request naming one record: when `body` finds no such record (`notFound`, which may mean
+    /// another library's id), the probe is audited as `access.unknown_resource` in a transaction of its own, since
+    /// the request's transaction rolls back, and the 404 goes out.
+    func inTenant<T: Sendable, NotFound: Error & Equatable>(
+        _ permission: Permission, _ context: KringRequestContext, record id: UUID, _ subjectType: String, notFound: NotFound,
+        probing customers: [UUID] = [], _ body: (TenantTransaction, AuditActor, Date) async throws -> T
+    ) async throws -> T {
+        do {
+            return try await inTenant(permission, context, probing: customers, body)
+        } catch let error as NotFound where error == notFound {
+            try await auditUnknownResource(subjectType, id: id, permission: permission, context)
+            throw error
+        }
+    }
 }
+

@@ -36,6 +36,10 @@ public func buildRouter(_ services: AppServices) -> Router<KringRequestContext> 
     SegmentsController(services: services).addRoutes(to: authenticated.group("segments"))
     CampaignsController(services: services).addRoutes(to: authenticated.group("campaigns"))
     TemplatesController(services: services).addRoutes(to: authenticated.group("templates"))
+    ListsController(services: services).addRoutes(to: authenticated.group("lists"))
+    EmailEventsController(services: services).addRoutes(to: authenticated.group("email-events"))
+    SubscriptionPagesController(services: services).addRoutes(to: router.group("s"))
+    TrackingController(services: services).addRoutes(to: router.group("t"))
     return router
 }
 

@@ -46,14 +46,14 @@ struct CampaignsController {
 
     func read(_ context: KringRequestContext) async throws -> Campaign {
         let id = try campaignID(context)
-        return try await inCampaigns(.campaignsRead, context, probing: id) { tx, _, _ in try await Campaigns.find(id: id, in: tx) }
+        return try await services.inTenant(.campaignsRead, context, record: id, "campaign", notFound: CampaignError.notFound) { tx, _, _ in try await Campaigns.find(id: id, in: tx) }
     }
 
     func update(_ request: Request, _ context: KringRequestContext) async throws -> Campaign {
         let id = try campaignID(context)
         _ = try context.requireTenant(.campaignsWrite)
         let draft = try await request.decodeJSON(CampaignDraft.self, limit: services.settings.maxBodyBytes)
-        return try await inCampaigns(.campaignsWrite, context, probing: id) { tx, actor, now in
+        return try await services.inTenant(.campaignsWrite, context, record: id, "campaign", notFound: CampaignError.notFound) { tx, actor, now in
             try await Campaigns.update(id: id, with: draft, by: actor, now: now, in: tx)
         }
     }
@@ -67,46 +67,27 @@ struct CampaignsController {
         let id = try campaignID(context)
         _ = try context.requireTenant(.campaignsWrite)
         let body = try await request.decodeJSON(ScheduleBody.self, limit: services.settings.maxBodyBytes)
-        return try await inCampaigns(.campaignsWrite, context, probing: id) { tx, actor, now in
+        return try await services.inTenant(.campaignsWrite, context, record: id, "campaign", notFound: CampaignError.notFound) { tx, actor, now in
             try await Campaigns.schedule(id: id, at: body.at, by: actor, now: now, in: tx)
         }
     }
 
     func transition(_ action: String, _ context: KringRequestContext) async throws -> Campaign {
         let id = try campaignID(context)
-        return try await inCampaigns(.campaignsWrite, context, probing: id) { tx, actor, now in
+        return try await services.inTenant(.campaignsWrite, context, record: id, "campaign", notFound: CampaignError.notFound) { tx, actor, now in
             try await Campaigns.transition(id: id, to: action, by: actor, now: now, in: tx)
         }
     }
 
     func stats(_ context: KringRequestContext) async throws -> CampaignStats {
         let id = try campaignID(context)
-        return try await inCampaigns(.campaignsRead, context, probing: id) { tx, _, _ in try await Campaigns.stats(id: id, in: tx) }
+        return try await services.inTenant(.campaignsRead, context, record: id, "campaign", notFound: CampaignError.notFound) { tx, _, _ in try await Campaigns.stats(id: id, in: tx) }
     }
 
     // MARK: Helpers
 
     private func campaignID(_ context: KringRequestContext) throws -> UUID {
         try uuid(context, "id", CampaignError.notFound)
-    }
-
-    /// An unknown id (which may be another library's) answers 404, audited in a transaction of its own.
-    private func inCampaigns<T: Sendable>(
-        _ permission: Permission, _ context: KringRequestContext, probing id: UUID,
-        _ body: (TenantTransaction, AuditActor, Date) async throws -> T
-    ) async throws -> T {
-        do {
-            return try await services.inTenant(permission, context, body)
-        } catch CampaignError.notFound {
-            let (principal, tenant) = try context.requireTenant(permission)
-            let actor = AuditActor(userID: principal.userID, apiKeyID: principal.apiKeyID)
-            let now = services.now()
-            try? await services.db.withTenant(tenant) { tx in
-                try await TenantAudit.record("access.unknown_resource", subjectType: "campaign", subjectID: id.uuidString.lowercased(),
-                                             by: actor, at: now, in: tx)
-            }
-            throw CampaignError.notFound
-        }
     }
 }
 

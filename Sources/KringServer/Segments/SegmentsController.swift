@@ -69,7 +69,7 @@ struct SegmentsController {
             guard let value = Int(String(raw)), value >= 1 else { throw Problem.badRequest("version must be a whole number from 1.") }
             version = value
         }
-        let segment = try await inSegments(.segmentsRead, context, probing: id) { tx, _, _ in
+        let segment = try await services.inTenant(.segmentsRead, context, record: id, "segment", notFound: SegmentError.notFound) { tx, _, _ in
             if let version { try await Segments.find(id: id, version: version, in: tx) } else { try await Segments.find(id: id, in: tx) }
         }
         return versioned(segment)
@@ -90,7 +90,7 @@ struct SegmentsController {
         } else {
             throw SegmentError.versionRequired
         }
-        let segment = try await inSegments(.segmentsWrite, context, probing: id) { tx, actor, now in
+        let segment = try await services.inTenant(.segmentsWrite, context, record: id, "segment", notFound: SegmentError.notFound) { tx, actor, now in
             try await Segments.replace(id: id, with: draft, expectedVersion: expected, by: actor, now: now, in: tx)
         }
         return versioned(segment)
@@ -98,7 +98,7 @@ struct SegmentsController {
 
     func count(_ context: KringRequestContext) async throws -> SegmentCount {
         let id = try segmentID(context)
-        return try await inSegments(.segmentsRead, context, probing: id) { tx, _, now in try await Segments.count(id: id, now: now, in: tx) }
+        return try await services.inTenant(.segmentsRead, context, record: id, "segment", notFound: SegmentError.notFound) { tx, _, now in try await Segments.count(id: id, now: now, in: tx) }
     }
 
     // MARK: Helpers
@@ -109,25 +109,5 @@ struct SegmentsController {
 
     private func versioned(_ segment: Segment, status: HTTPResponse.Status = .ok) -> EditedResponse<Segment> {
         EditedResponse(status: status, headers: [.eTag: "\"\(segment.version)\"", .cacheControl: "no-store"], response: segment)
-    }
-
-    /// `inTenant` for one segment: an unknown id (which may be another library's) answers 404 and the probe is
-    /// audited in a transaction of its own, since the request's transaction rolls back.
-    private func inSegments<T: Sendable>(
-        _ permission: Permission, _ context: KringRequestContext, probing id: UUID,
-        _ body: (TenantTransaction, AuditActor, Date) async throws -> T
-    ) async throws -> T {
-        do {
-            return try await services.inTenant(permission, context, body)
-        } catch SegmentError.notFound {
-            let (principal, tenant) = try context.requireTenant(permission)
-            let actor = AuditActor(userID: principal.userID, apiKeyID: principal.apiKeyID)
-            let now = services.now()
-            try? await services.db.withTenant(tenant) { tx in
-                try await TenantAudit.record("access.unknown_resource", subjectType: "segment", subjectID: id.uuidString.lowercased(),
-                                             by: actor, at: now, in: tx)
-            }
-            throw SegmentError.notFound
-        }
     }
 }

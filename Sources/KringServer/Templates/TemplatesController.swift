@@ -48,7 +48,7 @@ struct TemplatesController {
     func read(_ request: Request, _ context: KringRequestContext) async throws -> EditedResponse<Template> {
         let id = try templateID(context)
         let version = try requestedVersion(request)
-        let template = try await inTemplates(.campaignsRead, context, probing: id) { tx, _, _ in
+        let template = try await services.inTenant(.campaignsRead, context, record: id, "template", notFound: TemplateError.notFound) { tx, _, _ in
             if let version { try await Templates.find(id: id, version: version, in: tx) } else { try await Templates.find(id: id, in: tx) }
         }
         return versioned(template)
@@ -69,7 +69,7 @@ struct TemplatesController {
         } else {
             throw TemplateError.versionRequired
         }
-        let template = try await inTemplates(.campaignsWrite, context, probing: id) { tx, actor, now in
+        let template = try await services.inTenant(.campaignsWrite, context, record: id, "template", notFound: TemplateError.notFound) { tx, actor, now in
             try await Templates.replace(id: id, with: draft, expectedVersion: expected, by: actor, now: now, in: tx)
         }
         return versioned(template)
@@ -90,7 +90,7 @@ struct TemplatesController {
         let (_, tenant) = try context.requireTenant(.campaignsWrite)
         let body = try await request.decodeJSON(PreviewBody.self, limit: services.settings.maxBodyBytes)
         if let version = body.version, version < 1 { throw Problem.badRequest("version must be a whole number from 1.") }
-        let preview = try await inTemplates(.campaignsWrite, context, probing: id, customers: [body.customerId]) { tx, actor, now in
+        let preview = try await services.inTenant(.campaignsWrite, context, record: id, "template", notFound: TemplateError.notFound, probing: [body.customerId]) { tx, actor, now in
             try await Templates.preview(id: id, version: body.version, subject: body.subject, customerID: body.customerId,
                                         sendContext: body.context ?? [:], library: tenant.name, by: actor, now: now, in: tx)
         }
@@ -112,26 +112,5 @@ struct TemplatesController {
 
     private func versioned(_ template: Template, status: HTTPResponse.Status = .ok) -> EditedResponse<Template> {
         EditedResponse(status: status, headers: [.eTag: "\"\(template.version)\"", .cacheControl: "no-store"], response: template)
-    }
-
-    /// `inTenant` for one template: an unknown id (which may be another library's) answers 404 and the probe is
-    /// audited in a transaction of its own, since the request's transaction rolls back. An unknown customer is
-    /// audited by `inTenant`.
-    private func inTemplates<T: Sendable>(
-        _ permission: Permission, _ context: KringRequestContext, probing id: UUID, customers: [UUID] = [],
-        _ body: (TenantTransaction, AuditActor, Date) async throws -> T
-    ) async throws -> T {
-        do {
-            return try await services.inTenant(permission, context, probing: customers, body)
-        } catch TemplateError.notFound {
-            let (principal, tenant) = try context.requireTenant(permission)
-            let actor = AuditActor(userID: principal.userID, apiKeyID: principal.apiKeyID)
-            let now = services.now()
-            try? await services.db.withTenant(tenant) { tx in
-                try await TenantAudit.record("access.unknown_resource", subjectType: "template", subjectID: id.uuidString.lowercased(),
-                                             by: actor, at: now, in: tx)
-            }
-            throw TemplateError.notFound
-        }
     }
 }

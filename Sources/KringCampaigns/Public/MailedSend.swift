@@ -1,0 +1,48 @@
+import Foundation
+import KringCore
+import KringDatabase
+import PostgresNIO
+
+/// A send as the links in its mail see it: whom it went to, for which campaign and list.
+public struct MailedSend: Sendable {
+    public let id: UUID
+    public let campaignID: UUID
+    public let customerID: UUID
+    public let email: String
+    public let marketing: Bool
+    /// The list of a list campaign; nil for a segment mailing or a service mail.
+    public let list: SubscriptionList?
+
+    /// The send with `id`, or nil.
+    public static func find(id: UUID, in tx: TenantTransaction) async throws -> MailedSend? {
+        let rows = try await tx.query("""
+            SELECT s.id, s.campaign_id, s.customer_id, s.email, c.purpose, c.list_id FROM sends s JOIN campaigns c ON c.id = s.campaign_id
+            WHERE s.id = \(id)
+            """)
+        var found: (UUID, UUID, UUID, String, String, UUID?)?
+        for try await row in rows.decode((UUID, UUID, UUID, String, String, UUID?).self) { found = row }
+        guard let (id, campaignID, customerID, email, purpose, listID) = found else { return nil }
+        let list = try await listID.asyncMap { try await SubscriptionLists.find(id: $0, in: tx) }
+        return MailedSend(id: id, campaignID: campaignID, customerID: customerID, email: email, marketing: purpose == "marketing", list: list)
+    }
+
+    /// Writes what happened to this mail (`opened`, `clicked`, `unsubscribed`, ...). Kinds recorded once per send
+    /// (see the `campaign_events_once` index) are not written twice; answers whether a row was written.
+    @discardableResult
+    public func record(_ kind: String, url: String? = nil, detail: [String: String] = [:], at now: Date, in tx: TenantTransaction) async throws -> Bool {
+        try await Self.record(kind, sendID: id, campaignID: campaignID, customerID: customerID, url: url, detail: detail, at: now, in: tx)
+    }
+
+    static func record(_ kind: String, sendID: UUID, campaignID: UUID, customerID: UUID, url: String? = nil, detail: [String: String] = [:],
+                       at now: Date, in tx: TenantTransaction) async throws -> Bool {
+        let detail = String(decoding: try JSONEncoder().encode(detail), as: UTF8.self)
+        let rows = try await tx.query("""
+            INSERT INTO campaign_events (campaign_id, customer_id, kind, at, send_id, url, detail)
+            VALUES (\(campaignID), \(customerID), \(kind), \(now), \(sendID), \(url), \(detail)::jsonb)
+            ON CONFLICT DO NOTHING
+            RETURNING 1
+            """)
+        for try await _ in rows { return true }
+        return false
+    }
+}
