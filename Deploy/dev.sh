@@ -36,6 +36,8 @@ export KRING_ENVIRONMENT=${KRING_ENVIRONMENT:-dev}
 ls "$KRING_JWT_KEYS_DIR"/*.key >/dev/null 2>&1 || "$KRING" jwt-key generate --dir "$KRING_JWT_KEYS_DIR"
 # Signs the public links in mails (unsubscribe, preference centre, sign-up confirmation, tracking).
 export KRING_LINK_SECRET_FILE="$DATA/link-secret"
+export KRING_DEV_MAIL_DIR="$DATA/mail"
+export KRING_SMTP_URL=${KRING_SMTP_URL:-file://$KRING_DEV_MAIL_DIR}
 export KRING_PUBLIC_URL=${KRING_PUBLIC_URL:-http://$LISTEN}
 [ -s "$KRING_LINK_SECRET_FILE" ] || (umask 077 && head -c 32 /dev/urandom > "$KRING_LINK_SECRET_FILE")
 
@@ -75,5 +77,11 @@ Try:
   curl -s http://$LISTEN/api/v1/auth/login -H 'content-type: application/json' \\
     -d '{"email":"admin@zuid-kennemerland.example","password":"$DEMO_PASSWORD","tenant":"zuid-kennemerland"}'
 
+Campaign mail: \`kring worker\` runs beside the server and writes each mail as an .eml file into
+  $KRING_DEV_MAIL_DIR  (set KRING_SMTP_URL=smtp://127.0.0.1:PORT?tls=none to use a local SMTP server instead)
 INFO
-exec "$KRING" serve
+# The worker (jobs, journeys, campaign delivery) stops with the server.
+"$KRING" worker &
+WORKER=$!
+trap 'kill $WORKER 2>/dev/null' EXIT
+"$KRING" serve

@@ -3,6 +3,7 @@ import Foundation
 import KringAuth
 import KringB2B
 import KringB2C
+import KringCampaigns
 import KringCore
 import KringDatabase
 
@@ -42,7 +43,11 @@ struct DemoCommand: AsyncParsableCommand {
                 try await RelationsDemo(municipality: demo.profile.branches.first?.municipality ?? "Haarlem", accountOwner: relationsUser)
                     .seed(by: .system, now: now, in: tx)
             }
-            return (["\(slug): \(report.inserted) members imported (\(report.rejected) rejected), activities, registrations, consents and complaints added; \(organisations) business relations"]
+            let campaigns = try await owner.withTenant(found) { tx in
+                try await CampaignsDemo(senderAddress: "nieuws@\(slug.value).example", senderName: found.name).seed(by: .system, now: now, in: tx)
+            }
+            return (["\(slug): \(report.inserted) members imported (\(report.rejected) rejected), activities, registrations, consents and complaints added; "
+                     + "\(organisations) business relations; the Weekbrief list, \(campaigns.newsletters.count) draft newsletters by branch and three active journeys"]
                 + rejected).joined(separator: "\n")
         }
         print(line)

@@ -77,10 +77,21 @@ import Testing
             #expect(changed["complaint_due_days"] as? Int == 3)
             let invalid = try await client.send(.patch, "/api/v1/settings", token: token, json: ["complaint_due_days": 0])
             #expect(invalid.status == .unprocessableContent)
+            let mail = try await client.send(.patch, "/api/v1/settings", token: token,
+                                             json: ["mail_from_name": "Bibliotheek A", "mail_from_address": "Nieuws@A.example", "mail_tracking": true,
+                                                    "mail_rate_per_minute": 600])
+            #expect(mail.status == .ok)
+            #expect(mail["mail_from_address"] as? String == "nieuws@a.example")
+            #expect(mail["mail_tracking"] as? Bool == true)
+            let badMail = try await client.send(.patch, "/api/v1/settings", token: token,
+                                                json: ["mail_from_address": "geen adres", "mail_rate_per_minute": -1, "mail_from_name": "a\nb"])
+            #expect(badMail.status == .unprocessableContent)
+            for field in ["mail_from_address", "mail_rate_per_minute", "mail_from_name"] { #expect(badMail.text.contains(field)) }
         }
         let (a, b) = try await (cast.env.db.withTenant(cast.a) { tx in try await TenantSettings.load(in: tx) },
                                 cast.env.db.withTenant(cast.b) { tx in try await TenantSettings.load(in: tx) })
         #expect(a.complaintDueDays == 3)
+        #expect(a.mailFromName == "Bibliotheek A" && a.mailTracking && a.mailRatePerMinute == 600)
         #expect(b == TenantSettings.defaults)
         // The service level decides each library's due dates.
         let now = Date()

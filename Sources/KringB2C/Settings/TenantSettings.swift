@@ -7,31 +7,67 @@ import PostgresNIO
 public struct TenantSettings: Sendable, Codable, Equatable {
     /// Days from intake to a complaint's due date (the library's service level).
     public var complaintDueDays: Int
+    /// The sender of the library's mail (campaigns may name their own).
+    public var mailFromName: String?
+    public var mailFromAddress: String?
+    public var mailReplyTo: String?
+    /// Mails per minute over all workers; 0: no limit.
+    public var mailRatePerMinute: Int
+    /// Open pixel and click redirects in campaign mail; off unless the library chooses it.
+    public var mailTracking: Bool
 
     public static let defaults = TenantSettings(complaintDueDays: 14)
 
-    enum CodingKeys: String, CodingKey { case complaintDueDays = "complaint_due_days" }
+    enum CodingKeys: String, CodingKey {
+        case complaintDueDays = "complaint_due_days", mailFromName = "mail_from_name", mailFromAddress = "mail_from_address"
+        case mailReplyTo = "mail_reply_to", mailRatePerMinute = "mail_rate_per_minute", mailTracking = "mail_tracking"
+    }
 
-    public init(complaintDueDays: Int) {
+    public init(complaintDueDays: Int, mailFromName: String? = nil, mailFromAddress: String? = nil, mailReplyTo: String? = nil,
+                mailRatePerMinute: Int = 0, mailTracking: Bool = false) {
         self.complaintDueDays = complaintDueDays
+        self.mailFromName = mailFromName
+        self.mailFromAddress = mailFromAddress
+        self.mailReplyTo = mailReplyTo
+        self.mailRatePerMinute = mailRatePerMinute
+        self.mailTracking = mailTracking
     }
 
     /// A change of some settings; absent ones stay as they are.
     public struct Change: Sendable, Codable {
         public var complaintDueDays: Int?
+        public var mailFromName: String?
+        public var mailFromAddress: String?
+        public var mailReplyTo: String?
+        public var mailRatePerMinute: Int?
+        public var mailTracking: Bool?
 
-        enum CodingKeys: String, CodingKey { case complaintDueDays = "complaint_due_days" }
+        enum CodingKeys: String, CodingKey {
+            case complaintDueDays = "complaint_due_days", mailFromName = "mail_from_name", mailFromAddress = "mail_from_address"
+            case mailReplyTo = "mail_reply_to", mailRatePerMinute = "mail_rate_per_minute", mailTracking = "mail_tracking"
+        }
 
-        public init(complaintDueDays: Int? = nil) {
+        public init(complaintDueDays: Int? = nil, mailFromName: String? = nil, mailFromAddress: String? = nil, mailReplyTo: String? = nil,
+                    mailRatePerMinute: Int? = nil, mailTracking: Bool? = nil) {
             self.complaintDueDays = complaintDueDays
+            self.mailFromName = mailFromName
+            self.mailFromAddress = mailFromAddress
+            self.mailReplyTo = mailReplyTo
+            self.mailRatePerMinute = mailRatePerMinute
+            self.mailTracking = mailTracking
         }
     }
 
     public static func load(in tx: TenantTransaction) async throws -> TenantSettings {
         var settings = defaults
-        for try await (key, value) in try await tx.query("SELECT key, value::text FROM settings").decode((String, String).self) {
+        for try await (key, value) in try await tx.query("SELECT key, value #>> '{}' FROM settings").decode((String, String?).self) {
             switch key {
-            case "complaint_due_days": settings.complaintDueDays = Int(value) ?? settings.complaintDueDays
+            case "complaint_due_days": settings.complaintDueDays = value.flatMap(Int.init) ?? settings.complaintDueDays
+            case "mail_from_name": settings.mailFromName = value
+            case "mail_from_address": settings.mailFromAddress = value
+            case "mail_reply_to": settings.mailReplyTo = value
+            case "mail_rate_per_minute": settings.mailRatePerMinute = value.flatMap(Int.init) ?? 0
+            case "mail_tracking": settings.mailTracking = value == "true"
             default: continue
             }
         }
@@ -44,15 +80,42 @@ public struct TenantSettings: Sendable, Codable, Equatable {
         if let days = change.complaintDueDays, !(1...365).contains(days) {
             errors.append(FieldError(field: "complaint_due_days", message: "Use 1 to 365 days."))
         }
+        if let name = change.mailFromName, name.isEmpty || name.count > 200 || name.contains(where: { $0.isNewline }) {
+            errors.append(FieldError(field: "mail_from_name", message: "Give one line of 1 to 200 characters."))
+        }
+        for (field, value) in [("mail_from_address", change.mailFromAddress), ("mail_reply_to", change.mailReplyTo)] {
+            if let value, EmailAddress(value) == nil { errors.append(FieldError(field: field, message: "Not a valid e-mail address.")) }
+        }
+        if let rate = change.mailRatePerMinute, !(0...1_000_000).contains(rate) {
+            errors.append(FieldError(field: "mail_rate_per_minute", message: "Use 0 (no limit) to 1000000."))
+        }
         guard errors.isEmpty else { throw SettingsError.invalid(errors) }
         let before = try await load(in: tx)
+        func json(_ text: String) -> String { String(decoding: try! JSONEncoder().encode(text), as: UTF8.self) }
+        var changes: [(key: String, from: String, to: String, json: String)] = []
         if let days = change.complaintDueDays, days != before.complaintDueDays {
+            changes.append(("complaint_due_days", String(before.complaintDueDays), String(days), String(days)))
+        }
+        if let name = change.mailFromName, name != before.mailFromName { changes.append(("mail_from_name", before.mailFromName ?? "", name, json(name))) }
+        if let address = change.mailFromAddress?.lowercased(), address != before.mailFromAddress {
+            changes.append(("mail_from_address", before.mailFromAddress ?? "", address, json(address)))
+        }
+        if let reply = change.mailReplyTo?.lowercased(), reply != before.mailReplyTo {
+            changes.append(("mail_reply_to", before.mailReplyTo ?? "", reply, json(reply)))
+        }
+        if let rate = change.mailRatePerMinute, rate != before.mailRatePerMinute {
+            changes.append(("mail_rate_per_minute", String(before.mailRatePerMinute), String(rate), String(rate)))
+        }
+        if let tracking = change.mailTracking, tracking != before.mailTracking {
+            changes.append(("mail_tracking", String(before.mailTracking), String(tracking), String(tracking)))
+        }
+        for change in changes {
             try await tx.query("""
-                INSERT INTO settings (key, value, updated_at, updated_by_user_id) VALUES ('complaint_due_days', \(String(days))::jsonb, \(now), \(actor.userID))
+                INSERT INTO settings (key, value, updated_at, updated_by_user_id) VALUES (\(change.key), \(change.json)::jsonb, \(now), \(actor.userID))
                 ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at, updated_by_user_id = EXCLUDED.updated_by_user_id
                 """)
-            try await TenantAudit.record("settings.changed", subjectType: "settings", subjectID: "complaint_due_days", by: actor,
-                                         details: ["from": String(before.complaintDueDays), "to": String(days)], at: now, in: tx)
+            try await TenantAudit.record("settings.changed", subjectType: "settings", subjectID: change.key, by: actor,
+                                         details: ["from": change.from, "to": change.to], at: now, in: tx)
         }
         return try await load(in: tx)
     }
