@@ -91,7 +91,19 @@ public struct TenantSettings: Sendable, Codable, Equatable {
         }
         guard errors.isEmpty else { throw SettingsError.invalid(errors) }
         let before = try await load(in: tx)
-        func json(_ text: String) -> String { String(decoding: try! JSONEncoder().encode(text), as: UTF8.self) }
+        // A JSON string literal: quotes, backslashes and control characters escaped.
+        func json(_ text: String) -> String {
+            var out = "\""
+            for scalar in text.unicodeScalars {
+                switch scalar {
+                case "\"": out += "\\\""
+                case "\\": out += "\\\\"
+                case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+                default: out.unicodeScalars.append(scalar)
+                }
+            }
+            return out + "\""
+        }
         var changes: [(key: String, from: String, to: String, json: String)] = []
         if let days = change.complaintDueDays, days != before.complaintDueDays {
             changes.append(("complaint_due_days", String(before.complaintDueDays), String(days), String(days)))

@@ -100,30 +100,13 @@ public enum CampaignJobs {
     public static func handlers(db: Database, now: @escaping @Sendable () -> Date) -> [String: JobHandler] {
         [tick: { _ in
             let time = now()
-            let tenants = try await db.withPlatform { tx in try await TenantDirectory.list(in: tx) }
-            var failures: [String] = []
-            for tenant in tenants where tenant.status == .active {
-                do {
-                    try await db.withTenant(tenant) { tx in try await Campaigns.tick(now: time, in: tx) }
-                } catch {
-                    failures.append(tenant.slug.value)
-                }
+            try await RecurringJobs.eachActiveLibrary("the campaign scheduler", kind: tick, interval: interval, db: db, now: time) { tx in
+                try await Campaigns.tick(now: time, in: tx)
             }
-            try await db.withPlatform { tx in try await scheduleTick(at: time.addingTimeInterval(interval), in: tx) }
-            if !failures.isEmpty { throw TickFailures(slugs: failures) }
         }]
     }
 
-    struct TickFailures: Error, CustomStringConvertible {
-        let slugs: [String]
-        var description: String { "the campaign scheduler failed for \(slugs.joined(separator: ", "))" }
-    }
-
     public static func scheduleTick(at time: Date, in tx: PlatformTransaction) async throws {
-        try await tx.query("""
-            INSERT INTO jobs (kind, run_at, created_at)
-            SELECT \(tick), \(time), \(time)
-            WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE kind = \(tick) AND status = 'queued' AND locked_until IS NULL)
-            """)
+        try await RecurringJobs.queueOnce(tick, at: time, in: tx)
     }
 }
