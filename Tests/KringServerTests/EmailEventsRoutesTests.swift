@@ -78,4 +78,27 @@ import Testing
         let blocked = try await cast.env.db.withTenant(cast.a) { tx in try await Suppressions.suppressed(["a@example.nl"], marketing: false, in: tx) }
         #expect(blocked.isEmpty)
     }
+
+    @Test func aReportThroughLibraryBsKeyNeverTouchesLibraryAsSends() async throws {
+        let cast = try await TwoTenants.make(suite: "EmailEvents")
+        let customer = try await cast.env.createCustomer(in: cast.a)
+        let email = try #require(customer.email)
+        let mailedInA = try await cast.env.createSend(in: cast.a, list: nil, customer: customer.id, email: email, status: "sent",
+                                                      messageID: "<a-only@kring.test>")
+        let secretB = try await key(cast, in: cast.b)
+        let app = cast.env.application(cast.services)
+        try await app.test(.router) { client in
+            let response = try await client.send(.post, "/api/v1/email-events", token: secretB, json: ["events": [
+                ["type": "bounce", "bounce_type": "hard", "email": email, "message_id": "<a-only@kring.test>"],
+            ]])
+            #expect(response.status == .ok)
+            #expect(response["matched"] as? Int == 0)
+        }
+        // A's send has no event and A's suppression list is untouched; the bounce lands in B only.
+        #expect(try await cast.env.events(of: mailedInA.send, in: cast.a).isEmpty)
+        let inA = try await cast.env.db.withTenant(cast.a) { tx in try await Suppressions.suppressed([email], marketing: false, in: tx) }
+        #expect(inA.isEmpty)
+        let inB = try await cast.env.db.withTenant(cast.b) { tx in try await Suppressions.suppressed([email], marketing: false, in: tx) }
+        #expect(inB == [email])
+    }
 }
