@@ -4,6 +4,7 @@ import KringB2C
 import KringCampaigns
 import KringCore
 import KringDatabase
+import Logging
 import PostgresNIO
 
 /// `kring bench segment --customers N`: N synthetic customers (with consents, activities and registrations) in a
@@ -13,6 +14,8 @@ struct SegmentBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "segment", abstract: "Time a compiled segment count against hand-written SQL.")
     @Option var customers = 1_000_000
     @Option(help: "Timed runs of each query.") var runs = 15
+    @Flag(help: "Print PostgreSQL's EXPLAIN (ANALYZE, BUFFERS) of both queries.") var explain = false
+    @Flag(help: "Keep the scratch library afterwards, to study the queries in psql.") var keep = false
 
     func run() async throws {
         let env = Environment()
@@ -28,8 +31,13 @@ struct SegmentBench: AsyncParsableCommand {
             do {
                 let generateStart = ContinuousClock.now
                 let branches = try await generate(tenant: tenant, owner: owner, now: now)
-                try await owner.withPlatform { tx in _ = try await tx.query(PostgresQuery(unsafeSQL: "ANALYZE \(tenant.slug.schema.quoted).customers, "
-                    + "\(tenant.slug.schema.quoted).consents, \(tenant.slug.schema.quoted).registrations, \(tenant.slug.schema.quoted).activities")) }
+                // As autovacuum leaves tables at rest: statistics, and the visibility map that lets an index-only
+                // scan skip the table's pages. VACUUM cannot run inside a transaction, hence the bare connection.
+                let tables = ["customers", "consents", "consent_state", "registrations", "activities"].map { "\(tenant.slug.schema.quoted).\($0)" }
+                try await owner.withConnection { connection in
+                    _ = try await connection.query(PostgresQuery(unsafeSQL: "VACUUM (ANALYZE) " + tables.joined(separator: ", ")), logger: Logger(label: "kring.bench"))
+                        .collect()
+                }
                 let generated = ContinuousClock.now - generateStart
 
                 let rule = SegmentRule.all([
@@ -49,12 +57,11 @@ struct SegmentBench: AsyncParsableCommand {
                       AND c.favourite_branch_id IN ('\(branches[0])', '\(branches[1])')
                       AND c.membership_status = 'active'
                       AND (c.last_loan_date IS NULL OR c.last_loan_date < DATE '\(today)' - 365 OR c.last_loan_date > DATE '\(today)')
-                      AND c.id IN (SELECT customer_id FROM (SELECT DISTINCT ON (customer_id) customer_id, status FROM consents
-                                                           WHERE topic = 'newsletter:weekly' ORDER BY customer_id, recorded_at DESC, id DESC) latest
-                                   WHERE status IN ('opted_in', 'confirmed'))
+                      AND c.id IN (SELECT customer_id FROM consent_state WHERE topic = 'newsletter:weekly' AND status IN ('opted_in', 'confirmed'))
                       AND NOT EXISTS (SELECT 1 FROM registrations r JOIN activities a ON a.id = r.activity_id
                                       WHERE r.customer_id = c.id AND r.status = 'attended'
-                                        AND a.starts_at >= (DATE '\(today)' - 182)::timestamp AT TIME ZONE 'Europe/Amsterdam')
+                                        AND a.starts_at >= (DATE '\(today)' - 182)::timestamp AT TIME ZONE 'Europe/Amsterdam'
+                                        AND a.starts_at < (DATE '\(today)' + 1)::timestamp AT TIME ZONE 'Europe/Amsterdam')
                     """)
 
                 var compiledTimes: [Duration] = []
@@ -82,11 +89,25 @@ struct SegmentBench: AsyncParsableCommand {
                     + "max \(milliseconds(handTimes.max() ?? .zero))) over \(runs) runs")
                 print("compiled / hand-written: \(String(format: "%.2f", Bench.seconds(compiledMedian) / max(Bench.seconds(handMedian), 0.000_001)))x")
                 print("compiled SQL: \(compiled.countQuery.sql)")
+                if explain {
+                    for (name, query) in [("compiled", compiled.countQuery), ("hand-written", handWritten)] {
+                        let plan = try await owner.withTenant(tenant) { tx in
+                            var explained = query
+                            explained.sql = "EXPLAIN (ANALYZE, BUFFERS) " + query.sql
+                            return try await tx.query(explained).decode(String.self).reduce(into: [String]()) { $0.append($1) }
+                        }
+                        print("\(name) plan:\n" + plan.joined(separator: "\n"))
+                    }
+                }
             } catch {
                 try? await Bench.dropScratchTenant(tenant, owner: owner)
                 throw error
             }
-            try await Bench.dropScratchTenant(tenant, owner: owner)
+            if keep {
+                print("kept scratch library \(tenant.slug) (schema \(tenant.slug.schema.quoted))")
+            } else {
+                try await Bench.dropScratchTenant(tenant, owner: owner)
+            }
         }
     }
 
@@ -169,6 +190,7 @@ struct SegmentBench: AsyncParsableCommand {
     /// One count in a tenant transaction, as the server runs it; only the query is timed.
     private func timedCount(_ query: PostgresQuery, tenant: Tenant, owner: Database) async throws -> (Int, Duration) {
         try await owner.withTenant(tenant) { tx in
+            try await Segments.prepareCount(in: tx)
             let start = ContinuousClock.now
             let count = try await tx.query(query).decode(Int.self).reduce(0, +)
             return (count, ContinuousClock.now - start)

@@ -263,6 +263,60 @@ import Testing
         }
     }
 
+    /// consent_state is what segments, list counts and delivery read; it must always equal the latest statement
+    /// per customer and topic in `consents`, whatever order statements arrive in.
+    @Test func consentStateAlwaysHoldsTheLatestStatement() async throws {
+        let (env, tenant) = try await setUp()
+        let anna = try await create(Self.member(), env, tenant)
+        let bram = try await create(Self.member(lastName: "Bakker"), env, tenant)
+        func state() async throws -> [String: String] {
+            try await env.db.withTenant(tenant) { tx in
+                try await tx.query("SELECT customer_id, topic, status FROM consent_state").decode((UUID, String, String).self)
+                    .reduce(into: [String: String]()) { $0["\($1.0 == anna.id ? "anna" : $1.0 == bram.id ? "bram" : "other") \($1.1)"] = $1.2 }
+            }
+        }
+        func definition() async throws -> [String: String] {
+            try await env.db.withTenant(tenant) { tx in
+                try await tx.query("""
+                    SELECT DISTINCT ON (customer_id, topic) customer_id, topic, status FROM consents
+                    ORDER BY customer_id, topic, recorded_at DESC, id DESC
+                    """).decode((UUID, String, String).self)
+                    .reduce(into: [String: String]()) { $0["\($1.0 == anna.id ? "anna" : $1.0 == bram.id ? "bram" : "other") \($1.1)"] = $1.2 }
+            }
+        }
+        try await env.db.withTenant(tenant) { tx in
+            _ = try await Consents.record(ConsentDraft(topic: "newsletter:weekly", status: "opted_in"), customerID: anna.id, by: Self.staff, now: Self.now, in: tx)
+            _ = try await Consents.record(ConsentDraft(topic: "newsletter:weekly", status: "confirmed"), customerID: anna.id, by: .system, now: Self.now + 60, in: tx)
+            // A statement recorded earlier than the one that holds (a late import of an old form) does not replace it.
+            _ = try await Consents.record(ConsentDraft(topic: "newsletter:weekly", status: "withdrawn"), customerID: anna.id, by: Self.staff, now: Self.now - 3600, in: tx)
+            _ = try await Consents.record(ConsentDraft(topic: "booktips:monthly", status: "opted_in"), customerID: anna.id, by: Self.staff, now: Self.now, in: tx)
+        }
+        #expect(try await state() == ["anna newsletter:weekly": "confirmed", "anna booktips:monthly": "opted_in"])
+        // Many statements for the same customer and topic in one statement: the latest of them holds.
+        try await env.db.withTenant(tenant) { tx in
+            try await tx.query("""
+                INSERT INTO consents (customer_id, topic, status, recorded_at, source)
+                SELECT \(bram.id), 'newsletter:weekly', CASE WHEN i % 2 = 0 THEN 'opted_in' ELSE 'withdrawn' END, \(Self.now) + i * interval '1 minute', 'import'
+                FROM generate_series(1, 9) AS i
+                """)
+        }
+        #expect(try await state()["bram newsletter:weekly"] == "withdrawn")
+        _ = try await env.db.withTenant(tenant) { tx in
+            try await Consents.record(ConsentDraft(topic: "newsletter:weekly", status: "opted_in"), customerID: bram.id, by: Self.staff, now: Self.now + 86_400, in: tx)
+        }
+        #expect(try await state()["bram newsletter:weekly"] == "opted_in")
+        // A merge moves the duplicate's statements: its state goes, the survivor's is the latest of both histories.
+        _ = try await env.db.withTenant(tenant) { tx in
+            try await CustomerPrivacy.merge(survivorID: anna.id, duplicateID: bram.id, by: Self.staff, now: Self.now + 90_000, in: tx)
+        }
+        #expect(try await state() == ["anna newsletter:weekly": "opted_in", "anna booktips:monthly": "opted_in"])
+        #expect(try await state() == (try await definition()))
+        // The library's role reads the state but cannot write it: it only ever follows the evidence.
+        await #expect {
+            try await env.db.withTenant(tenant) { tx in try await tx.query("UPDATE consent_state SET status = 'confirmed'") }
+        } throws: { ($0 as? PSQLError)?.serverInfo?[.sqlState] == "42501" }
+    }
+
     @Test func exportHoldsEverythingAndIsAudited() async throws {
         let (env, tenant) = try await setUp()
         let customer = try await create(Self.member(), env, tenant)

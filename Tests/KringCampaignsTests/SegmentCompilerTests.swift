@@ -311,6 +311,32 @@ struct SegmentCase: Sendable, CustomTestStringConvertible {
         }
     }
 
+    /// "In branch A or branch B" is asked as one `= ANY(...)`, which an index answers in one scan; the big case
+    /// above checks that it still selects what the hand-written SQL selects.
+    @Test func anyOfEqualitiesOnOneFieldIsAskedAsOneInAndErrorsStillNameTheirNode() throws {
+        let compiler = SegmentCompiler(today: SegmentLibrary.today)
+        let (a, b) = (UUID().uuidString, UUID().uuidString)
+        let folded = try compiler.compile(try rule("""
+            {"any": [{"field": "favourite_branch", "op": "=", "value": "\(a)"}, {"field": "favourite_branch", "op": "=", "value": "\(b)"}]}
+            """))
+        #expect(folded.predicate.contains("c.favourite_branch_id = ANY($1)"))
+        #expect(!folded.predicate.contains(" OR "))
+        #expect(folded.binds.count == 1)
+        // Different fields or operators stay an OR.
+        let mixed = try compiler.compile(try rule("""
+            {"any": [{"field": "favourite_branch", "op": "=", "value": "\(a)"}, {"field": "membership_status", "op": "=", "value": "active"}]}
+            """))
+        #expect(mixed.predicate.contains(" OR "))
+        do {
+            _ = try compiler.compile(try rule("""
+                {"any": [{"field": "favourite_branch", "op": "=", "value": "\(a)"}, {"field": "favourite_branch", "op": "=", "value": "Centrale"}]}
+                """))
+            Issue.record("a branch that is not an id compiled")
+        } catch SegmentError.invalid(let errors) {
+            #expect(errors.map(\.field) == ["rule.any[1].value"])
+        }
+    }
+
     @Test func malformedNodesFailToDecodeAtTheirPath() throws {
         struct Body: Decodable { let rule: SegmentRule }
         for (json, path) in [(#"{"rule": {"all": [{"field": "age", "op": ">=", "value": 1}, {"every": []}]}}"#, "rule/all/1"),

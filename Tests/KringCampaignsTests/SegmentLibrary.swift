@@ -110,7 +110,7 @@ struct SegmentLibrary: Sendable {
         }
         try await tx.query("""
             INSERT INTO evaluations (registration_id, score, created_at)
-            SELECT id, 1 + abs(hashtext(id::text)) % 6, \(now) FROM registrations r
+            SELECT id, 1 + abs(hashtext(id::text)) % 10, \(now) FROM registrations r
             WHERE status = 'attended' AND NOT EXISTS (SELECT 1 FROM evaluations e WHERE e.registration_id = r.id) AND abs(hashtext(id::text)) % 3 = 0
             """)
         // Campaign events: the first campaign 20 days ago, the second 100 days ago.

@@ -23,8 +23,8 @@ enum Snapshot {
         if let listKey {
             binds.append("list:\(listKey)")
             sql += """
-                 AND (SELECT k.status FROM consents k WHERE k.customer_id = c.id AND k.topic = $\(binds.count)
-                      ORDER BY k.recorded_at DESC, k.id DESC LIMIT 1) = 'confirmed'
+                 AND EXISTS (SELECT 1 FROM consent_state k WHERE k.customer_id = c.id AND k.topic = $\(binds.count)
+                             AND k.status = 'confirmed')
                 """
         }
         return sql

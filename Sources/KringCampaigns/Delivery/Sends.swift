@@ -92,8 +92,8 @@ public enum Sends {
         let rows = try await tx.query("""
             SELECT c.id FROM customers c
             WHERE c.id = ANY(\(customers)) AND c.erased_at IS NULL AND c.merged_into IS NULL
-              AND (\(topic == nil) OR (SELECT k.status FROM consents k WHERE k.customer_id = c.id AND k.topic = \(topic ?? "")
-                                       ORDER BY k.recorded_at DESC, k.id DESC LIMIT 1) = 'confirmed')
+              AND (\(topic == nil) OR EXISTS (SELECT 1 FROM consent_state k WHERE k.customer_id = c.id AND k.topic = \(topic ?? "")
+                                               AND k.status = 'confirmed'))
             """)
         for try await id in rows.decode(UUID.self) { found.insert(id) }
         return found

@@ -77,11 +77,8 @@ public enum SubscriptionLists {
     public static func subscriberCounts(id: UUID, in tx: TenantTransaction) async throws -> SubscriberCounts {
         let list = try await find(id: id, in: tx)
         let rows = try await tx.query("""
-            SELECT latest.status, count(*) FROM (
-                SELECT DISTINCT ON (customer_id) customer_id, status FROM consents WHERE topic = \(list.topic)
-                ORDER BY customer_id, recorded_at DESC, id DESC
-            ) latest JOIN customers c ON c.id = latest.customer_id
-            WHERE c.erased_at IS NULL AND c.merged_into IS NULL
+            SELECT latest.status, count(*) FROM consent_state latest JOIN customers c ON c.id = latest.customer_id
+            WHERE latest.topic = \(list.topic) AND c.erased_at IS NULL AND c.merged_into IS NULL
             GROUP BY latest.status
             """)
         var counts = SubscriberCounts(listID: id)
@@ -98,8 +95,7 @@ public enum SubscriptionLists {
     /// The latest statement of `customerID` per list topic: `[topic: status]`.
     public static func statuses(customerID: UUID, in tx: TenantTransaction) async throws -> [String: String] {
         let rows = try await tx.query("""
-            SELECT DISTINCT ON (topic) topic, status FROM consents WHERE customer_id = \(customerID) AND topic LIKE 'list:%'
-            ORDER BY topic, recorded_at DESC, id DESC
+            SELECT topic, status FROM consent_state WHERE customer_id = \(customerID) AND topic LIKE 'list:%'
             """)
         var statuses: [String: String] = [:]
         for try await (topic, status) in rows.decode((String, String).self) { statuses[topic] = status }

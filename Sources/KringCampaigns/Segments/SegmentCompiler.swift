@@ -55,6 +55,7 @@ public struct SegmentCompiler: Sendable {
 
         mutating func node(_ rule: SegmentRule, path: String, depth: Int) -> Fragment? {
             if depth > SegmentCompiler.maximumDepth { return fail(path, "Nest rules at most \(SegmentCompiler.maximumDepth) deep.") }
+            if case .any(let rules) = rule, let folded = folded(rules, path: path, depth: depth) { return folded }
             switch rule {
             case .all(let rules), .any(let rules):
                 let key = if case .all = rule { "all" } else { "any" }
@@ -74,6 +75,30 @@ public struct SegmentCompiler: Sendable {
                 conditions += 1
                 return self.condition(condition, path: path)
             }
+        }
+
+        /// `any` of `=` conditions on one field, as one `in`: `branch = ANY($1)` instead of `branch = $1 OR branch = $2`,
+        /// which PostgreSQL can answer from one index scan (an OR of equalities needs a bitmap of the table's rows).
+        /// Only when every condition is valid on its own, so that errors keep naming the node the staff member wrote.
+        mutating func folded(_ rules: [SegmentRule], path: String, depth: Int) -> Fragment? {
+            guard rules.count > 1, depth < SegmentCompiler.maximumDepth else { return nil }
+            var values: [SegmentValue] = []
+            var name: String?
+            for rule in rules {
+                guard case .condition(let condition) = rule, condition.op == SegmentOperator.equal.rawValue, name == nil || name == condition.field,
+                      let value = condition.value else { return nil }
+                name = condition.field
+                values.append(value)
+            }
+            guard let name, let field = SegmentField.catalogue[name], field.operators.contains(.in) else { return nil }
+            switch field.kind {
+            case .text, .identifier: break
+            default: return nil
+            }
+            var probe = self
+            for (index, rule) in rules.enumerated() where probe.node(rule, path: "\(path).any[\(index)]", depth: depth + 1) == nil { return nil }
+            conditions += rules.count - 1
+            return node(.condition(SegmentCondition(field: name, op: SegmentOperator.in.rawValue, value: .array(values))), path: path, depth: depth + 1)
         }
 
         mutating func condition(_ condition: SegmentCondition, path: String) -> Fragment? {
@@ -239,10 +264,12 @@ public struct SegmentCompiler: Sendable {
             let topics: [String]?
             if op == .in { topics = value.list(&errors, { $0.text(&$1, choices: nil) }) } else { topics = value.text(&errors, choices: nil).map { [$0] } }
             guard let topics else { return nil }
+            // consent_state holds each customer's latest statement per topic (migration 0012). With one topic
+            // the planner can see that a customer matches at most one row and join from the smaller side.
+            let topic = topics.count == 1 ? "k.topic = \(bind(topics[0]))" : "k.topic = ANY(\(bind(topics)))"
             return Fragment(sql: """
-                EXISTS (SELECT 1 FROM consents k WHERE k.customer_id = c.id AND k.topic = ANY(\(bind(topics))) \
-                AND k.status IN ('opted_in', 'confirmed') AND NOT EXISTS (SELECT 1 FROM consents l \
-                WHERE l.customer_id = k.customer_id AND l.topic = k.topic AND (l.recorded_at, l.id) > (k.recorded_at, k.id)))
+                EXISTS (SELECT 1 FROM consent_state k WHERE k.customer_id = c.id AND \(topic) \
+                AND k.status IN ('opted_in', 'confirmed'))
                 """, nullable: false)
         }
 
@@ -260,7 +287,6 @@ public struct SegmentCompiler: Sendable {
             if let branch = filters["branch"] {
                 if let list = branch.oneOrMany(&errors, { $0.identifier(&$1) }) { sql += " AND a.branch_id = ANY(\(bind(list)))" } else { ok = false }
             }
-            let day = "(a.starts_at AT TIME ZONE 'Europe/Amsterdam')::date"
             let windows: [(String, (Int) -> (CalendarDate, CalendarDate))] = [
                 ("within_last_days", { n in (today.minus(days: n), today) }),
                 ("within_next_days", { n in (today, today.minus(days: -n)) }),
@@ -270,7 +296,10 @@ public struct SegmentCompiler: Sendable {
                 guard let filter = filters[key] else { continue }
                 if let n = filter.integer(&errors, maximum: 36_500) {
                     let (from, to) = range(n)
-                    sql += " AND \(day) BETWEEN \(bindDate(from)) AND \(bindDate(to))"
+                    // From the first to the last day in the Netherlands, as instants, so that an index on
+                    // starts_at applies and the planner can estimate how many activities fall in the window.
+                    sql += " AND a.starts_at >= \(bindDate(from))::timestamp AT TIME ZONE 'Europe/Amsterdam'"
+                        + " AND a.starts_at < (\(bindDate(to)) + 1)::timestamp AT TIME ZONE 'Europe/Amsterdam'"
                 } else {
                     ok = false
                 }
