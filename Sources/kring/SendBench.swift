@@ -12,7 +12,9 @@ import PostgresNIO
 struct SendBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "send", abstract: "Time snapshot, rendering and delivery of a campaign.")
     @Option var recipients = 100_000
-    @Option(help: "The relay; without it a counting sink (Deploy/smtp-sink.py --count-only) is started for the run.") var smtp: String?
+    @Option(help: "The relay; without it a local sink that counts the mails is started for the run.") var smtp: String?
+    @Option(help: "The local sink: `minimal` (Deploy/smtp-count-sink.py, plain asyncio, least CPU) or `aiosmtpd` (Deploy/smtp-sink.py --count-only, the tests' server).")
+    var sink = "minimal"
     @Option(help: "SMTP connections per worker.") var connections = 4
 
     func run() async throws {
@@ -20,7 +22,8 @@ struct SendBench: AsyncParsableCommand {
         let logger = env.logger
         let slug = TenantSlug("bench-\(UInt32.random(in: 0...UInt32.max) % 1_000_000)")!
         let now = Date()
-        let sink = smtp == nil ? try await CountingSink.start() : nil
+        guard ["minimal", "aiosmtpd"].contains(self.sink) else { throw ValidationError("--sink takes minimal or aiosmtpd") }
+        let sink = smtp == nil ? try await CountingSink.start(aiosmtpd: self.sink == "aiosmtpd") : nil
         defer { sink?.stop() }
         let relay = smtp ?? "smtp://127.0.0.1:\(sink!.port)?tls=none&helo=bench.kring&max_per_connection=100000"
         let links = PublicLinks(baseURL: "https://kring.bench", signer: try LinkSigner(secret: Data((0..<32).map { _ in UInt8.random(in: 0...255) })))
@@ -53,7 +56,7 @@ struct SendBench: AsyncParsableCommand {
                     let deliveryStart = ContinuousClock.now
                     try await withThrowingTaskGroup(of: Void.self) { group in
                         for sender in senders {
-                            group.addTask { while try await sender.deliverBatch(of: tenant) > 0 {} }
+                            group.addTask { while try await sender.deliverBatches(of: tenant, upTo: 10) > 0 {} }
                         }
                         try await group.waitForAll()
                     }
@@ -115,7 +118,7 @@ struct SendBench: AsyncParsableCommand {
     private func format(_ duration: Duration) -> String { String(format: "%.2f", Bench.seconds(duration)) }
 }
 
-/// `Deploy/smtp-sink.py --count-only` for the length of a benchmark.
+/// A local SMTP sink that counts what it takes (`Deploy/smtp-count-sink.py`, or `Deploy/smtp-sink.py --count-only`), for the length of a benchmark.
 final class CountingSink: Sendable {
     let port: Int
     let folder: URL
@@ -129,13 +132,15 @@ final class CountingSink: Sendable {
         self.input = input
     }
 
-    static func start() async throws -> CountingSink {
-        guard let script = ProjectFiles.locate("Deploy/smtp-sink.py") else { throw ValidationError("Deploy/smtp-sink.py not found; give --smtp") }
+    static func start(aiosmtpd: Bool) async throws -> CountingSink {
+        let path = aiosmtpd ? "Deploy/smtp-sink.py" : "Deploy/smtp-count-sink.py"
+        guard let script = ProjectFiles.locate(path) else { throw ValidationError("\(path) not found; give --smtp") }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kring-bench-sink-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [script.path, "--dir", folder.path, "--ready-file", folder.appendingPathComponent("port").path, "--count-only", "--pipelining"]
+        process.arguments = [script.path, "--dir", folder.path, "--ready-file", folder.appendingPathComponent("port").path]
+            + (aiosmtpd ? ["--count-only", "--pipelining"] : [])
         let input = Pipe()
         process.standardInput = input
         process.standardOutput = FileHandle.nullDevice
@@ -147,7 +152,7 @@ final class CountingSink: Sendable {
             try await Task.sleep(for: .milliseconds(50))
         }
         process.terminate()
-        throw ValidationError("the SMTP sink did not start (python3-aiosmtpd installed?)")
+        throw ValidationError(aiosmtpd ? "the SMTP sink did not start (python3-aiosmtpd installed?)" : "the SMTP sink did not start")
     }
 
     /// Stops the sink and answers how many messages it took.

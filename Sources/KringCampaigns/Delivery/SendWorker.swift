@@ -50,7 +50,7 @@ public final class SendWorker: Sendable {
         var settled = 0
         for tenant in try await activeTenants() {
             do {
-                settled += try await deliverBatch(of: tenant)
+                settled += try await deliverBatches(of: tenant, upTo: Self.batchesPerPass)
             } catch {
                 logger.error("delivering a batch failed", metadata: ["tenant": "\(tenant.slug.value)", "error": "\(Migrator.describe(error))"])
             }
@@ -72,7 +72,41 @@ public final class SendWorker: Sendable {
         let message: MailMessage
     }
 
+    /// Batches a library gets in one pass over the libraries, so that one large campaign does not hold up the mail
+    /// of the others for longer than a few seconds.
+    static let batchesPerPass = 5
+
+    /// Delivers up to `batches` batches of the library's queue, one after another; each next batch is claimed,
+    /// checked and rendered while the one before it is on the wire. Answers the sends settled. Every send claimed
+    /// here is settled (or handed back) before this returns, also when a graceful shutdown comes in between; only
+    /// when an error ends it early do the sends of a batch claimed ahead wait for their lease to end.
+    public func deliverBatches(of tenant: Tenant, upTo batches: Int) async throws -> Int {
+        guard batches > 0, var batch = try await claimAndPrepare(tenant) else { return 0 }
+        var settled = 0
+        var taken = 1
+        while true {
+            let more = taken < batches
+            async let following = more ? claimAndPrepare(tenant) : nil
+            try await deliver(batch, of: tenant)
+            settled += batch.claimed
+            guard let next = try await following else { return settled }
+            batch = next
+            taken += 1
+        }
+    }
+
+    /// One batch: the same as `deliverBatches(of:upTo: 1)`.
     public func deliverBatch(of tenant: Tenant) async throws -> Int {
+        try await deliverBatches(of: tenant, upTo: 1)
+    }
+
+    /// Claimed sends, checked once more and rendered; the ones that may not go are already settled.
+    struct PreparedBatch: Sendable {
+        let claimed: Int
+        let outgoing: [Outgoing]
+    }
+
+    func claimAndPrepare(_ tenant: Tenant) async throws -> PreparedBatch? {
         let start = now()
         let (settings, claimed) = try await db.withTenant(tenant) { tx in
             let settings = try await MailSettings.load(in: tx)
@@ -80,7 +114,7 @@ public final class SendWorker: Sendable {
                                                 ratePerMinute: settings.ratePerMinute, now: start, in: tx)
             return (settings, claimed)
         }
-        guard !claimed.isEmpty else { return 0 }
+        guard !claimed.isEmpty else { return nil }
         let (outgoing, notMailed) = try await db.withTenant(tenant) { tx in
             try await prepare(claimed, settings: settings, tenant: tenant, now: start, in: tx)
         }
@@ -93,9 +127,18 @@ public final class SendWorker: Sendable {
                 }
             }
         }
-        // Split over the connections; each connection's mails go one after another, each marked sent at once.
+        return PreparedBatch(claimed: claimed.count, outgoing: outgoing)
+    }
+
+    func deliver(_ batch: PreparedBatch, of tenant: Tenant) async throws {
+        let outgoing = batch.outgoing
+        // Split over the connections; each connection's mails go one after another, each marked sent before the
+        // connection's next mail goes. Marks that arrive while one commits are written together in the next commit.
         let lanes = max(1, min(options.connections, outgoing.count))
         let failures = FailureLog()
+        let marks = SentMarks { [db, name = options.name, now] mails in
+            try await db.withTenant(tenant) { tx in try await Sends.markSent(mails, worker: name, now: now(), in: tx) }
+        }
         await withTaskGroup(of: Void.self) { group in
             for lane in 0..<lanes {
                 let mails = stride(from: lane, to: outgoing.count, by: lanes).map { outgoing[$0] }
@@ -104,9 +147,7 @@ public final class SendWorker: Sendable {
                         let send = mails[index].send
                         if case .sent = result {
                             do {
-                                try await self.db.withTenant(tenant) { tx in
-                                    try await Sends.markSent(send.id, messageID: mails[index].message.messageID, worker: self.options.name, now: self.now(), in: tx)
-                                }
+                                try await marks.mark(send.id, messageID: mails[index].message.messageID)
                             } catch {
                                 // The mail went; the lease will end and the send be claimed again, so say so loudly.
                                 self.logger.error("a sent mail could not be marked sent", metadata: [
@@ -121,11 +162,57 @@ public final class SendWorker: Sendable {
         }
         let failed = failures.items.withLock { $0 }
         if !failed.isEmpty { try await record(failed, tenant: tenant) }
-        return claimed.count
     }
 
     final class FailureLog: Sendable {
         let items = Mutex<[(ClaimedSend, DeliveryResult)]>([])
+    }
+
+    /// Group commit of "sent": `mark` returns once the send's mark has committed. The first mark starts a writer
+    /// that commits everything waiting, then everything that arrived meanwhile, until nothing waits; so with four
+    /// connections a commit holds up to four marks, and a connection never has more than one mail unmarked.
+    final class SentMarks: Sendable {
+        typealias Write = @Sendable ([(id: UUID, messageID: String)]) async throws -> Void
+        private struct Waiting {
+            var marks: [(id: UUID, messageID: String, done: CheckedContinuation<Void, any Error>)] = []
+            var writing = false
+        }
+        private let waiting = Mutex(Waiting())
+        private let write: Write
+
+        init(write: @escaping Write) {
+            self.write = write
+        }
+
+        func mark(_ id: UUID, messageID: String) async throws {
+            try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
+                let starts = waiting.withLock { state in
+                    state.marks.append((id, messageID, done))
+                    if state.writing { return false }
+                    state.writing = true
+                    return true
+                }
+                if starts { Task { await self.writeAll() } }
+            }
+        }
+
+        private func writeAll() async {
+            while true {
+                let batch = waiting.withLock { state in
+                    let batch = state.marks
+                    state.marks = []
+                    if batch.isEmpty { state.writing = false }
+                    return batch
+                }
+                if batch.isEmpty { return }
+                do {
+                    try await write(batch.map { ($0.id, $0.messageID) })
+                    for mark in batch { mark.done.resume() }
+                } catch {
+                    for mark in batch { mark.done.resume(throwing: error) }
+                }
+            }
+        }
     }
 
     struct NotMailed: Sendable {

@@ -56,13 +56,15 @@ public enum Sends {
         return sends
     }
 
-    /// The relay took the mail: the send is sent for good (only by the worker that holds it).
-    public static func markSent(_ id: UUID, messageID: String, worker: String, now: Date, in tx: TenantTransaction) async throws {
+    /// The relay took these mails: their sends are sent for good (only those the worker still holds).
+    public static func markSent(_ mails: [(id: UUID, messageID: String)], worker: String, now: Date, in tx: TenantTransaction) async throws {
+        guard !mails.isEmpty else { return }
         try await tx.query("""
             WITH done AS (
-                UPDATE sends SET status = 'sent', sent_at = \(now), message_id = \(messageID), last_error = NULL
-                WHERE id = \(id) AND status = 'sending' AND claimed_by = \(worker)
-                RETURNING id, campaign_id, customer_id
+                UPDATE sends s SET status = 'sent', sent_at = \(now), message_id = m.message_id, last_error = NULL
+                FROM unnest(\(mails.map(\.id)), \(mails.map(\.messageID))) AS m (id, message_id)
+                WHERE s.id = m.id AND s.status = 'sending' AND s.claimed_by = \(worker)
+                RETURNING s.id, s.campaign_id, s.customer_id
             )
             INSERT INTO campaign_events (campaign_id, customer_id, kind, at, send_id) SELECT campaign_id, customer_id, 'sent', \(now), id FROM done
             """)

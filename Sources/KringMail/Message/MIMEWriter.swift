@@ -31,19 +31,25 @@ public struct MIMEWriter: Sendable {
         for (name, value) in message.extraHeaders { head += try HeaderText.unstructured(name, value) }
         head += "MIME-Version: 1.0\r\n"
 
+        // Bytes from here on: the parts are encoded straight into the message, not through intermediate strings.
         guard let html = message.html else {
+            var bytes = Array((head + Self.textPartHeaders("plain") + "\r\n").utf8)
+            let bodyStart = bytes.count
+            QuotedPrintable.encode(message.text, into: &bytes)
             // The message ends with a line end, as SMTP and mbox readers expect.
-            let body = QuotedPrintable.encode(message.text)
-            return Array((head + Self.textPartHeaders("plain") + "\r\n" + body + (body.hasSuffix("\r\n") ? "" : "\r\n")).utf8)
+            if !bytes[bodyStart...].suffix(2).elementsEqual([0x0D, 0x0A]) { bytes += [0x0D, 0x0A] }
+            return bytes
         }
         // `=_` never occurs in quoted-printable output, so the boundary cannot collide with a part's text.
         let boundary = "=_kring_" + randomHex(bytes: 16, using: &generator)
-        var body = head
-        body += "Content-Type: multipart/alternative;\r\n boundary=\"\(boundary)\"\r\n\r\n"
-        body += "--\(boundary)\r\n" + Self.textPartHeaders("plain") + "\r\n" + QuotedPrintable.encode(message.text) + "\r\n"
-        body += "--\(boundary)\r\n" + Self.textPartHeaders("html") + "\r\n" + QuotedPrintable.encode(html) + "\r\n"
-        body += "--\(boundary)--\r\n"
-        return Array(body.utf8)
+        var bytes = Array((head + "Content-Type: multipart/alternative;\r\n boundary=\"\(boundary)\"\r\n\r\n").utf8)
+        bytes.reserveCapacity(bytes.count + (message.text.utf8.count + html.utf8.count) * 9 / 8 + 400)
+        bytes += Array(("--\(boundary)\r\n" + Self.textPartHeaders("plain") + "\r\n").utf8)
+        QuotedPrintable.encode(message.text, into: &bytes)
+        bytes += Array(("\r\n--\(boundary)\r\n" + Self.textPartHeaders("html") + "\r\n").utf8)
+        QuotedPrintable.encode(html, into: &bytes)
+        bytes += Array(("\r\n--\(boundary)--\r\n").utf8)
+        return bytes
     }
 
     private static func textPartHeaders(_ subtype: String) -> String {

@@ -8,30 +8,62 @@ public enum QuotedPrintable {
 
     public static func encode(_ text: String) -> String {
         var output: [UInt8] = []
-        output.reserveCapacity(text.utf8.count + text.utf8.count / 8)
-        let lines = text.replacingLineBreaks().split(separator: "\n", omittingEmptySubsequences: false)
-        for (index, line) in lines.enumerated() {
-            if index > 0 { output += [0x0D, 0x0A] }
-            encodeLine(Array(line.utf8), into: &output)
-        }
+        encode(text, into: &output)
         return String(decoding: output, as: UTF8.self)
     }
 
-    private static func encodeLine(_ bytes: [UInt8], into output: inout [UInt8]) {
+    /// Appends the encoded text to `output`.
+    public static func encode(_ text: String, into output: inout [UInt8]) {
+        let bytes = Array(text.utf8)
+        output.reserveCapacity(output.count + bytes.count + bytes.count / 8 + 16)
+        // Line by line, a line ending at LF, CRLF or a lone CR; the last line may be empty.
+        var start = 0
+        var index = 0
+        while true {
+            guard index == bytes.count || bytes[index] == 0x0A || bytes[index] == 0x0D else {
+                index += 1
+                continue
+            }
+            encodeLine(bytes[start..<index], into: &output)
+            guard index < bytes.count else { break }
+            if bytes[index] == 0x0D, index + 1 < bytes.count, bytes[index + 1] == 0x0A { index += 1 }
+            output.append(0x0D)
+            output.append(0x0A)
+            index += 1
+            start = index
+        }
+    }
+
+    /// One line, without allocating per byte: this runs for every byte of every mail.
+    private static func encodeLine(_ bytes: ArraySlice<UInt8>, into output: inout [UInt8]) {
         var length = 0
-        for (index, byte) in bytes.enumerated() {
-            let isLast = index == bytes.count - 1
+        let last = bytes.endIndex - 1
+        for index in bytes.indices {
+            let byte = bytes[index]
+            let isLast = index == last
             let literal = (byte >= 0x21 && byte <= 0x7E && byte != UInt8(ascii: "=")) || ((byte == 0x20 || byte == 0x09) && !isLast)
-            let token: [UInt8] = literal ? [byte] : Array(("=" + hexByte(byte)).utf8)
+            let width = literal ? 1 : 3
             // Keep room for the `=` of a soft break, except for the line's final token, which may end at 76.
             let limit = isLast ? maxLineLength : maxLineLength - 1
-            if length + token.count > limit {
-                output += [UInt8(ascii: "="), 0x0D, 0x0A]
+            if length + width > limit {
+                output.append(UInt8(ascii: "="))
+                output.append(0x0D)
+                output.append(0x0A)
                 length = 0
             }
-            output += token
-            length += token.count
+            if literal {
+                output.append(byte)
+            } else {
+                output.append(UInt8(ascii: "="))
+                output.append(hexDigit(byte >> 4))
+                output.append(hexDigit(byte & 0x0F))
+            }
+            length += width
         }
+    }
+
+    private static func hexDigit(_ value: UInt8) -> UInt8 {
+        value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "A") + value - 10
     }
 
     /// Decodes quoted-printable bytes (soft breaks, `=XX` in either case); CRLF hard breaks become LF.
@@ -76,25 +108,5 @@ public enum QuotedPrintable {
         case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
         default: nil
         }
-    }
-}
-
-extension String {
-    /// The text with CRLF and lone CR turned into LF.
-    func replacingLineBreaks() -> String {
-        guard utf8.contains(0x0D) else { return self }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(utf8.count)
-        var previousCR = false
-        for byte in utf8 {
-            if byte == 0x0D {
-                bytes.append(0x0A)
-                previousCR = true
-            } else {
-                if !(byte == 0x0A && previousCR) { bytes.append(byte) }
-                previousCR = false
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }
