@@ -103,7 +103,7 @@ public enum RecipientContexts {
                                  "november", "december"]
 
     /// `date` "zaterdag 12 december", `time` "14:00", `when` "zaterdag 12 december, 14:00", in the Netherlands.
-    static func activityFields(id: UUID, title: String, startsAt: Date, branch: String?) -> [String: String] {
+    public static func activityFields(id: UUID, title: String, startsAt: Date, branch: String?) -> [String: String] {
         let parts = calendar.dateComponents([.weekday, .day, .month, .hour, .minute], from: startsAt)
         let weekday = weekdays[((parts.weekday ?? 1) - 1 + 7) % 7]
         let month = months[((parts.month ?? 1) - 1 + 12) % 12]
