@@ -12,7 +12,8 @@ public struct RecipientContext: Sendable {
     public var library: [String: String]
     /// Up to three upcoming activities for this customer: `id`, `title`, `date`, `time`, `when`, `branch`.
     public var activities: [[String: String]]
-    /// The activity the send is about (a reminder), with the same keys as `activities`.
+    /// The activity the send is about (a reminder, a booking confirmation), with the same keys as `activities` and,
+    /// when the send names a registration, `price_paid` ("gratis", "€ 7,50").
     public var activity: [String: String]?
     /// The send's own context (e.g. `confirm_url`, `list_name`).
     public var variables: [String: String]
