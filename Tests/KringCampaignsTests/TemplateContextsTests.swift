@@ -1,5 +1,5 @@
 import Foundation
-import KringCampaigns
+@testable import KringCampaigns
 import KringCore
 import KringDatabase
 import KringTestSupport
@@ -127,5 +127,10 @@ import Testing
         #expect(layout.html == "<div>{{{content}}}</div>")
         // A layout that does not parse is replaced by the standard one.
         #expect(broken == MailLayout.standard.text)
+    }
+
+    @Test(arguments: [(0, "gratis"), (5, "€ 0,05"), (750, "€ 7,50"), (2500, "€ 25,00"), (125_000, "€ 1.250,00"), (99_999_999, "€ 999.999,99")])
+    func pricesPaidReadAsDutchAmounts(cents: Int, text: String) {
+        #expect(RecipientContexts.euros(cents) == text)
     }
 }

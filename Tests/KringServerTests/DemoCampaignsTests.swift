@@ -133,6 +133,8 @@ import Testing
         #expect(thanked.count == booked)
         let thirdHalf = try sink.received().filter { $0.header("Subject") == "Hoe was \(activity.1)?" && thanked.contains($0.recipients[0]) }
         #expect(thirdHalf.count >= booked)
+        // Each carries the link to the evaluation form of its own registration.
+        #expect(thirdHalf.allSatisfy { $0.parts[0].text?.contains("Geef je cijfer: https://kring.test/s/\(tenant.slug.value)/e/") == true })
         let stats = try await env.db.withTenant(tenant) { tx in try await Campaigns.stats(id: seeded.thirdHalf, in: tx) }
         #expect(stats.sent >= booked)
     }

@@ -12,7 +12,9 @@ import Testing
 /// A link of library A used on library B's paths answers 404 and changes nothing in either library; a suspended
 /// library's links answer 404.
 @Suite struct PublicCrossTenantTests {
-    enum Route: String, CaseIterable, Sendable { case confirmPage, confirm, unsubscribePage, unsubscribe, preferencesPage, preferences, open, click }
+    enum Route: String, CaseIterable, Sendable {
+        case confirmPage, confirm, unsubscribePage, unsubscribe, preferencesPage, preferences, evaluationPage, evaluate, open, click
+    }
 
     @Test(arguments: Route.allCases)
     func aLinkOfLibraryANeverActsOnLibraryB(route: Route) async throws {
@@ -26,6 +28,7 @@ import Testing
                                       customerID: customer.id, by: .system, now: Date(), in: tx)
         }
         let mailed = try await cast.env.createSend(in: cast.a, list: list, customer: customer.id, email: email, status: "sent")
+        let attended = try await cast.env.createActivityFixtures(in: cast.a, customers: (try await cast.env.createCustomer(in: cast.a).id, customer.id)).attended
         let now = cast.clock.now, a = cast.a.slug.value
         let (method, url): (HTTPRequest.Method, String) = switch route {
         case .confirmPage: (.get, links.confirm(tenant: a, consentID: consent.id, now: now))
@@ -34,6 +37,8 @@ import Testing
         case .unsubscribe: (.post, links.unsubscribe(tenant: a, sendID: mailed.send, now: now))
         case .preferencesPage: (.get, links.preferences(tenant: a, customerID: customer.id, now: now))
         case .preferences: (.post, links.preferences(tenant: a, customerID: customer.id, now: now))
+        case .evaluationPage: (.get, links.evaluate(tenant: a, registrationID: attended, now: now))
+        case .evaluate: (.post, links.evaluate(tenant: a, registrationID: attended, now: now))
         case .open: (.get, links.openPixel(tenant: a, sendID: mailed.send, now: now))
         case .click: (.get, links.click(tenant: a, sendID: mailed.send, url: "https://bibliotheek.example/", now: now))
         }
@@ -43,7 +48,7 @@ import Testing
         try await app.test(.router) { client in
             let onB: FormResponse
             if method == .post {
-                onB = try await client.postForm(pathB, [("action", "unsubscribe_all"), ("List-Unsubscribe", "One-Click")])
+                onB = try await client.postForm(pathB, [("action", "unsubscribe_all"), ("List-Unsubscribe", "One-Click"), ("score", "8")])
             } else {
                 let response = try await client.send(method, pathB)
                 onB = FormResponse(status: response.status, headers: response.headers, text: response.text)
@@ -56,6 +61,9 @@ import Testing
         #expect(try await cast.env.events(of: mailed.send, in: cast.a).isEmpty)
         let suppressed = try await cast.env.db.withTenant(cast.a) { tx in try await Suppressions.suppressed([email], marketing: true, in: tx) }
         #expect(suppressed.isEmpty)
+        for tenant in [cast.a, cast.b] {
+            #expect(try await cast.env.db.withTenant(tenant) { tx in try await tx.query("SELECT count(*)::int FROM evaluations").decode(Int.self).reduce(0, +) } == 0)
+        }
 
         // Suspended: A's own links answer 404 too.
         _ = try await cast.env.owner.withPlatform { tx in try await TenantDirectory.setStatus(.suspended, slug: cast.a.slug, now: Date(), in: tx) }

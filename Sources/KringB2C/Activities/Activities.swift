@@ -89,6 +89,7 @@ public enum ActivityError: Error, ProblemConvertible, Equatable {
     case registrationNotFound
     case alreadyRegistered
     case notAttended
+    case alreadyEvaluated
 
     public var problem: Problem {
         switch self {
@@ -97,6 +98,7 @@ public enum ActivityError: Error, ProblemConvertible, Equatable {
         case .registrationNotFound: .notFound("No such registration in this library.")
         case .alreadyRegistered: .conflict("This customer is registered for this activity already.")
         case .notAttended: .conflict("Only a registration marked attended can be evaluated.")
+        case .alreadyEvaluated: .validation([FieldError(field: "score", message: "This registration has an evaluation already.")])
         }
     }
 }
@@ -229,9 +231,10 @@ public enum Activities {
         return updated
     }
 
-    /// Records the customer's evaluation (score 1-10) of an activity they attended; once per registration.
+    /// Records the customer's evaluation (score 1-10) of an activity they attended; once per registration. `via`
+    /// names the channel in the audit row when it is not the actor's own (e.g. the link in a mail).
     public static func evaluate(
-        registrationID: UUID, score: Int, comment: String?, by actor: AuditActor, now: Date, in tx: TenantTransaction
+        registrationID: UUID, score: Int, comment: String?, by actor: AuditActor, via: String? = nil, now: Date, in tx: TenantTransaction
     ) async throws {
         var errors: [FieldError] = []
         if !(1...10).contains(score) { errors.append(FieldError(field: "score", message: "Give a score from 1 to 10.")) }
@@ -248,8 +251,28 @@ public enum Activities {
             """)
         var created = false
         for try await _ in inserted { created = true }
-        guard created else { throw ActivityError.invalid([FieldError(field: "score", message: "This registration has an evaluation already.")]) }
+        guard created else { throw ActivityError.alreadyEvaluated }
+        var details = ["registration": registrationID.uuidString.lowercased()]
+        details["via"] = via
         try await TenantAudit.record("evaluation.created", subjectType: "customer", subjectID: customerID.uuidString.lowercased(), by: actor,
-                                     details: ["registration": registrationID.uuidString.lowercased()], at: now, in: tx)
+                                     details: details, at: now, in: tx)
+    }
+
+    /// What an evaluation form needs to know about a registration: its activity and whether it was evaluated.
+    public struct EvaluationRequest: Sendable {
+        public let registration: Registration
+        public let activity: Activity
+        public let evaluated: Bool
+    }
+
+    /// The registration with `registrationID`, its activity and whether it has an evaluation; nil for an unknown one.
+    public static func evaluationRequest(registrationID: UUID, in tx: TenantTransaction) async throws -> EvaluationRequest? {
+        let rows = try await tx.query("SELECT \(unescaped: Registration.columns) FROM registrations WHERE id = \(registrationID)")
+        var found: Registration?
+        for try await row in rows { found = try Registration(row: row) }
+        guard let registration = found else { return nil }
+        let evaluated = try await tx.query("SELECT EXISTS (SELECT 1 FROM evaluations WHERE registration_id = \(registrationID))")
+            .decode(Bool.self).reduce(false) { $0 || $1 }
+        return EvaluationRequest(registration: registration, activity: try await find(registration.activityID, in: tx), evaluated: evaluated)
     }
 }

@@ -117,8 +117,8 @@ public enum Campaigns {
         return try await single(rows)
     }
 
-    /// The scheduler's pass over one library: due campaigns start, journeys find new occurrences, campaigns whose
-    /// sends are all settled are marked sent. Answers the sends it queued.
+    /// The scheduler's pass over one library: due campaigns start, journeys find new occurrences, new bookings get
+    /// their confirmation, campaigns whose sends are all settled are marked sent. Answers the sends it queued.
     @discardableResult
     public static func tick(now: Date, in tx: TenantTransaction) async throws -> Int {
         var queued = 0
@@ -137,6 +137,7 @@ public enum Campaigns {
         var active: [Campaign] = []
         for try await row in journeys { active.append(try Campaign(row: row)) }
         for journey in active { queued += try await JourneyRunner.run(journey, now: now, in: tx) }
+        queued += try await TransactionalMails.queueBookingConfirmations(now: now, in: tx)
         try await tx.query("""
             UPDATE campaigns c SET state = 'sent', finished_at = \(now), updated_at = \(now)
             WHERE c.state = 'sending' AND c.kind = 'one_off'

@@ -49,9 +49,9 @@ enum JourneyRunner {
             let status = journey.trigger == .activityReminder ? "booked" : journey.trigger == .thirdHalf ? "attended" : "no_show"
             let target = journey.trigger == .activityReminder ? "\(day)::date + \(bind(journey.effectiveDays))::int" : "\(day)::date - \(bind(journey.effectiveDays))::int"
             let column = journey.trigger == .activityReminder ? "a.starts_at" : "a.ends_at"
-            // A window of whole Dutch days, so the index on starts_at is used.
+            // A window of whole Dutch days, so the index on starts_at is used. The registration names the evaluation link.
             occurrences = """
-                SELECT c.id AS customer_id, c.email, a.id::text AS occurrence, jsonb_build_object('activity_id', a.id) AS context
+                SELECT c.id AS customer_id, c.email, a.id::text AS occurrence, jsonb_build_object('activity_id', a.id, 'registration_id', r.id) AS context
                 FROM activities a JOIN registrations r ON r.activity_id = a.id AND r.status = '\(status)' JOIN customers c ON c.id = r.customer_id
                 WHERE \(column) >= ((\(target))::timestamp AT TIME ZONE 'Europe/Amsterdam')
                   AND \(column) < (((\(target)) + 1)::timestamp AT TIME ZONE 'Europe/Amsterdam')

@@ -309,6 +309,9 @@ public final class SendWorker: Sendable {
                 let unsubscribe = links.unsubscribe(tenant: tenant.slug.value, sendID: send.id, now: now)
                 context.links["unsubscribe_url"] = unsubscribe
                 context.links["preferences_url"] = links.preferences(tenant: tenant.slug.value, customerID: send.customerID, now: now)
+                if campaign.journey?.trigger == .thirdHalf, let registrationID = send.context["registration_id"].flatMap(UUID.init(uuidString:)) {
+                    context.links["evaluation_url"] = links.evaluate(tenant: tenant.slug.value, registrationID: registrationID, now: now)
+                }
                 let tracking = settings.tracking ? LinkTracking(
                     rewrite: { [links, slug = tenant.slug.value, id = send.id] url in links.click(tenant: slug, sendID: id, url: url, now: now) },
                     openPixelURL: links.openPixel(tenant: tenant.slug.value, sendID: send.id, now: now)) : nil

@@ -82,8 +82,15 @@ public struct CampaignsDemo: Sendable {
                                                   by: actor, now: now, in: tx)
         let thirdHalfTemplate = try await template("Derde helft", subject: "Hoe was {{activity.title}}?", html: """
             <p>Beste {{customer.first_name}},</p><p>Bedankt voor je komst naar {{activity.title}}. Wat vond je ervan? Je antwoord helpt ons.</p>
-            """, text: "Beste {{customer.first_name}},\n\nBedankt voor je komst naar {{activity.title}}. Wat vond je ervan? Je antwoord helpt ons.",
-            by: actor, now: now, in: tx)
+            {{#evaluation_url}}<p><a href="{{{evaluation_url}}}">Geef je cijfer</a></p>{{/evaluation_url}}
+            """, text: """
+            Beste {{customer.first_name}},
+
+            Bedankt voor je komst naar {{activity.title}}. Wat vond je ervan? Je antwoord helpt ons.
+            {{#evaluation_url}}
+            Geef je cijfer: {{{evaluation_url}}}
+            {{/evaluation_url}}
+            """, by: actor, now: now, in: tx)
         let thirdHalf = try await Campaigns.create(CampaignDraft(name: "Derde helft", kind: .journey, purpose: .service,
                                                                  journey: Journey(trigger: .thirdHalf, days: 1, steps: [.init(templateID: thirdHalfTemplate)])),
                                                    by: actor, now: now, in: tx)

@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 import Synchronization
 
-/// Signs and checks the tokens in public links (double opt-in, unsubscribe, preference centre, tracking).
+/// Signs and checks the tokens in public links (double opt-in, unsubscribe, preference centre, evaluation, tracking).
 ///
 /// A token names its purpose, its library and its subject (a send, a customer, a consent) and carries an
 /// HMAC-SHA256 under a key derived per library from the platform secret. A token made for one purpose or one
@@ -15,6 +15,8 @@ public struct LinkSigner: Sendable {
         case unsubscribe
         /// The preference centre; subject: the customer id.
         case preferences
+        /// The evaluation form of an activity the customer attended; subject: the registration id.
+        case evaluate
         /// The open pixel; subject: the send id.
         case open
         /// A click redirect; subject: the send id and the index of the link in the mail.

@@ -7,6 +7,7 @@ import Foundation
 /// - `/s/{tenant}/c/{token}`: double opt-in confirmation (GET shows the page, POST confirms)
 /// - `/s/{tenant}/u/{token}`: unsubscribe (GET asks to confirm, POST is the RFC 8058 one-click)
 /// - `/s/{tenant}/p/{token}`: preference centre
+/// - `/s/{tenant}/e/{token}`: evaluation of an attended activity (GET shows the form, POST records it)
 /// - `/t/{tenant}/o/{token}`: open pixel
 /// - `/t/{tenant}/c/{token}?u={url}`: click redirect; the token signs the send and the URL's hash, so only a
 ///   link that was in the mail redirects
@@ -40,6 +41,11 @@ public struct PublicLinks: Sendable {
     public func preferences(tenant: String, customerID: UUID, now: Date) -> String {
         let token = signer.token(.preferences, tenant: tenant, subject: customerID.uuidString.lowercased(), expires: now + Self.mailLinkLifetime)
         return "\(baseURL)/s/\(tenant)/p/\(token)"
+    }
+
+    public func evaluate(tenant: String, registrationID: UUID, now: Date) -> String {
+        let token = signer.token(.evaluate, tenant: tenant, subject: registrationID.uuidString.lowercased(), expires: now + Self.mailLinkLifetime)
+        return "\(baseURL)/s/\(tenant)/e/\(token)"
     }
 
     public func openPixel(tenant: String, sendID: UUID, now: Date) -> String {

@@ -12,12 +12,13 @@ public struct RecipientContext: Sendable {
     public var library: [String: String]
     /// Up to three upcoming activities for this customer: `id`, `title`, `date`, `time`, `when`, `branch`.
     public var activities: [[String: String]]
-    /// The activity the send is about (a reminder), with the same keys as `activities`.
+    /// The activity the send is about (a reminder, a booking confirmation), with the same keys as `activities` and,
+    /// when the send names a registration, `price_paid` ("gratis", "€ 7,50").
     public var activity: [String: String]?
-    /// The send's own context (e.g. `confirm_url`, `evaluation_url`).
+    /// The send's own context (e.g. `confirm_url`, `list_name`).
     public var variables: [String: String]
-    /// The recipient's own links, filled by the caller: `unsubscribe_url`, `preferences_url`, ... Tracking never
-    /// rewrites these.
+    /// The recipient's own links, filled by the caller: `unsubscribe_url`, `preferences_url`, `evaluation_url` (a
+    /// third-half mail), ... Tracking never rewrites these.
     public var links: [String: String]
 
     public init(customer: [String: String] = [:], branch: [String: String] = [:], library: [String: String] = [:],

@@ -8,8 +8,8 @@ public enum RecipientContexts {
     static let activityLimit = 3
     static let activityHorizonDays = 60
 
-    /// Loads, in at most three queries for the whole batch, what each recipient's mail needs. `sendContext` is the
-    /// send row's context (string values), e.g. `["activity_id": ...]` for an activity reminder or
+    /// Loads, in at most four queries for the whole batch, what each recipient's mail needs. `sendContext` is the
+    /// send row's context (string values), e.g. `["activity_id": ..., "registration_id": ...]` for an activity mail or
     /// `["confirm_url": ...]`. Returns one context per input, in input order; a merged or erased customer gets a
     /// context without personal fields. `links` is left for the caller.
     public static func load(_ recipients: [(customerID: UUID, sendContext: [String: String])], library: String, now: Date,
@@ -20,14 +20,20 @@ public enum RecipientContexts {
         let suggestions = try await upcomingActivities(ids, now: now, in: tx)
         let namedIDs = Array(Set(recipients.compactMap { $0.sendContext["activity_id"].flatMap(UUID.init(uuidString:)) }))
         let named = namedIDs.isEmpty ? [:] : try await activities(namedIDs, in: tx)
+        let registrationIDs = Array(Set(recipients.compactMap { $0.sendContext["registration_id"].flatMap(UUID.init(uuidString:)) }))
+        let paid = registrationIDs.isEmpty ? [:] : try await pricesPaid(registrationIDs, in: tx)
         return recipients.map { recipient in
             let person = people[recipient.customerID]
+            var activity = recipient.sendContext["activity_id"].flatMap(UUID.init(uuidString:)).flatMap { named[$0] }
+            if let cents = recipient.sendContext["registration_id"].flatMap(UUID.init(uuidString:)).flatMap({ paid[$0] }) {
+                activity?["price_paid"] = euros(cents)
+            }
             return RecipientContext(
                 customer: person?.fields ?? [:],
                 branch: person?.branch.map { ["name": $0] } ?? [:],
                 library: ["name": library],
                 activities: person == nil ? [] : suggestions[recipient.customerID] ?? [],
-                activity: recipient.sendContext["activity_id"].flatMap(UUID.init(uuidString:)).flatMap { named[$0] },
+                activity: activity,
                 variables: recipient.sendContext)
         }
     }
@@ -91,7 +97,26 @@ public enum RecipientContexts {
         return result
     }
 
-    // MARK: Dutch dates
+    private static func pricesPaid(_ ids: [UUID], in tx: TenantTransaction) async throws -> [UUID: Int] {
+        var result: [UUID: Int] = [:]
+        for try await (id, cents) in try await tx.query("SELECT id, price_paid_cents FROM registrations WHERE id = ANY(\(ids))").decode((UUID, Int).self) {
+            result[id] = cents
+        }
+        return result
+    }
+
+    // MARK: Dutch dates and amounts
+
+    /// "gratis", "€ 7,50", "€ 1.250,00".
+    static func euros(_ cents: Int) -> String {
+        guard cents > 0 else { return "gratis" }
+        var grouped: [Character] = []
+        for (index, digit) in String(cents / 100).reversed().enumerated() {
+            if index > 0 && index % 3 == 0 { grouped.append(".") }
+            grouped.append(digit)
+        }
+        return "€ " + String(grouped.reversed()) + "," + twoDigits(cents % 100)
+    }
 
     private static let calendar: Calendar = {
         var calendar = Calendar(identifier: .gregorian)
@@ -102,14 +127,18 @@ public enum RecipientContexts {
     private static let months = ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
                                  "november", "december"]
 
-    /// `date` "zaterdag 12 december", `time` "14:00", `when` "zaterdag 12 december, 14:00", in the Netherlands.
-    static func activityFields(id: UUID, title: String, startsAt: Date, branch: String?) -> [String: String] {
+    /// `date` "zaterdag 12 december", `time` "14:00", `when` "zaterdag 12 december, 14:00", in the Netherlands; `branch`
+    /// when the activity has one.
+    public static func activityFields(id: UUID, title: String, startsAt: Date, branch: String?) -> [String: String] {
         let parts = calendar.dateComponents([.weekday, .day, .month, .hour, .minute], from: startsAt)
         let weekday = weekdays[((parts.weekday ?? 1) - 1 + 7) % 7]
         let month = months[((parts.month ?? 1) - 1 + 12) % 12]
         let date = "\(weekday) \(parts.day ?? 1) \(month)"
         let time = twoDigits(parts.hour ?? 0) + ":" + twoDigits(parts.minute ?? 0)
-        return ["id": id.uuidString.lowercased(), "title": title, "date": date, "time": time, "when": "\(date), \(time)", "branch": branch ?? ""]
+        var fields = ["id": id.uuidString.lowercased(), "title": title, "date": date, "time": time, "when": "\(date), \(time)"]
+        // Left out rather than empty, so that `{{#activity.branch}}` tests for a branch.
+        if let branch, !branch.isEmpty { fields["branch"] = branch }
+        return fields
     }
 
     private static func twoDigits(_ value: Int) -> String {

@@ -39,6 +39,7 @@ public func buildRouter(_ services: AppServices) -> Router<KringRequestContext> 
     ListsController(services: services).addRoutes(to: authenticated.group("lists"))
     EmailEventsController(services: services).addRoutes(to: authenticated.group("email-events"))
     SubscriptionPagesController(services: services).addRoutes(to: router.group("s"))
+    EvaluationPagesController(services: services).addRoutes(to: router.group("s"))
     TrackingController(services: services).addRoutes(to: router.group("t"))
     return router
 }

@@ -1,10 +1,11 @@
 import Foundation
 import Hummingbird
+import KringB2C
 import KringCampaigns
 import KringCore
 import KringDatabase
 
-/// The small HTML pages behind the links in mails (confirm, unsubscribe, preferences): Dutch, no scripts, no
+/// The small HTML pages behind the links in mails (confirm, unsubscribe, preferences, evaluation): Dutch, no scripts, no
 /// external resources, every printed value escaped. The token is in the URL, so pages send no referrer and are
 /// never cached or indexed.
 enum PublicPage {
@@ -36,6 +37,20 @@ enum PublicPage {
     static func button(_ label: String, hidden: [String: String] = [:]) -> String {
         let fields = hidden.sorted { $0.key < $1.key }.map { #"<input type="hidden" name="\#(escape($0.key))" value="\#(escape($0.value))">"# }.joined()
         return #"<form method="post">\#(fields)<button type="submit">\#(escape(label))</button></form>"#
+    }
+
+    /// Runs a page's handler and renders its failures as HTML pages rather than problem+json.
+    static func serve(_ context: KringRequestContext, _ body: () async throws -> Response) async -> Response {
+        do {
+            return try await body()
+        } catch let reason as PublicFailure {
+            return failure(reason)
+        } catch CustomerError.invalid(let errors) {
+            return failure(.invalid(errors.map(\.message).joined(separator: " ")))
+        } catch {
+            context.logger.error("public page failed", metadata: ["error": "\(type(of: error))"])
+            return html(.internalServerError, title: "Er ging iets mis", body: paragraph("Probeer het later nog eens."))
+        }
     }
 
     /// The answer to a link that cannot be used; says nothing about why beyond what the visitor can act on.

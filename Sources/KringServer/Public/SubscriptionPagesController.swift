@@ -13,26 +13,12 @@ struct SubscriptionPagesController {
 
     func addRoutes(to group: RouterGroup<KringRequestContext>) {
         group.post(":tenant/subscribe") { request, context in try await subscribe(request, context) }
-        group.get(":tenant/c/:token") { _, context in await page(context) { try await confirmPage(context) } }
-        group.post(":tenant/c/:token") { _, context in await page(context) { try await confirm(context) } }
-        group.get(":tenant/u/:token") { _, context in await page(context) { try await unsubscribePage(context) } }
-        group.post(":tenant/u/:token") { _, context in await page(context) { try await unsubscribe(context) } }
-        group.get(":tenant/p/:token") { _, context in await page(context) { try await preferencesPage(context) } }
-        group.post(":tenant/p/:token") { request, context in await page(context) { try await savePreferences(request, context) } }
-    }
-
-    /// Renders a failure of a link as an HTML page rather than problem+json.
-    private func page(_ context: KringRequestContext, _ body: () async throws -> Response) async -> Response {
-        do {
-            return try await body()
-        } catch let failure as PublicFailure {
-            return PublicPage.failure(failure)
-        } catch CustomerError.invalid(let errors) {
-            return PublicPage.failure(.invalid(errors.map(\.message).joined(separator: " ")))
-        } catch {
-            context.logger.error("public page failed", metadata: ["error": "\(type(of: error))"])
-            return PublicPage.html(.internalServerError, title: "Er ging iets mis", body: PublicPage.paragraph("Probeer het later nog eens."))
-        }
+        group.get(":tenant/c/:token") { _, context in await PublicPage.serve(context) { try await confirmPage(context) } }
+        group.post(":tenant/c/:token") { _, context in await PublicPage.serve(context) { try await confirm(context) } }
+        group.get(":tenant/u/:token") { _, context in await PublicPage.serve(context) { try await unsubscribePage(context) } }
+        group.post(":tenant/u/:token") { _, context in await PublicPage.serve(context) { try await unsubscribe(context) } }
+        group.get(":tenant/p/:token") { _, context in await PublicPage.serve(context) { try await preferencesPage(context) } }
+        group.post(":tenant/p/:token") { request, context in await PublicPage.serve(context) { try await savePreferences(request, context) } }
     }
 
     // MARK: Sign-up
