@@ -15,7 +15,8 @@ struct SendBench: AsyncParsableCommand {
     @Option(help: "The relay; without it a local sink that counts the mails is started for the run.") var smtp: String?
     @Option(help: "The local sink: `minimal` (Deploy/smtp-count-sink.py, plain asyncio, least CPU) or `aiosmtpd` (Deploy/smtp-sink.py --count-only, the tests' server).")
     var sink = "minimal"
-    @Option(help: "SMTP connections per worker.") var connections = 4
+    @Option(help: "SMTP connections per worker.") var connections = SendWorker.Options().connections
+    @Option(help: "Sends a worker claims at a time.") var batch = SendWorker.Options().batchSize
 
     func run() async throws {
         let env = Environment()
@@ -51,6 +52,7 @@ struct SendBench: AsyncParsableCommand {
                         var options = SendWorker.Options()
                         options.name = "bench-\(index)"
                         options.connections = connections
+                        options.batchSize = batch
                         return SendWorker(db: owner, transport: transport, links: links, options: options, now: { Date() }, logger: logger)
                     }
                     let deliveryStart = ContinuousClock.now
@@ -65,7 +67,7 @@ struct SendBench: AsyncParsableCommand {
                         try await tx.query("SELECT count(*) FROM sends WHERE campaign_id = \(campaign.id) AND status = 'sent'").decode(Int.self).reduce(0, +)
                     }
                     let total = snapshot + delivery
-                    print("\(workers) worker\(workers == 1 ? "" : "s") (\(connections) SMTP connections each, one process):")
+                    print("\(workers) worker\(workers == 1 ? "" : "s") (\(connections) SMTP connections and batches of \(batch) each, one process):")
                     print("  snapshot of \(started.recipients ?? 0) recipients: \(format(snapshot)) s")
                     print("  render + deliver + mark sent: \(sent) mails in \(format(delivery)) s = \(Int(Double(sent) / max(Bench.seconds(delivery), 0.001))) mails/s")
                     print("  snapshot to last mail: \(Int(Double(sent) / max(Bench.seconds(total), 0.001))) mails/s")
@@ -110,7 +112,7 @@ struct SendBench: AsyncParsableCommand {
             try await tx.query("INSERT INTO settings (key, value, updated_at) VALUES ('mail_from_address', '\"nieuws@bench.example\"', \(now))")
         }
         try await owner.withPlatform { tx in
-            _ = try await tx.query(PostgresQuery(unsafeSQL: "ANALYZE \(tenant.slug.schema.quoted).customers, \(tenant.slug.schema.quoted).consents"))
+            _ = try await tx.query(PostgresQuery(unsafeSQL: "ANALYZE \(tenant.slug.schema.quoted).customers, \(tenant.slug.schema.quoted).consents, \(tenant.slug.schema.quoted).consent_state"))
         }
         return (list, template)
     }

@@ -387,6 +387,14 @@ struct SegmentCase: Sendable, CustomTestStringConvertible {
         #expect(try await library.ids(compiled) == leap)
     }
 
+    @Test func daysAreCountedFromPostgreSQLsDateEpoch() {
+        #expect(SegmentCompiler.daysSince2000(CalendarDate(year: 2000, month: 1, day: 1)!) == 0)
+        #expect(SegmentCompiler.daysSince2000(CalendarDate(year: 1999, month: 12, day: 31)!) == -1)
+        #expect(SegmentCompiler.daysSince2000(CalendarDate(year: 2024, month: 2, day: 29)!) == 8825)
+        #expect(SegmentCompiler.daysSince2000(CalendarDate(year: 2026, month: 11, day: 27)!) == 9827)
+        #expect(SegmentCompiler.daysSince2000(CalendarDate(year: 1850, month: 3, day: 1)!) == -54727)
+    }
+
     @Test func dayArithmeticMatchesTheCalendar() {
         let start = CalendarDate(year: 1900, month: 1, day: 1)!
         var day = start

@@ -28,6 +28,16 @@ public struct SegmentCompiler: Sendable {
         return CompiledSegment(predicate: fragment.sql, binds: writer.binds)
     }
 
+    /// Days from 2000-01-01 (PostgreSQL's date epoch) to `date`, by the proleptic Gregorian calendar.
+    static func daysSince2000(_ date: CalendarDate) -> Int {
+        let year = date.month <= 2 ? date.year - 1 : date.year
+        let era = (year >= 0 ? year : year - 399) / 400
+        let yearOfEra = year - era * 400
+        let dayOfYear = (153 * (date.month > 2 ? date.month - 3 : date.month + 9) + 2) / 5 + date.day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468 - 10_957
+    }
+
     /// A piece of WHERE clause; `nullable` when it can be NULL (a comparison on a column without a value), which
     /// `not` must then turn into false so that "not X" is exactly everyone outside X.
     struct Fragment {
@@ -46,7 +56,10 @@ public struct SegmentCompiler: Sendable {
             return "$\(binds.count)"
         }
 
-        mutating func bindDate(_ date: CalendarDate) -> String { "\(bind(date.description))::date" }
+        /// A day as PostgreSQL's date epoch plus a whole number: `date + integer` is immutable, so the planner
+        /// folds it into a constant. (A text parameter cast to date is not: the cast depends on DateStyle, and it
+        /// ran once per row, a quarter of a count over a million customers.)
+        mutating func bindDate(_ date: CalendarDate) -> String { "(DATE '2000-01-01' + \(bind(SegmentCompiler.daysSince2000(date)))::integer)" }
 
         mutating func fail(_ path: String, _ message: String) -> Fragment? {
             errors.append(FieldError(field: path, message: message))
