@@ -231,6 +231,9 @@ public enum Activities {
         return updated
     }
 
+    /// The longest comment an evaluation may carry.
+    public static let evaluationCommentLimit = 4000
+
     /// Records the customer's evaluation (score 1-10) of an activity they attended; once per registration. `via`
     /// names the channel in the audit row when it is not the actor's own (e.g. the link in a mail).
     public static func evaluate(
@@ -238,7 +241,9 @@ public enum Activities {
     ) async throws {
         var errors: [FieldError] = []
         if !(1...10).contains(score) { errors.append(FieldError(field: "score", message: "Give a score from 1 to 10.")) }
-        if let comment, comment.count > 4000 { errors.append(FieldError(field: "comment", message: "Use at most 4000 characters.")) }
+        if let comment, comment.count > evaluationCommentLimit {
+            errors.append(FieldError(field: "comment", message: "Use at most \(evaluationCommentLimit) characters."))
+        }
         guard errors.isEmpty else { throw ActivityError.invalid(errors) }
         let rows = try await tx.query("SELECT status, customer_id FROM registrations WHERE id = \(registrationID)")
         var found: (String, UUID)?

@@ -99,11 +99,6 @@ public final class SendWorker: Sendable {
         }
     }
 
-    /// One batch: the same as `deliverBatches(of:upTo: 1)`.
-    public func deliverBatch(of tenant: Tenant) async throws -> Int {
-        try await deliverBatches(of: tenant, upTo: 1)
-    }
-
     /// Claimed sends, checked once more and rendered; the ones that may not go are already settled.
     struct PreparedBatch: Sendable {
         let claimed: Int

@@ -102,7 +102,7 @@ public enum Sends {
             try await tx.query("""
                 SELECT c.id FROM consent_state k JOIN customers c ON c.id = k.customer_id
                 WHERE k.customer_id = ANY(\(customers)) AND k.topic = \(topic) AND k.status = 'confirmed'
-                  AND c.id = ANY(\(customers)) AND c.erased_at IS NULL AND c.merged_into IS NULL
+                  AND c.erased_at IS NULL AND c.merged_into IS NULL
                 """)
         } else {
             try await tx.query("SELECT c.id FROM customers c WHERE c.id = ANY(\(customers)) AND c.erased_at IS NULL AND c.merged_into IS NULL")

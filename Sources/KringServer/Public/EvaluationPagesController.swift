@@ -11,9 +11,6 @@ import KringDatabase
 struct EvaluationPagesController {
     let services: AppServices
 
-    /// The longest comment a customer may leave (as `Activities.evaluate` allows).
-    static let commentLimit = 4000
-
     func addRoutes(to group: RouterGroup<KringRequestContext>) {
         group.get(":tenant/e/:token") { _, context in await PublicPage.serve(context) { try await evaluationPage(context) } }
         group.post(":tenant/e/:token") { request, context in await PublicPage.serve(context) { try await evaluate(request, context) } }
@@ -51,8 +48,8 @@ struct EvaluationPagesController {
             return form(request, status: .badRequest, message: "Kies een cijfer van 1 tot en met 10.")
         }
         let comment = body.value("comment")?.trimmed()
-        if let comment, comment.count > Self.commentLimit {
-            return form(request, status: .badRequest, message: "Je toelichting mag hoogstens \(Self.commentLimit) tekens lang zijn.")
+        if let comment, comment.count > Activities.evaluationCommentLimit {
+            return form(request, status: .badRequest, message: "Je toelichting mag hoogstens \(Activities.evaluationCommentLimit) tekens lang zijn.")
         }
         let now = services.now()
         do {
@@ -91,7 +88,7 @@ struct EvaluationPagesController {
             <form method="post">
             <fieldset><label for="score">Cijfer</label><select id="score" name="score" required>\(options)</select></fieldset>
             <fieldset><label for="comment">Toelichting (mag leeg blijven)</label>
-            <textarea id="comment" name="comment" rows="5" cols="40" maxlength="\(Self.commentLimit)"></textarea></fieldset>
+            <textarea id="comment" name="comment" rows="5" cols="40" maxlength="\(Activities.evaluationCommentLimit)"></textarea></fieldset>
             <button type="submit">Versturen</button>
             </form>
             """
