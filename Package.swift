@@ -79,6 +79,7 @@ let package = Package(
                 "KringCore",
                 "KringDatabase",
                 "KringB2C",
+                "KringB2B",
                 "KringMail",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),

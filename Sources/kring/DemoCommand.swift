@@ -47,7 +47,8 @@ struct DemoCommand: AsyncParsableCommand {
                 try await CampaignsDemo(senderAddress: "nieuws@\(slug.value).example", senderName: found.name).seed(by: .system, now: now, in: tx)
             }
             return (["\(slug): \(report.inserted) members imported (\(report.rejected) rejected), activities, registrations, consents and complaints added; "
-                     + "\(organisations) business relations; the Weekbrief list, \(campaigns.newsletters.count) draft newsletters by branch and three active journeys"]
+                     + "\(organisations) business relations; the Weekbrief list, \(campaigns.newsletters.count) draft newsletters by branch and three active journeys; "
+                     + "for relations the education newsletter and \(campaigns.newYearGreetings.count) new-year greetings as drafts"]
                 + rejected).joined(separator: "\n")
         }
         print(line)

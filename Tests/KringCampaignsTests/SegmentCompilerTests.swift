@@ -203,23 +203,29 @@ struct SegmentCase: Sendable, CustomTestStringConvertible {
 
     /// Every field of the catalogue, and every operator of every type of field, has a case above.
     @Test func everyFieldAndEveryOperatorOfEachTypeIsCompared() throws {
+        let missing = try Self.uncovered(by: SegmentCase.all.map(\.rule), subject: .b2c)
+        #expect(missing.fields == [], "fields without a case")
+        #expect(missing.operators == [], "operators without a case")
+    }
+
+    /// The catalogue's fields, and the operators of each type of field, that none of `rules` uses.
+    static func uncovered(by rules: [String], subject: Segment.Subject) throws -> (fields: [String], operators: [String]) {
+        let catalogue = SegmentField.catalogue(for: subject)
         var fields: Set<String> = []
         var typedOperators: Set<String> = []
-        for testCase in SegmentCase.all {
-            func visit(_ rule: SegmentRule) {
-                switch rule {
-                case .all(let rules), .any(let rules): rules.forEach(visit)
-                case .not(let inner): visit(inner)
-                case .condition(let condition):
-                    fields.insert(condition.field)
-                    if let field = SegmentField.catalogue[condition.field] { typedOperators.insert("\(field.typeName) \(condition.op)") }
-                }
+        func visit(_ rule: SegmentRule) {
+            switch rule {
+            case .all(let rules), .any(let rules): rules.forEach(visit)
+            case .not(let inner): visit(inner)
+            case .condition(let condition):
+                fields.insert(condition.field)
+                if let field = catalogue[condition.field] { typedOperators.insert("\(field.typeName) \(condition.op)") }
             }
-            visit(try rule(testCase.rule))
         }
-        #expect(Set(SegmentField.all.map(\.name)).subtracting(fields).isEmpty, "fields without a case")
-        let every = Set(SegmentField.all.flatMap { field in field.operators.map { "\(field.typeName) \($0.rawValue)" } })
-        #expect(every.subtracting(typedOperators).sorted() == [], "operators without a case")
+        for json in rules { visit(try JSONDecoder().decode(SegmentRule.self, from: Data(json.utf8))) }
+        let all = SegmentField.fields(for: subject)
+        let every = Set(all.flatMap { field in field.operators.map { "\(field.typeName) \($0.rawValue)" } })
+        return (Set(all.map(\.name)).subtracting(fields).sorted(), every.subtracting(typedOperators).sorted())
     }
 
     /// No value of a rule reaches the SQL text: strings never appear in it, and other numbers give the same text.

@@ -65,8 +65,8 @@ import Testing
         let library = try await Self.makeLibrary()
         let unknown = UUID()
         let contexts = try await library.env.db.withTenant(library.tenant) { tx in
-            try await RecipientContexts.load([(library.anna, ["activity_id": library.reminder.uuidString.lowercased(), "evaluation_url": "https://e.test/1"]),
-                                              (library.bram, [:]), (library.erased, [:]), (unknown, ["confirm_url": "https://c.test"])],
+            try await RecipientContexts.load([(.customer(library.anna), ["activity_id": library.reminder.uuidString.lowercased(), "evaluation_url": "https://e.test/1"]),
+                                              (.customer(library.bram), [:]), (.customer(library.erased), [:]), (.customer(unknown), ["confirm_url": "https://c.test"])],
                                              library: "Bibliotheek Zuid-Kennemerland", now: Self.now, in: tx)
         }
         try #require(contexts.count == 4)

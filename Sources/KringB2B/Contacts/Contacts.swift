@@ -53,10 +53,13 @@ public enum Contacts {
         return updated
     }
 
-    /// Removes a person with their roles, consent statements and participation in interactions (an erasure
-    /// request, or a mistake). Interactions and tasks stay; a task that named the person names nobody.
+    /// Removes a person with their roles, consent statements, participation in interactions and the mails sent to
+    /// them (with what happened to those mails: a campaign's report then counts them no more). Interactions and tasks
+    /// stay; a task that named the person names nobody.
     public static func delete(id: UUID, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws {
         _ = try await require(id: id, forUpdate: true, in: tx)
+        try await tx.query("DELETE FROM campaign_events WHERE contact_id = \(id)")
+        try await tx.query("DELETE FROM sends WHERE contact_id = \(id)")
         try await tx.query("UPDATE tasks SET contact_id = NULL, updated_at = \(now) WHERE contact_id = \(id)")
         try await tx.query("DELETE FROM interaction_contacts WHERE contact_id = \(id)")
         try await tx.query("DELETE FROM contact_consents WHERE contact_id = \(id)")

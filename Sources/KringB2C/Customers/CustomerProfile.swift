@@ -152,6 +152,14 @@ public enum CustomerPrivacy {
         try await tx.query("UPDATE consents SET evidence = '{}' WHERE customer_id = \(id)")
         try await tx.query("UPDATE complaints SET description = NULL, resolution = NULL WHERE customer_id = \(id)")
         try await tx.query("UPDATE evaluations SET comment = NULL WHERE registration_id IN (SELECT id FROM registrations WHERE customer_id = \(id))")
+        // The mails sent to the person keep their count in a campaign's report, not the address (nor a relay's reply,
+        // which quotes it); mails still waiting are cancelled.
+        try await tx.query("""
+            UPDATE sends SET email = '', last_error = NULL, context = '{}',
+                   status = CASE WHEN status IN ('pending', 'sending') THEN 'cancelled' ELSE status END
+            WHERE customer_id = \(id)
+            """)
+        try await tx.query("UPDATE campaign_events SET detail = '{}' WHERE customer_id = \(id) AND detail <> '{}'")
         try await TenantAudit.record("customer.erased", subjectType: "customer", subjectID: id.uuidString.lowercased(), by: actor, at: now, in: tx)
         try await Timeline.recordSystemEvent("customer.erased", customerID: id, actor: actor, at: now, in: tx)
     }

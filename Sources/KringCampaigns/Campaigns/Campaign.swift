@@ -17,6 +17,8 @@ public struct Campaign: Sendable, Codable, Equatable {
     public let name: String
     public let kind: Kind
     public let purpose: Purpose
+    /// Whom it mails: customers (b2c) or contacts at organisations (b2b, one-off campaigns only).
+    public let audience: Segment.Subject
     public let state: State
     public let listID: UUID?
     public let segmentID: UUID?
@@ -39,7 +41,8 @@ public struct Campaign: Sendable, Codable, Equatable {
 
     static let columns = """
         id, name, kind, purpose, state, list_id, segment_id, segment_version, template_id, template_version, subject, subject_b, \
-        from_name, from_address, reply_to, priority, journey::text, scheduled_at, started_at, finished_at, recipients, created_at, updated_at
+        from_name, from_address, reply_to, priority, journey::text, scheduled_at, started_at, finished_at, recipients, created_at, updated_at, \
+        audience
         """
 
     init(row: PostgresRow) throws {
@@ -67,6 +70,7 @@ public struct Campaign: Sendable, Codable, Equatable {
         recipients = try c[20].decode(Int?.self)
         createdAt = try c[21].decode(Date.self)
         updatedAt = try c[22].decode(Date.self)
+        audience = Segment.Subject(rawValue: try c[23].decode(String.self)) ?? .b2c
     }
 }
 
@@ -75,6 +79,8 @@ public struct CampaignDraft: Sendable, Codable {
     public var name: String
     public var kind: String?
     public var purpose: String?
+    /// b2c or b2b; when absent, the segment's subject (b2c without a segment).
+    public var audience: String?
     public var listID: UUID?
     public var segmentID: UUID?
     public var templateID: UUID?
@@ -86,16 +92,17 @@ public struct CampaignDraft: Sendable, Codable {
     public var journey: Journey?
 
     enum CodingKeys: String, CodingKey {
-        case name, kind, purpose, listID = "list_id", segmentID = "segment_id", templateID = "template_id", subject, subjectB = "subject_b"
+        case name, kind, purpose, audience, listID = "list_id", segmentID = "segment_id", templateID = "template_id", subject, subjectB = "subject_b"
         case fromName = "from_name", fromAddress = "from_address", replyTo = "reply_to", journey
     }
 
     public init(name: String, kind: Campaign.Kind = .oneOff, purpose: Campaign.Purpose = .marketing, listID: UUID? = nil, segmentID: UUID? = nil,
                 templateID: UUID? = nil, subject: String? = nil, subjectB: String? = nil, fromName: String? = nil, fromAddress: String? = nil,
-                replyTo: String? = nil, journey: Journey? = nil) {
+                replyTo: String? = nil, journey: Journey? = nil, audience: Segment.Subject? = nil) {
         self.name = name
         self.kind = kind.rawValue
         self.purpose = purpose.rawValue
+        self.audience = audience?.rawValue
         self.listID = listID
         self.segmentID = segmentID
         self.templateID = templateID
@@ -119,6 +126,15 @@ public struct CampaignDraft: Sendable, Codable {
         }
         let purpose = Campaign.Purpose(rawValue: self.purpose ?? "marketing")
         if purpose == nil { errors.append(FieldError(field: "purpose", message: "Use marketing or service.")) }
+        if let audience {
+            if let parsed = Segment.Subject(rawValue: audience) {
+                if parsed == .b2b && kind == .journey {
+                    errors.append(FieldError(field: "audience", message: "Journeys follow customers (memberships, birthdays, activities): use b2c."))
+                }
+            } else {
+                errors.append(FieldError(field: "audience", message: "Use b2c (customers) or b2b (contacts at organisations)."))
+            }
+        }
         for (field, value, limit) in [("subject", subject, 500), ("subject_b", subjectB, 500), ("from_name", fromName, 200)] {
             if let value, value.isEmpty || value.count > limit || value.contains(where: { $0.isNewline }) {
                 errors.append(FieldError(field: field, message: "Give one line of 1 to \(limit) characters."))

@@ -10,14 +10,14 @@ public enum Campaigns {
 
     public static func create(_ draft: CampaignDraft, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> Campaign {
         let (kind, purpose, valid) = try draft.validate()
-        try await checkReferences(valid, in: tx)
+        let audience = try await checkReferences(valid, in: tx)
         let id = UUID()
         let rows = try await tx.query("""
-            INSERT INTO campaigns (id, name, kind, purpose, state, list_id, segment_id, template_id, subject, subject_b, from_name, from_address,
-                                   reply_to, priority, journey, created_by, created_at, updated_at)
-            VALUES (\(id), \(valid.name), \(kind.rawValue), \(purpose.rawValue), 'draft', \(valid.listID), \(valid.segmentID), \(valid.templateID),
-                    \(valid.subject), \(valid.subjectB), \(valid.fromName), \(valid.fromAddress?.lowercased()), \(valid.replyTo?.lowercased()),
-                    \(kind == .journey ? 4 : 5), \(try encode(valid.journey))::jsonb, \(actor.userID), \(now), \(now))
+            INSERT INTO campaigns (id, name, kind, purpose, audience, state, list_id, segment_id, template_id, subject, subject_b, from_name,
+                                   from_address, reply_to, priority, journey, created_by, created_at, updated_at)
+            VALUES (\(id), \(valid.name), \(kind.rawValue), \(purpose.rawValue), \(audience.rawValue), 'draft', \(valid.listID), \(valid.segmentID),
+                    \(valid.templateID), \(valid.subject), \(valid.subjectB), \(valid.fromName), \(valid.fromAddress?.lowercased()),
+                    \(valid.replyTo?.lowercased()), \(kind == .journey ? 4 : 5), \(try encode(valid.journey))::jsonb, \(actor.userID), \(now), \(now))
             RETURNING \(unescaped: Campaign.columns)
             """)
         let campaign = try await single(rows)
@@ -33,9 +33,9 @@ public enum Campaigns {
         }
         let (kind, purpose, valid) = try draft.validate()
         guard kind == current.kind else { throw CampaignError.invalid([FieldError(field: "kind", message: "The kind of a campaign cannot change.")]) }
-        try await checkReferences(valid, in: tx)
+        let audience = try await checkReferences(valid, in: tx)
         let rows = try await tx.query("""
-            UPDATE campaigns SET name = \(valid.name), purpose = \(purpose.rawValue), list_id = \(valid.listID), segment_id = \(valid.segmentID),
+            UPDATE campaigns SET name = \(valid.name), purpose = \(purpose.rawValue), audience = \(audience.rawValue), list_id = \(valid.listID), segment_id = \(valid.segmentID),
                    template_id = \(valid.templateID), subject = \(valid.subject), subject_b = \(valid.subjectB), from_name = \(valid.fromName),
                    from_address = \(valid.fromAddress?.lowercased()), reply_to = \(valid.replyTo?.lowercased()),
                    journey = \(try encode(valid.journey))::jsonb, updated_at = \(now)
@@ -159,8 +159,8 @@ public enum Campaigns {
         let events = try await tx.query("""
             SELECT count(DISTINCT send_id) FILTER (WHERE kind = 'delivered'), count(DISTINCT send_id) FILTER (WHERE kind = 'bounced_hard'),
                    count(DISTINCT send_id) FILTER (WHERE kind = 'bounced_soft'), count(DISTINCT send_id) FILTER (WHERE kind = 'opened'),
-                   count(DISTINCT send_id) FILTER (WHERE kind = 'clicked'), count(DISTINCT customer_id) FILTER (WHERE kind = 'unsubscribed'),
-                   count(DISTINCT customer_id) FILTER (WHERE kind = 'complained')
+                   count(DISTINCT send_id) FILTER (WHERE kind = 'clicked'), count(DISTINCT coalesce(customer_id, contact_id)) FILTER (WHERE kind = 'unsubscribed'),
+                   count(DISTINCT coalesce(customer_id, contact_id)) FILTER (WHERE kind = 'complained')
             FROM campaign_events WHERE campaign_id = \(id)
             """).decode((Int, Int, Int, Int, Int, Int, Int).self)
         var e = (0, 0, 0, 0, 0, 0, 0)
@@ -188,13 +188,31 @@ public enum Campaigns {
 
     // MARK: Helpers
 
-    static func checkReferences(_ draft: CampaignDraft, in tx: TenantTransaction) async throws {
+    /// Checks that what the draft names exists in this library, and answers whom the campaign mails: the draft's
+    /// audience, else its segment's subject, else customers. A segment of the other subject is refused.
+    static func checkReferences(_ draft: CampaignDraft, in tx: TenantTransaction) async throws -> Segment.Subject {
         var errors: [FieldError] = []
+        var audience = draft.audience.flatMap(Segment.Subject.init(rawValue:))
         if let list = draft.listID, try await !exists("SELECT 1 FROM lists WHERE id = \(list) AND archived_at IS NULL", in: tx) {
             errors.append(FieldError(field: "list_id", message: "No such list in this library."))
         }
-        if let segment = draft.segmentID, try await !exists("SELECT 1 FROM segments WHERE id = \(segment)", in: tx) {
-            errors.append(FieldError(field: "segment_id", message: "No such segment in this library."))
+        if let segment = draft.segmentID {
+            var subject: Segment.Subject?
+            for try await raw in try await tx.query("SELECT subject FROM segments WHERE id = \(segment)").decode(String.self) {
+                subject = Segment.Subject(rawValue: raw)
+            }
+            if let subject {
+                if let audience, audience != subject {
+                    errors.append(FieldError(field: "segment_id", message: "The segment selects \(subject == .b2c ? "customers" : "contacts"); "
+                                                 + "this campaign mails \(audience == .b2c ? "customers" : "contacts")."))
+                }
+                audience = audience ?? subject
+            } else {
+                errors.append(FieldError(field: "segment_id", message: "No such segment in this library."))
+            }
+        }
+        if audience == .b2b, draft.kind == Campaign.Kind.journey.rawValue {
+            errors.append(FieldError(field: "segment_id", message: "Journeys follow customers: choose a b2c segment."))
         }
         var templates: [(String, UUID)] = draft.templateID.map { [("template_id", $0)] } ?? []
         for (index, step) in (draft.journey?.steps ?? []).enumerated() { templates.append(("journey.steps[\(index)].template_id", step.templateID)) }
@@ -202,6 +220,7 @@ public enum Campaigns {
             errors.append(FieldError(field: field, message: "No such template in this library."))
         }
         guard errors.isEmpty else { throw CampaignError.invalid(errors) }
+        return audience ?? .b2c
     }
 
     /// What a campaign needs before it can go out.

@@ -9,6 +9,12 @@ import PostgresNIO
 /// latest consent statement on `list:<key>` is `confirmed`); never merged or erased customers, never an address
 /// on the suppression list (for service mail, unsubscribing from all marketing does not count), and one mail per
 /// address (a member before a guest with the same e-mail). Delivery checks suppression and consent once more.
+///
+/// A B2B campaign snapshots contacts instead: those with an address and a role active today that meets the segment
+/// (every active role without a segment). The send's context names that role and its organisation, so the mail can
+/// greet "Jan de Vries, directeur, De Regenboog". A contact's list consent is their latest statement on the list's
+/// topic being `opted_in` or `confirmed`: contacts' statements are recorded by staff or the relations import, with
+/// their evidence; there is no public sign-up for contacts that would need a confirming click.
 enum Snapshot {
     /// The filter every audience shares: a mailable customer and address, the list consent for marketing.
     /// `binds` already holds the rule's parameters; the list topic and the marketing flag are appended.
@@ -30,6 +36,30 @@ enum Snapshot {
         return sql
     }
 
+    /// The same for contacts (`ct`).
+    static func contactAudienceCondition(_ campaign: Campaign, listKey: String?, binds: inout PostgresBindings) -> String {
+        binds.append(campaign.purpose == .marketing)
+        let marketing = binds.count
+        var sql = """
+            ct.email IS NOT NULL
+            AND NOT EXISTS (SELECT 1 FROM suppressions x WHERE x.email_sha256 = sha256(convert_to(ct.email, 'UTF8'))
+                            AND (x.reason <> 'unsubscribed' OR $\(marketing)))
+            """
+        if let listKey {
+            binds.append("list:\(listKey)")
+            sql += " AND \(contactSubscribed(topic: "$\(binds.count)"))"
+        }
+        return sql
+    }
+
+    /// A contact `ct` whose latest statement on `topic` (SQL) is opted in or confirmed.
+    static func contactSubscribed(topic: String) -> String {
+        """
+        EXISTS (SELECT 1 FROM (SELECT k.status FROM contact_consents k WHERE k.contact_id = ct.id AND k.topic = \(topic)
+                               ORDER BY k.recorded_at DESC, k.id DESC LIMIT 1) latest WHERE latest.status IN ('opted_in', 'confirmed'))
+        """
+    }
+
     static func listKey(_ campaign: Campaign, in tx: TenantTransaction) async throws -> String? {
         guard let id = campaign.listID else { return nil }
         for try await key in try await tx.query("SELECT key FROM lists WHERE id = \(id)").decode(String.self) { return key }
@@ -38,8 +68,8 @@ enum Snapshot {
 
     /// Writes the sends of a one-off campaign; answers how many recipients it has.
     static func take(_ campaign: Campaign, segmentVersion: Int?, now: Date, in tx: TenantTransaction) async throws -> Int {
-        var predicate = "TRUE"
-        var binds = PostgresBindings()
+        let compiler = SegmentCompiler(today: CalendarDate(now), subject: campaign.audience)
+        var compiled = compiler.everyone()
         if let segmentID = campaign.segmentID {
             let segment: Segment
             if let segmentVersion {
@@ -47,24 +77,54 @@ enum Snapshot {
             } else {
                 segment = try await Segments.find(id: segmentID, in: tx)
             }
-            let compiled = try SegmentCompiler(today: CalendarDate(now)).compile(segment.rule)
-            predicate = compiled.predicate
-            binds = compiled.binds
+            guard segment.subject == campaign.audience else {
+                throw CampaignError.invalid([FieldError(field: "segment_id", message: "The segment's subject is not the campaign's audience.")])
+            }
+            compiled = try compiler.compile(segment.rule)
         }
+        if campaign.audience == .b2b { return try await takeContacts(campaign, compiled, now: now, in: tx) }
+        let predicate = compiled.predicate
+        var binds = compiled.binds
         let audience = audienceCondition(campaign, listKey: try await listKey(campaign, in: tx), binds: &binds)
+        let values = newSend(campaign, now: now, binds: &binds)
+        try await tx.query(PostgresQuery(unsafeSQL: """
+            INSERT INTO sends (\(newSendColumns), customer_id, email)
+            SELECT \(values), r.id, r.email
+            FROM (SELECT DISTINCT ON (c.email) c.id, c.email FROM customers c
+                  WHERE \(audience) AND (\(predicate))
+                  ORDER BY c.email, ('member' = ANY (c.roles)) DESC, c.id) r
+            ON CONFLICT (campaign_id, customer_id, occurrence, step) DO NOTHING
+            """, binds: binds))
+        return try await tx.query("SELECT count(*) FROM sends WHERE campaign_id = \(campaign.id)").decode(Int.self).reduce(0, +)
+    }
+
+    static let newSendColumns = "id, campaign_id, status, priority, due_at, variant, created_at"
+
+    /// The values of `newSendColumns` for a new pending send of `campaign`: a random A/B variant when the campaign
+    /// has a second subject. Appends its parameters to `binds`.
+    static func newSend(_ campaign: Campaign, now: Date, binds: inout PostgresBindings) -> String {
         binds.append(campaign.id)
         let id = binds.count
         binds.append(campaign.priority)
         binds.append(now)
         binds.append(campaign.subjectB != nil)
+        return "gen_random_uuid(), $\(id), 'pending', $\(id + 1), $\(id + 2), CASE WHEN $\(id + 3) AND random() < 0.5 THEN 'b' ELSE 'a' END, $\(id + 2)"
+    }
+
+    /// One send per contact, naming the matching role that started last (then by id).
+    static func takeContacts(_ campaign: Campaign, _ compiled: CompiledSegment, now: Date, in tx: TenantTransaction) async throws -> Int {
+        guard let role = compiled.rolePredicate else { throw CampaignError.invalid([FieldError(field: "segment_id", message: "Not a b2b segment.")]) }
+        var binds = compiled.binds
+        let audience = contactAudienceCondition(campaign, listKey: try await listKey(campaign, in: tx), binds: &binds)
+        let values = newSend(campaign, now: now, binds: &binds)
         try await tx.query(PostgresQuery(unsafeSQL: """
-            INSERT INTO sends (id, campaign_id, customer_id, email, status, priority, due_at, variant, created_at)
-            SELECT gen_random_uuid(), $\(id), r.id, r.email, 'pending', $\(id + 1), $\(id + 2),
-                   CASE WHEN $\(id + 3) AND random() < 0.5 THEN 'b' ELSE 'a' END, $\(id + 2)
-            FROM (SELECT DISTINCT ON (c.email) c.id, c.email FROM customers c
-                  WHERE \(audience) AND (\(predicate))
-                  ORDER BY c.email, ('member' = ANY (c.roles)) DESC, c.id) r
-            ON CONFLICT (campaign_id, customer_id, occurrence, step) DO NOTHING
+            INSERT INTO sends (\(newSendColumns), contact_id, email, context)
+            SELECT \(values), ct.id, ct.email, jsonb_build_object('contact_role_id', m.id::text, 'organisation_id', m.organisation_id::text)
+            FROM contacts ct
+            CROSS JOIN LATERAL (SELECT cr.id, cr.organisation_id FROM contact_roles cr JOIN organisations o ON o.id = cr.organisation_id
+                                WHERE \(role) ORDER BY cr.active_from DESC, cr.id LIMIT 1) m
+            WHERE \(audience)
+            ON CONFLICT (campaign_id, contact_id, occurrence, step) WHERE contact_id IS NOT NULL DO NOTHING
             """, binds: binds))
         return try await tx.query("SELECT count(*) FROM sends WHERE campaign_id = \(campaign.id)").decode(Int.self).reduce(0, +)
     }

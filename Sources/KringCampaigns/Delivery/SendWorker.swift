@@ -37,6 +37,7 @@ public final class SendWorker: Sendable {
     let now: @Sendable () -> Date
     let logger: Logger
     private let tenants = Mutex<(list: [Tenant], read: Date?)>(([], nil))
+    private let stopping = Mutex(false)
 
     public init(db: Database, transport: any MailTransport, links: PublicLinks, options: Options = Options(),
                 now: @escaping @Sendable () -> Date, logger: Logger) {
@@ -48,11 +49,19 @@ public final class SendWorker: Sendable {
         self.logger = logger
     }
 
+    /// Claim no more: a graceful shutdown. The batches in hand (the one on the wire and the one claimed ahead)
+    /// are still delivered and marked; nothing new is claimed, so the worker stops within a batch or two.
+    public func stopClaiming() {
+        stopping.withLock { $0 = true }
+    }
+
+    var isStopping: Bool { stopping.withLock { $0 } }
+
     /// One pass over the active libraries, a batch each; answers the sends settled (sent or not).
     @discardableResult
     public func runOnce() async throws -> Int {
         var settled = 0
-        for tenant in try await activeTenants() {
+        for tenant in try await activeTenants() where !isStopping {
             do {
                 settled += try await deliverBatches(of: tenant, upTo: Self.batchesPerPass)
             } catch {
@@ -85,11 +94,11 @@ public final class SendWorker: Sendable {
     /// here is settled (or handed back) before this returns, also when a graceful shutdown comes in between; only
     /// when an error ends it early do the sends of a batch claimed ahead wait for their lease to end.
     public func deliverBatches(of tenant: Tenant, upTo batches: Int) async throws -> Int {
-        guard batches > 0, var batch = try await claimAndPrepare(tenant) else { return 0 }
+        guard batches > 0, !isStopping, var batch = try await claimAndPrepare(tenant) else { return 0 }
         var settled = 0
         var taken = 1
         while true {
-            let more = taken < batches
+            let more = taken < batches && !isStopping
             async let following = more ? claimAndPrepare(tenant) : nil
             try await deliver(batch, of: tenant)
             settled += batch.claimed
@@ -243,9 +252,11 @@ public final class SendWorker: Sendable {
         let serviceEmails = candidates.filter { campaigns[$0.campaignID]?.purpose != .marketing }.map(\.email)
         let suppressed = try await Suppressions.suppressed(marketingEmails, marketing: true, in: tx)
             .union(try await Suppressions.suppressed(serviceEmails, marketing: false, in: tx))
-        var allowed: [String: Set<UUID>] = [:]
+        var allowed: [String: Set<Recipient>] = [:]
         for (topic, sends) in Dictionary(grouping: candidates, by: { listTopics[$0.campaignID] ?? "" }) {
-            allowed[topic] = try await Sends.confirmed(sends.map(\.customerID), topic: topic.isEmpty ? nil : topic, in: tx)
+            let customers = try await Sends.confirmed(sends.compactMap(\.recipient.customerID), topic: topic.isEmpty ? nil : topic, in: tx)
+            let contacts = try await Sends.subscribedContacts(sends.compactMap(\.recipient.contactID), topic: topic.isEmpty ? nil : topic, in: tx)
+            allowed[topic] = Set(customers.map(Recipient.customer)).union(contacts.map(Recipient.contact))
         }
         // Journey steps with a condition: the customer must match it when the step is due.
         var stepMatches: [String: Set<UUID>] = [:]
@@ -255,7 +266,7 @@ public final class SendWorker: Sendable {
                   let condition = steps[send.step].condition else { continue }
             let compiled = try compiler.compile(condition)
             var binds = compiled.binds
-            binds.append(sends.map(\.customerID))
+            binds.append(sends.compactMap(\.recipient.customerID))
             let rows = try await tx.query(PostgresQuery(unsafeSQL: """
                 SELECT c.id FROM customers c WHERE c.id = ANY($\(binds.count)) AND \(compiled.whereClause)
                 """, binds: binds))
@@ -268,9 +279,10 @@ public final class SendWorker: Sendable {
             let topic = listTopics[send.campaignID] ?? ""
             if suppressed.contains(send.email) {
                 notMailed.append(NotMailed(id: send.id, status: "suppressed", reason: "address on the suppression list"))
-            } else if allowed[topic]?.contains(send.customerID) != true {
-                notMailed.append(NotMailed(id: send.id, status: "suppressed", reason: topic.isEmpty ? "customer erased or merged" : "no confirmed subscription"))
-            } else if let matches = stepMatches["\(send.campaignID)#\(send.step)"], !matches.contains(send.customerID) {
+            } else if allowed[topic]?.contains(send.recipient) != true {
+                let gone = send.recipient.customerID == nil ? "contact deleted" : "customer erased or merged"
+                notMailed.append(NotMailed(id: send.id, status: "suppressed", reason: topic.isEmpty ? gone : "no confirmed subscription"))
+            } else if let matches = stepMatches["\(send.campaignID)#\(send.step)"], send.recipient.customerID.map(matches.contains) != true {
                 notMailed.append(NotMailed(id: send.id, status: "skipped", reason: "the step's condition does not hold"))
             } else {
                 mailable.append(send)
@@ -278,7 +290,7 @@ public final class SendWorker: Sendable {
         }
         guard !mailable.isEmpty else { return ([], notMailed) }
 
-        let contexts = try await RecipientContexts.load(mailable.map { ($0.customerID, $0.context) }, library: tenant.name, now: now, in: tx)
+        let contexts = try await RecipientContexts.load(mailable.map { ($0.recipient, $0.context) }, library: tenant.name, now: now, in: tx)
         let renderer = MailRenderer(layout: try await MailLayouts.load(in: tx))
         var contents: [String: TemplateContent] = [:]
         var outgoing: [Outgoing] = []
@@ -307,7 +319,10 @@ public final class SendWorker: Sendable {
                 let marketing = campaign.purpose == .marketing
                 let unsubscribe = links.unsubscribe(tenant: tenant.slug.value, sendID: send.id, now: now)
                 context.links["unsubscribe_url"] = unsubscribe
-                context.links["preferences_url"] = links.preferences(tenant: tenant.slug.value, customerID: send.customerID, now: now)
+                // The preference centre is a customer's (lists, branch, genres); a contact's mail has the unsubscribe link.
+                if let customerID = send.recipient.customerID {
+                    context.links["preferences_url"] = links.preferences(tenant: tenant.slug.value, customerID: customerID, now: now)
+                }
                 if campaign.journey?.trigger == .thirdHalf, let registrationID = send.context["registration_id"].flatMap(UUID.init(uuidString:)) {
                     context.links["evaluation_url"] = links.evaluate(tenant: tenant.slug.value, registrationID: registrationID, now: now)
                 }
@@ -348,8 +363,9 @@ public final class SendWorker: Sendable {
                     try await Sends.settle([send.id], status: "failed", reason: reason, retryAt: nil, worker: options.name, in: tx)
                     if failure.stage == .rcptTo {
                         try await tx.query("""
-                            INSERT INTO campaign_events (campaign_id, customer_id, kind, at, send_id, detail)
-                            VALUES (\(send.campaignID), \(send.customerID), 'bounced_hard', \(time), \(send.id), jsonb_build_object('reply', \(reason)))
+                            INSERT INTO campaign_events (campaign_id, customer_id, contact_id, kind, at, send_id, detail)
+                            VALUES (\(send.campaignID), \(send.recipient.customerID), \(send.recipient.contactID), 'bounced_hard', \(time), \(send.id),
+                                    jsonb_build_object('reply', \(reason)))
                             """)
                     }
                 case .sent:

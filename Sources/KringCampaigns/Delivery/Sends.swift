@@ -2,11 +2,33 @@ import Foundation
 import KringDatabase
 import PostgresNIO
 
+/// Whom a mail goes to: a customer (B2C) or a contact at an organisation (B2B).
+public enum Recipient: Sendable, Hashable {
+    case customer(UUID)
+    case contact(UUID)
+
+    public var customerID: UUID? { if case .customer(let id) = self { id } else { nil } }
+    public var contactID: UUID? { if case .contact(let id) = self { id } else { nil } }
+
+    /// From a row's `customer_id, contact_id` (exactly one is set, see `sends_one_recipient`).
+    init?(customerID: UUID?, contactID: UUID?) {
+        if let customerID { self = .customer(customerID) } else if let contactID { self = .contact(contactID) } else { return nil }
+    }
+
+    /// For the audit log: subject type and id.
+    var auditSubject: (type: String, id: String) {
+        switch self {
+        case .customer(let id): ("customer", id.uuidString.lowercased())
+        case .contact(let id): ("contact", id.uuidString.lowercased())
+        }
+    }
+}
+
 /// One send a worker holds: the recipient and what the mail is about.
 public struct ClaimedSend: Sendable, Equatable {
     public let id: UUID
     public let campaignID: UUID
-    public let customerID: UUID
+    public let recipient: Recipient
     public let email: String
     public let variant: String?
     public let context: [String: String]
@@ -45,13 +67,14 @@ public enum Sends {
                                           OR (c.kind = 'transactional' AND c.state NOT IN ('paused', 'cancelled')))
                   ORDER BY q.priority, q.due_at LIMIT \(limit) FOR UPDATE SKIP LOCKED) picked
             WHERE s.id = picked.id
-            RETURNING s.id, s.campaign_id, s.customer_id, s.email, s.variant, s.context::text, s.attempts, s.step, s.occurrence
+            RETURNING s.id, s.campaign_id, s.customer_id, s.contact_id, s.email, s.variant, s.context::text, s.attempts, s.step, s.occurrence
             """)
         var sends: [ClaimedSend] = []
-        for try await (id, campaign, customer, email, variant, context, attempt, step, occurrence)
-            in rows.decode((UUID, UUID, UUID, String, String?, String, Int, Int, String).self) {
+        for try await (id, campaign, customer, contact, email, variant, context, attempt, step, occurrence)
+            in rows.decode((UUID, UUID, UUID?, UUID?, String, String?, String, Int, Int, String).self) {
+            guard let recipient = Recipient(customerID: customer, contactID: contact) else { continue }
             let values = (try? JSONSerialization.jsonObject(with: Data(context.utf8)) as? [String: Any]) ?? [:]
-            sends.append(ClaimedSend(id: id, campaignID: campaign, customerID: customer, email: email, variant: variant,
+            sends.append(ClaimedSend(id: id, campaignID: campaign, recipient: recipient, email: email, variant: variant,
                                      context: values.compactMapValues { $0 as? String }, attempt: attempt, step: step, occurrence: occurrence))
         }
         if ratePerMinute != nil, !sends.isEmpty {
@@ -68,9 +91,10 @@ public enum Sends {
                 UPDATE sends s SET status = 'sent', sent_at = \(now), message_id = m.message_id, last_error = NULL
                 FROM unnest(\(mails.map(\.id)), \(mails.map(\.messageID))) AS m (id, message_id)
                 WHERE s.id = m.id AND s.status = 'sending' AND s.claimed_by = \(worker)
-                RETURNING s.id, s.campaign_id, s.customer_id
+                RETURNING s.id, s.campaign_id, s.customer_id, s.contact_id
             )
-            INSERT INTO campaign_events (campaign_id, customer_id, kind, at, send_id) SELECT campaign_id, customer_id, 'sent', \(now), id FROM done
+            INSERT INTO campaign_events (campaign_id, customer_id, contact_id, kind, at, send_id)
+            SELECT campaign_id, customer_id, contact_id, 'sent', \(now), id FROM done
             """)
     }
 
@@ -106,6 +130,21 @@ public enum Sends {
                 """)
         } else {
             try await tx.query("SELECT c.id FROM customers c WHERE c.id = ANY(\(customers)) AND c.erased_at IS NULL AND c.merged_into IS NULL")
+        }
+        for try await id in rows.decode(UUID.self) { found.insert(id) }
+        return found
+    }
+
+    /// Which contacts still exist and, with a `topic`, whose latest statement on it is opted in or confirmed.
+    static func subscribedContacts(_ contacts: [UUID], topic: String?, in tx: TenantTransaction) async throws -> Set<UUID> {
+        guard !contacts.isEmpty else { return [] }
+        var found: Set<UUID> = []
+        let rows = if let topic {
+            try await tx.query(PostgresQuery(unsafeSQL: """
+                SELECT ct.id FROM contacts ct WHERE ct.id = ANY($1) AND \(Snapshot.contactSubscribed(topic: "$2"))
+                """, binds: { var b = PostgresBindings(); b.append(contacts); b.append(topic); return b }()))
+        } else {
+            try await tx.query("SELECT id FROM contacts WHERE id = ANY(\(contacts))")
         }
         for try await id in rows.decode(UUID.self) { found.insert(id) }
         return found

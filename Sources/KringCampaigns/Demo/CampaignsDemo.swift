@@ -4,7 +4,9 @@ import KringDatabase
 import PostgresNIO
 
 /// The campaigns of the libraries' plan, ready on a demo library: the weekly newsletter per favourite branch (one
-/// draft per branch), a welcome journey for new members, and the activity reminder with the "third half" mail.
+/// draft per branch), a welcome journey for new members, and the activity reminder with the "third half" mail. When
+/// the library has business relations (RelationsDemo), also the education newsletter for schools and the new-year
+/// greetings by relation type, as drafts to the contacts who agreed to them.
 public struct CampaignsDemo: Sendable {
     public struct Seeded: Sendable {
         public let weeklyList: UUID
@@ -13,6 +15,11 @@ public struct CampaignsDemo: Sendable {
         public let welcome: UUID
         public let reminder: UUID
         public let thirdHalf: UUID
+        /// The education newsletter's list and its draft, to the contacts at schools and school boards.
+        public let educationList: UUID?
+        public let educationNewsletter: UUID?
+        /// The new-year greetings: one for education, one for the municipality, partners and funds.
+        public let newYearGreetings: [UUID]
     }
 
     public let senderAddress: String
@@ -97,7 +104,65 @@ public struct CampaignsDemo: Sendable {
         for journey in [welcome, reminder, thirdHalf] {
             _ = try await Campaigns.schedule(id: journey.id, at: nil, by: actor, now: now, in: tx)
         }
-        return Seeded(weeklyList: list, newsletters: newsletters, welcome: welcome.id, reminder: reminder.id, thirdHalf: thirdHalf.id)
+        let b2b = try await seedRelations(by: actor, now: now, in: tx)
+        return Seeded(weeklyList: list, newsletters: newsletters, welcome: welcome.id, reminder: reminder.id, thirdHalf: thirdHalf.id,
+                      educationList: b2b?.list, educationNewsletter: b2b?.newsletter, newYearGreetings: b2b?.greetings ?? [])
+    }
+
+    /// The B2B mailings, if the library has contacts: two lists that are not offered on the public forms (contacts
+    /// agree through their account manager, recorded as staff statements), a segment per relation type, the drafts.
+    private func seedRelations(by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> (list: UUID, newsletter: UUID, greetings: [UUID])? {
+        guard try await tx.query("SELECT count(*)::int FROM contacts").decode(Int.self).reduce(0, +) > 0 else { return nil }
+        let education = UUID(), relations = UUID()
+        try await tx.query("""
+            INSERT INTO lists (id, key, name, description, consent_text, consent_version, public, created_at, updated_at) VALUES
+            (\(education), 'onderwijs', 'Onderwijsnieuwsbrief', 'Het aanbod van de bibliotheek voor scholen, elk kwartaal.',
+             'Ja, ik ontvang de Onderwijsnieuwsbrief van de bibliotheek. Afmelden kan altijd via de link in elke nieuwsbrief.', 'demo-v1', false, \(now), \(now)),
+            (\(relations), 'relaties', 'Relatienieuws', 'Nieuws en de nieuwjaarsgroet voor de partners van de bibliotheek.',
+             'Ja, ik ontvang nieuws van de bibliotheek voor haar relaties. Afmelden kan altijd via de link in elke mail.', 'demo-v1', false, \(now), \(now))
+            """)
+        // Everyone in a role at a school or board agreed to the newsletter; every contact to the relations mail.
+        try await tx.query("""
+            INSERT INTO contact_consents (contact_id, topic, status, recorded_at, source, evidence, text_version)
+            SELECT DISTINCT cr.contact_id, 'list:onderwijs', 'opted_in', \(now), 'staff', '{"via": "accountgesprek (demo)"}'::jsonb, 'demo-v1'
+            FROM contact_roles cr JOIN organisations o ON o.id = cr.organisation_id WHERE o.type IN ('primary_school', 'secondary_school', 'school_board')
+            """)
+        try await tx.query("""
+            INSERT INTO contact_consents (contact_id, topic, status, recorded_at, source, evidence, text_version)
+            SELECT id, 'list:relaties', 'opted_in', \(now), 'staff', '{"via": "accountgesprek (demo)"}'::jsonb, 'demo-v1' FROM contacts
+            """)
+        func segment(_ name: String, types: [String]) async throws -> UUID {
+            try await Segments.create(SegmentDraft(name: name, subject: Segment.Subject.b2b.rawValue, rule: .condition(SegmentCondition(
+                field: "organisation_type", op: "in", value: .array(types.map { .string($0) })))), by: actor, now: now, in: tx).id
+        }
+        let schools = try await segment("Onderwijs", types: ["primary_school", "secondary_school", "school_board"])
+        let partners = try await segment("Gemeente, partners en fondsen", types: ["municipality", "partner", "fund", "friend_sponsor"])
+        let newsletterTemplate = try await template("Onderwijsnieuwsbrief", subject: "Nieuws voor {{organisation.name}}", html: """
+            <p>Beste {{contact.first_name}},</p>
+            <p>Dit kwartaal heeft de bibliotheek nieuw aanbod voor {{organisation.name}}: voorleesprojecten, themacollecties en de leesmonitor.</p>
+            <p><a href="https://www.bibliotheek.nl/onderwijs">Bekijk het aanbod voor scholen</a></p>
+            """, text: """
+            Beste {{contact.first_name}},
+
+            Dit kwartaal heeft de bibliotheek nieuw aanbod voor {{organisation.name}}: voorleesprojecten, themacollecties en de leesmonitor.
+            Het aanbod voor scholen: https://www.bibliotheek.nl/onderwijs
+            """, by: actor, now: now, in: tx)
+        let newsletter = try await Campaigns.create(CampaignDraft(name: "Onderwijsnieuwsbrief", listID: education, segmentID: schools,
+                                                                  templateID: newsletterTemplate, audience: .b2b), by: actor, now: now, in: tx).id
+        let year = CalendarDate(now).year + 1
+        var greetings: [UUID] = []
+        for (name, segmentID, wish) in [
+            ("Nieuwjaarsgroet onderwijs", schools, "Dank voor alle kinderen die we samen aan het lezen kregen."),
+            ("Nieuwjaarsgroet gemeente en partners", partners, "Dank voor de samenwerking voor een geletterde en verbonden gemeente."),
+        ] {
+            let greeting = try await template(name, subject: "Gelukkig \(year), {{contact.first_name}}", html: """
+                <p>Beste {{contact.full_name}},</p><p>\(wish)</p><p>Wij wensen u en {{organisation.name}} een goed \(year).</p><p>{{library.name}}</p>
+                """, text: "Beste {{contact.full_name}},\n\n\(wish)\n\nWij wensen u en {{organisation.name}} een goed \(year).\n\n{{library.name}}",
+                by: actor, now: now, in: tx)
+            greetings.append(try await Campaigns.create(CampaignDraft(name: name, listID: relations, segmentID: segmentID, templateID: greeting,
+                                                                      audience: .b2b), by: actor, now: now, in: tx).id)
+        }
+        return (education, newsletter, greetings)
     }
 
     private func template(_ name: String, subject: String, html: String, text: String, by actor: AuditActor, now: Date,

@@ -45,26 +45,36 @@ public struct SegmentDraft: Sendable, Decodable {
         self.version = version
     }
 
-    /// Checks the name and subject and compiles the rule, so an invalid segment is never saved.
-    public func validate(today: CalendarDate) throws -> SegmentDraft {
+    /// Checks the name and subject (b2c when absent; `current` when replacing, which cannot change) and compiles the
+    /// rule against the subject's fields, so an invalid segment is never saved.
+    public func validate(today: CalendarDate, current: Segment.Subject? = nil) throws -> (draft: SegmentDraft, subject: Segment.Subject) {
         var errors: [FieldError] = []
         let name = name.trimmingCharacters(in: .whitespacesAndNewlines)
         if name.isEmpty || name.count > 200 { errors.append(FieldError(field: "name", message: "Give a name of 1 to 200 characters.")) }
-        if let subject, subject != Segment.Subject.b2c.rawValue {
-            errors.append(FieldError(field: "subject", message: "Only b2c (customers) segments exist so far."))
+        var chosen = current ?? .b2c
+        if let subject {
+            if let parsed = Segment.Subject(rawValue: subject) {
+                if let current, parsed != current {
+                    errors.append(FieldError(field: "subject", message: "A \(current.rawValue) segment stays \(current.rawValue); save a new segment instead."))
+                }
+                chosen = parsed
+            } else {
+                errors.append(FieldError(field: "subject", message: "Use b2c (customers) or b2b (contacts at organisations)."))
+            }
         }
         do {
-            _ = try SegmentCompiler(today: today).compile(rule)
+            _ = try SegmentCompiler(today: today, subject: chosen).compile(rule)
         } catch SegmentError.invalid(let ruleErrors) {
             errors += ruleErrors
         }
         guard errors.isEmpty else { throw SegmentError.invalid(errors) }
-        return SegmentDraft(name: name, subject: Segment.Subject.b2c.rawValue, rule: rule, version: version)
+        return (SegmentDraft(name: name, subject: chosen.rawValue, rule: rule, version: version), chosen)
     }
 }
 
 /// A preview: how many customers a rule selects, and (for those who may see them) the first 20.
 public struct SegmentPreview: Sendable, Codable, Equatable {
+    /// A customer (b2c) or a contact (b2b).
     public struct SampleCustomer: Sendable, Codable, Equatable {
         public let id: UUID
         public let name: String
@@ -109,7 +119,7 @@ public enum Segments {
     static let statementTimeoutMilliseconds = 15_000
 
     public static func create(_ draft: SegmentDraft, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> Segment {
-        let valid = try draft.validate(today: CalendarDate(now))
+        let valid = try draft.validate(today: CalendarDate(now)).draft
         let id = UUID()
         let rule = try encode(valid.rule)
         let rows = try await tx.query("""
@@ -126,8 +136,8 @@ public enum Segments {
     /// A new version; `expectedVersion` is the one the caller read (a lost update answers 412).
     public static func replace(id: UUID, with draft: SegmentDraft, expectedVersion: Int, by actor: AuditActor, now: Date,
                                in tx: TenantTransaction) async throws -> Segment {
-        let valid = try draft.validate(today: CalendarDate(now))
         let current = try await find(id: id, forUpdate: true, in: tx)
+        let valid = try draft.validate(today: CalendarDate(now), current: current.subject).draft
         guard current.version == expectedVersion else { throw SegmentError.versionMismatch(current: current.version) }
         let rule = try encode(valid.rule)
         let rows = try await tx.query("""
@@ -168,10 +178,11 @@ public enum Segments {
         return segments
     }
 
-    /// Counts an unsaved rule and, when `withSample`, lists its first 20 customers (id and name). A shown sample is
-    /// personal data: which customers were shown to whom is audited.
-    public static func preview(_ rule: SegmentRule, withSample: Bool, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> SegmentPreview {
-        let compiled = try SegmentCompiler(today: CalendarDate(now)).compile(rule)
+    /// Counts an unsaved rule and, when `withSample`, lists its first 20 customers or contacts (id and name). A shown
+    /// sample is personal data: which people were shown to whom is audited.
+    public static func preview(_ rule: SegmentRule, subject: Segment.Subject = .b2c, withSample: Bool, by actor: AuditActor, now: Date,
+                               in tx: TenantTransaction) async throws -> SegmentPreview {
+        let compiled = try SegmentCompiler(today: CalendarDate(now), subject: subject).compile(rule)
         try await prepareCount(in: tx)
         let count = try await count(compiled, in: tx)
         guard withSample else { return SegmentPreview(count: count, sample: nil) }
@@ -180,7 +191,8 @@ public enum Segments {
             sample.append(.init(id: id, name: [first, infix, last].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")))
         }
         try await TenantAudit.record("segment.previewed", subjectType: "segment", subjectID: nil, by: actor,
-                                     details: ["count": String(count), "shown_customers": sample.map { $0.id.uuidString.lowercased() }.joined(separator: " ")],
+                                     details: ["subject": subject.rawValue, "count": String(count),
+                                               subject == .b2c ? "shown_customers" : "shown_contacts": sample.map { $0.id.uuidString.lowercased() }.joined(separator: " ")],
                                      at: now, in: tx)
         return SegmentPreview(count: count, sample: sample)
     }
@@ -188,7 +200,7 @@ public enum Segments {
     /// The size of a saved segment's current version today.
     public static func count(id: UUID, now: Date, in tx: TenantTransaction) async throws -> SegmentCount {
         let segment = try await find(id: id, in: tx)
-        let compiled = try SegmentCompiler(today: CalendarDate(now)).compile(segment.rule)
+        let compiled = try SegmentCompiler(today: CalendarDate(now), subject: segment.subject).compile(segment.rule)
         try await prepareCount(in: tx)
         return SegmentCount(id: id, version: segment.version, count: try await count(compiled, in: tx))
     }

@@ -2,30 +2,49 @@ import Foundation
 import KringCore
 import PostgresNIO
 
-/// Compiles a rule tree into one parameterised query over `customers c` in the tenant's schema.
+/// Compiles a rule tree into one parameterised query in the tenant's schema: over `customers c` for a B2C segment,
+/// over `contacts ct` (one of whose roles active today meets the rule) for a B2B segment.
 ///
 /// SQL text comes only from the catalogue and the operators; every value of the rule is a bind parameter.
 /// Relative dates ("within the last 30 days", "birthday today", "activity starts in 3 days") are computed from
 /// `today`, which the caller injects, never from the database's clock.
 public struct SegmentCompiler: Sendable {
     public let today: CalendarDate
+    public let subject: Segment.Subject
     /// Deeper or larger trees are refused: they are mistakes, and they would make a query too large to plan well.
     public static let maximumDepth = 12
     public static let maximumConditions = 100
 
-    public init(today: CalendarDate) {
+    public init(today: CalendarDate, subject: Segment.Subject = .b2c) {
         self.today = today
+        self.subject = subject
     }
 
     /// Compiles `rule`, or throws `SegmentError.invalid` with the JSON path of every bad node (under `path`).
     public func compile(_ rule: SegmentRule, path: String = "rule") throws -> CompiledSegment {
-        var writer = Writer(today: today)
+        var writer = Writer(today: today, subject: subject)
         let fragment = writer.node(rule, path: path, depth: 1)
         if writer.conditions > Self.maximumConditions {
             writer.errors.append(FieldError(field: path, message: "Use at most \(Self.maximumConditions) conditions."))
         }
         guard writer.errors.isEmpty, let fragment else { throw SegmentError.invalid(writer.errors) }
-        return CompiledSegment(predicate: fragment.sql, binds: writer.binds)
+        return finish(fragment.sql, &writer)
+    }
+
+    /// Everyone of the subject: every live customer, or every contact with a role active today.
+    public func everyone() -> CompiledSegment {
+        var writer = Writer(today: today, subject: subject)
+        return finish("TRUE", &writer)
+    }
+
+    private func finish(_ sql: String, _ writer: inout Writer) -> CompiledSegment {
+        guard subject == .b2b else { return CompiledSegment(subject: .b2c, predicate: sql, binds: writer.binds, rolePredicate: nil) }
+        // A role counts from its first day up to and including its last.
+        let day = writer.bindDate(today)
+        let role = "cr.contact_id = ct.id AND cr.active_from <= \(day) AND (cr.active_to IS NULL OR cr.active_to >= \(day)) AND \(sql)"
+        return CompiledSegment(subject: .b2b,
+                               predicate: "EXISTS (SELECT 1 FROM contact_roles cr JOIN organisations o ON o.id = cr.organisation_id WHERE \(role))",
+                               binds: writer.binds, rolePredicate: role)
     }
 
     /// Days from 2000-01-01 (PostgreSQL's date epoch) to `date`, by the proleptic Gregorian calendar.
@@ -47,6 +66,7 @@ public struct SegmentCompiler: Sendable {
 
     struct Writer {
         let today: CalendarDate
+        let subject: Segment.Subject
         var binds = PostgresBindings()
         var errors: [FieldError] = []
         var conditions = 0
@@ -103,7 +123,7 @@ public struct SegmentCompiler: Sendable {
                 name = condition.field
                 values.append(value)
             }
-            guard let name, let field = SegmentField.catalogue[name], field.operators.contains(.in) else { return nil }
+            guard let name, let field = SegmentField.catalogue(for: subject)[name], field.operators.contains(.in) else { return nil }
             switch field.kind {
             case .text, .identifier: break
             default: return nil
@@ -115,8 +135,9 @@ public struct SegmentCompiler: Sendable {
         }
 
         mutating func condition(_ condition: SegmentCondition, path: String) -> Fragment? {
-            guard let field = SegmentField.catalogue[condition.field] else {
-                return fail("\(path).field", "Unknown field. Use one of: \(SegmentField.all.map(\.name).joined(separator: ", ")).")
+            guard let field = SegmentField.catalogue(for: subject)[condition.field] else {
+                let names = SegmentField.fields(for: subject).map(\.name).joined(separator: ", ")
+                return fail("\(path).field", "Unknown field for a \(subject.rawValue) segment. Use one of: \(names).")
             }
             guard let op = SegmentOperator(rawValue: condition.op), field.operators.contains(op) else {
                 return fail("\(path).op", "\(field.name) takes \(field.operators.map(\.rawValue).joined(separator: ", ")).")
@@ -280,6 +301,13 @@ public struct SegmentCompiler: Sendable {
             // consent_state holds each customer's latest statement per topic (migration 0012). With one topic
             // the planner can see that a customer matches at most one row and join from the smaller side.
             let topic = topics.count == 1 ? "k.topic = \(bind(topics[0]))" : "k.topic = ANY(\(bind(topics)))"
+            if subject == .b2b {
+                // Contacts are a few thousand per library: their latest statement per topic is read from the history.
+                return Fragment(sql: """
+                    EXISTS (SELECT 1 FROM (SELECT DISTINCT ON (k.topic) k.status FROM contact_consents k WHERE k.contact_id = ct.id AND \(topic) \
+                    ORDER BY k.topic, k.recorded_at DESC, k.id DESC) latest WHERE latest.status IN ('opted_in', 'confirmed'))
+                    """, nullable: false)
+            }
             return Fragment(sql: """
                 EXISTS (SELECT 1 FROM consent_state k WHERE k.customer_id = c.id AND \(topic) \
                 AND k.status IN ('opted_in', 'confirmed'))
@@ -334,7 +362,8 @@ public struct SegmentCompiler: Sendable {
         /// `{"campaign": id | [...], "within_last_days": N}`, both optional.
         mutating func campaignEvent(kind: String, value: Value) -> Fragment? {
             guard let filters = value.object(&errors, allowed: ["campaign", "within_last_days"]) else { return nil }
-            var sql = "EXISTS (SELECT 1 FROM campaign_events ev WHERE ev.customer_id = c.id AND ev.kind = '\(kind)'"
+            let recipient = subject == .b2c ? "ev.customer_id = c.id" : "ev.contact_id = ct.id"
+            var sql = "EXISTS (SELECT 1 FROM campaign_events ev WHERE \(recipient) AND ev.kind = '\(kind)'"
             var ok = true
             if let campaign = filters["campaign"] {
                 if let list = campaign.oneOrMany(&errors, { $0.identifier(&$1) }) { sql += " AND ev.campaign_id = ANY(\(bind(list)))" } else { ok = false }
@@ -435,31 +464,42 @@ public struct SegmentCompiler: Sendable {
     }
 }
 
-/// A compiled rule: a predicate over `customers c` and its bind parameters, in the forms segments are used.
+/// A compiled rule: a predicate over `customers c` (B2C) or `contacts ct` (B2B) and its bind parameters, in the
+/// forms segments are used.
 public struct CompiledSegment: Sendable {
+    public let subject: Segment.Subject
     /// The WHERE condition (without the base condition); bind parameters are `$1...$n`.
     public let predicate: String
     public let binds: PostgresBindings
+    /// B2B: the condition on one role `cr` at its organisation `o` of contact `ct` (active today, meeting the rule),
+    /// for a query that wants to know which role matched.
+    public let rolePredicate: String?
 
     /// Merged-away duplicates and erased customers are never in a segment.
     public static let baseCondition = "c.merged_into IS NULL AND c.erased_at IS NULL"
 
-    public var whereClause: String { "\(Self.baseCondition) AND \(predicate)" }
+    /// The table and alias the predicate is written over.
+    public var from: String { subject == .b2c ? "customers c" : "contacts ct" }
+    var alias: String { subject == .b2c ? "c" : "ct" }
+
+    /// A deleted contact is gone from `contacts`, so contacts need no base condition.
+    public var whereClause: String { subject == .b2c ? "\(Self.baseCondition) AND \(predicate)" : predicate }
 
     public var countQuery: PostgresQuery {
-        PostgresQuery(unsafeSQL: "SELECT count(*) FROM customers c WHERE \(whereClause)", binds: binds)
+        PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(from) WHERE \(whereClause)", binds: binds)
     }
 
     public var idsQuery: PostgresQuery {
-        PostgresQuery(unsafeSQL: "SELECT c.id FROM customers c WHERE \(whereClause)", binds: binds)
+        PostgresQuery(unsafeSQL: "SELECT \(alias).id FROM \(from) WHERE \(whereClause)", binds: binds)
     }
 
-    /// The first `limit` customers by id: id and name only.
+    /// The first `limit` customers (or contacts) by id: id and name only.
     public func sampleQuery(limit: Int) -> PostgresQuery {
         var binds = self.binds
         binds.append(limit)
         return PostgresQuery(unsafeSQL: """
-            SELECT c.id, c.first_name, c.infix, c.last_name FROM customers c WHERE \(whereClause) ORDER BY c.id LIMIT $\(binds.count)
+            SELECT \(alias).id, \(alias).first_name, \(alias).infix, \(alias).last_name FROM \(from) WHERE \(whereClause) \
+            ORDER BY \(alias).id LIMIT $\(binds.count)
             """, binds: binds)
     }
 }

@@ -1,8 +1,10 @@
+import KringB2B
 import KringB2C
 
-/// One field a B2C segment may test: its name in rules, its type, and its SQL over `customers c`.
+/// One field a segment may test: its name in rules, its type, and its SQL. B2C fields are written over
+/// `customers c`; B2B fields over one active role of a contact: `contacts ct`, `contact_roles cr`, `organisations o`.
 ///
-/// The catalogue is the whitelist: a rule names fields and operators only by these names, and the compiler writes
+/// The catalogues are the whitelist: a rule names fields and operators only by these names, and the compiler writes
 /// only the SQL below; every value a rule carries travels as a bind parameter.
 public struct SegmentField: Sendable {
     public enum Kind: Sendable {
@@ -19,7 +21,8 @@ public struct SegmentField: Sendable {
         case textList(column: String, choices: [String]?)
         /// A condition that holds or not (never NULL).
         case flag(sql: String)
-        /// Current consent (latest statement per topic is opted in or confirmed) on a topic.
+        /// Current consent (latest statement per topic is opted in or confirmed) on a topic: `consents` of a customer,
+        /// `contact_consents` of a contact.
         case consent
         /// A registration with one of these statuses for an activity, narrowed by category, branch and dates.
         case activity(statuses: [String])
@@ -27,7 +30,7 @@ public struct SegmentField: Sendable {
         case evaluationScore
         /// Another household member (same address, or a linked child) aged within a range.
         case householdYouthAge
-        /// A campaign event of this kind for the customer.
+        /// A campaign event of this kind for the customer (or contact).
         case campaignEvent(kind: String)
     }
 
@@ -73,6 +76,36 @@ public struct SegmentField: Sendable {
 
     /// The B2C catalogue, by name.
     public static let catalogue: [String: SegmentField] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
+    /// The B2B catalogue, by name.
+    public static let b2bCatalogue: [String: SegmentField] = Dictionary(uniqueKeysWithValues: b2b.map { ($0.name, $0) })
+
+    public static func catalogue(for subject: Segment.Subject) -> [String: SegmentField] {
+        subject == .b2c ? catalogue : b2bCatalogue
+    }
+
+    public static func fields(for subject: Segment.Subject) -> [SegmentField] {
+        subject == .b2c ? all : b2b
+    }
+
+    /// Business contacts. A contact is in a segment when one of their roles that is active today, at its
+    /// organisation, meets the whole rule: "decision makers at primary schools" never picks the user at a school who
+    /// is also a decision maker at a municipality.
+    public static let b2b: [SegmentField] = [
+        // Organisation types are the built-in ones and a library's own (organisation_types), so no fixed choices.
+        SegmentField(name: "organisation_type", kind: .text(column: "o.type", choices: nil)),
+        SegmentField(name: "organisation_status", kind: .text(column: "o.status", choices: Organisation.Status.allCases.map(\.rawValue))),
+        SegmentField(name: "organisation", kind: .identifier(column: "o.id")),
+        // A school board's schools, a municipality's departments.
+        SegmentField(name: "parent_organisation", kind: .identifier(column: "o.parent_id")),
+        SegmentField(name: "account_owner", kind: .identifier(column: "o.account_owner_user_id")),
+        SegmentField(name: "organisation_municipality", kind: .text(column: "o.municipality", choices: nil)),
+        SegmentField(name: "organisation_tags", kind: .textList(column: "o.tags", choices: nil)),
+        SegmentField(name: "dmu_role", kind: .text(column: "cr.dmu_role", choices: DMURole.allCases.map(\.rawValue))),
+        SegmentField(name: "consent", kind: .consent),
+        SegmentField(name: "campaign_received", kind: .campaignEvent(kind: "sent")),
+        SegmentField(name: "campaign_opened", kind: .campaignEvent(kind: "opened")),
+        SegmentField(name: "campaign_clicked", kind: .campaignEvent(kind: "clicked")),
+    ]
 
     public static let all: [SegmentField] = [
         SegmentField(name: "age", kind: .elapsed(column: "c.birth_date", unit: .years)),

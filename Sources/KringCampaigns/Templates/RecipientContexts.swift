@@ -8,22 +8,34 @@ public enum RecipientContexts {
     static let activityLimit = 3
     static let activityHorizonDays = 60
 
-    /// Loads, in at most four queries for the whole batch, what each recipient's mail needs. `sendContext` is the
-    /// send row's context (string values), e.g. `["activity_id": ..., "registration_id": ...]` for an activity mail or
-    /// `["confirm_url": ...]`. Returns one context per input, in input order; a merged or erased customer gets a
-    /// context without personal fields. `links` is left for the caller.
-    public static func load(_ recipients: [(customerID: UUID, sendContext: [String: String])], library: String, now: Date,
+    /// Loads, in a few queries for the whole batch, what each recipient's mail needs. `sendContext` is the send row's
+    /// context (string values), e.g. `["activity_id": ..., "registration_id": ...]` for an activity mail,
+    /// `["confirm_url": ...]`, or `["contact_role_id": ...]` for a contact. Returns one context per input, in input
+    /// order; a merged or erased customer (or a deleted contact) gets a context without personal fields. `links` is
+    /// left for the caller.
+    public static func load(_ recipients: [(recipient: Recipient, sendContext: [String: String])], library: String, now: Date,
                             in tx: TenantTransaction) async throws -> [RecipientContext] {
         guard !recipients.isEmpty else { return [] }
-        let ids = Array(Set(recipients.map(\.customerID)))
-        let people = try await customers(ids, now: now, in: tx)
-        let suggestions = try await upcomingActivities(ids, now: now, in: tx)
+        let ids = Array(Set(recipients.compactMap(\.recipient.customerID)))
+        let people = ids.isEmpty ? [:] : try await customers(ids, now: now, in: tx)
+        let suggestions = ids.isEmpty ? [:] : try await upcomingActivities(ids, now: now, in: tx)
+        let roleIDs = Array(Set(recipients.compactMap { $0.recipient.contactID == nil ? nil : $0.sendContext["contact_role_id"].flatMap(UUID.init(uuidString:)) }))
+        let contactIDs = Array(Set(recipients.compactMap(\.recipient.contactID)))
+        let contactPeople = contactIDs.isEmpty ? [:] : try await contacts(contactIDs, in: tx)
+        let roles = roleIDs.isEmpty ? [:] : try await contactRoles(roleIDs, in: tx)
         let namedIDs = Array(Set(recipients.compactMap { $0.sendContext["activity_id"].flatMap(UUID.init(uuidString:)) }))
         let named = namedIDs.isEmpty ? [:] : try await activities(namedIDs, in: tx)
         let registrationIDs = Array(Set(recipients.compactMap { $0.sendContext["registration_id"].flatMap(UUID.init(uuidString:)) }))
         let paid = registrationIDs.isEmpty ? [:] : try await pricesPaid(registrationIDs, in: tx)
         return recipients.map { recipient in
-            let person = people[recipient.customerID]
+            if let contactID = recipient.recipient.contactID {
+                var contact = contactPeople[contactID] ?? [:]
+                let role = recipient.sendContext["contact_role_id"].flatMap(UUID.init(uuidString:)).flatMap { roles[$0] }
+                if contact.isEmpty == false, let role { contact.merge(role.contact) { $1 } }
+                return RecipientContext(library: ["name": library], variables: recipient.sendContext, contact: contact,
+                                        organisation: contact.isEmpty ? [:] : role?.organisation ?? [:])
+            }
+            let person = recipient.recipient.customerID.flatMap { people[$0] }
             var activity = recipient.sendContext["activity_id"].flatMap(UUID.init(uuidString:)).flatMap { named[$0] }
             if let cents = recipient.sendContext["registration_id"].flatMap(UUID.init(uuidString:)).flatMap({ paid[$0] }) {
                 activity?["price_paid"] = euros(cents)
@@ -32,7 +44,7 @@ public enum RecipientContexts {
                 customer: person?.fields ?? [:],
                 branch: person?.branch.map { ["name": $0] } ?? [:],
                 library: ["name": library],
-                activities: person == nil ? [] : suggestions[recipient.customerID] ?? [],
+                activities: person == nil ? [] : recipient.recipient.customerID.flatMap { suggestions[$0] } ?? [],
                 activity: activity,
                 variables: recipient.sendContext)
         }
@@ -61,6 +73,33 @@ public enum RecipientContexts {
             people[id] = Person(fields: fields, branch: branch)
         }
         return people
+    }
+
+    /// `first_name`, `last_name` (with the infix), `full_name` of each contact that still exists.
+    private static func contacts(_ ids: [UUID], in tx: TenantTransaction) async throws -> [UUID: [String: String]] {
+        var result: [UUID: [String: String]] = [:]
+        let rows = try await tx.query("SELECT id, first_name, infix, last_name FROM contacts WHERE id = ANY(\(ids))")
+        for try await (id, first, infix, last) in rows.decode((UUID, String?, String?, String).self) {
+            let lastName = [infix, last].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")
+            result[id] = ["first_name": first ?? "", "last_name": lastName, "full_name": [first ?? "", lastName].filter { !$0.isEmpty }.joined(separator: " ")]
+        }
+        return result
+    }
+
+    /// The role a B2B send names: the contact's `job_title` and `dmu_role`, and the organisation's `name` and
+    /// `type` (the library's name for it, e.g. "Basisschool").
+    private static func contactRoles(_ ids: [UUID], in tx: TenantTransaction) async throws -> [UUID: (contact: [String: String], organisation: [String: String])] {
+        var result: [UUID: (contact: [String: String], organisation: [String: String])] = [:]
+        let rows = try await tx.query("""
+            SELECT cr.id, cr.job_title, cr.dmu_role, o.name, t.name FROM contact_roles cr JOIN organisations o ON o.id = cr.organisation_id
+            JOIN organisation_types t ON t.code = o.type WHERE cr.id = ANY(\(ids))
+            """)
+        for try await (id, jobTitle, dmuRole, name, type) in rows.decode((UUID, String?, String, String, String).self) {
+            var contact = ["dmu_role": dmuRole]
+            if let jobTitle, !jobTitle.isEmpty { contact["job_title"] = jobTitle }
+            result[id] = (contact, ["name": name, "type": type])
+        }
+        return result
     }
 
     /// Per customer, the next activities at their favourite branch or in one of their genres.

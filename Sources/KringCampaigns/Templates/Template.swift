@@ -76,7 +76,9 @@ public struct TemplateDraft: Sendable, Decodable {
 public struct TemplatePreview: Sendable, Codable, Equatable {
     public let templateID: UUID
     public let version: Int
-    public let customerID: UUID
+    /// The customer, or for a mail to a business contact the contact, it was rendered for.
+    public let customerID: UUID?
+    public let contactID: UUID?
     public let subject: String
     public let html: String
     public let text: String

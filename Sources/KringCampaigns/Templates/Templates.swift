@@ -1,4 +1,5 @@
 import Foundation
+import KringB2B
 import KringB2C
 import KringCore
 import KringDatabase
@@ -79,19 +80,43 @@ public enum Templates {
     /// `CustomerError.notFound`.
     public static func preview(id: UUID, version: Int?, subject: String?, customerID: UUID, sendContext: [String: String], library: String,
                                by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> TemplatePreview {
+        try await preview(id: id, version: version, subject: subject, recipient: .customer(customerID), sendContext: sendContext, library: library,
+                          by: actor, now: now, in: tx)
+    }
+
+    /// The same for a customer or a business contact. A contact is shown in their role active today (else their
+    /// latest), as a B2B campaign would mail them; an unknown contact is `RelationsError.notFound(.contact)`.
+    public static func preview(id: UUID, version: Int?, subject: String?, recipient: Recipient, sendContext: [String: String], library: String,
+                               by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> TemplatePreview {
         let (content, version) = try await content(id: id, version: version, in: tx)
-        let exists = try await tx.query("""
-            SELECT count(*) FROM customers WHERE id = \(customerID) AND merged_into IS NULL AND erased_at IS NULL
-            """).decode(Int.self).reduce(0, +) > 0
-        guard exists else { throw CustomerError.notFound }
+        var sendContext = sendContext
+        switch recipient {
+        case .customer(let customerID):
+            let exists = try await tx.query("""
+                SELECT count(*) FROM customers WHERE id = \(customerID) AND merged_into IS NULL AND erased_at IS NULL
+                """).decode(Int.self).reduce(0, +) > 0
+            guard exists else { throw CustomerError.notFound }
+        case .contact(let contactID):
+            guard try await tx.query("SELECT count(*) FROM contacts WHERE id = \(contactID)").decode(Int.self).reduce(0, +) > 0 else {
+                throw RelationsError.notFound(.contact)
+            }
+            let today = CalendarDate(now).description
+            let role = try await tx.query("""
+                SELECT id FROM contact_roles WHERE contact_id = \(contactID)
+                ORDER BY (active_from <= \(today)::date AND (active_to IS NULL OR active_to >= \(today)::date)) DESC, active_from DESC, id LIMIT 1
+                """).decode(UUID.self).reduce(nil as UUID?) { $1 }
+            if sendContext["contact_role_id"] == nil, let role { sendContext["contact_role_id"] = role.uuidString.lowercased() }
+        }
         if let subject, let message = MailRenderer.check(subject) { throw TemplateError.invalid([FieldError(field: "subject", message: message)]) }
-        var context = try await RecipientContexts.load([(customerID, sendContext)], library: library, now: now, in: tx)[0]
+        var context = try await RecipientContexts.load([(recipient, sendContext)], library: library, now: now, in: tx)[0]
         context.links = previewLinks
         let layout = try await MailLayouts.load(in: tx)
         let mail = try MailRenderer(layout: layout).render(content, subject: subject, context: context, tracking: nil)
-        try await TenantAudit.record("template.previewed", subjectType: "customer", subjectID: customerID.uuidString.lowercased(), by: actor,
+        let audited = recipient.auditSubject
+        try await TenantAudit.record("template.previewed", subjectType: audited.type, subjectID: audited.id, by: actor,
                                      details: ["template": id.uuidString.lowercased(), "version": String(version)], at: now, in: tx)
-        return TemplatePreview(templateID: id, version: version, customerID: customerID, subject: mail.subject, html: mail.html, text: mail.text)
+        return TemplatePreview(templateID: id, version: version, customerID: recipient.customerID, contactID: recipient.contactID,
+                               subject: mail.subject, html: mail.html, text: mail.text)
     }
 
     // MARK: Helpers

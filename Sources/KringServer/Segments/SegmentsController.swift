@@ -29,15 +29,22 @@ struct SegmentsController {
 
     struct PreviewBody: Decodable {
         let rule: SegmentRule
+        /// b2c (customers, the default) or b2b (contacts at organisations).
+        let subject: String?
     }
 
     func preview(_ request: Request, _ context: KringRequestContext) async throws -> SegmentPreview {
         let (principal, _) = try context.requireTenant(.segmentsRead)
         let body = try await request.decodeJSON(PreviewBody.self, limit: services.settings.maxBodyBytes)
-        // Whom a rule selects is shown only to those who build segments; see PermissionMatrix.
-        let withSample = principal.allows(.segmentsWrite)
+        guard let subject = Segment.Subject(rawValue: body.subject ?? "b2c") else {
+            throw Problem.validation([FieldError(field: "subject", message: "Use b2c (customers) or b2b (contacts at organisations).")],
+                                     detail: "The segment has invalid fields or rules.")
+        }
+        // Whom a rule selects is shown only to those who build segments (see PermissionMatrix); contacts only to those
+        // who may also read business relations.
+        let withSample = principal.allows(.segmentsWrite) && (subject == .b2c || principal.allows(.relationsRead))
         return try await services.inTenant(.segmentsRead, context) { tx, actor, now in
-            try await Segments.preview(body.rule, withSample: withSample, by: actor, now: now, in: tx)
+            try await Segments.preview(body.rule, subject: subject, withSample: withSample, by: actor, now: now, in: tx)
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import KringAuth
+import KringB2B
 import KringB2C
 import KringCampaigns
 import KringCore
@@ -76,23 +77,43 @@ struct TemplatesController {
     }
 
     struct PreviewBody: Decodable {
-        let customerId: UUID
+        /// The customer to render for, or (for a B2B template) the business contact.
+        let customerId: UUID?
+        let contactId: UUID?
         let version: Int?
         let subject: String?
         /// What a send's context would hold, e.g. `{"activity_id": ...}` for a reminder.
         let context: [String: String]?
 
-        enum CodingKeys: String, CodingKey { case customerId = "customer_id", version, subject, context }
+        enum CodingKeys: String, CodingKey { case customerId = "customer_id", contactId = "contact_id", version, subject, context }
     }
 
     func preview(_ request: Request, _ context: KringRequestContext) async throws -> EditedResponse<TemplatePreview> {
         let id = try templateID(context)
-        let (_, tenant) = try context.requireTenant(.campaignsWrite)
+        let (principal, tenant) = try context.requireTenant(.campaignsWrite)
         let body = try await request.decodeJSON(PreviewBody.self, limit: services.settings.maxBodyBytes)
         if let version = body.version, version < 1 { throw Problem.badRequest("version must be a whole number from 1.") }
-        let preview = try await services.inTenant(.campaignsWrite, context, record: id, "template", notFound: TemplateError.notFound, probing: [body.customerId]) { tx, actor, now in
-            try await Templates.preview(id: id, version: body.version, subject: body.subject, customerID: body.customerId,
-                                        sendContext: body.context ?? [:], library: tenant.name, by: actor, now: now, in: tx)
+        let recipient: Recipient
+        switch (body.customerId, body.contactId) {
+        case (let customer?, nil): recipient = .customer(customer)
+        case (nil, let contact?):
+            // A contact's data is business-relations data.
+            guard principal.allows(.relationsRead) else { throw Problem.forbidden("Previewing for a contact needs relations:read.") }
+            recipient = .contact(contact)
+        default:
+            throw Problem.validation([FieldError(field: "customer_id", message: "Give customer_id or contact_id (one of them).")])
+        }
+        let preview: TemplatePreview
+        do {
+            preview = try await services.inTenant(.campaignsWrite, context, record: id, "template", notFound: TemplateError.notFound,
+                                                  probing: recipient.customerID.map { [$0] } ?? []) { tx, actor, now in
+                try await Templates.preview(id: id, version: body.version, subject: body.subject, recipient: recipient,
+                                            sendContext: body.context ?? [:], library: tenant.name, by: actor, now: now, in: tx)
+            }
+        } catch RelationsError.notFound(.contact) {
+            // Maybe another library's contact: the probe is audited, as for an unknown customer.
+            if let contact = recipient.contactID { try await services.auditUnknownResource("contact", id: contact, permission: .campaignsWrite, context) }
+            throw RelationsError.notFound(.contact)
         }
         // The mail shows the customer's personal data.
         return EditedResponse(headers: [.cacheControl: "no-store"], response: preview)

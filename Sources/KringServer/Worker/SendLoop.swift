@@ -19,16 +19,21 @@ public struct SendLoop: Service {
 
     public func run() async throws {
         logger.info("send loop started")
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            var settled = 0
-            do {
-                settled = try await worker.runOnce()
-            } catch {
-                logger.error("sending failed", metadata: ["error": "\(Migrator.describe(error))"])
+        await withGracefulShutdownHandler {
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                var settled = 0
+                do {
+                    settled = try await worker.runOnce()
+                } catch {
+                    logger.error("sending failed", metadata: ["error": "\(Migrator.describe(error))"])
+                }
+                if settled == 0 {
+                    try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pollInterval) }
+                }
             }
-            if settled == 0 {
-                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pollInterval) }
-            }
+        } onGracefulShutdown: {
+            // The pass in progress delivers what it holds and claims nothing more.
+            worker.stopClaiming()
         }
         logger.info("send loop stopped")
     }
