@@ -23,3 +23,7 @@ GRANT DELETE ON sends, campaign_events TO ${tenant_role};
 
 -- Erasing a customer clears what their mails' history quotes of them (a relay's reply names the address).
 GRANT UPDATE (detail) ON campaign_events TO ${tenant_role};
+
+-- The library's own transactional mails (sign-up and booking confirmations) render their template's current version,
+-- so that a library's rewording reaches the next mail; they were created pinned to version 1.
+UPDATE campaigns SET template_version = NULL WHERE kind = 'transactional';

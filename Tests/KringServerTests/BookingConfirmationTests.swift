@@ -144,6 +144,24 @@ import Testing
         }
         #expect(try await tick(cast.env, cast.a, cast.clock) == 1)
         #expect(try await confirmations(cast.env, cast.a).map(\.customer) == [first.id, waiting.id])
+        // The library rewords the confirmation; the next mail says it so. The cancelled place's confirmation, queued
+        // before the cancellation, does not go.
+        try await sender(cast.env, cast.a, address: "activiteiten@a.example")
+        try await cast.env.db.withTenant(cast.a) { tx in
+            let campaign = try await Campaigns.find(id: try await TransactionalMails.bookingConfirmationCampaign(now: cast.clock.now, in: tx), in: tx)
+            let templateID = try #require(campaign.templateID)
+            let current = try await Templates.find(id: templateID, in: tx)
+            _ = try await Templates.replace(id: templateID, with: TemplateDraft(name: current.name, subject: "Je plek bij {{activity.title}} is bevestigd",
+                                                                               html: current.html, text: current.text),
+                                            expectedVersion: current.version, by: .system, now: cast.clock.now, in: tx)
+        }
+        let sink = try await SMTPSink.start()
+        defer { sink.stop() }
+        try await drain(try worker(cast.env, sink, cast.clock))
+        let mails = try sink.received()
+        #expect(mails.map(\.recipients) == [[waiting.email ?? ""]])
+        #expect(mails.first?.header("Subject") == "Je plek bij Schrijfcursus is bevestigd")
+        #expect(try await confirmations(cast.env, cast.a).map(\.status) == ["skipped", "sent"])
     }
 
     @Test func aReimportedTicketIsConfirmedOnceAndPastOrBouncedTicketsNever() async throws {

@@ -3,7 +3,8 @@ import KringDatabase
 import PostgresNIO
 
 /// The mails Kring sends on its own behalf (service mail, priority 0): created per library on first use, as a
-/// transactional campaign with a template the library may reword.
+/// transactional campaign with a template the library may reword. The campaign pins no template version: a saved
+/// rewording reaches the next mail.
 public enum TransactionalMails {
     /// The `system_key` of the sign-up confirmation (double opt-in).
     public static let doubleOptInKey = "double_opt_in"
@@ -132,7 +133,7 @@ public enum TransactionalMails {
         let id = UUID()
         try await tx.query("""
             INSERT INTO campaigns (id, name, kind, purpose, state, template_id, template_version, priority, system_key, created_at, updated_at)
-            VALUES (\(id), \(mail.name), 'transactional', 'service', 'active', \(templateID), 1, 0, \(mail.key), \(now), \(now))
+            VALUES (\(id), \(mail.name), 'transactional', 'service', 'active', \(templateID), NULL, 0, \(mail.key), \(now), \(now))
             """)
         try await TenantAudit.record("campaign.created", subjectType: "campaign", subjectID: id.uuidString.lowercased(), by: .system,
                                      details: ["system_key": mail.key], at: now, in: tx)

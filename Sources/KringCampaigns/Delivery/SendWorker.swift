@@ -274,6 +274,17 @@ public final class SendWorker: Sendable {
             for try await id in rows.decode(UUID.self) { matches.insert(id) }
             stepMatches[key] = matches
         }
+        // A confirmation of a booking (a transactional mail naming a registration) goes only while the place is still
+        // booked and the activity still to come: a booking cancelled, or an activity begun, since it was queued.
+        let confirmed = candidates.filter { campaigns[$0.campaignID]?.kind == .transactional }.compactMap { $0.context["registration_id"].flatMap(UUID.init(uuidString:)) }
+        var stillBooked: Set<UUID> = []
+        if !confirmed.isEmpty {
+            let rows = try await tx.query("""
+                SELECT r.id FROM registrations r JOIN activities a ON a.id = r.activity_id
+                WHERE r.id = ANY(\(confirmed)) AND r.status = 'booked' AND a.starts_at > \(now)
+                """)
+            for try await id in rows.decode(UUID.self) { stillBooked.insert(id) }
+        }
         var mailable: [ClaimedSend] = []
         for send in candidates {
             let topic = listTopics[send.campaignID] ?? ""
@@ -284,6 +295,9 @@ public final class SendWorker: Sendable {
                 notMailed.append(NotMailed(id: send.id, status: "suppressed", reason: topic.isEmpty ? gone : "no confirmed subscription"))
             } else if let matches = stepMatches["\(send.campaignID)#\(send.step)"], send.recipient.customerID.map(matches.contains) != true {
                 notMailed.append(NotMailed(id: send.id, status: "skipped", reason: "the step's condition does not hold"))
+            } else if campaigns[send.campaignID]?.kind == .transactional, let registration = send.context["registration_id"].flatMap(UUID.init(uuidString:)),
+                      !stillBooked.contains(registration) {
+                notMailed.append(NotMailed(id: send.id, status: "skipped", reason: "the booking was cancelled or the activity has begun"))
             } else {
                 mailable.append(send)
             }
