@@ -7,7 +7,8 @@ headers and the decoded text of every part), so tests check Kring's output with 
 Every command it handles is appended to events.jsonl. It prints "READY <port>" once it listens.
 
 Usage: smtp-sink.py --dir DIR [--ready-file F] [--tls none|starttls|implicit --cert C --key K] [--require-starttls]
-                    [--auth USER:PASSWORD [--auth-only PLAIN|LOGIN]] [--pipelining] [--reject ADDRESS=CODE ...] [--count-only]
+                    [--auth USER:PASSWORD [--auth-only PLAIN|LOGIN]] [--pipelining] [--smtputf8] [--reject ADDRESS=CODE ...]
+                    [--count-only]
 Listens on 127.0.0.1 only.
 """
 import argparse
@@ -142,6 +143,7 @@ def main():
     parser.add_argument("--auth-only", choices=["PLAIN", "LOGIN"], help="offer only this AUTH mechanism")
     parser.add_argument("--ready-file", help="where to write the port once listening")
     parser.add_argument("--pipelining", action="store_true", help="advertise PIPELINING")
+    parser.add_argument("--smtputf8", action="store_true", help="advertise SMTPUTF8 and accept international addresses (RFC 6531)")
     parser.add_argument("--reject", action="append", default=[], help="ADDRESS=CODE: answer RCPT with CODE")
     parser.add_argument("--count-only", action="store_true", help="keep nothing, only count (benchmarks); the count is written to DIR/count at exit")
     args = parser.parse_args()
@@ -158,7 +160,7 @@ def main():
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(args.cert, args.key)
 
-    options = {}
+    options = {"enable_SMTPUTF8": args.smtputf8}
     if args.auth:
         user, _, password = args.auth.partition(":")
 

@@ -6,7 +6,7 @@ import KringCore
 public enum MailError: Error, Sendable, Equatable, ProblemConvertible {
     /// A header name or value holds CR or LF (header injection) or another character a header cannot carry.
     case invalidHeader(name: String)
-    /// An address is not a plain ASCII `local@domain` address.
+    /// An address is not a plain `local@domain` address.
     case invalidAddress(String)
     case invalidUnsubscribeURL
     case invalidConfiguration(String)
@@ -16,7 +16,7 @@ public enum MailError: Error, Sendable, Equatable, ProblemConvertible {
         case .invalidHeader(let name):
             .validation([FieldError(field: name.lowercased(), message: "A header cannot contain line breaks or control characters.")])
         case .invalidAddress:
-            .validation([FieldError(field: "address", message: "Use a plain e-mail address (ASCII, local@domain).")])
+            .validation([FieldError(field: "address", message: "Use a plain e-mail address (local@domain).")])
         case .invalidUnsubscribeURL:
             .validation([FieldError(field: "list_unsubscribe", message: "Use an absolute https URL.")])
         case .invalidConfiguration(let detail):

@@ -130,7 +130,12 @@ struct SplitMix64: RandomNumberGenerator {
         #expect(throws: MailError.self) { try MailAddress("anna@example.nl\r\nBcc: x@example.org") }
         #expect(throws: MailError.self) { try MailAddress("anna@example.nl\n") }
         #expect(throws: MailError.self) { try MailAddress("anna@example.nl", name: "Anna\r\nBcc: x@example.org") }
-        #expect(throws: MailError.self) { try MailAddress("ann\u{e9}@example.nl") }
+        // International addresses are allowed (they need SMTPUTF8); controls and line separators never.
+        #expect(try MailAddress("ann\u{e9}@example.nl").isInternational)
+        #expect(try !MailAddress("anna@example.nl").isInternational)
+        #expect(throws: MailError.self) { try MailAddress("ann\u{85}@example.nl") }
+        #expect(throws: MailError.self) { try MailAddress("anna\u{2028}@example.nl") }
+        #expect(throws: MailError.self) { try MailAddress("anna @example.nl") }
         #expect(throws: MailError.invalidHeader(name: "X-Note")) {
             try MailMessage(from: from, to: to, subject: "Hoi", text: "x", extraHeaders: [("X-Note", "a\r\nBcc: x@example.org")])
         }

@@ -70,6 +70,36 @@ import Testing
         #expect(received.rawText.components(separatedBy: "\r\n").allSatisfy { $0.utf8.count <= 78 })
     }
 
+    /// An international address (RFC 6531) goes as UTF-8 to a relay that offers SMTPUTF8; a relay that does not
+    /// gets nothing for it (a permanent failure that says why), and the connection goes on with the next mail.
+    @Test(arguments: [true, false])
+    func internationalAddressesNeedSMTPUTF8(offered: Bool) async throws {
+        var options = SMTPSink.Options()
+        options.smtpUTF8 = offered
+        options.pipelining = true
+        let sink = try await SMTPSink.start(options)
+        defer { sink.stop() }
+        let messages = [try Self.message(to: "zo\u{eb}@example.nl"), try Self.message(to: "bram@example.nl")]
+        let transport = try SMTPTransport(Self.configuration(sink))
+        let results = await transport.send(messages)
+        try #require(results.count == 2)
+        guard case .sent = results[1] else { Issue.record("the next mail was not sent: \(results[1])"); return }
+        let received = try sink.received()
+        if offered {
+            guard case .sent = results[0] else { Issue.record("not sent: \(results[0])"); return }
+            #expect(received.map(\.recipients) == [["zo\u{eb}@example.nl"], ["bram@example.nl"]])
+            let first = try #require(received.first)
+            #expect(first.header("To") == "Anna de Vries <zo\u{eb}@example.nl>")
+            #expect(first.rawText.contains("To: Anna de Vries <zo\u{eb}@example.nl>"))
+            #expect(first.parts[0].text == Self.text)
+        } else {
+            guard case .permanentFailure(let failure) = results[0] else { Issue.record("not refused: \(results[0])"); return }
+            #expect(failure.stage == .mailFrom)
+            #expect(failure.description.contains("SMTPUTF8"))
+            #expect(received.map(\.recipients) == [["bram@example.nl"]])
+        }
+    }
+
     @Test(arguments: ["PLAIN", "LOGIN"])
     func startTLSWithAuthentication(mechanism: String) async throws {
         var options = SMTPSink.Options()

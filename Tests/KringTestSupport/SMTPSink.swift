@@ -16,6 +16,8 @@ public final class SMTPSink: Sendable {
         /// Offer only this AUTH mechanism (`PLAIN` or `LOGIN`).
         public var authOnly: String?
         public var pipelining = false
+        /// Offer SMTPUTF8: international addresses (`zoë@...`) are accepted.
+        public var smtpUTF8 = false
         /// RCPT TO of these addresses answers with the code (e.g. 451, 550).
         public var rejects: [String: Int] = [:]
 
@@ -88,6 +90,7 @@ public final class SMTPSink: Sendable {
         if let credentials = options.credentials { arguments += ["--auth", "\(credentials.user):\(credentials.password)"] }
         if let only = options.authOnly { arguments += ["--auth-only", only] }
         if options.pipelining { arguments.append("--pipelining") }
+        if options.smtpUTF8 { arguments.append("--smtputf8") }
         for (address, code) in options.rejects { arguments += ["--reject", "\(address)=\(code)"] }
 
         let process = Process()

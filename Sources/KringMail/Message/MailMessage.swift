@@ -73,6 +73,12 @@ public struct MailMessage: Sendable, Equatable {
     /// The `MAIL FROM` address.
     public var envelopeSender: String { returnPath ?? from.address }
 
+    /// An international address in the envelope or the headers: the mail goes only with SMTPUTF8 (RFC 6531), its
+    /// header addresses as UTF-8 (RFC 6532).
+    public var needsSMTPUTF8: Bool {
+        [from, to].contains(where: \.isInternational) || replyTo?.isInternational == true || !envelopeSender.unicodeScalars.allSatisfy(\.isASCII)
+    }
+
     public static func == (lhs: MailMessage, rhs: MailMessage) -> Bool {
         lhs.from == rhs.from && lhs.replyTo == rhs.replyTo && lhs.to == rhs.to && lhs.returnPath == rhs.returnPath
             && lhs.subject == rhs.subject && lhs.text == rhs.text && lhs.html == rhs.html

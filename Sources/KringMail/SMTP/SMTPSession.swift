@@ -131,18 +131,27 @@ final class SMTPSession {
 
     /// One mail transaction: RSET (after the first), MAIL FROM, RCPT TO, DATA, pipelined when the relay allows.
     func deliver(_ message: MailMessage, bytes: [UInt8]) async throws(SMTPSessionFailure) -> DeliveryResult {
+        var mailFrom = "MAIL FROM:<\(message.envelopeSender)>"
+        if message.needsSMTPUTF8 {
+            // An international address goes only to a relay that takes it as it is (RFC 6531); another relay would
+            // refuse it or mangle it. Nothing is sent, so the connection stays usable for the next mail.
+            guard extensions["SMTPUTF8"] != nil else {
+                return .permanentFailure(DeliveryFailure(stage: .mailFrom, message: "the relay does not accept international addresses (no SMTPUTF8)"))
+            }
+            mailFrom += extensions["8BITMIME"] != nil ? " BODY=8BITMIME SMTPUTF8" : " SMTPUTF8"
+        }
         let reset = transactions > 0
         transactions += 1
         var commands: [(String, DeliveryFailure.Stage)] = []
         if reset { commands.append(("RSET", .mailFrom)) }
-        commands.append(("MAIL FROM:<\(message.envelopeSender)>", .mailFrom))
+        commands.append((mailFrom, .mailFrom))
         commands.append(("RCPT TO:<\(message.to.address)>", .rcptTo))
         commands.append(("DATA", .data))
 
         var failure: DeliveryResult?
         var dataAccepted = false
         if extensions["PIPELINING"] != nil {
-            try await write(commands.map { $0.0 + "\r\n" }.joined(), logAs: commands.map(\.0).joined(separator: " | "))
+            try await write(commands.map { $0.0 + "\r\n" }.joined(), logAs: commands.map { Self.loggable($0.0) }.joined(separator: " | "))
             for (name, stage) in commands {
                 let answer = try await reply(stage: stage)
                 if answer.code == 421 { throw SMTPSessionFailure(reply: answer, stage: stage) }
@@ -206,8 +215,13 @@ final class SMTPSession {
 
     // MARK: - Wire
 
+    /// A command as the trace log may show it: a recipient's address is personal data.
+    static func loggable(_ command: String) -> String {
+        command.hasPrefix("RCPT TO:") ? "RCPT TO:<***>" : command
+    }
+
     private func command(_ line: String, stage: DeliveryFailure.Stage, logAs: String? = nil) async throws(SMTPSessionFailure) -> SMTPReply {
-        try await write(line + "\r\n", logAs: logAs ?? line)
+        try await write(line + "\r\n", logAs: logAs ?? Self.loggable(line))
         return try await reply(stage: stage)
     }
 
