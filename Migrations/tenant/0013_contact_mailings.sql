@@ -21,8 +21,9 @@ CREATE INDEX campaign_events_contact ON campaign_events (contact_id, kind, at) W
 -- Deleting a contact (an erasure request) removes their mails' history with them; the library's role needs that.
 GRANT DELETE ON sends, campaign_events TO ${tenant_role};
 
--- Erasing a customer clears what their mails' history quotes of them (a relay's reply names the address).
-GRANT UPDATE (detail) ON campaign_events TO ${tenant_role};
+-- Erasing a customer clears what their mails' history quotes of them (a relay's reply names the address; a clicked
+-- link may carry personal parameters).
+GRANT UPDATE (detail, url) ON campaign_events TO ${tenant_role};
 
 -- The library's own transactional mails (sign-up and booking confirmations) render their template's current version,
 -- so that a library's rewording reaches the next mail; they were created pinned to version 1.

@@ -136,6 +136,14 @@ struct SplitMix64: RandomNumberGenerator {
         #expect(throws: MailError.self) { try MailAddress("ann\u{85}@example.nl") }
         #expect(throws: MailError.self) { try MailAddress("anna\u{2028}@example.nl") }
         #expect(throws: MailError.self) { try MailAddress("anna @example.nl") }
+        #expect(throws: MailError.self) { try MailAddress("an\u{200B}na@example.nl") }
+        #expect(throws: MailError.self) { try MailAddress("anna\u{202E}@example.nl") }
+        // A Message-ID needs an ASCII domain; an international sender domain gets a reserved one.
+        #expect(try MailAddress("nieuws@bibliotheek.example").messageIDDomain == "bibliotheek.example")
+        #expect(try MailAddress("nieuws@bibliotheek-zo\u{eb}.example").messageIDDomain == "kring.invalid")
+        let international = try MailMessage(from: MailAddress("nieuws@bibliotheek-zo\u{eb}.example"), to: MailAddress("anna@example.nl"), subject: "Hoi", text: "x")
+        #expect(international.messageID.hasSuffix("@kring.invalid"))
+        #expect(international.needsSMTPUTF8)
         #expect(throws: MailError.invalidHeader(name: "X-Note")) {
             try MailMessage(from: from, to: to, subject: "Hoi", text: "x", extraHeaders: [("X-Note", "a\r\nBcc: x@example.org")])
         }

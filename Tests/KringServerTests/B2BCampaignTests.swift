@@ -147,6 +147,10 @@ import Testing
         let marketingB = try await cast.env.createUser(in: cast.b, role: .marketing)
         let fixturesA = try await cast.env.createRelationFixtures(in: cast.a, name: "Zonnebloem")
         let fixturesB = try await cast.env.createRelationFixtures(in: cast.b, name: "Verborgen")
+        // Another contact of A, a user (no decision maker) at another school.
+        let otherA = try await cast.env.createRelationFixtures(in: cast.a, name: "Anderschool")
+        try await cast.env.db.withTenant(cast.a) { tx in try await tx.query("UPDATE contact_roles SET dmu_role = 'user' WHERE id = \(otherA.role)") }
+        let list = try await cast.env.createList(in: cast.a, key: "relaties", name: "Relatienieuws")
         let template = try await cast.env.db.withTenant(cast.a) { tx in
             try await Templates.create(TemplateDraft(name: "Nieuwjaar", subject: "Gelukkig nieuwjaar, {{contact.full_name}}",
                                                      html: "<p>Namens {{library.name}} aan {{organisation.name}} ({{organisation.type}})</p>", text: "{{contact.dmu_role}}"),
@@ -210,9 +214,24 @@ import Testing
                                                        json: ["contact_id": fixturesB.contact.uuidString])
             #expect(foreignContact.status == .notFound)
             #expect(!foreignContact.text.contains("Verborgen"))
+            // A role of another contact in the context is not shown as this contact's.
+            let borrowed = try await client.send(.post, "/api/v1/templates/\(template)/preview", token: tokenA,
+                                                 json: ["contact_id": fixturesA.contact.uuidString, "context": ["contact_role_id": otherA.role.uuidString]])
+            #expect(borrowed.status == .ok)
+            #expect((borrowed["html"] as? String)?.contains("Anderschool") == false)
             let both = try await client.send(.post, "/api/v1/templates/\(template)/preview", token: tokenA,
                                              json: ["contact_id": fixturesA.contact.uuidString, "customer_id": UUID().uuidString])
             #expect(both.status == .unprocessableContent)
+
+            // A list campaign to contacts stays one when a change names no audience.
+            let listCampaign = try await client.send(.post, "/api/v1/campaigns", token: tokenA,
+                                                     json: ["name": "Relatienieuws", "audience": "b2b", "list_id": list.id.uuidString])
+            #expect(listCampaign["audience"] as? String == "b2b", "\(listCampaign.text)")
+            let listCampaignID = try #require(listCampaign["id"] as? String)
+            let renamed = try await client.send(.put, "/api/v1/campaigns/\(listCampaignID)", token: tokenA,
+                                                json: ["name": "Relatienieuws winter", "list_id": list.id.uuidString])
+            #expect(renamed.status == .ok, "\(renamed.text)")
+            #expect(renamed["audience"] as? String == "b2b")
 
             // Library B cannot use A's segment, nor count or read it.
             let tokenB = try await client.login(email: marketingB.email, tenant: cast.b.slug.value).access
@@ -228,7 +247,7 @@ import Testing
             try await tx.query("SELECT details ->> 'shown_contacts' FROM audit_log WHERE action = 'segment.previewed'").decode(String?.self).reduce(nil as String?) { $1 }
         }
         #expect(shown == fixturesA.contact.uuidString.lowercased())
-        #expect(try await cast.tenantAuditCount("template.previewed", tenant: cast.a) == 1)
+        #expect(try await cast.tenantAuditCount("template.previewed", tenant: cast.a) == 2)
         #expect(try await cast.tenantAuditCount("access.unknown_resource", tenant: cast.a) == 1)
         #expect(try await cast.tenantAuditCount("template.previewed", tenant: cast.b) == 0)
     }

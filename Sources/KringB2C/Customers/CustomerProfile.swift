@@ -159,7 +159,7 @@ public enum CustomerPrivacy {
                    status = CASE WHEN status IN ('pending', 'sending') THEN 'cancelled' ELSE status END
             WHERE customer_id = \(id)
             """)
-        try await tx.query("UPDATE campaign_events SET detail = '{}' WHERE customer_id = \(id) AND detail <> '{}'")
+        try await tx.query("UPDATE campaign_events SET detail = '{}', url = NULL WHERE customer_id = \(id) AND (detail <> '{}' OR url IS NOT NULL)")
         try await TenantAudit.record("customer.erased", subjectType: "customer", subjectID: id.uuidString.lowercased(), by: actor, at: now, in: tx)
         try await Timeline.recordSystemEvent("customer.erased", customerID: id, actor: actor, at: now, in: tx)
     }

@@ -33,7 +33,8 @@ public enum Campaigns {
         }
         let (kind, purpose, valid) = try draft.validate()
         guard kind == current.kind else { throw CampaignError.invalid([FieldError(field: "kind", message: "The kind of a campaign cannot change.")]) }
-        let audience = try await checkReferences(valid, in: tx)
+        // A change that names neither an audience nor a segment keeps whom the campaign mails.
+        let audience = try await checkReferences(valid, otherwise: current.audience, in: tx)
         let rows = try await tx.query("""
             UPDATE campaigns SET name = \(valid.name), purpose = \(purpose.rawValue), audience = \(audience.rawValue), list_id = \(valid.listID), segment_id = \(valid.segmentID),
                    template_id = \(valid.templateID), subject = \(valid.subject), subject_b = \(valid.subjectB), from_name = \(valid.fromName),
@@ -189,8 +190,8 @@ public enum Campaigns {
     // MARK: Helpers
 
     /// Checks that what the draft names exists in this library, and answers whom the campaign mails: the draft's
-    /// audience, else its segment's subject, else customers. A segment of the other subject is refused.
-    static func checkReferences(_ draft: CampaignDraft, in tx: TenantTransaction) async throws -> Segment.Subject {
+    /// audience, else its segment's subject, else `otherwise`. A segment of the other subject is refused.
+    static func checkReferences(_ draft: CampaignDraft, otherwise: Segment.Subject = .b2c, in tx: TenantTransaction) async throws -> Segment.Subject {
         var errors: [FieldError] = []
         var audience = draft.audience.flatMap(Segment.Subject.init(rawValue:))
         if let list = draft.listID, try await !exists("SELECT 1 FROM lists WHERE id = \(list) AND archived_at IS NULL", in: tx) {
@@ -220,7 +221,7 @@ public enum Campaigns {
             errors.append(FieldError(field: field, message: "No such template in this library."))
         }
         guard errors.isEmpty else { throw CampaignError.invalid(errors) }
-        return audience ?? .b2c
+        return audience ?? otherwise
     }
 
     /// What a campaign needs before it can go out.

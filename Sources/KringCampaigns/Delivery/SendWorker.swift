@@ -49,8 +49,8 @@ public final class SendWorker: Sendable {
         self.logger = logger
     }
 
-    /// Claim no more: a graceful shutdown. The batches in hand (the one on the wire and the one claimed ahead)
-    /// are still delivered and marked; nothing new is claimed, so the worker stops within a batch or two.
+    /// Claim no more, for good: a graceful shutdown. The batches in hand (the one on the wire and the one claimed
+    /// ahead) are still delivered and marked; nothing new is claimed, so the worker stops within a batch or two.
     public func stopClaiming() {
         stopping.withLock { $0 = true }
     }
@@ -353,7 +353,7 @@ public final class SendWorker: Sendable {
                     from: from, replyTo: replyTo, to: try MailAddress(send.email), subject: rendered.subject, text: rendered.text, html: rendered.html,
                     extraHeaders: [("X-Kring-Campaign", campaign.id.uuidString.lowercased())],
                     unsubscribeURL: marketing ? URL(string: unsubscribe) : nil, oneClickUnsubscribe: marketing,
-                    messageID: "\(send.id.uuidString.lowercased())@\(from.domain)")
+                    messageID: "\(send.id.uuidString.lowercased())@\(from.messageIDDomain)")
                 outgoing.append(Outgoing(send: send, message: message))
             } catch {
                 notMailed.append(NotMailed(id: send.id, status: "failed", reason: "cannot build the mail: \(Migrator.describe(error))"))
@@ -376,10 +376,11 @@ public final class SendWorker: Sendable {
                 case .permanentFailure(let failure):
                     try await Sends.settle([send.id], status: "failed", reason: reason, retryAt: nil, worker: options.name, in: tx)
                     if failure.stage == .rcptTo {
+                        // From the send as it still is: a contact deleted meanwhile took their sends along.
                         try await tx.query("""
                             INSERT INTO campaign_events (campaign_id, customer_id, contact_id, kind, at, send_id, detail)
-                            VALUES (\(send.campaignID), \(send.recipient.customerID), \(send.recipient.contactID), 'bounced_hard', \(time), \(send.id),
-                                    jsonb_build_object('reply', \(reason)))
+                            SELECT s.campaign_id, s.customer_id, s.contact_id, 'bounced_hard', \(time), s.id, jsonb_build_object('reply', \(reason))
+                            FROM sends s WHERE s.id = \(send.id)
                             """)
                     }
                 case .sent:

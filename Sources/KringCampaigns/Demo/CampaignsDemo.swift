@@ -121,15 +121,18 @@ public struct CampaignsDemo: Sendable {
             (\(relations), 'relaties', 'Relatienieuws', 'Nieuws en de nieuwjaarsgroet voor de partners van de bibliotheek.',
              'Ja, ik ontvang nieuws van de bibliotheek voor haar relaties. Afmelden kan altijd via de link in elke mail.', 'demo-v1', false, \(now), \(now))
             """)
-        // Everyone in a role at a school or board agreed to the newsletter; every contact to the relations mail.
+        // The demo's own contacts (RelationsDemo, at relatie.example) only: everyone in a role at a school or board
+        // agreed to the newsletter, every one to the relations mail.
         try await tx.query("""
             INSERT INTO contact_consents (contact_id, topic, status, recorded_at, source, evidence, text_version)
             SELECT DISTINCT cr.contact_id, 'list:onderwijs', 'opted_in', \(now), 'staff', '{"via": "accountgesprek (demo)"}'::jsonb, 'demo-v1'
-            FROM contact_roles cr JOIN organisations o ON o.id = cr.organisation_id WHERE o.type IN ('primary_school', 'secondary_school', 'school_board')
+            FROM contact_roles cr JOIN organisations o ON o.id = cr.organisation_id JOIN contacts c ON c.id = cr.contact_id
+            WHERE o.type IN ('primary_school', 'secondary_school', 'school_board') AND c.email LIKE '%@relatie.example'
             """)
         try await tx.query("""
             INSERT INTO contact_consents (contact_id, topic, status, recorded_at, source, evidence, text_version)
-            SELECT id, 'list:relaties', 'opted_in', \(now), 'staff', '{"via": "accountgesprek (demo)"}'::jsonb, 'demo-v1' FROM contacts
+            SELECT id, 'list:relaties', 'opted_in', \(now), 'staff', '{"via": "accountgesprek (demo)"}'::jsonb, 'demo-v1'
+            FROM contacts WHERE email LIKE '%@relatie.example'
             """)
         func segment(_ name: String, types: [String]) async throws -> UUID {
             try await Segments.create(SegmentDraft(name: name, subject: Segment.Subject.b2b.rawValue, rule: .condition(SegmentCondition(

@@ -30,7 +30,9 @@ public enum RecipientContexts {
         return recipients.map { recipient in
             if let contactID = recipient.recipient.contactID {
                 var contact = contactPeople[contactID] ?? [:]
+                // Only a role of this contact (a preview's context is the caller's).
                 let role = recipient.sendContext["contact_role_id"].flatMap(UUID.init(uuidString:)).flatMap { roles[$0] }
+                    .flatMap { $0.contactID == contactID ? $0 : nil }
                 if contact.isEmpty == false, let role { contact.merge(role.contact) { $1 } }
                 return RecipientContext(library: ["name": library], variables: recipient.sendContext, contact: contact,
                                         organisation: contact.isEmpty ? [:] : role?.organisation ?? [:])
@@ -88,16 +90,17 @@ public enum RecipientContexts {
 
     /// The role a B2B send names: the contact's `job_title` and `dmu_role`, and the organisation's `name` and
     /// `type` (the library's name for it, e.g. "Basisschool").
-    private static func contactRoles(_ ids: [UUID], in tx: TenantTransaction) async throws -> [UUID: (contact: [String: String], organisation: [String: String])] {
-        var result: [UUID: (contact: [String: String], organisation: [String: String])] = [:]
+    private static func contactRoles(_ ids: [UUID], in tx: TenantTransaction) async throws
+        -> [UUID: (contactID: UUID, contact: [String: String], organisation: [String: String])] {
+        var result: [UUID: (contactID: UUID, contact: [String: String], organisation: [String: String])] = [:]
         let rows = try await tx.query("""
-            SELECT cr.id, cr.job_title, cr.dmu_role, o.name, t.name FROM contact_roles cr JOIN organisations o ON o.id = cr.organisation_id
+            SELECT cr.id, cr.contact_id, cr.job_title, cr.dmu_role, o.name, t.name FROM contact_roles cr JOIN organisations o ON o.id = cr.organisation_id
             JOIN organisation_types t ON t.code = o.type WHERE cr.id = ANY(\(ids))
             """)
-        for try await (id, jobTitle, dmuRole, name, type) in rows.decode((UUID, String?, String, String, String).self) {
+        for try await (id, contactID, jobTitle, dmuRole, name, type) in rows.decode((UUID, UUID, String?, String, String, String).self) {
             var contact = ["dmu_role": dmuRole]
             if let jobTitle, !jobTitle.isEmpty { contact["job_title"] = jobTitle }
-            result[id] = (contact, ["name": name, "type": type])
+            result[id] = (contactID, contact, ["name": name, "type": type])
         }
         return result
     }

@@ -20,16 +20,23 @@ public struct MailAddress: Sendable, Hashable, CustomStringConvertible {
         self.displayName = trimmed?.isEmpty == false ? trimmed : nil
     }
 
-    /// Printable: no C0 or C1 controls, no space, no DEL, no line or paragraph separator.
+    /// Printable: no C0 or C1 controls, no space, no DEL, no line or paragraph separator, no invisible format
+    /// character (zero-width space, bidi overrides, BOM) that would make a lookalike address.
     private static func isAllowed(_ scalar: Unicode.Scalar) -> Bool {
         scalar.value > 0x20 && scalar.value != 0x7F && !(0x80...0x9F).contains(scalar.value) && scalar != "\u{2028}" && scalar != "\u{2029}"
+            && scalar.properties.generalCategory != .format
     }
 
     /// Non-ASCII (RFC 6531): such an address needs a relay that offers SMTPUTF8.
     public var isInternational: Bool { !address.unicodeScalars.allSatisfy(\.isASCII) }
 
-    /// The part after `@`, e.g. for a `Message-ID`.
+    /// The part after `@`.
     public var domain: String { address.split(separator: "@").last.map(String.init) ?? "" }
+
+    /// The right side of a `Message-ID` for mail from this address: its domain, which a Message-ID needs in ASCII.
+    /// Kring does not convert an international domain (IDNA), so such a sender's mails use `kring.invalid`; the left
+    /// side keeps them unique.
+    public var messageIDDomain: String { domain.unicodeScalars.allSatisfy(\.isASCII) ? domain : "kring.invalid" }
 
     public var description: String { displayName.map { "\($0) <\(address)>" } ?? address }
 }

@@ -61,7 +61,7 @@ public struct MailMessage: Sendable, Equatable {
         self.extraHeaders = extraHeaders
         self.unsubscribeURL = unsubscribeURL
         self.oneClickUnsubscribe = oneClickUnsubscribe
-        self.messageID = messageID ?? Self.newMessageID(domain: from.domain)
+        self.messageID = messageID ?? Self.newMessageID(domain: from.messageIDDomain)
     }
 
     /// `<128 random bits in hex>@domain`: unique without coordination between workers.

@@ -244,7 +244,8 @@ final class SMTPSession {
         let timeout = timeout ?? configuration.timeouts.command
         do {
             let reply = try await eventLoop.flatSubmit { replies.value.nextReply(eventLoop: eventLoop, timeout: timeout) }.get()
-            logger.trace("smtp <", metadata: ["reply": "\(reply.code) \(reply.lines.first ?? "")"])
+            // A relay's answer to RCPT often repeats the address: only its code is traced.
+            logger.trace("smtp <", metadata: ["reply": "\(reply.code) \(stage == .rcptTo ? "***" : reply.lines.first ?? "")"])
             return reply
         } catch {
             throw SMTPSessionFailure(.temporaryFailure(DeliveryFailure(stage: stage, message: "\(error)")))
