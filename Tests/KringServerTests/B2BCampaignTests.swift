@@ -128,7 +128,10 @@ import Testing
         }
         #expect(!nextRecipients.contains(email))
         #expect(!nextRecipients.contains(bounced))
-        _ = leaver
+        // The contact whose role ended got no mail of any of the campaigns.
+        #expect(try await cast.env.db.withTenant(tenant) { tx in
+            try await tx.query("SELECT count(*)::int FROM sends WHERE contact_id = \(leaver)").decode(Int.self).reduce(0, +)
+        } == 0)
 
         // Deleting a contact (an erasure request) takes their mails and what happened to them along.
         try await cast.env.db.withTenant(tenant) { tx in try await Contacts.delete(id: contact, by: .system, now: cast.clock.now, in: tx) }

@@ -126,14 +126,9 @@ public struct CampaignDraft: Sendable, Codable {
         }
         let purpose = Campaign.Purpose(rawValue: self.purpose ?? "marketing")
         if purpose == nil { errors.append(FieldError(field: "purpose", message: "Use marketing or service.")) }
-        if let audience {
-            if let parsed = Segment.Subject(rawValue: audience) {
-                if parsed == .b2b && kind == .journey {
-                    errors.append(FieldError(field: "audience", message: "Journeys follow customers (memberships, birthdays, activities): use b2c."))
-                }
-            } else {
-                errors.append(FieldError(field: "audience", message: "Use b2c (customers) or b2b (contacts at organisations)."))
-            }
+        // Whether the audience fits the kind and the segment is checked with the segment (Campaigns.checkReferences).
+        if let audience, Segment.Subject(rawValue: audience) == nil {
+            errors.append(FieldError(field: "audience", message: Segment.Subject.choices))
         }
         for (field, value, limit) in [("subject", subject, 500), ("subject_b", subjectB, 500), ("from_name", fromName, 200)] {
             if let value, value.isEmpty || value.count > limit || value.contains(where: { $0.isNewline }) {

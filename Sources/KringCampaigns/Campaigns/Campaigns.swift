@@ -213,7 +213,8 @@ public enum Campaigns {
             }
         }
         if audience == .b2b, draft.kind == Campaign.Kind.journey.rawValue {
-            errors.append(FieldError(field: "segment_id", message: "Journeys follow customers: choose a b2c segment."))
+            errors.append(FieldError(field: draft.audience == nil ? "segment_id" : "audience",
+                                     message: "Journeys follow customers (memberships, birthdays, activities): use b2c."))
         }
         var templates: [(String, UUID)] = draft.templateID.map { [("template_id", $0)] } ?? []
         for (index, step) in (draft.journey?.steps ?? []).enumerated() { templates.append(("journey.steps[\(index)].template_id", step.templateID)) }

@@ -276,7 +276,10 @@ public final class SendWorker: Sendable {
         }
         // A confirmation of a booking (a transactional mail naming a registration) goes only while the place is still
         // booked and the activity still to come: a booking cancelled, or an activity begun, since it was queued.
-        let confirmed = candidates.filter { campaigns[$0.campaignID]?.kind == .transactional }.compactMap { $0.context["registration_id"].flatMap(UUID.init(uuidString:)) }
+        func confirmedBooking(_ send: ClaimedSend) -> UUID? {
+            campaigns[send.campaignID]?.kind == .transactional ? send.context["registration_id"].flatMap(UUID.init(uuidString:)) : nil
+        }
+        let confirmed = candidates.compactMap(confirmedBooking)
         var stillBooked: Set<UUID> = []
         if !confirmed.isEmpty {
             let rows = try await tx.query("""
@@ -295,8 +298,7 @@ public final class SendWorker: Sendable {
                 notMailed.append(NotMailed(id: send.id, status: "suppressed", reason: topic.isEmpty ? gone : "no confirmed subscription"))
             } else if let matches = stepMatches["\(send.campaignID)#\(send.step)"], send.recipient.customerID.map(matches.contains) != true {
                 notMailed.append(NotMailed(id: send.id, status: "skipped", reason: "the step's condition does not hold"))
-            } else if campaigns[send.campaignID]?.kind == .transactional, let registration = send.context["registration_id"].flatMap(UUID.init(uuidString:)),
-                      !stillBooked.contains(registration) {
+            } else if let registration = confirmedBooking(send), !stillBooked.contains(registration) {
                 notMailed.append(NotMailed(id: send.id, status: "skipped", reason: "the booking was cancelled or the activity has begun"))
             } else {
                 mailable.append(send)

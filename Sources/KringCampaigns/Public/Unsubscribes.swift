@@ -60,12 +60,8 @@ public enum Unsubscribes {
     /// is a withdrawal already), and their pending mails of the list cancelled. A deleted contact has nothing left.
     public static func withdraw(_ list: SubscriptionList, contactID: UUID, evidence: [String: String], clientAddress: String?,
                                 now: Date, in tx: TenantTransaction) async throws {
-        let latest = try await tx.query("""
-            SELECT status FROM contact_consents WHERE contact_id = \(contactID) AND topic = \(list.topic) ORDER BY recorded_at DESC, id DESC LIMIT 1
-            """).decode(String.self)
-        var status: String?
-        for try await value in latest { status = value }
-        if let status, status != ContactConsent.Status.withdrawn.rawValue {
+        let latest = try await ContactConsents.current(contactID: contactID, in: tx).first { $0.topic == list.topic }
+        if let latest, latest.status != .withdrawn {
             var evidence = evidence
             evidence["client_ip"] = clientAddress
             do {

@@ -5,7 +5,12 @@ import PostgresNIO
 
 /// A saved segment: a named rule tree. Every change is a new version; earlier versions stay readable.
 public struct Segment: Sendable, Codable, Equatable {
-    public enum Subject: String, Sendable, Codable, CaseIterable { case b2c, b2b }
+    public enum Subject: String, Sendable, Codable, CaseIterable {
+        case b2c, b2b
+
+        /// The message for a value that is neither.
+        public static let choices = "Use b2c (customers) or b2b (contacts at organisations)."
+    }
 
     public let id: UUID
     public let name: String
@@ -59,7 +64,7 @@ public struct SegmentDraft: Sendable, Decodable {
                 }
                 chosen = parsed
             } else {
-                errors.append(FieldError(field: "subject", message: "Use b2c (customers) or b2b (contacts at organisations)."))
+                errors.append(FieldError(field: "subject", message: Segment.Subject.choices))
             }
         }
         do {

@@ -97,14 +97,17 @@ public enum Templates {
                 """).decode(Int.self).reduce(0, +) > 0
             guard exists else { throw CustomerError.notFound }
         case .contact(let contactID):
-            guard try await tx.query("SELECT count(*) FROM contacts WHERE id = \(contactID)").decode(Int.self).reduce(0, +) > 0 else {
-                throw RelationsError.notFound(.contact)
-            }
             let today = CalendarDate(now).description
-            let role = try await tx.query("""
-                SELECT id FROM contact_roles WHERE contact_id = \(contactID)
-                ORDER BY (active_from <= \(today)::date AND (active_to IS NULL OR active_to >= \(today)::date)) DESC, active_from DESC, id LIMIT 1
-                """).decode(UUID.self).reduce(nil as UUID?) { $1 }
+            let rows = try await tx.query("""
+                SELECT r.id FROM contacts c LEFT JOIN LATERAL (
+                    SELECT id FROM contact_roles WHERE contact_id = c.id
+                    ORDER BY (active_from <= \(today)::date AND (active_to IS NULL OR active_to >= \(today)::date)) DESC, active_from DESC, id LIMIT 1
+                ) r ON true
+                WHERE c.id = \(contactID)
+                """).decode(UUID?.self)
+            var found: UUID??
+            for try await role in rows { found = role }
+            guard let role = found else { throw RelationsError.notFound(.contact) }
             if sendContext["contact_role_id"] == nil, let role { sendContext["contact_role_id"] = role.uuidString.lowercased() }
         }
         if let subject, let message = MailRenderer.check(subject) { throw TemplateError.invalid([FieldError(field: "subject", message: message)]) }

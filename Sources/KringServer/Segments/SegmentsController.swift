@@ -37,7 +37,7 @@ struct SegmentsController {
         let (principal, _) = try context.requireTenant(.segmentsRead)
         let body = try await request.decodeJSON(PreviewBody.self, limit: services.settings.maxBodyBytes)
         guard let subject = Segment.Subject(rawValue: body.subject ?? "b2c") else {
-            throw Problem.validation([FieldError(field: "subject", message: "Use b2c (customers) or b2b (contacts at organisations).")],
+            throw Problem.validation([FieldError(field: "subject", message: Segment.Subject.choices)],
                                      detail: "The segment has invalid fields or rules.")
         }
         // Whom a rule selects is shown only to those who build segments (see PermissionMatrix); contacts only to those
