@@ -52,7 +52,7 @@ public struct SegmentDraft: Sendable, Decodable {
 
     /// Checks the name and subject (b2c when absent; `current` when replacing, which cannot change) and compiles the
     /// rule against the subject's fields, so an invalid segment is never saved.
-    public func validate(today: CalendarDate, current: Segment.Subject? = nil) throws -> (draft: SegmentDraft, subject: Segment.Subject) {
+    public func validate(today: CalendarDate, current: Segment.Subject? = nil) throws -> SegmentDraft {
         var errors: [FieldError] = []
         let name = name.trimmingCharacters(in: .whitespacesAndNewlines)
         if name.isEmpty || name.count > 200 { errors.append(FieldError(field: "name", message: "Give a name of 1 to 200 characters.")) }
@@ -73,7 +73,7 @@ public struct SegmentDraft: Sendable, Decodable {
             errors += ruleErrors
         }
         guard errors.isEmpty else { throw SegmentError.invalid(errors) }
-        return (SegmentDraft(name: name, subject: chosen.rawValue, rule: rule, version: version), chosen)
+        return SegmentDraft(name: name, subject: chosen.rawValue, rule: rule, version: version)
     }
 }
 
@@ -124,7 +124,7 @@ public enum Segments {
     static let statementTimeoutMilliseconds = 15_000
 
     public static func create(_ draft: SegmentDraft, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> Segment {
-        let valid = try draft.validate(today: CalendarDate(now)).draft
+        let valid = try draft.validate(today: CalendarDate(now))
         let id = UUID()
         let rule = try encode(valid.rule)
         let rows = try await tx.query("""
@@ -142,7 +142,7 @@ public enum Segments {
     public static func replace(id: UUID, with draft: SegmentDraft, expectedVersion: Int, by actor: AuditActor, now: Date,
                                in tx: TenantTransaction) async throws -> Segment {
         let current = try await find(id: id, forUpdate: true, in: tx)
-        let valid = try draft.validate(today: CalendarDate(now), current: current.subject).draft
+        let valid = try draft.validate(today: CalendarDate(now), current: current.subject)
         guard current.version == expectedVersion else { throw SegmentError.versionMismatch(current: current.version) }
         let rule = try encode(valid.rule)
         let rows = try await tx.query("""

@@ -49,12 +49,7 @@ public struct SegmentCompiler: Sendable {
 
     /// Days from 2000-01-01 (PostgreSQL's date epoch) to `date`, by the proleptic Gregorian calendar.
     static func daysSince2000(_ date: CalendarDate) -> Int {
-        let year = date.month <= 2 ? date.year - 1 : date.year
-        let era = (year >= 0 ? year : year - 399) / 400
-        let yearOfEra = year - era * 400
-        let dayOfYear = (153 * (date.month > 2 ? date.month - 3 : date.month + 9) + 2) / 5 + date.day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468 - 10_957
+        date.dayNumber - 10_957
     }
 
     /// A piece of WHERE clause; `nullable` when it can be NULL (a comparison on a column without a value), which
