@@ -56,14 +56,14 @@ import Testing
             let token = try await client.login(email: cast.adminA.email, tenant: cast.a.slug.value).access
             let users = try await client.send(.get, "/api/v1/users", token: token)
             let ids = (users["items"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
-            #expect(ids == [cast.adminA.id.uuidString])
+            #expect(ids == [cast.adminA.id.uuidString.lowercased()])
             let keys = try await client.send(.get, "/api/v1/api-keys", token: token)
             #expect((keys["items"] as? [Any])?.isEmpty == true)
             // A tenant header or query parameter changes nothing: the tenant comes from the token only.
             var headers = HTTPFields()
             headers[.init("X-Tenant")!] = cast.b.slug.value
             let sneaky = try await client.send(.get, "/api/v1/users?tenant=\(cast.b.slug.value)", token: token, headers: headers)
-            #expect((sneaky["items"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String } == [cast.adminA.id.uuidString])
+            #expect((sneaky["items"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String } == [cast.adminA.id.uuidString.lowercased()])
         }
     }
 

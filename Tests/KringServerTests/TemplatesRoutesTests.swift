@@ -95,7 +95,7 @@ import Testing
             #expect(preview.status == .ok, "\(preview.text)")
             #expect(preview["subject"] as? String == "Voor Dekker & Zn")
             #expect(preview["version"] as? Int == 1)
-            #expect(preview["customer_id"] as? String == customer.id.uuidString)
+            #expect(preview["customer_id"] as? String == customer.id.uuidString.lowercased())
             let html = try #require(preview["html"] as? String)
             #expect(html.contains("<p>Beste Dekker &amp; Zn,</p>"))
             #expect(html.contains("<p>\(cast.a.name)</p>"))

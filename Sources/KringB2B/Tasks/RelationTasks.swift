@@ -46,7 +46,7 @@ public enum RelationTasks {
                 overdue_marked_at = CASE WHEN \(due?.sql)::date IS NOT NULL AND \(due?.sql)::date <> due_on THEN NULL ELSE overdue_marked_at END,
                 assignee_user_id = coalesce(\(change.assigneeUserID), assignee_user_id),
                 status = coalesce(\(status?.rawValue), status),
-                completed_at = CASE WHEN \(status?.rawValue) = 'done' THEN \(now) WHEN \(status?.rawValue) IS NOT NULL THEN NULL ELSE completed_at END,
+                completed_at = CASE WHEN \(status?.rawValue) = 'done' THEN \(now) WHEN \(status?.rawValue)::text IS NOT NULL THEN NULL ELSE completed_at END,
                 updated_at = \(now)
             WHERE id = \(id)
             """)

@@ -129,7 +129,7 @@ public enum Complaints {
             UPDATE complaints SET
                 status = coalesce(\(status?.rawValue), status), owner_user_id = coalesce(\(change.ownerUserID), owner_user_id),
                 resolution = coalesce(\(change.resolution), resolution),
-                resolved_at = CASE WHEN \(status?.rawValue) = 'resolved' THEN \(now) WHEN \(status?.rawValue) IS NOT NULL THEN NULL ELSE resolved_at END,
+                resolved_at = CASE WHEN \(status?.rawValue) = 'resolved' THEN \(now) WHEN \(status?.rawValue)::text IS NOT NULL THEN NULL ELSE resolved_at END,
                 updated_at = \(now)
             WHERE id = \(id)
             RETURNING \(unescaped: Complaint.columns)

@@ -90,15 +90,19 @@ public enum Consents {
 
         let customer = try await Customers.require(id: customerID, forUpdate: false, in: tx)
         if customer.erasedAt != nil { throw CustomerError.erased }
-        if status != .withdrawn, let birth = customer.birthDate, birth.years(until: CalendarDate(now)) < ageOfConsent {
-            if let parentID = draft.givenByParentID {
-                let parent = try await Customers.require(id: parentID, forUpdate: false, in: tx)
-                if let parentBirth = parent.birthDate, parentBirth.years(until: CalendarDate(now)) < 18 {
-                    errors.append(FieldError(field: "given_by_parent_id", message: "The parent or guardian must be an adult."))
-                }
-            } else {
-                errors.append(FieldError(field: "given_by_parent_id", message: "Under \(ageOfConsent), a parent or guardian gives consent: name them."))
+        if let parentID = draft.givenByParentID {
+            // Checked for every statement, so a reference the database would refuse is a 422, never a 500.
+            let parent: Customer
+            do {
+                parent = try await Customers.require(id: parentID, forUpdate: false, in: tx)
+            } catch CustomerError.notFound, CustomerError.merged {
+                throw CustomerError.unknownReference(field: "given_by_parent_id", id: parentID)
             }
+            if let parentBirth = parent.birthDate, parentBirth.years(until: CalendarDate(now)) < 18 {
+                errors.append(FieldError(field: "given_by_parent_id", message: "The parent or guardian must be an adult."))
+            }
+        } else if status != .withdrawn, let birth = customer.birthDate, birth.years(until: CalendarDate(now)) < ageOfConsent {
+            errors.append(FieldError(field: "given_by_parent_id", message: "Under \(ageOfConsent), a parent or guardian gives consent: name them."))
         }
         guard errors.isEmpty, let status, let source else { throw CustomerError.invalid(errors) }
 

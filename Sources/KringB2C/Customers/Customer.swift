@@ -115,6 +115,8 @@ public enum CustomerError: Error, ProblemConvertible, Equatable {
     case duplicateMemberNumber
     case erased
     case cannotMergeWithItself
+    /// A field names a customer this library does not have (which may be another library's id: the caller audits it).
+    case unknownReference(field: String, id: UUID)
 
     public var problem: Problem {
         switch self {
@@ -131,6 +133,7 @@ public enum CustomerError: Error, ProblemConvertible, Equatable {
             .validation([FieldError(field: "member_number", message: "Another customer has this member number.")])
         case .erased: Problem(status: 410, type: "https://kring.nl/problems/erased", title: "Erased", detail: "This customer's personal data was erased.")
         case .cannotMergeWithItself: .validation([FieldError(field: "duplicate_id", message: "A customer cannot be merged with itself.")])
+        case .unknownReference(let field, _): .validation([FieldError(field: field, message: "No such customer in this library.")])
         }
     }
 }

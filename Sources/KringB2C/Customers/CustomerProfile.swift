@@ -106,7 +106,8 @@ public enum CustomerPrivacy {
 
     /// SHA-256 of a canonical e-mail address, as kept on the suppression list.
     public static func emailHash(_ email: String) -> Data {
-        Data(SHA256.hash(data: Data(email.lowercased().utf8)))
+        // NFC first, so a decomposed "zoë" (e + combining diaeresis) hashes as the composed one.
+        Data(SHA256.hash(data: Data(email.precomposedStringWithCanonicalMapping.lowercased().utf8)))
     }
 
     /// SHA-256 of a member number, as kept for erased customers.

@@ -172,12 +172,14 @@ public enum TextEncoding: String, Sendable, Codable {
         return valid > 0 && valid >= invalid ? .utf8 : .windows1252
     }
 
-    /// Decodes one field; nil when the bytes are not valid in this encoding.
+    /// Decodes one field; nil when the bytes are not valid in this encoding, or hold NUL (no text column can store it,
+    /// so the row is reported as unreadable rather than failing the import).
     public func decode(_ bytes: [UInt8]) -> String? { decodeBytes(bytes) }
 
     public func decode(_ bytes: ArraySlice<UInt8>) -> String? { decodeBytes(bytes) }
 
     private func decodeBytes(_ bytes: some Collection<UInt8>) -> String? {
+        if bytes.contains(0) { return nil }
         switch self {
         case .utf8: return String(validating: bytes, as: UTF8.self)
         case .windows1252:

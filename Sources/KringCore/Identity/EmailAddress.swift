@@ -1,13 +1,16 @@
 import Foundation
 
-/// An e-mail address in its canonical form (trimmed, lowercased), checked for plausible syntax.
+/// An e-mail address in its canonical form (trimmed, Unicode NFC, lowercased), checked for plausible syntax.
+///
+/// NFC makes a decomposed "zoë" (e + U+0308, as some keyboards and exports write it) the same address as the
+/// composed one, so it finds the same customer and the same suppression.
 ///
 /// Deliverability is proven by mail, not by syntax; this only rejects what can never be an address.
 public struct EmailAddress: Sendable, Hashable, Codable, CustomStringConvertible {
     public let value: String
 
     public init?(_ raw: String) {
-        let value = raw.trimmed().lowercased()
+        let value = raw.trimmed().precomposedStringWithCanonicalMapping.lowercased()
         guard value.utf8.count <= 254,
               let at = value.lastIndex(of: "@"),
               value.firstIndex(of: "@") == at

@@ -20,7 +20,7 @@ public struct KringRequestContext: AuthRequestContext, RequestContext {
         self.requestID = UUID().uuidString.lowercased()
     }
 
-    public var responseEncoder: JSONEncoder { JSON.encoder }
+    public var responseEncoder: some ResponseEncoder { JSON.encoder }
 
     /// The principal if it may do `permission`; 401 without a credential, 403 when the role or scopes fall short.
     public func require(_ permission: Permission) throws -> Principal {
@@ -38,13 +38,7 @@ public struct KringRequestContext: AuthRequestContext, RequestContext {
 }
 
 enum JSON {
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.sortedKeys]
-        return encoder
-    }()
+    static let encoder = KringJSONEncoder()
 
     static func decoder() -> JSONDecoder {
         let decoder = JSONDecoder()
@@ -62,11 +56,25 @@ extension Request {
         } catch {
             throw Problem.tooLarge("The request body is larger than \(limit) bytes.")
         }
+        try NULGuard.checkJSON(buffer.readableBytesView)
         do {
             return try JSON.decoder().decode(T.self, from: Data(buffer.readableBytesView))
         } catch let error as DecodingError {
             throw Problem.badRequest(error.explanation.detail, errors: error.explanation.field.map { [FieldError(field: $0, message: error.explanation.detail)] })
         }
+    }
+
+    /// Reads a body that must be one JSON object, for routes that read its fields by hand.
+    func jsonObject(limit: Int) async throws -> [String: Any] {
+        let buffer: ByteBuffer
+        do { buffer = try await body.collect(upTo: limit) } catch {
+            throw Problem.tooLarge("The request body is larger than \(limit) bytes.")
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any] else {
+            throw Problem.badRequest("The body is not a JSON object.")
+        }
+        try NULGuard.checkJSON(buffer.readableBytesView)
+        return object
     }
 }
 

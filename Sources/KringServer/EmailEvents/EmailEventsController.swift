@@ -18,13 +18,7 @@ struct EmailEventsController {
 
     func ingest(_ request: Request, _ context: KringRequestContext) async throws -> MailReports.Outcome {
         _ = try context.requireTenant(.emailEventsWrite)
-        let buffer: ByteBuffer
-        do { buffer = try await request.body.collect(upTo: services.settings.maxBodyBytes) } catch {
-            throw Problem.tooLarge("The request body is larger than \(services.settings.maxBodyBytes) bytes.")
-        }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any] else {
-            throw Problem.badRequest("The body is not a JSON object.")
-        }
+        let object = try await request.jsonObject(limit: services.settings.maxBodyBytes)
         guard let events = object["events"] as? [Any] else {
             throw Problem.validation([FieldError(field: "events", message: "Give the events as an array.")])
         }

@@ -26,6 +26,8 @@ struct ProblemMiddleware: RouterMiddleware {
         let start = ContinuousClock.now
         var response: Response
         do {
+            try NULGuard.checkQuery(request.uri.queryParameters)
+            if request.uri.path.contains("%00") { throw NULGuard.problem(field: "(path)") }
             response = try await next(request, context)
         } catch {
             response = Self.response(for: error, logger: context.logger)
@@ -56,16 +58,39 @@ struct ProblemMiddleware: RouterMiddleware {
             default: Problem(status: Int(http.status.code), type: "about:blank", title: http.status.reasonPhrase, detail: http.body)
             }
         case let psql as PSQLError:
-            // The server's message and code only: PSQLError's full description carries the query's bind values.
-            logger.error("database error", metadata: [
-                "sqlstate": "\(psql.serverInfo?[.sqlState] ?? "-")", "message": "\(Migrator.describe(psql))",
-            ])
-            problem = psql.serverInfo?[.sqlState] == "23505" ? .conflict("This conflicts with an existing record.") : .internalError()
+            problem = databaseProblem(psql, logger: logger)
         default:
             logger.error("request failed", metadata: ["error": "\(type(of: error))"])
             problem = .internalError()
         }
         return problemResponse(problem)
+    }
+
+    /// Errors the client's input caused (a value the column cannot hold, a missing or unknown reference, a broken rule)
+    /// are 4xx problems that say which kind, never the SQL or the value; only the rest is a 500.
+    /// The log has the SQLSTATE and the constraint's name, not the server's message: it may quote the value.
+    static func databaseProblem(_ psql: PSQLError, logger: Logger) -> Problem {
+        let state = psql.serverInfo?[.sqlState] ?? "-"
+        let clientProblem: Problem? = switch state {
+        case "23505": .conflict("This conflicts with an existing record.")
+        case "23503" where psql.serverInfo?[.message]?.hasPrefix("update or delete") == true:
+            .conflict("Other records still refer to this one.")
+        case "23503": .validation([], detail: "The request refers to a record that does not exist in this library.")
+        case "23502": .validation([], detail: "A required value is missing.")
+        case "23514": .validation([], detail: "A value breaks one of the rules for this record.")
+        case _ where state.hasPrefix("22"): .validation([], detail: "A value is not valid here: badly formed, too long or out of range.")
+        default: nil
+        }
+        if let clientProblem {
+            logger.warning("database refused client input", metadata: [
+                "sqlstate": "\(state)", "table": "\(psql.serverInfo?[.tableName] ?? "-")",
+                "constraint": "\(psql.serverInfo?[.constraintName] ?? "-")",
+            ])
+            return clientProblem
+        }
+        // The server's message and code only: PSQLError's full description carries the query's bind values.
+        logger.error("database error", metadata: ["sqlstate": "\(state)", "message": "\(Migrator.describe(psql))"])
+        return .internalError()
     }
 
     static func problemResponse(_ problem: Problem) -> Response {

@@ -129,7 +129,11 @@ struct FormBody {
 
     static func read(_ request: Request, limit: Int) async throws -> FormBody {
         guard let buffer = try? await request.body.collect(upTo: limit) else { throw Problem.tooLarge("The form is larger than \(limit) bytes.") }
-        return FormBody(String(buffer: buffer))
+        let form = FormBody(String(buffer: buffer))
+        if let field = form.fields.first(where: { $0.name.contains("\0") || $0.value.contains("\0") }) {
+            throw NULGuard.problem(field: field.name.contains("\0") ? "(form)" : field.name)
+        }
+        return form
     }
 
     func value(_ name: String) -> String? { fields.first { $0.name == name }?.value }

@@ -32,11 +32,7 @@ struct SubscriptionPagesController {
         let json = request.headers[.contentType]?.lowercased().hasPrefix("application/json") == true
         var email: String?, firstName: String?, keys: [String] = [], form: String?
         if json {
-            let buffer: ByteBuffer
-            do { buffer = try await request.body.collect(upTo: services.settings.maxBodyBytes) } catch { throw Problem.tooLarge("The request body is too large.") }
-            guard let object = try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any] else {
-                throw Problem.badRequest("The body is not a JSON object.")
-            }
+            let object = try await request.jsonObject(limit: services.settings.maxBodyBytes)
             email = object["email"] as? String
             firstName = object["first_name"] as? String
             keys = (object["lists"] as? [String]) ?? ((object["lists"] as? String).map { [$0] } ?? [])
