@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
@@ -197,29 +198,106 @@ import Testing
 }
 
 @Suite struct AddressThrottleTests {
-    @Test func behindAProxyTheLastForwardedAddressIsThrottledNotTheProxy() async throws {
+    /// The waits the login throttle asked for, in order.
+    final class Pauses: Sendable {
+        private let waits = Mutex<[TimeInterval]>([])
+        var all: [TimeInterval] { waits.withLock { $0 } }
+        var closure: @Sendable (TimeInterval) async -> Void { { wait in self.waits.withLock { $0.append(wait) } } }
+    }
+
+    static func attempt(_ client: some TestClientProtocol, email: String, password: String, tenant: Tenant, from address: String) async throws -> JSONResponse {
+        var headers = HTTPFields()
+        headers[.init("X-Forwarded-For")!] = "10.0.0.1, \(address)"
+        return try await client.send(.post, "/api/v1/auth/login", json: ["email": email, "password": password, "tenant": tenant.slug.value],
+                                     headers: headers)
+    }
+
+    @Test func behindAProxyTheLastForwardedAddressIsSlowedDownNotTheProxyAndNotLockedOut() async throws {
         let env = try await TestEnvironment.forSuite("AddressThrottle")
         let tenant = try await env.createTenant("t")
         let user = try await env.createUser(in: tenant, role: .analyst)
-        let app = env.application(try await env.services(clock: TestClock(Date())) { $0.trustForwardedFor = true })
-        let free = LoginThrottle().addressFreeFailures
+        let pauses = Pauses()
+        let app = env.application(try await env.services(clock: TestClock(Date()), configure: { $0.trustForwardedFor = true }, pause: pauses.closure))
+        let throttle = LoginThrottle()
         try await app.test(.router) { client in
-            func attempt(email: String, password: String, from address: String) async throws -> HTTPResponse.Status {
-                var headers = HTTPFields()
-                headers[.init("X-Forwarded-For")!] = "10.0.0.1, \(address)"
-                return try await client.send(.post, "/api/v1/auth/login", json: ["email": email, "password": password, "tenant": tenant.slug.value],
-                                             headers: headers).status
-            }
             // A password-spraying client: one guess per account, many accounts, one address.
-            for index in 0..<free {
-                let status = try await attempt(email: "guess\(index)@example.org", password: "wrong password here", from: "203.0.113.9")
+            for index in 0..<(throttle.addressFreeFailures + 4) {
+                let status = try await Self.attempt(client, email: "guess\(index)@example.org", password: "wrong password here",
+                                                    tenant: tenant, from: "203.0.113.9").status
                 #expect(status == .unauthorized)
             }
-            let sprayer = try await attempt(email: user.email, password: TestEnvironment.password, from: "203.0.113.9")
-            #expect(sprayer == .tooManyRequests)
-            // Another client behind the same proxy is not locked out.
-            let colleague = try await attempt(email: user.email, password: TestEnvironment.password, from: "198.51.100.7")
-            #expect(colleague == .ok)
+            #expect(pauses.all.count == 3)
+            // A colleague at the sprayed address still gets in, a little slower; one behind another address waits not at all.
+            let sameAddress = try await Self.attempt(client, email: user.email, password: TestEnvironment.password, tenant: tenant, from: "203.0.113.9")
+            #expect(sameAddress.status == .ok)
+            let waits = pauses.all
+            #expect(waits.count == 4)
+            #expect(waits.last.map { abs($0 - 4 * throttle.addressDelayStep) < 0.01 } == true)
+            let elsewhere = try await Self.attempt(client, email: user.email, password: TestEnvironment.password, tenant: tenant, from: "198.51.100.7")
+            #expect(elsewhere.status == .ok)
+            #expect(pauses.all.count == 4)
+        }
+    }
+
+    /// One person guessing a colleague's password on the branch's shared address locks that account only: twenty
+    /// colleagues behind the same address sign in at once, and the guessed account answers 429 with Retry-After.
+    @Test func guessingOneAccountLocksItAndNotItsColleaguesBehindTheSameAddress() async throws {
+        let env = try await TestEnvironment.forSuite("AddressThrottleBranch")
+        let tenant = try await env.createTenant("t")
+        let guessed = try await env.createUser(in: tenant, role: .frontdesk)
+        var created: [String] = []
+        for _ in 0..<20 { created.append(try await env.createUser(in: tenant, role: .frontdesk).email) }
+        let colleagues = created
+        let pauses = Pauses()
+        let app = env.application(try await env.services(clock: TestClock(Date()), configure: { $0.trustForwardedFor = true }, pause: pauses.closure))
+        let branch = "192.0.2.44"
+        try await app.test(.router) { client in
+            var statuses: [HTTPResponse.Status] = []
+            for _ in 0..<30 {
+                statuses.append(try await Self.attempt(client, email: guessed.email, password: "wrong password here", tenant: tenant, from: branch).status)
+            }
+            #expect(statuses.filter { $0 == .unauthorized }.count == LoginThrottle().accountFreeFailures)
+            #expect(statuses.filter { $0 == .tooManyRequests }.count == 30 - LoginThrottle().accountFreeFailures)
+
+            let results = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for email in colleagues {
+                    group.addTask { try await Self.attempt(client, email: email, password: TestEnvironment.password, tenant: tenant, from: branch).status }
+                }
+                return try await group.reduce(into: [HTTPResponse.Status]()) { $0.append($1) }
+            }
+            #expect(results.count == 20)
+            #expect(results.allSatisfy { $0 == .ok })
+            // Slowed down, never locked: each colleague waited at most the throttle's ceiling.
+            #expect(pauses.all.count >= 20)
+            #expect(pauses.all.allSatisfy { $0 > 0 && $0 <= LoginThrottle().addressMaxDelay })
+
+            // Their successes did not unlock or extend anything: the guessed account is still locked, with the right password.
+            let locked = try await Self.attempt(client, email: guessed.email, password: TestEnvironment.password, tenant: tenant, from: branch)
+            #expect(locked.status == .tooManyRequests)
+            let retryAfter = try #require(locked.headers[.retryAfter].flatMap { Int($0) })
+            #expect(retryAfter > 0 && retryAfter <= Int(LoginThrottle().baseLock))
+        }
+    }
+
+    /// Counters decay: an hour after a lock the account has its free attempts back without any success in between.
+    @Test func failuresFadeWithoutASuccess() async throws {
+        let env = try await TestEnvironment.forSuite("ThrottleDecay")
+        let tenant = try await env.createTenant("t")
+        let user = try await env.createUser(in: tenant, role: .analyst)
+        let clock = TestClock(Date())
+        let app = env.application(try await env.services(clock: clock) { $0.trustForwardedFor = true })
+        let throttle = LoginThrottle()
+        try await app.test(.router) { client in
+            for _ in 0..<(throttle.accountFreeFailures + 1) {
+                _ = try await Self.attempt(client, email: user.email, password: "wrong password here", tenant: tenant, from: "192.0.2.7")
+            }
+            #expect(try await Self.attempt(client, email: user.email, password: "wrong", tenant: tenant, from: "192.0.2.7").status == .tooManyRequests)
+            clock.advance(by: 4 * throttle.halfLife)
+            // Six failures halved four times leave less than one: three wrong guesses and the right password are all checked.
+            for _ in 0..<3 {
+                #expect(try await Self.attempt(client, email: user.email, password: "wrong password here", tenant: tenant, from: "192.0.2.7").status == .unauthorized)
+            }
+            #expect(try await Self.attempt(client, email: user.email, password: TestEnvironment.password, tenant: tenant, from: "192.0.2.7").status == .ok)
         }
     }
 }

@@ -81,12 +81,15 @@ public struct TestEnvironment: Sendable {
         return (try await TokenKeys(privateKeys: keys, activeKID: active, issuer: issuer), keys)
     }
 
-    public func authentication(clock: TestClock, keys: TokenKeys, throttle: LoginThrottle = LoginThrottle()) -> Authentication {
-        Authentication(db: db, keys: keys, hasher: Self.hasher, throttle: throttle, environment: "test", now: clock.closure)
+    /// Tests never sleep: a throttled address's wait goes to `pause`, which records it where a test asks.
+    public func authentication(clock: TestClock, keys: TokenKeys, throttle: LoginThrottle = LoginThrottle(),
+                               pause: @escaping @Sendable (TimeInterval) async -> Void = { _ in }) -> Authentication {
+        Authentication(db: db, keys: keys, hasher: Self.hasher, throttle: throttle, environment: "test", now: clock.closure, pause: pause)
     }
 
     public func services(
-        clock: TestClock, keys: TokenKeys? = nil, maxBodyBytes: Int = 64 * 1024, configure: (inout ServerSettings) -> Void = { _ in }
+        clock: TestClock, keys: TokenKeys? = nil, maxBodyBytes: Int = 64 * 1024, configure: (inout ServerSettings) -> Void = { _ in },
+        pause: @escaping @Sendable (TimeInterval) async -> Void = { _ in }
     ) async throws -> AppServices {
         let tokenKeys: TokenKeys
         if let keys { tokenKeys = keys } else { tokenKeys = try await Self.makeKeys().0 }
@@ -97,7 +100,7 @@ public struct TestEnvironment: Sendable {
         configure(&settings)
         let migrations = try migrations
         return AppServices(
-            db: db, owner: owner, authentication: authentication(clock: clock, keys: tokenKeys),
+            db: db, owner: owner, authentication: authentication(clock: clock, keys: tokenKeys, pause: pause),
             provisioner: TenantProvisioner(migrator: Migrator(owner: owner, migrations: migrations)),
             migrations: migrations, settings: settings, metrics: Self.metrics, now: clock.closure)
     }

@@ -15,15 +15,19 @@ public struct Authentication: Sendable {
     /// The `<env>` part of API keys this deployment accepts (`live`, `test`, `dev`).
     public let environment: String
     public let now: @Sendable () -> Date
+    /// Waits before an attempt from an address that has failed often; tests record the wait instead of sleeping.
+    public let pause: @Sendable (TimeInterval) async -> Void
 
     public init(db: Database, keys: TokenKeys, hasher: PasswordHasher, throttle: LoginThrottle = LoginThrottle(),
-                environment: String, now: @escaping @Sendable () -> Date) {
+                environment: String, now: @escaping @Sendable () -> Date,
+                pause: @escaping @Sendable (TimeInterval) async -> Void = { try? await Task.sleep(for: .seconds($0)) }) {
         self.db = db
         self.keys = keys
         self.hasher = hasher
         self.throttle = throttle
         self.environment = environment
         self.now = now
+        self.pause = pause
     }
 
     public struct TokenPair: Sendable, Codable, Equatable {
@@ -59,21 +63,20 @@ public struct Authentication: Sendable {
             var membershipDisabled = false
             var isPlatformAdmin = false
         }
-        let lookup: (waitSeconds: Int?, candidate: Candidate) = try await db.withPlatform { tx in
-            if let seconds = try await throttle.reserveAttempt(account: accountKey, address: addressKey, now: time, in: tx) {
-                return (seconds, Candidate())
-            }
+        let lookup: (decision: LoginThrottle.Decision, candidate: Candidate) = try await db.withPlatform { tx in
+            let decision = try await throttle.reserveAttempt(account: accountKey, address: addressKey, now: time, in: tx)
+            if decision.refusedFor != nil { return (decision, Candidate()) }
             var candidate = Candidate()
             // Looked up whether or not the account exists, so both paths run the same queries.
             if let slug { candidate.tenant = try await TenantDirectory.find(slug: slug, in: tx) }
-            guard let email else { return (nil, candidate) }
+            guard let email else { return (decision, candidate) }
             let rows = try await tx.query("SELECT id, password_hash, disabled_at FROM users WHERE email = \(email.value)")
             for try await (id, hash, disabledAt) in rows.decode((UUID, String?, Date?).self) {
                 candidate.userID = id
                 candidate.passwordHash = hash
                 candidate.userDisabled = disabledAt != nil
             }
-            guard let userID = candidate.userID else { return (nil, candidate) }
+            guard let userID = candidate.userID else { return (decision, candidate) }
             if slug != nil {
                 if let tenant = candidate.tenant {
                     let rows = try await tx.query("SELECT role, disabled_at FROM memberships WHERE user_id = \(userID) AND tenant_id = \(tenant.id)")
@@ -86,12 +89,16 @@ public struct Authentication: Sendable {
                 let rows = try await tx.query("SELECT 1 FROM platform_admins WHERE user_id = \(userID)")
                 for try await _ in rows { candidate.isPlatformAdmin = true }
             }
-            return (nil, candidate)
+            return (decision, candidate)
         }
-        if let seconds = lookup.waitSeconds {
-            await PlatformAudit.record(AuditEvent(action: "login.throttled", ip: address), at: time, using: db)
+        if let seconds = lookup.decision.refusedFor {
+            try await db.withPlatform { tx in
+                try await throttle.recordFailure(address: addressKey, now: time, in: tx)
+                try await PlatformAudit.record(AuditEvent(action: "login.throttled", ip: address), at: time, in: tx)
+            }
             throw Problem.tooManyRequests(retryAfter: seconds)
         }
+        if lookup.decision.delay > 0 { await pause(lookup.decision.delay) }
         let candidate = lookup.candidate
         // Always hash, so a missing account costs as much time as a wrong password.
         let passwordOK = await hasher.verify(password, against: candidate.passwordHash)
@@ -108,6 +115,7 @@ public struct Authentication: Sendable {
 
         if let failure {
             try await db.withPlatform { tx in
+                try await throttle.recordFailure(address: addressKey, now: time, in: tx)
                 try await PlatformAudit.record(AuditEvent(
                     action: "login.failed", tenantID: candidate.tenant?.id, actorUserID: candidate.userID, ip: address,
                     details: ["reason": failure]), at: time, in: tx)
@@ -119,7 +127,7 @@ public struct Authentication: Sendable {
 
         let role: Role = candidate.tenant == nil ? .platformAdmin : (candidate.role ?? .analyst)
         let session = try await db.withPlatform { tx in
-            try await throttle.recordSuccess(account: accountKey, address: addressKey, in: tx)
+            try await throttle.recordSuccess(account: accountKey, in: tx)
             if let rehash { try await StaffAccounts.setPassword(userID: userID, hash: rehash, now: time, in: tx) }
             let session = try await Sessions.start(userID: userID, tenantID: candidate.tenant?.id, now: time, in: tx)
             try await PlatformAudit.record(AuditEvent(
