@@ -45,9 +45,7 @@ struct Bench: AsyncParsableCommand {
             base.options.maximumConnections = concurrency + 2
             let client = PostgresClient(configuration: base, backgroundLogger: logger)
             do {
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask { await client.run() }
-                    defer { group.cancelAll() }
+                try await client.whileRunning {
                     let owner = Database(client: client, logger: logger)
                     let migrator = Migrator(owner: owner, migrations: migrations, concurrency: concurrency)
                     _ = try await migrator.migrate()

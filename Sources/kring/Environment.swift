@@ -90,11 +90,7 @@ struct Environment {
         var configuration = try DatabaseURL.configuration(from: try require(variable))
         configuration.options.maximumConnections = maxConnections
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
-            return try await body(Database(client: client, logger: logger))
-        }
+        return try await client.whileRunning { try await body(Database(client: client, logger: logger)) }
     }
 
     func withOwner<T: Sendable>(maxConnections: Int = 6, _ body: (Database) async throws -> T) async throws -> T {

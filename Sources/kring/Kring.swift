@@ -91,6 +91,8 @@ struct Worker: AsyncParsableCommand {
             logger.warning("campaign mail is not sent by this worker: set KRING_SMTP_URL and KRING_LINK_SECRET_FILE")
         }
         let seed = Task {
+            // The service group starts the pool; give it a moment, so the first lease does not find it stopped.
+            try? await Task.sleep(for: .milliseconds(250))
             do {
                 try await db.withPlatform { tx in
                     try await PlatformJobs.schedulePrune(at: now(), in: tx)
