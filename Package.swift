@@ -107,6 +107,7 @@ let package = Package(
                 "KringB2C",
                 "KringB2B",
                 "KringCampaigns",
+                "KringMail",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -80,8 +80,13 @@ Try:
 Campaign mail: \`kring worker\` runs beside the server and writes each mail as an .eml file into
   $KRING_DEV_MAIL_DIR  (set KRING_SMTP_URL=smtp://127.0.0.1:PORT?tls=none to use a local SMTP server instead)
 INFO
-# The worker (jobs, journeys, campaign delivery) stops with the server.
+# The server and the worker (jobs, journeys, campaign delivery) run until this script is stopped (Ctrl-C or SIGTERM),
+# and stop with it: both run in the background, so the shell hears the signal at once rather than after the server.
 "$KRING" worker &
 WORKER=$!
-trap 'kill $WORKER 2>/dev/null' EXIT
-"$KRING" serve
+"$KRING" serve &
+SERVER=$!
+trap 'kill $SERVER $WORKER 2>/dev/null; wait $SERVER $WORKER 2>/dev/null' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+wait $SERVER

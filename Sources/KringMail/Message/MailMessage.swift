@@ -29,6 +29,23 @@ public struct MailMessage: Sendable, Equatable {
         "content-transfer-encoding", "list-unsubscribe", "list-unsubscribe-post", "return-path", "sender",
     ]
 
+    /// One-click unsubscribe (RFC 8058) needs an https URL. Plain http is accepted only on this machine's loopback
+    /// address, where a developer's local run writes its mail to a folder and nobody else can follow the link.
+    public static func acceptsUnsubscribeURL(_ url: URL) -> Bool {
+        let string = url.absoluteString
+        guard let host = url.host?.lowercased(), !host.isEmpty,
+              !string.contains(">"), !string.contains(" "), !string.unicodeScalars.contains(where: HeaderText.isForbidden)
+        else { return false }
+        switch url.scheme?.lowercased() {
+        case "https": return true
+        case "http":
+            let octets = host.split(separator: ".", omittingEmptySubsequences: false).map { UInt8($0) }
+            let loopbackIPv4 = octets.count == 4 && !octets.contains(nil) && octets[0] == 127
+            return loopbackIPv4 || host == "localhost" || host == "::1" || host == "[::1]"
+        default: return false
+        }
+    }
+
     public init(
         from: MailAddress, replyTo: MailAddress? = nil, to: MailAddress, returnPath: String? = nil, subject: String, text: String,
         html: String? = nil, extraHeaders: [(name: String, value: String)] = [], unsubscribeURL: URL? = nil,
@@ -39,12 +56,7 @@ public struct MailMessage: Sendable, Equatable {
             guard HeaderText.isFieldName(name), !Self.reservedHeaders.contains(name.lowercased()) else { throw MailError.invalidHeader(name: name) }
             try HeaderText.check(value, field: name)
         }
-        if let unsubscribeURL {
-            let string = unsubscribeURL.absoluteString
-            guard unsubscribeURL.scheme?.lowercased() == "https", unsubscribeURL.host?.isEmpty == false,
-                  !string.contains(">"), !string.contains(" "), !string.unicodeScalars.contains(where: HeaderText.isForbidden)
-            else { throw MailError.invalidUnsubscribeURL }
-        }
+        if let unsubscribeURL, !Self.acceptsUnsubscribeURL(unsubscribeURL) { throw MailError.invalidUnsubscribeURL }
         if let messageID {
             guard messageID.contains("@"), messageID.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F && $0 != "<" && $0 != ">" })
             else { throw MailError.invalidHeader(name: "Message-ID") }

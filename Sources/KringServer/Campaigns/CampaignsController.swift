@@ -3,6 +3,7 @@ import Hummingbird
 import KringAuth
 import KringCampaigns
 import KringCore
+import KringMail
 import KringDatabase
 
 extension Campaign: ResponseEncodable {}
@@ -67,6 +68,12 @@ struct CampaignsController {
         let id = try campaignID(context)
         _ = try context.requireTenant(.campaignsWrite)
         let body = try await request.decodeJSON(ScheduleBody.self, limit: services.settings.maxBodyBytes)
+        // Refused up front: otherwise every recipient would fail one by one after the snapshot.
+        if let links = services.settings.links, let base = URL(string: links.baseURL), !MailMessage.acceptsUnsubscribeURL(base) {
+            throw Problem(status: 409, type: "https://kring.nl/problems/not-configured", title: "Not configured",
+                          detail: "Campaign mail needs a one-click unsubscribe link, which must be https: set KRING_PUBLIC_URL to the https address "
+                              + "of this Kring (plain http works only on 127.0.0.1 or localhost, for a local run).")
+        }
         return try await services.inTenant(.campaignsWrite, context, record: id, "campaign", notFound: CampaignError.notFound) { tx, actor, now in
             try await Campaigns.schedule(id: id, at: body.at, by: actor, now: now, in: tx)
         }
