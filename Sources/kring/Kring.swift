@@ -4,6 +4,7 @@ import KringAuth
 import KringCampaigns
 import KringCore
 import KringDatabase
+import KringMail
 import KringServer
 import Logging
 import Metrics
@@ -79,9 +80,16 @@ struct Worker: AsyncParsableCommand {
         let client = PostgresClient(configuration: config, backgroundLogger: logger)
         let db = Database(client: client, logger: logger)
         let now: @Sendable () -> Date = { Date() }
-        let handlers = PlatformJobs.handlers(db: db, now: now).merging(B2CJobs.handlers(db: db, now: now)) { first, _ in first }
+        var handlers = PlatformJobs.handlers(db: db, now: now).merging(B2CJobs.handlers(db: db, now: now)) { first, _ in first }
             .merging(RelationsJobs.handlers(db: db, now: now)) { first, _ in first }
             .merging(CampaignJobs.handlers(db: db, now: now)) { first, _ in first }
+        if let url = env.values["KRING_SMTP_URL"], !url.isEmpty {
+            let invitations = StaffInvitations.handlers(
+                db: db, transport: try MailTransports.from(url: url, logger: logger),
+                publicURL: env.values["KRING_PUBLIC_URL"] ?? "http://127.0.0.1:8080",
+                fallbackSender: env.values["KRING_MAIL_FROM"].flatMap { $0.isEmpty ? nil : $0 }, now: now, logger: logger)
+            handlers.merge(invitations) { first, _ in first }
+        }
         let worker = JobWorker(queue: JobQueue(db: db), handlers: handlers, now: now, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: client), .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup)]

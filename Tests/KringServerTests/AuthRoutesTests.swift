@@ -6,6 +6,9 @@ import KringAuth
 import KringCore
 import KringDatabase
 import KringServer
+import NIOCore
+import Logging
+import KringMail
 import KringTestSupport
 import Testing
 
@@ -303,27 +306,76 @@ import Testing
 }
 
 @Suite struct InvitationTests {
-    /// An account that exists, even one still waiting for its first password, is never handed to another inviter.
-    @Test func invitingAnExistingAccountGivesNoSetupToken() async throws {
+    /// Runs the queued invitation mails as the worker would, into a folder; answers each file's text.
+    static func deliverInvitations(_ env: TestEnvironment, now: Date) async throws -> [String] {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kring-invitations-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let handler = try #require(StaffInvitations.handlers(
+            db: env.db, transport: FileTransport(folder: folder), publicURL: "https://kring.test", fallbackSender: "kring@bibliotheek.example",
+            now: { now }, logger: Logger(label: "test"))[StaffInvitations.jobKind])
+        let queue = JobQueue(db: env.db)
+        for job in try await queue.claim(limit: 50, worker: "test", lease: .seconds(60), now: now) where job.kind == StaffInvitations.jobKind {
+            try await handler(job)
+            try await queue.complete(job, worker: "test", now: now)
+        }
+        let files = (try? FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)) ?? []
+        return try files.map { String(decoding: try Data(contentsOf: $0), as: UTF8.self) }
+    }
+
+    /// The mail's text with quoted-printable soft line breaks and `=3D` undone, enough to read a link.
+    static func plain(_ mail: String) -> String {
+        mail.replacingOccurrences(of: "=\r\n", with: "").replacingOccurrences(of: "=\n", with: "").replacingOccurrences(of: "=3D", with: "=")
+    }
+
+    /// An inviter learns nothing about the account: a new address and one that exists elsewhere get the same answer.
+    /// The invitee learns the way in by mail: a link to choose a first password, or that the existing sign-in now
+    /// opens this library too. The link works once, from a page in a browser.
+    @Test func invitationsAnswerTheSameAndTheInviteeGetsTheLinkByMail() async throws {
         let env = try await TestEnvironment.forSuite("Invitations")
         let a = try await env.createTenant("a")
         let b = try await env.createTenant("b")
         let adminA = try await env.createUser(in: a, role: .tenantAdmin)
-        let adminB = try await env.createUser(in: b, role: .tenantAdmin)
+        let existing = try await env.createUser(in: b, role: .frontdesk)
         let app = env.application(try await env.services(clock: TestClock(Date())))
         try await app.test(.router) { client in
-            let tokenB = try await client.login(email: adminB.email, tenant: b.slug.value).access
-            let email = "nieuw-\(UUID().uuidString.prefix(8).lowercased())@example.org"
-            let invitedByB = try await client.send(.post, "/api/v1/users", token: tokenB, json: ["email": email, "role": "frontdesk"])
-            let tokenForNewcomer = try #require(invitedByB["setup_token"] as? String)
+            let token = try await client.login(email: adminA.email, tenant: a.slug.value).access
+            let newcomer = "nieuw-\(UUID().uuidString.prefix(8).lowercased())@example.org"
+            let invitedNew = try await client.send(.post, "/api/v1/users", token: token, json: ["email": newcomer, "role": "frontdesk"])
+            let invitedExisting = try await client.send(.post, "/api/v1/users", token: token, json: ["email": existing.email, "role": "frontdesk"])
+            #expect(invitedNew.status == .created)
+            #expect(invitedExisting.status == .created)
+            #expect(Set(invitedNew.json.keys) == Set(invitedExisting.json.keys))
+            #expect(invitedNew["setup_token"] == nil)
+            #expect(invitedExisting["setup_token"] == nil)
 
-            let tokenA = try await client.login(email: adminA.email, tenant: a.slug.value).access
-            let invitedByA = try await client.send(.post, "/api/v1/users", token: tokenA, json: ["email": email, "role": "analyst"])
-            #expect(invitedByA.status == .created)
-            #expect(invitedByA["setup_token"] == nil)
-            // A second token for the same person voids the first; here none was issued, so B's still works once.
-            #expect(try await client.send(.post, "/api/v1/auth/password", json: ["setup_token": tokenForNewcomer, "password": "mijn eigen wachtwoord"]).status == .noContent)
-            #expect(try await client.send(.post, "/api/v1/auth/password", json: ["setup_token": tokenForNewcomer, "password": "een ander wachtwoord"]).status == .unauthorized)
+            let mails = try await Self.deliverInvitations(env, now: Date()).map(Self.plain)
+            #expect(mails.count == 2)
+            let toNew = try #require(mails.first { $0.contains("<\(newcomer)>") })
+            let toExisting = try #require(mails.first { $0.contains("<\(existing.email)>") })
+            #expect(!toExisting.contains("/wachtwoord/"))
+            #expect(toExisting.contains("bestaande wachtwoord"))
+            let link = try #require(toNew.firstMatch(of: /https:\/\/kring\.test\/wachtwoord\/(krs_[A-Za-z0-9_-]+)/))
+            let path = "/wachtwoord/\(link.1)"
+
+            let page = try await client.send(.get, path)
+            #expect(page.status == .ok)
+            #expect(page.text.contains("Kies je wachtwoord"))
+            #expect(page.headers[.init("Referrer-Policy")!] == "no-referrer")
+            func post(_ password: String, _ again: String) async throws -> FormResponse {
+                try await client.postForm(path, [("password", password), ("password_again", again)])
+            }
+            let differing = try await post("een lange zin als wachtwoord", "een andere zin als wachtwoord")
+            #expect(differing.status == .unprocessableContent)
+            #expect(differing.text.contains("niet gelijk"))
+            let chosen = try await post("een lange zin als wachtwoord", "een lange zin als wachtwoord")
+            #expect(chosen.status == .ok)
+            #expect(chosen.text.contains("Je wachtwoord is ingesteld"))
+            _ = try await client.login(email: newcomer, password: "een lange zin als wachtwoord", tenant: a.slug.value)
+            // Used once: the page and the form now say the link no longer works.
+            #expect(try await client.send(.get, path).status == .badRequest)
+            #expect(try await post("nog een lange zin hier", "nog een lange zin hier").status == .badRequest)
+            // The existing account's password is untouched and it now opens library A too.
+            _ = try await client.login(email: existing.email, tenant: a.slug.value)
         }
     }
 }

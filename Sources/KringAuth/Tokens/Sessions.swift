@@ -90,6 +90,15 @@ public enum SetupTokens {
         return token
     }
 
+    /// Whether the token can still be redeemed (unused, unexpired), without using it.
+    public static func isUsable(_ token: String, now: Date, in tx: PlatformTransaction) async throws -> Bool {
+        let rows = try await tx.query("""
+            SELECT 1 FROM platform.password_setup_tokens WHERE token_hash = \(SecureRandom.sha256(token)) AND used_at IS NULL AND expires_at > \(now)
+            """)
+        for try await _ in rows { return true }
+        return false
+    }
+
     /// Marks the token used and answers its user, or throws `invalidSetupToken`.
     public static func redeem(_ token: String, now: Date, in tx: PlatformTransaction) async throws -> UUID {
         let rows = try await tx.query("""

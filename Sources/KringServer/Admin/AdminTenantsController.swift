@@ -91,10 +91,17 @@ struct AdminTenantsController {
         return EditedResponse(status: .created, headers: [.location: "/api/v1/admin/tenants/\(slug.value)"], response: result)
     }
 
-    /// Adds `email` to `tenant` with `role`, creating the account if needed; a new account gets a set-up token.
-    static func invite(email: EmailAddress, displayName: String, role: Role, tenant: Tenant, now: Date, in tx: PlatformTransaction) async throws -> Invitation {
+    /// Adds `email` to `tenant` with `role`, creating the account if needed. With `handingOverToken` a new account's
+    /// set-up token is in the answer (Probiblio provisioning a library's first administrator); otherwise the invitee
+    /// gets it by mail and the answer is the same whether or not the account existed.
+    static func invite(email: EmailAddress, displayName: String, role: Role, tenant: Tenant, handingOverToken: Bool = true, now: Date,
+                       in tx: PlatformTransaction) async throws -> Invitation {
         let (user, created) = try await StaffAccounts.findOrCreateReporting(email: email, displayName: displayName, now: now, in: tx)
         try await StaffAccounts.addMembership(userID: user.id, tenantID: tenant.id, role: role, now: now, in: tx)
+        guard handingOverToken else {
+            try await StaffInvitations.enqueue(userID: user.id, tenant: tenant, role: role, now: now, in: tx)
+            return Invitation(userID: user.id, email: user.email, role: role.rawValue, setupToken: nil)
+        }
         let token: String? = created ? try await SetupTokens.issue(userID: user.id, now: now, in: tx) : nil
         return Invitation(userID: user.id, email: user.email, role: role.rawValue, setupToken: token)
     }

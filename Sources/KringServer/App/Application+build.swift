@@ -41,6 +41,7 @@ public func buildRouter(_ services: AppServices) -> Router<KringRequestContext> 
     SubscriptionPagesController(services: services).addRoutes(to: router.group("s"))
     EvaluationPagesController(services: services).addRoutes(to: router.group("s"))
     TrackingController(services: services).addRoutes(to: router.group("t"))
+    PasswordPageController(services: services).addRoutes(to: router.group("wachtwoord"))
     return router
 }
 

@@ -63,16 +63,22 @@ struct AuthController {
     func setPassword(_ request: Request, _ context: KringRequestContext) async throws -> HTTPResponse.Status {
         let body = try await request.decodeJSON(PasswordBody.self, limit: services.settings.maxBodyBytes)
         if let error = PasswordPolicy.validate(body.password) { throw Problem.validation([error]) }
-        let hash = try await services.hasher.hash(body.password)
+        try await Self.completeSetup(token: body.setupToken, password: body.password, address: context.clientAddress, services: services)
+        return .noContent
+    }
+
+    /// Redeems a set-up token with a first password (checked against the policy by the caller), ends the user's open
+    /// sessions and audits it; the API route and the invitee's page share it.
+    static func completeSetup(token: String, password: String, address: String?, services: AppServices) async throws {
+        let hash = try await services.hasher.hash(password)
         let now = services.now()
         try await services.db.withPlatform { tx in
-            let userID = try await SetupTokens.redeem(body.setupToken, now: now, in: tx)
+            let userID = try await SetupTokens.redeem(token, now: now, in: tx)
             try await StaffAccounts.setPassword(userID: userID, hash: hash, now: now, in: tx)
             try await Sessions.revokeAll(userID: userID, tenantID: nil, reason: "password_set", now: now, in: tx)
             try await PlatformAudit.record(AuditEvent(action: "user.password_set", actorUserID: userID, targetType: "user",
-                                                      targetID: userID.uuidString.lowercased(), ip: context.clientAddress), at: now, in: tx)
+                                                      targetID: userID.uuidString.lowercased(), ip: address), at: now, in: tx)
         }
-        return .noContent
     }
 
     struct MeResponse: ResponseEncodable {

@@ -69,8 +69,9 @@ struct UsersController {
         guard errors.isEmpty, let email, let role else { throw Problem.validation(errors) }
         let now = services.now()
         let invitation = try await services.db.withPlatform { tx in
+            // The invitee learns the way in by mail; the answer must not tell the inviter whether the account existed.
             let invitation = try await AdminTenantsController.invite(email: email, displayName: body.displayName ?? "", role: role,
-                                                                     tenant: tenant, now: now, in: tx)
+                                                                     tenant: tenant, handingOverToken: false, now: now, in: tx)
             try await PlatformAudit.record(AuditEvent(action: "user.invited", tenantID: tenant.id, actorUserID: principal.userID,
                                                       targetType: "user", targetID: invitation.userID.uuidString.lowercased(),
                                                       ip: context.clientAddress, details: ["role": role.rawValue]), at: now, in: tx)
