@@ -165,6 +165,34 @@ import Testing
         }
     }
 
+    /// A one-off draft with neither list nor segment is cancelled (it broke the audience rule, a 422 from the database).
+    @Test func aDraftWithoutAnAudienceCanBeCancelled() async throws {
+        let t = try await TwoTenants.make(suite: "HostileCancelDraft")
+        let marketing = try await t.env.createUser(in: t.a, role: .marketing)
+        try await t.env.application(t.services).test(.router) { client in
+            let token = try await client.login(email: marketing.email, tenant: t.a.slug.value).access
+            let draft = try await client.send(.post, "/api/v1/campaigns", token: token, json: ["name": "Nog zonder publiek"])
+            #expect(draft.status == .created)
+            let id = try #require(draft["id"] as? String)
+            let cancelled = try await client.send(.post, "/api/v1/campaigns/\(id)/cancel", token: token)
+            #expect(cancelled.status == .ok)
+            #expect(cancelled["state"] as? String == "cancelled")
+        }
+    }
+
+    /// A second branch with a taken name is the documented 422 on `name`, not a conflict from the database.
+    @Test func aTakenBranchNameIs422() async throws {
+        let t = try await TwoTenants.make(suite: "HostileBranchName")
+        try await t.env.application(t.services).test(.router) { client in
+            let token = try await client.login(email: t.adminA.email, tenant: t.a.slug.value).access
+            let branch: [String: Any] = ["name": "Bibliotheek Noord", "municipality": "Haarlem"]
+            #expect(try await client.send(.post, "/api/v1/branches", token: token, json: branch).status == .created)
+            let again = try await client.send(.post, "/api/v1/branches", token: token, json: branch)
+            #expect(again.status == .unprocessableContent)
+            #expect(Self.problemField(again) == "name")
+        }
+    }
+
     @Test func aDecomposedAddressIsTheSameAddress() {
         let composed = EmailAddress("zo\u{00EB}@example.nl")
         let decomposed = EmailAddress("Zoe\u{0308}@Example.nl")

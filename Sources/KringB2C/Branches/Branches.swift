@@ -65,16 +65,15 @@ public enum Branches {
             if postcode == nil { errors.append(FieldError(field: "postcode", message: "Not a Dutch postcode; use 1234 AB.")) }
         }
         guard errors.isEmpty else { throw BranchError.invalid(errors) }
-        let rows: PostgresRowSequence
-        do {
-            rows = try await tx.query("""
-                INSERT INTO branches (id, name, municipality, street, house_number, postcode, city, created_at)
-                VALUES (\(UUID()), \(name), \(municipality), \(draft.street), \(draft.houseNumber), \(postcode), \(draft.city), \(now))
-                RETURNING \(unescaped: Branch.columns)
-                """)
-        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
-            throw BranchError.duplicateName
-        }
+        // Checked first: a unique violation inside the transaction would abort it, and it may surface only when the
+        // rows are read.
+        let taken = try await tx.query("SELECT 1 FROM branches WHERE name = \(name)")
+        for try await _ in taken { throw BranchError.duplicateName }
+        let rows = try await tx.query("""
+            INSERT INTO branches (id, name, municipality, street, house_number, postcode, city, created_at)
+            VALUES (\(UUID()), \(name), \(municipality), \(draft.street), \(draft.houseNumber), \(postcode), \(draft.city), \(now))
+            RETURNING \(unescaped: Branch.columns)
+            """)
         for try await row in rows {
             let branch = try Branch(row: row)
             try await TenantAudit.record("branch.created", subjectType: "branch", subjectID: branch.id.uuidString.lowercased(), by: actor, at: now, in: tx)
