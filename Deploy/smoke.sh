@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # End-to-end check of the README's run command: Deploy/dev.sh on a scratch data folder, then the demo
-# tenant admin of zuid-kennemerland logs in and GET /api/v1/me answers its tenant and role.
+# tenant admin of zuid-kennemerland logs in and GET /api/v1/me answers its tenant and role, marketing sends a
+# newsletter that lands in the mail folder with a working one-click unsubscribe, and stopping dev.sh stops
+# its server and worker too.
+# With --contract-fuzz it then runs Deploy/contract-fuzz.sh against that server; its failures exit 3.
 set -euo pipefail
+FUZZ=0
+[ "${1:-}" = "--contract-fuzz" ] && FUZZ=1
 cd "$(dirname "$0")/.."
 source Deploy/postgres.sh
 
@@ -44,3 +49,54 @@ slugs = sorted(t["slug"] for t in tenants["items"])
 assert slugs == ["amstelland", "hilversum", "zuid-kennemerland"], slugs
 print(f"smoke: dev.sh serves; {me['user']['email']} is {me['role']} of {me['tenant']['name']}; tenants {', '.join(slugs)}")
 PY
+
+# A new user tries the campaign module: a demo newsletter goes out to the local mail folder, one mail per recipient,
+# with a one-click unsubscribe that works.
+python3 - "$HTTP_PORT" "$DATA/mail" <<'PY'
+import email, json, sys, time, urllib.request
+from pathlib import Path
+base, folder = f"http://127.0.0.1:{sys.argv[1]}", Path(sys.argv[2])
+def call(method, path, body=None, token=None):
+    request = urllib.request.Request(base + path, method=method, data=json.dumps(body).encode() if body is not None else None)
+    request.add_header("content-type", "application/json")
+    if token: request.add_header("authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request) as response:
+        return json.load(response)
+token = call("POST", "/api/v1/auth/login", {"email": "marketing@zuid-kennemerland.example", "password": "demo-wachtwoord-2026",
+                                           "tenant": "zuid-kennemerland"})["access_token"]
+drafts = [c for c in call("GET", "/api/v1/campaigns?limit=100", token=token)["items"] if c["name"].startswith("Weekbrief") and c["state"] == "draft"]
+campaign = call("POST", f"/api/v1/campaigns/{drafts[0]['id']}/schedule", {}, token=token)
+recipients = campaign["recipients"]
+assert recipients > 0, campaign
+mails = []
+for _ in range(120):
+    mails = sorted(folder.glob("*.eml"))
+    if len(mails) >= recipients: break
+    time.sleep(0.5)
+assert len(mails) == recipients, f"{len(mails)} mails for {recipients} recipients"
+stats = call("GET", f"/api/v1/campaigns/{campaign['id']}/stats", token=token)
+assert stats["sent"] == recipients and stats["failed"] == 0, stats
+message = email.message_from_bytes(mails[0].read_bytes())
+assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click", message["List-Unsubscribe-Post"]
+link = message["List-Unsubscribe"].strip("<>")
+with urllib.request.urlopen(urllib.request.Request(link, method="POST", data=b"List-Unsubscribe=One-Click")) as response:
+    assert response.status == 200, response.status
+print(f"smoke: the newsletter '{campaign['name']}' went to {recipients} recipients in the mail folder; one-click unsubscribe works")
+PY
+
+FUZZ_STATUS=0
+if [ "$FUZZ" -eq 1 ]; then
+    ./Deploy/contract-fuzz.sh "http://127.0.0.1:$HTTP_PORT" || FUZZ_STATUS=3
+fi
+
+# Stopping dev.sh stops what it started: nothing answers on its port, and no process of its run is left.
+kill "$SERVER_PID" && wait "$SERVER_PID" 2>/dev/null || true
+SERVER_PID=
+sleep 1
+if curl -s -m 2 "http://127.0.0.1:$HTTP_PORT/health/live" >/dev/null 2>&1 \
+    || grep -lsa "KRING_LISTEN=127.0.0.1:$HTTP_PORT" /proc/[0-9]*/environ >/dev/null; then
+    echo "smoke: kring serve or worker still runs after dev.sh stopped" >&2
+    exit 1
+fi
+echo "smoke: stopping dev.sh stopped its server and worker"
+exit "$FUZZ_STATUS"

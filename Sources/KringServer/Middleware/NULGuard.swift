@@ -21,7 +21,7 @@ enum NULGuard {
     /// Throws when a query parameter's name or value holds NUL, naming the parameter.
     static func checkQuery(_ parameters: some Sequence<(key: Substring, value: Substring)>) throws {
         for (key, value) in parameters where key.contains("\0") || value.contains("\0") {
-            throw problem(field: key.contains("\0") ? "(query)" : String(key))
+            throw problem(field: key.contains("\0") ? "(query)" : (String(key).removingPercentEncoding ?? String(key)))
         }
     }
 
