@@ -58,6 +58,16 @@ struct SplitMix64: RandomNumberGenerator {
         }
     }
 
+    /// One-click unsubscribe needs https; plain http only on the loopback address of a developer's local run.
+    @Test(arguments: [
+        ("https://kring.example/s/bzk/u/t", true), ("http://127.0.0.1:8080/s/bzk/u/t", true), ("http://localhost:8080/s/bzk/u/t", true),
+        ("http://[::1]:8080/s/bzk/u/t", true), ("http://kring.example/s/bzk/u/t", false), ("http://127.0.0.1.evil.example/u", false),
+        ("http://127.evil.example/u", false), ("http://10.0.0.1/u", false), ("ftp://127.0.0.1/u", false),
+    ])
+    func unsubscribeLinksMustBeHTTPSOrLoopback(url: String, accepted: Bool) throws {
+        #expect(MailMessage.acceptsUnsubscribeURL(try #require(URL(string: url))) == accepted)
+    }
+
     @Test func quotedPrintableRoundTripsRandomText() {
         var generator = SplitMix64(seed: 7)
         let alphabet = Array("ab =.\t\u{e9}\u{20ac}\u{1F600}\nxyz0123456789")

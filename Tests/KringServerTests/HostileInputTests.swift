@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import KringAuth
 import KringB2C
+import KringCampaigns
 import KringCore
 import KringDatabase
 import KringTestSupport
@@ -190,6 +191,25 @@ import Testing
             let again = try await client.send(.post, "/api/v1/branches", token: token, json: branch)
             #expect(again.status == .unprocessableContent)
             #expect(Self.problemField(again) == "name")
+        }
+    }
+
+    /// A public address that cannot carry one-click unsubscribe is refused when a campaign is scheduled, naming the
+    /// setting, rather than failing every recipient after the snapshot.
+    @Test func schedulingWithAnUnusablePublicAddressNamesTheSetting() async throws {
+        let env = try await TestEnvironment.forSuite("HostilePublicURL")
+        let tenant = try await env.createTenant("t")
+        let marketing = try await env.createUser(in: tenant, role: .marketing)
+        let services = try await env.services(clock: TestClock(Date()), configure: {
+            $0.links = PublicLinks(baseURL: "http://kring.example", signer: TestEnvironment.links.signer)
+        })
+        try await env.application(services).test(.router) { client in
+            let token = try await client.login(email: marketing.email, tenant: tenant.slug.value).access
+            let draft = try await client.send(.post, "/api/v1/campaigns", token: token, json: ["name": "Weekbrief"])
+            let id = try #require(draft["id"] as? String)
+            let scheduled = try await client.send(.post, "/api/v1/campaigns/\(id)/schedule", token: token, json: [:])
+            #expect(scheduled.status == .conflict)
+            #expect((scheduled["detail"] as? String)?.contains("KRING_PUBLIC_URL") == true)
         }
     }
 
