@@ -15,7 +15,7 @@ enum PublicPage {
             <html lang="nl"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
             <title>\(escape(title))</title>
             <style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem;line-height:1.5}
-            button{font-size:1rem;padding:.5rem 1rem}fieldset{border:0;padding:0;margin:1rem 0}label{display:block;margin:.25rem 0}</style>
+            button{font-size:1rem;padding:.5rem 1rem}input[type=password],input[type=email],input[type=text]{font-size:1rem;padding:.4rem .5rem;width:100%;max-width:22rem;box-sizing:border-box}fieldset{border:0;padding:0;margin:1rem 0}label{display:block;margin:.25rem 0}</style>
             </head><body><h1>\(escape(title))</h1>
             \(body)
             </body></html>

@@ -82,7 +82,8 @@ public enum StaffInvitations {
     }
 
     static func body(user: StaffUser, library: String, role: String, token: String?, publicURL: String) -> String {
-        let greeting = user.displayName.trimmed().isEmpty ? "Hallo," : "Hallo \(user.displayName.trimmed()),"
+        let firstName = user.displayName.trimmed().split(separator: " ").first.map(String.init)
+        let greeting = firstName.map { "Hallo \($0)," } ?? "Hallo,"
         if let token {
             return """
                 \(greeting)
@@ -111,7 +112,7 @@ public enum StaffInvitations {
         case .tenantAdmin: "beheerder"
         case .marketing: "medewerker marketing"
         case .relations: "accountmanager"
-        case .frontdesk: "medewerker klantenservice"
+        case .frontdesk: "baliemedewerker"
         case .analyst: "analist"
         }
     }
