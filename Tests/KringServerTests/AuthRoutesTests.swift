@@ -347,6 +347,13 @@ import Testing
             #expect(Set(invitedNew.json.keys) == Set(invitedExisting.json.keys))
             #expect(invitedNew["setup_token"] == nil)
             #expect(invitedExisting["setup_token"] == nil)
+            // The staff list shows both as this library knows them: the name the inviter gave, joined now, switched on.
+            let staff = try await client.send(.get, "/api/v1/users", token: token)
+            let rows = (staff["items"] as? [[String: Any]] ?? []).filter { [newcomer, existing.email].contains($0["email"] as? String) }
+            #expect(rows.count == 2)
+            for key in ["display_name", "created_at", "disabled", "role"] {
+                #expect(rows.first?[key] as? NSObject == rows.last?[key] as? NSObject, "\(key) tells the two apart")
+            }
 
             let mails = try await Self.deliverInvitations(env, now: Date()).map(Self.plain)
             #expect(mails.count == 2)

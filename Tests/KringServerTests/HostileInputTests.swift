@@ -213,6 +213,36 @@ import Testing
         }
     }
 
+    /// A form a public page cannot read (a NUL in a field) is the visitor's error page, not a 500.
+    @Test func aNULInAPublicFormIsAClientError() async throws {
+        let env = try await TestEnvironment.forSuite("HostilePublicForm")
+        try await env.application(try await env.services(clock: TestClock(Date()))).test(.router) { client in
+            let response = try await client.postForm("/wachtwoord/krs_abcdef", [("password", "een lange\u{0}zin hier"), ("password_again", "x")])
+            #expect(response.status == .badRequest)
+            #expect(response.text.contains("Het formulier kon niet worden gelezen"))
+        }
+    }
+
+    /// The JSON of the API is Foundation's but for the case of UUIDs: dictionary keys, dates and nesting are as they were.
+    @Test func theEncoderChangesOnlyTheCaseOfIds() throws {
+        struct Inner: Encodable { let ids: [UUID]; let maybe: UUID?; let missing: UUID?; let at: Date }
+        struct Outer: Encodable { let ownerID: UUID; let details: [String: String]; let inner: Inner; let list: [Inner]; let counts: [String: Int] }
+        let id = UUID()
+        let value = Outer(ownerID: id, details: ["clientAddress": "x", "Lenernummer": "1"],
+                          inner: Inner(ids: [id, id], maybe: id, missing: nil, at: Date(timeIntervalSince1970: 1_800_000_000)),
+                          list: [Inner(ids: [], maybe: nil, missing: nil, at: Date(timeIntervalSince1970: 0))], counts: ["aB": 1])
+        let plain = JSONEncoder()
+        plain.keyEncodingStrategy = .convertToSnakeCase
+        plain.dateEncodingStrategy = .iso8601
+        plain.outputFormatting = [.sortedKeys]
+        let expected = String(decoding: try plain.encode(value), as: UTF8.self).replacingOccurrences(of: id.uuidString, with: id.uuidString.lowercased())
+        let ours = String(decoding: try KringJSONEncoder().encode(value), as: UTF8.self)
+        #expect(ours == expected)
+        #expect(ours.contains("\"Lenernummer\"") && ours.contains("\"owner_id\""))
+        // A dictionary at the top keeps its keys too.
+        #expect(String(decoding: try KringJSONEncoder().encode(["camelKey": 1]), as: UTF8.self) == #"{"camelKey":1}"#)
+    }
+
     @Test func aDecomposedAddressIsTheSameAddress() {
         let composed = EmailAddress("zo\u{00EB}@example.nl")
         let decomposed = EmailAddress("Zoe\u{0308}@Example.nl")

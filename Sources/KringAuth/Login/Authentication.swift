@@ -49,9 +49,10 @@ public struct Authentication: Sendable {
     /// Every failure answers the same 401, whether the e-mail exists or not; failures are throttled and audited.
     public func login(email rawEmail: String, password: String, tenant rawTenant: String?, address: String?) async throws -> TokenPair {
         let time = now()
-        let accountKey = LoginThrottle.accountKey(rawEmail.trimmingCharacters(in: .whitespacesAndNewlines))
-        let addressKey = address.map(LoginThrottle.addressKey)
         let email = EmailAddress(rawEmail)
+        // The canonical address where there is one, so every spelling of an address (case, NFC) counts as one account.
+        let accountKey = LoginThrottle.accountKey(email?.value ?? rawEmail.trimmingCharacters(in: .whitespacesAndNewlines))
+        let addressKey = address.map(LoginThrottle.addressKey)
         let slug = rawTenant.flatMap(TenantSlug.init)
 
         struct Candidate: Sendable {

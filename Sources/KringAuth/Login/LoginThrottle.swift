@@ -11,7 +11,7 @@ import PostgresNIO
 /// - Per client address: never a lock, since a branch's staff and its public Wi-Fi share one NAT address. Past the
 ///   free failures every attempt from the address waits a little longer before its check, up to a few seconds.
 ///   Successes neither count nor extend anything.
-/// - Counters decay (they halve every `halfLife`), so old failures fade even while people keep logging in.
+/// - Counters decay (they halve every hour), so old failures fade even while people keep logging in.
 ///
 /// Keys are hashed: an unknown e-mail address is treated exactly like a known one and stored nowhere in the clear.
 public struct LoginThrottle: Sendable {
@@ -22,8 +22,9 @@ public struct LoginThrottle: Sendable {
     /// The wait per failure over an address's free ones, and the most it waits.
     public var addressDelayStep: TimeInterval = 0.25
     public var addressMaxDelay: TimeInterval = 3
-    /// A counter halves in this time.
-    public var halfLife: TimeInterval = 15 * 60
+    /// A counter halves in this time; much longer than the longest lock, so one guess per expired lock still climbs
+    /// to it.
+    public var halfLife: TimeInterval = 60 * 60
 
     public init() {}
 

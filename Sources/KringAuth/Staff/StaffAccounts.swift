@@ -65,11 +65,14 @@ public enum StaffAccounts {
         return slugs
     }
 
-    public static func addMembership(userID: UUID, tenantID: UUID, role: Role, now: Date, in tx: PlatformTransaction) async throws {
+    /// Adds the user to a library. `displayName` is the name this library knows them by (an invitation's); without it
+    /// the library sees the account's own name.
+    public static func addMembership(userID: UUID, tenantID: UUID, role: Role, displayName: String? = nil, now: Date,
+                                     in tx: PlatformTransaction) async throws {
         guard Role.tenantRoles.contains(role) else { throw StaffError.notATenantRole(role.rawValue) }
         let rows = try await tx.query("""
-            INSERT INTO platform.memberships (user_id, tenant_id, role, created_at, updated_at)
-            VALUES (\(userID), \(tenantID), \(role.rawValue), \(now), \(now))
+            INSERT INTO platform.memberships (user_id, tenant_id, role, display_name, created_at, updated_at)
+            VALUES (\(userID), \(tenantID), \(role.rawValue), \(displayName), \(now), \(now))
             ON CONFLICT (user_id, tenant_id) DO NOTHING
             RETURNING user_id
             """)
@@ -84,8 +87,10 @@ public enum StaffAccounts {
             """)
     }
 
+    /// A member as their library sees them: its own name for them and when they joined it, never the account's
+    /// name or age, which would tell whether the account existed before the invitation.
     static let memberSelect = """
-        SELECT u.id, u.email, u.display_name, u.disabled_at, u.created_at, m.role, m.disabled_at
+        SELECT u.id, u.email, coalesce(m.display_name, u.display_name), u.disabled_at, m.created_at, m.role, m.disabled_at
         FROM platform.memberships m JOIN platform.users u ON u.id = m.user_id
         """
 

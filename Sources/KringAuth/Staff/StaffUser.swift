@@ -20,7 +20,8 @@ public struct StaffUser: Sendable, Codable, Equatable {
     }
 }
 
-/// A user's place in one library: their role there, and whether it is switched off.
+/// A user's place in one library: their role there, and whether it is switched off. `user.displayName` is the name
+/// this library knows them by and `user.createdAt` when they joined it.
 public struct TenantMember: Sendable, Codable, Equatable {
     public let user: StaffUser
     public var role: Role

@@ -65,13 +65,12 @@ public enum Branches {
             if postcode == nil { errors.append(FieldError(field: "postcode", message: "Not a Dutch postcode; use 1234 AB.")) }
         }
         guard errors.isEmpty else { throw BranchError.invalid(errors) }
-        // Checked first: a unique violation inside the transaction would abort it, and it may surface only when the
-        // rows are read.
-        let taken = try await tx.query("SELECT 1 FROM branches WHERE name = \(name)")
-        for try await _ in taken { throw BranchError.duplicateName }
+        // ON CONFLICT rather than catching 23505: a unique violation aborts the transaction, and it surfaces only when
+        // the rows are read. No row back means the name is taken, also by a concurrent create.
         let rows = try await tx.query("""
             INSERT INTO branches (id, name, municipality, street, house_number, postcode, city, created_at)
             VALUES (\(UUID()), \(name), \(municipality), \(draft.street), \(draft.houseNumber), \(postcode), \(draft.city), \(now))
+            ON CONFLICT (name) DO NOTHING
             RETURNING \(unescaped: Branch.columns)
             """)
         for try await row in rows {
@@ -79,7 +78,7 @@ public enum Branches {
             try await TenantAudit.record("branch.created", subjectType: "branch", subjectID: branch.id.uuidString.lowercased(), by: actor, at: now, in: tx)
             return branch
         }
-        throw NoRowReturned()
+        throw BranchError.duplicateName
     }
 
     public static func list(in tx: TenantTransaction) async throws -> [Branch] {

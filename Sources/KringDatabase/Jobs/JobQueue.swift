@@ -42,7 +42,8 @@ public struct JobQueue: Sendable {
     }
 
     /// Claims up to `limit` runnable jobs for `lease`; a worker that dies loses its claim when the lease ends.
-    public func claim(limit: Int, worker: String, lease: Duration, now: Date) async throws -> [Job] {
+    /// With `kinds`, only jobs of those kinds: a worker leaves what it cannot do (mail, without a relay) to one that can.
+    public func claim(limit: Int, worker: String, lease: Duration, now: Date, kinds: [String]? = nil) async throws -> [Job] {
         let leaseEnd = now.addingTimeInterval(TimeInterval(lease.components.seconds))
         return try await db.withPlatform { tx in
             // A job whose last attempt died with its worker is failed, not retried forever.
@@ -56,7 +57,7 @@ public struct JobQueue: Sendable {
                 WHERE id IN (
                     SELECT id FROM jobs
                     WHERE status = 'queued' AND run_at <= \(now) AND (locked_until IS NULL OR locked_until < \(now))
-                      AND attempts < max_attempts
+                      AND attempts < max_attempts AND (\(kinds)::text[] IS NULL OR kind = ANY(\(kinds)::text[]))
                     ORDER BY run_at, id
                     LIMIT \(limit)
                     FOR UPDATE SKIP LOCKED

@@ -97,7 +97,7 @@ struct AdminTenantsController {
     static func invite(email: EmailAddress, displayName: String, role: Role, tenant: Tenant, handingOverToken: Bool = true, now: Date,
                        in tx: PlatformTransaction) async throws -> Invitation {
         let (user, created) = try await StaffAccounts.findOrCreateReporting(email: email, displayName: displayName, now: now, in: tx)
-        try await StaffAccounts.addMembership(userID: user.id, tenantID: tenant.id, role: role, now: now, in: tx)
+        try await StaffAccounts.addMembership(userID: user.id, tenantID: tenant.id, role: role, displayName: displayName.trimmed(), now: now, in: tx)
         guard handingOverToken else {
             try await StaffInvitations.enqueue(userID: user.id, tenant: tenant, role: role, now: now, in: tx)
             return Invitation(userID: user.id, email: user.email, role: role.rawValue, setupToken: nil)

@@ -35,7 +35,12 @@ struct LowercaseUUIDs<Value: Encodable>: Encodable {
     let value: Value
 
     func encode(to encoder: any Encoder) throws {
-        try value.encode(to: LowercaseUUIDEncoder(base: encoder))
+        if Passing.isWhole(value) {
+            var container = encoder.singleValueContainer()
+            try container.encode(value)
+        } else {
+            try value.encode(to: LowercaseUUIDEncoder(base: encoder))
+        }
     }
 }
 

@@ -60,7 +60,7 @@ struct PasswordPageController {
             <form method="post">
             <label for="password">Wachtwoord</label>
             <input id="password" name="password" type="password" autocomplete="new-password" required minlength="\(PasswordPolicy.minimumLength)" maxlength="\(PasswordPolicy.maximumLength)">
-            <label for="password_again">Nog een keer</label>
+            <label for="password_again">Herhaal je wachtwoord</label>
             <input id="password_again" name="password_again" type="password" autocomplete="new-password" required>
             <p><button type="submit">Wachtwoord opslaan</button></p>
             </form>

@@ -47,6 +47,10 @@ enum PublicPage {
             return failure(reason)
         } catch CustomerError.invalid(let errors) {
             return failure(.invalid(errors.map(\.message).joined(separator: " ")))
+        } catch let problem as Problem where problem.status < 500 {
+            // The form itself could not be read (too large, a NUL character): the visitor's doing, not a fault of ours.
+            return html(.init(code: problem.status), title: "Dat ging niet goed",
+                        body: paragraph("Het formulier kon niet worden gelezen. Typ je gegevens opnieuw en probeer het nog eens."))
         } catch {
             context.logger.error("public page failed", metadata: ["error": "\(type(of: error))"])
             return html(.internalServerError, title: "Er ging iets mis", body: paragraph("Probeer het later nog eens."))

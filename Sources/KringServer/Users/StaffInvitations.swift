@@ -26,6 +26,11 @@ public enum StaffInvitations {
         _ = try await JobQueue.enqueue(kind: jobKind, payload: payload, tenantID: tenant.id, runAt: now, maxAttempts: 5, in: tx)
     }
 
+    /// The public address is plain http on another machine: a set-up link would travel unencrypted.
+    struct UnsafeLinks: Error, CustomStringConvertible {
+        var description: String { "invitation not mailed: KRING_PUBLIC_URL must be https for a set-up link" }
+    }
+
     /// A delivery the relay may take later: the job is tried again.
     struct DeliveryPostponed: Error, CustomStringConvertible {
         let description: String
@@ -38,7 +43,9 @@ public enum StaffInvitations {
         db: Database, transport: any MailTransport, publicURL: String, fallbackSender: String?, now: @escaping @Sendable () -> Date,
         logger: Logger
     ) -> [String: JobHandler] {
-        [jobKind: { job in
+        // A set-up link is a credential: never sent over plain http to another machine (loopback is a local run).
+        let linksSafe = URL(string: publicURL).map(MailMessage.acceptsUnsubscribeURL) ?? false
+        return [jobKind: { job in
             let payload = try JSONDecoder().decode(Payload.self, from: Data(job.payload.utf8))
             guard let tenantID = job.tenantID else { return }
             let time = now()
@@ -47,8 +54,9 @@ public enum StaffInvitations {
                       let member = try await StaffAccounts.member(userID: payload.userID, tenantID: tenantID, in: tx),
                       !member.disabled, !member.user.disabled
                 else { return nil }
-                let token = try await StaffAccounts.hasPassword(userID: payload.userID, in: tx)
-                    ? nil : try await SetupTokens.issue(userID: payload.userID, now: time, in: tx)
+                let needsPassword = try await !StaffAccounts.hasPassword(userID: payload.userID, in: tx)
+                guard !needsPassword || linksSafe else { throw UnsafeLinks() }
+                let token = needsPassword ? try await SetupTokens.issue(userID: payload.userID, now: time, in: tx) : nil
                 return (tenant, member.user, token)
             }
             // The membership was withdrawn (or the account disabled) before the mail went: nothing to say.
@@ -82,14 +90,14 @@ public enum StaffInvitations {
     }
 
     static func body(user: StaffUser, library: String, role: String, token: String?, publicURL: String) -> String {
-        let firstName = user.displayName.trimmed().split(separator: " ").first.map(String.init)
-        let greeting = firstName.map { "Hallo \($0)," } ?? "Hallo,"
+        let name = user.displayName.trimmed()
+        let greeting = name.isEmpty ? "Hallo," : "Hallo \(name),"
         if let token {
             return """
                 \(greeting)
 
-                \(library) heeft je uitgenodigd om met Kring te werken, als \(role).
-                Kies hier je wachtwoord (de link werkt één keer en is 7 dagen geldig):
+                \(library) heeft je uitgenodigd om als \(role) met Kring te werken.
+                Kies hier je wachtwoord (de link werkt één keer en is \(Int(SetupTokens.lifetime / 86400)) dagen geldig):
 
                 \(passwordURL(token: token, publicURL: publicURL))
 
@@ -100,7 +108,7 @@ public enum StaffInvitations {
         return """
             \(greeting)
 
-            \(library) heeft je toegang gegeven tot Kring, als \(role).
+            \(library) heeft je als \(role) toegang gegeven tot Kring.
             Je logt in met je bestaande wachtwoord en kiest daarna \(library).
             Had je dit niet verwacht? Neem dan contact op met de beheerder van \(library).
             """
@@ -110,7 +118,7 @@ public enum StaffInvitations {
         switch role {
         case .platformAdmin: "beheerder bij Probiblio"
         case .tenantAdmin: "beheerder"
-        case .marketing: "medewerker marketing"
+        case .marketing: "marketingmedewerker"
         case .relations: "accountmanager"
         case .frontdesk: "baliemedewerker"
         case .analyst: "analist"

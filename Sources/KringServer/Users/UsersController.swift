@@ -33,7 +33,8 @@ struct UsersController {
             email = member.user.email
             displayName = member.user.displayName
             role = member.role.rawValue
-            disabled = member.disabled || member.user.disabled
+            // The membership's own switch only: an account disabled by Probiblio must not tell another library it exists.
+            disabled = member.disabled
             createdAt = member.user.createdAt
         }
     }

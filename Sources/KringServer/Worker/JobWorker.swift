@@ -51,7 +51,7 @@ public struct JobWorker: Service {
     /// Claims one batch and runs it; answers how many jobs it ran.
     @discardableResult
     public func runOnce() async throws -> Int {
-        let jobs = try await queue.claim(limit: batchSize, worker: name, lease: lease, now: now())
+        let jobs = try await queue.claim(limit: batchSize, worker: name, lease: lease, now: now(), kinds: Array(handlers.keys))
         for job in jobs {
             do {
                 guard let handler = handlers[job.kind] else { throw UnknownKind(kind: job.kind) }
