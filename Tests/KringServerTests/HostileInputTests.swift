@@ -62,6 +62,13 @@ import Testing
             #expect(consent.status == .badRequest)
             #expect(Self.problemField(consent) == "evidence.form")
 
+            // JSON in a query parameter (an import's column mapping) is read the same way.
+            let mapping = #"{"columns":{"Lenernummer\u0000":"member_number"}}"#.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+            let upload = try await client.send(.post, "/api/v1/imports?kind=members&dry_run=true&mapping=\(mapping)", token: admin,
+                                               rawBody: "Lenernummer\n1\n")
+            #expect(upload.status == .badRequest)
+            #expect(Self.problemField(upload) == "mapping.columns")
+
             // An escaped backslash before u0000 is text, not NUL: the same consent is recorded.
             let literal = try await client.send(.post, "/api/v1/customers/\(customer.id.uuidString.lowercased())/consents", token: desk,
                                                 rawBody: #"{"topic":"newsletter","status":"opted_in","evidence":{"form":"balie\\u0000"}}"#)
@@ -125,6 +132,7 @@ import Testing
         ("INSERT INTO complaints (id, channel, category, status, due_at, created_at, updated_at) VALUES (gen_random_uuid(), 'desk', NULL, 'new', now(), now(), now())", 422, "23502"),
         ("INSERT INTO complaints (id, channel, category, status, due_at, created_at, updated_at) VALUES (gen_random_uuid(), 'fax', 'x', 'new', now(), now(), now())", 422, "23514"),
         ("SELECT * FROM no_such_table", 500, "42P01"),
+        ("SELECT 1 / 0", 500, "22012"),
     ])
     func databaseRefusalsOfInputAreClientErrors(sql: String, status: Int, sqlState: String) async throws {
         let env = try await TestEnvironment.forSuite("HostileSQLState")

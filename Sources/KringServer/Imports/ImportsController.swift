@@ -33,6 +33,7 @@ struct ImportsController {
         }
         let mapping: String?
         do {
+            if let raw = query["mapping"] { try NULGuard.checkJSON(raw.utf8, field: "mapping") }
             mapping = try Imports.mappingJSON(query["mapping"].map(String.init), for: kind)
         } catch let error as ImportError {
             guard case .unreadable(let reason) = error else { throw error }

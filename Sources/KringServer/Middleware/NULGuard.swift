@@ -10,12 +10,15 @@ enum NULGuard {
                      errors: [FieldError(field: field, message: "Remove the NUL character (U+0000).")])
     }
 
-    /// Throws when JSON text holds an escaped NUL (`\u0000`) in a string or key, naming where it is.
-    /// One pass over the bytes; the body is parsed a second time only to name the field of a refused request.
-    static func checkJSON(_ bytes: some Collection<UInt8>) throws {
+    /// Throws when JSON text holds an escaped NUL (`\u0000`) in a string or key, naming where it is (under `field`
+    /// for JSON that came in a query parameter). One pass over the bytes; the text is parsed a second time only to
+    /// name the field of a refused request.
+    static func checkJSON(_ bytes: some Collection<UInt8>, field: String? = nil) throws {
         guard containsEscapedNUL(bytes) else { return }
         let object = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
-        throw problem(field: object.flatMap { path(in: $0) } ?? "(body)")
+        let inner = object.flatMap { Self.path(in: $0) }.flatMap { $0 == "(body)" && field != nil ? nil : $0 }
+        let named = [field, inner].compactMap { $0 }.joined(separator: ".")
+        throw problem(field: named.isEmpty ? "(body)" : named)
     }
 
     /// Throws when a query parameter's name or value holds NUL, naming the parameter.

@@ -66,6 +66,12 @@ struct ProblemMiddleware: RouterMiddleware {
         return problemResponse(problem)
     }
 
+    /// Data exceptions (class 22) that input causes: too long, out of range, badly formed numbers, dates and text,
+    /// characters no text can hold. The rest of the class (division by zero, say) is a fault of the server's SQL.
+    static let clientDataExceptions: Set<String> = [
+        "22001", "22003", "22007", "22008", "22009", "22015", "22021", "22023", "22025", "2201B", "22P02", "22P05",
+    ]
+
     /// Errors the client's input caused (a value the column cannot hold, a missing or unknown reference, a broken rule)
     /// are 4xx problems that say which kind, never the SQL or the value; only the rest is a 500.
     /// The log has the SQLSTATE and the constraint's name, not the server's message: it may quote the value.
@@ -78,7 +84,8 @@ struct ProblemMiddleware: RouterMiddleware {
         case "23503": .validation([], detail: "The request refers to a record that does not exist in this library.")
         case "23502": .validation([], detail: "A required value is missing.")
         case "23514": .validation([], detail: "A value breaks one of the rules for this record.")
-        case _ where state.hasPrefix("22"): .validation([], detail: "A value is not valid here: badly formed, too long or out of range.")
+        case _ where clientDataExceptions.contains(state):
+            .validation([], detail: "A value is not valid here: badly formed, too long or out of range.")
         default: nil
         }
         if let clientProblem {

@@ -162,6 +162,7 @@ struct RelationImportRoute {
         }
         var mapping: RelationImportMapping?
         if let raw = query.text("mapping") {
+            try NULGuard.checkJSON(raw.utf8, field: "mapping")
             do {
                 mapping = try JSONDecoder().decode(RelationImportMapping.self, from: Data(raw.utf8))
             } catch {
