@@ -98,4 +98,10 @@ if curl -s -m 2 "http://127.0.0.1:$HTTP_PORT/health/live" >/dev/null 2>&1 \
     exit 1
 fi
 echo "smoke: stopping dev.sh stopped its server and worker"
+# Every command of dev.sh starts its database pool before using it (PostgresNIO warns otherwise).
+if grep -q "PostgresClient.run()" "$LOG"; then
+    echo "smoke: a kring command leased a connection before starting its pool:" >&2
+    grep "PostgresClient.run()" "$LOG" | head -3 >&2
+    exit 1
+fi
 exit "$FUZZ_STATUS"
