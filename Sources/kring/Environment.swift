@@ -77,8 +77,11 @@ struct Environment {
     func links() throws -> PublicLinks? {
         guard let file = values["KRING_LINK_SECRET_FILE"], !file.isEmpty else { return nil }
         let secret = try Data(contentsOf: URL(fileURLWithPath: file))
-        return PublicLinks(baseURL: values["KRING_PUBLIC_URL"] ?? "http://127.0.0.1:8080", signer: try LinkSigner(secret: secret))
+        return PublicLinks(baseURL: publicURL, signer: try LinkSigner(secret: secret))
     }
+
+    /// Where the public pages are reached from outside (`KRING_PUBLIC_URL`), for links in mails.
+    var publicURL: String { values["KRING_PUBLIC_URL"] ?? "http://127.0.0.1:8080" }
 
     func tokenKeys() async throws -> TokenKeys {
         let folder = URL(fileURLWithPath: try require("KRING_JWT_KEYS_DIR"))

@@ -86,7 +86,7 @@ struct Worker: AsyncParsableCommand {
         if let url = env.values["KRING_SMTP_URL"], !url.isEmpty {
             let invitations = StaffInvitations.handlers(
                 db: db, transport: try MailTransports.from(url: url, logger: logger),
-                publicURL: env.values["KRING_PUBLIC_URL"] ?? "http://127.0.0.1:8080",
+                publicURL: env.publicURL,
                 fallbackSender: env.values["KRING_MAIL_FROM"].flatMap { $0.isEmpty ? nil : $0 }, now: now, logger: logger)
             handlers.merge(invitations) { first, _ in first }
         }

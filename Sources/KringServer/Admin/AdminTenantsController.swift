@@ -99,7 +99,7 @@ struct AdminTenantsController {
         let (user, created) = try await StaffAccounts.findOrCreateReporting(email: email, displayName: displayName, now: now, in: tx)
         try await StaffAccounts.addMembership(userID: user.id, tenantID: tenant.id, role: role, displayName: displayName.trimmed(), now: now, in: tx)
         guard handingOverToken else {
-            try await StaffInvitations.enqueue(userID: user.id, tenant: tenant, role: role, now: now, in: tx)
+            try await StaffInvitations.enqueue(userID: user.id, tenant: tenant, now: now, in: tx)
             return Invitation(userID: user.id, email: user.email, role: role.rawValue, setupToken: nil)
         }
         let token: String? = created ? try await SetupTokens.issue(userID: user.id, now: now, in: tx) : nil

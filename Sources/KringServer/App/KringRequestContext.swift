@@ -50,13 +50,7 @@ enum JSON {
 extension Request {
     /// Decodes a JSON body with a size limit: too large is 413, malformed JSON is 400 with where it failed.
     func decodeJSON<T: Decodable>(_ type: T.Type, limit: Int) async throws -> T {
-        let buffer: ByteBuffer
-        do {
-            buffer = try await body.collect(upTo: limit)
-        } catch {
-            throw Problem.tooLarge("The request body is larger than \(limit) bytes.")
-        }
-        try NULGuard.checkJSON(buffer.readableBytesView)
+        let buffer = try await jsonBody(limit: limit)
         do {
             return try JSON.decoder().decode(T.self, from: Data(buffer.readableBytesView))
         } catch let error as DecodingError {
@@ -66,15 +60,23 @@ extension Request {
 
     /// Reads a body that must be one JSON object, for routes that read its fields by hand.
     func jsonObject(limit: Int) async throws -> [String: Any] {
-        let buffer: ByteBuffer
-        do { buffer = try await body.collect(upTo: limit) } catch {
-            throw Problem.tooLarge("The request body is larger than \(limit) bytes.")
-        }
+        let buffer = try await jsonBody(limit: limit)
         guard let object = try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any] else {
             throw Problem.badRequest("The body is not a JSON object.")
         }
-        try NULGuard.checkJSON(buffer.readableBytesView)
         return object
+    }
+
+    /// The body, at most `limit` bytes (413 past it), with no NUL in its strings (400 naming the field).
+    private func jsonBody(limit: Int) async throws -> ByteBuffer {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await body.collect(upTo: limit)
+        } catch {
+            throw Problem.tooLarge("The request body is larger than \(limit) bytes.")
+        }
+        try NULGuard.checkJSON(buffer.readableBytesView)
+        return buffer
     }
 }
 

@@ -14,15 +14,15 @@ import Logging
 public enum StaffInvitations {
     public static let jobKind = "staff.invitation"
 
+    /// Only who: the role and name are read from the membership when the mail is built, so a change in between counts.
     struct Payload: Codable {
         let userID: UUID
-        let role: String
-        enum CodingKeys: String, CodingKey { case userID = "user_id", role }
+        enum CodingKeys: String, CodingKey { case userID = "user_id" }
     }
 
     /// Queues the mail in the invitation's own transaction, so an invitation that rolls back mails nobody.
-    static func enqueue(userID: UUID, tenant: Tenant, role: Role, now: Date, in tx: PlatformTransaction) async throws {
-        let payload = String(decoding: try JSONEncoder().encode(Payload(userID: userID, role: role.rawValue)), as: UTF8.self)
+    static func enqueue(userID: UUID, tenant: Tenant, now: Date, in tx: PlatformTransaction) async throws {
+        let payload = String(decoding: try JSONEncoder().encode(Payload(userID: userID)), as: UTF8.self)
         _ = try await JobQueue.enqueue(kind: jobKind, payload: payload, tenantID: tenant.id, runAt: now, maxAttempts: 5, in: tx)
     }
 
@@ -49,7 +49,7 @@ public enum StaffInvitations {
             let payload = try JSONDecoder().decode(Payload.self, from: Data(job.payload.utf8))
             guard let tenantID = job.tenantID else { return }
             let time = now()
-            let found: (tenant: Tenant, user: StaffUser, token: String?)? = try await db.withPlatform { tx in
+            let found: (tenant: Tenant, member: TenantMember, token: String?)? = try await db.withPlatform { tx in
                 guard let tenant = try await TenantDirectory.find(id: tenantID, in: tx),
                       let member = try await StaffAccounts.member(userID: payload.userID, tenantID: tenantID, in: tx),
                       !member.disabled, !member.user.disabled
@@ -57,7 +57,7 @@ public enum StaffInvitations {
                 let needsPassword = try await !StaffAccounts.hasPassword(userID: payload.userID, in: tx)
                 guard !needsPassword || linksSafe else { throw UnsafeLinks() }
                 let token = needsPassword ? try await SetupTokens.issue(userID: payload.userID, now: time, in: tx) : nil
-                return (tenant, member.user, token)
+                return (tenant, member, token)
             }
             // The membership was withdrawn (or the account disabled) before the mail went: nothing to say.
             guard let found else { return }
@@ -69,9 +69,9 @@ public enum StaffInvitations {
             }
             let sender = try MailSender(from: MailAddress(senderAddress, name: settings.fromName ?? found.tenant.name),
                                         replyTo: settings.replyTo.map { try MailAddress($0) })
-            let role = Role(rawValue: payload.role).map(dutchName) ?? payload.role
-            let text = body(user: found.user, library: found.tenant.name, role: role, token: found.token, publicURL: publicURL)
-            let message = try sender.message(to: MailAddress(found.user.email, name: found.user.displayName),
+            let user = found.member.user
+            let text = body(user: user, library: found.tenant.name, role: dutchName(found.member.role), token: found.token, publicURL: publicURL)
+            let message = try sender.message(to: MailAddress(user.email, name: user.displayName),
                                              subject: "Je bent uitgenodigd voor Kring van \(found.tenant.name)", text: text)
             switch await transport.send(message) {
             case .sent: return
