@@ -50,6 +50,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "HummingbirdOTP", package: "hummingbird-auth"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -116,6 +117,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "KringWeb",
+            dependencies: [
+                "KringCore",
+                "KringDatabase",
+                "KringAuth",
+                "KringB2C",
+                "KringB2B",
+                "KringCampaigns",
+                "KringServer",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "kring",
             dependencies: [
@@ -123,11 +141,13 @@ let package = Package(
                 "KringDatabase",
                 "KringAuth",
                 "KringServer",
+                "KringWeb",
                 "KringB2B",
                 "KringCampaigns",
                 "KringB2C",
                 "KringMail",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -143,6 +163,7 @@ let package = Package(
                 "KringCampaigns",
                 "KringAuth",
                 "KringServer",
+                "KringWeb",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -163,6 +184,14 @@ let package = Package(
                 "KringServer", "KringB2C", "KringB2B", "KringCampaigns", "KringTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KringWebTests",
+            dependencies: [
+                "KringWeb", "KringServer", "KringB2C", "KringTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
         ),

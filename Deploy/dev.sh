@@ -62,17 +62,23 @@ for slug in zuid-kennemerland amstelland hilversum; do
     demo_staff "$slug"
     "$KRING" demo --tenant "$slug" --members "${KRING_DEMO_MEMBERS:-3000}" --if-empty
 done
-printf '%s\n' "$DEMO_PASSWORD" | "$KRING" platform-admin create --email admin@probiblio.example --name "Probiblio" --password-stdin >/dev/null
+# Platform administrators always sign in with two-factor; the demo's has a known secret (never do this for real).
+DEMO_TOTP_SECRET=${KRING_DEMO_TOTP_SECRET:-kringDemoProbiblio2026}
+printf '%s\n' "$DEMO_PASSWORD" | "$KRING" platform-admin create --email admin@probiblio.example --name "Probiblio" --password-stdin \
+    --demo-two-factor-secret "$DEMO_TOTP_SECRET" >/dev/null
+DEMO_TOTP_KEY=$(printf '%s' "$DEMO_TOTP_SECRET" | base32 | tr -d '=')
 
 cat <<INFO
 
-Kring runs at http://$LISTEN  (OpenAPI: http://$LISTEN/api/v1/openapi.yaml)
-Demo logins (password: $DEMO_PASSWORD):
+Kring runs at http://$LISTEN  -- sign in at http://$LISTEN/inloggen
+(the API: http://$LISTEN/api/v1/openapi.yaml)
+Demo logins (password: $DEMO_PASSWORD; choose the library on the sign-in page):
   tenant_admin  admin@zuid-kennemerland.example   tenant zuid-kennemerland
   tenant_admin  admin@amstelland.example          tenant amstelland
   tenant_admin  admin@hilversum.example           tenant hilversum
   frontdesk, marketing, relations, analyst: <role>@<tenant>.example, e.g. relations@zuid-kennemerland.example
-  platform      admin@probiblio.example           (no tenant)
+  platform      admin@probiblio.example           library "Probiblio"; two-factor: add key $DEMO_TOTP_KEY
+                                                  to an authenticator app (the API takes the code as totp_code)
 Try:
   curl -s http://$LISTEN/api/v1/auth/login -H 'content-type: application/json' \\
     -d '{"email":"admin@zuid-kennemerland.example","password":"$DEMO_PASSWORD","tenant":"zuid-kennemerland"}'

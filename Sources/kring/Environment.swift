@@ -59,6 +59,7 @@ struct Environment {
         settings.environment = values["KRING_ENVIRONMENT"] ?? "dev"
         settings.trustForwardedFor = values["KRING_TRUST_FORWARDED_FOR"] == "1"
         settings.links = try links()
+        settings.publicURL = publicURL
         return settings
     }
 

@@ -6,6 +6,8 @@ import KringCore
 import KringDatabase
 import KringMail
 import KringServer
+import KringWeb
+import Hummingbird
 import Logging
 import Metrics
 import PostgresNIO
@@ -63,7 +65,11 @@ struct Serve: AsyncParsableCommand {
             authentication: Authentication(db: db, keys: keys, hasher: PasswordHasher(), environment: settings.environment, now: now),
             provisioner: TenantProvisioner(migrator: Migrator(owner: owner, migrations: migrations)),
             migrations: migrations, settings: settings, metrics: registry, now: now)
-        let app = buildApplication(services, extraServices: [appClient, ownerClient], logger: logger)
+        let templates = try await WebTemplates()
+        let app = Application(
+            router: buildKringRouter(services, templates: templates),
+            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "Kring"),
+            services: [appClient, ownerClient], logger: logger)
         logger.info("Kring listening", metadata: ["address": "http://\(settings.host):\(settings.port)"])
         try await app.runService()
     }

@@ -119,9 +119,16 @@ struct PlatformAdminCommand: AsyncParsableCommand {
         @Option var email: String
         @Option var name = ""
         @OptionGroup var password: PasswordOptions
+        @Option(help: ArgumentHelp(
+            "Demo and test set-ups only: turn two-factor sign-in on with this shared secret (the authenticator app's key is its base32). Platform administrators always need two-factor; without this, they set it up at their first sign-in in the browser.",
+            valueName: "secret"))
+        var demoTwoFactorSecret: String?
 
         func run() async throws {
             guard let email = EmailAddress(email) else { throw ValidationError("email: not a valid e-mail address") }
+            if let secret = demoTwoFactorSecret, secret.count < 16 || !secret.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) {
+                throw ValidationError("demo-two-factor-secret: use at least 16 letters and digits")
+            }
             let password = try password.read()
             let hash = try await password.asyncMap { try await PasswordHasher().hash($0) }
             let now = Date()
@@ -131,6 +138,11 @@ struct PlatformAdminCommand: AsyncParsableCommand {
                     try await StaffAccounts.makePlatformAdmin(userID: user.id, now: now, in: tx)
                     try await PlatformAudit.record(AuditEvent(action: "platform_admin.created", targetType: "user",
                                                               targetID: user.id.uuidString.lowercased(), details: ["via": "cli"]), at: now, in: tx)
+                    if let secret = demoTwoFactorSecret, !(try await TwoFactor.status(userID: user.id, in: tx).enabled) {
+                        _ = try await TwoFactor.enable(userID: user.id, secret: secret, confirmedStep: 0, now: now, in: tx)
+                        try await PlatformAudit.record(AuditEvent(action: "two_factor.enabled", targetType: "user",
+                                                                  targetID: user.id.uuidString.lowercased(), details: ["via": "cli"]), at: now, in: tx)
+                    }
                     return try await AccountPassword.settle(userID: user.id, hash: hash, now: now, in: tx)
                         .line("\(email) is a platform administrator")
                 }

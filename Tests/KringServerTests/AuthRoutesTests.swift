@@ -109,7 +109,7 @@ import Testing
         let platformAdmin = try await env.createUser(in: nil, role: .platformAdmin)
         let app = env.application(services)
         try await app.test(.router) { client in
-            let token = try await client.login(email: platformAdmin.email, tenant: nil).access
+            let token = try await client.login(email: platformAdmin.email, tenant: nil, code: TestEnvironment.platformCode(at: clock.now)).access
             let slug = "h-\(UUID().uuidString.prefix(8).lowercased())"
             let created = try await client.send(.post, "/api/v1/admin/tenants", token: token,
                                                 json: ["slug": slug, "name": "Bibliotheek Hilversum", "admin_email": "Beheer.\(slug)@Example.org"])
@@ -137,9 +137,10 @@ import Testing
         let tenant = try await env.createTenant("s")
         let staff = try await env.createUser(in: tenant, role: .frontdesk)
         let platformAdmin = try await env.createUser(in: nil, role: .platformAdmin)
-        let app = env.application(try await env.services(clock: TestClock(Date())))
+        let clock = TestClock(Date())
+        let app = env.application(try await env.services(clock: clock))
         try await app.test(.router) { client in
-            let admin = try await client.login(email: platformAdmin.email, tenant: nil).access
+            let admin = try await client.login(email: platformAdmin.email, tenant: nil, code: TestEnvironment.platformCode(at: clock.now)).access
             let session = try await client.login(email: staff.email, tenant: tenant.slug.value).access
             let suspended = try await client.send(.patch, "/api/v1/admin/tenants/\(tenant.slug.value)", token: admin, json: ["status": "suspended"])
             #expect(suspended["status"] as? String == "suspended")

@@ -41,9 +41,10 @@ extension TestClientProtocol {
     }
 
     /// Logs in and answers the access and refresh tokens; fails the test on anything but 200.
-    public func login(email: String, password: String = TestEnvironment.password, tenant: String?) async throws -> (access: String, refresh: String) {
+    public func login(email: String, password: String = TestEnvironment.password, tenant: String?, code: String? = nil) async throws -> (access: String, refresh: String) {
         var body: [String: Any] = ["email": email, "password": password]
         if let tenant { body["tenant"] = tenant }
+        if let code { body["totp_code"] = code }
         let response = try await send(.post, "/api/v1/auth/login", json: body)
         guard response.status == .ok, let access = response["access_token"] as? String, let refresh = response["refresh_token"] as? String else {
             throw LoginFailed(status: response.status, body: response.text)

@@ -7,6 +7,7 @@ import KringCampaigns
 import KringCore
 import KringDatabase
 import KringServer
+import KringWeb
 import Logging
 import Metrics
 import Prometheus
@@ -68,12 +69,20 @@ public struct TestEnvironment: Sendable {
             if let tenant {
                 try await StaffAccounts.addMembership(userID: user.id, tenantID: tenant.id, role: role, now: now, in: tx)
             } else {
+                // Platform administrators always sign in with two-factor: `platformCode(at:)` gives their code.
                 try await StaffAccounts.makePlatformAdmin(userID: user.id, now: now, in: tx)
+                _ = try await TwoFactor.enable(userID: user.id, secret: Self.platformTOTPSecret, confirmedStep: 0, now: now, in: tx)
             }
             return user
         }
         return (user.id, user.email)
     }
+
+    /// The two-factor secret of every platform administrator `createUser` makes.
+    public static let platformTOTPSecret = "kringTestPlatform2FA"
+
+    /// The code a platform administrator's app shows at `date`.
+    public static func platformCode(at date: Date) -> String { TwoFactor.code(secret: platformTOTPSecret, at: date) }
 
     public static func makeKeys(kids: [String] = ["k1"], active: String = "k1", issuer: String = "kring-test") async throws -> (TokenKeys, [String: Curve25519.Signing.PrivateKey]) {
         var keys: [String: Curve25519.Signing.PrivateKey] = [:]
@@ -111,5 +120,10 @@ public struct TestEnvironment: Sendable {
 
     public func application(_ services: AppServices) -> some ApplicationProtocol {
         Application(router: buildRouter(services))
+    }
+
+    /// The API, the public pages and the staff web app, with templates from `Admin/`.
+    public func webApplication(_ services: AppServices) async throws -> some ApplicationProtocol {
+        Application(router: buildKringRouter(services, templates: try await WebTemplates()))
     }
 }

@@ -45,9 +45,45 @@ public struct Authentication: Sendable {
 
     // MARK: Login
 
-    /// Logs in to one library (`tenant` given) or to the platform (a platform administrator, no tenant).
+    /// A password that was right: who signed in, where, and what the second factor still asks.
+    public struct VerifiedLogin: Sendable {
+        public let userID: UUID
+        public let tenant: Tenant?
+        public let role: Role
+        /// The user has an authenticator app set up: a code is needed before the session starts.
+        public let twoFactorEnabled: Bool
+        public let policy: SessionPolicy
+        let accountKey: String
+        let rehash: String?
+
+        /// Two-factor is required here (the library's setting, or always for Probiblio) but not set up yet.
+        public var mustEnrol: Bool { !twoFactorEnabled && policy.twoFactorRequired }
+    }
+
+    /// Logs in to one library (`tenant` given) or to the platform (a platform administrator, no tenant), for the API:
+    /// where two-factor is set up, `code` (from the app, or a recovery code) is needed too.
     /// Every failure answers the same 401, whether the e-mail exists or not; failures are throttled and audited.
-    public func login(email rawEmail: String, password: String, tenant rawTenant: String?, address: String?) async throws -> TokenPair {
+    public func login(email rawEmail: String, password: String, tenant rawTenant: String?, code: String? = nil, address: String?) async throws -> TokenPair {
+        let verified = try await verifyPassword(email: rawEmail, password: password, tenant: rawTenant, address: address)
+        if verified.mustEnrol {
+            throw Problem.forbidden("Two-factor sign-in is required for this account. Set it up by signing in to the web app first.")
+        }
+        if verified.twoFactorEnabled {
+            guard let code, !code.isEmpty else {
+                throw Problem(status: 401, type: "https://kring.nl/problems/two-factor-required", title: "Two-factor code required",
+                              detail: "This account uses two-factor sign-in: send the code from the authenticator app (or a recovery code) as totp_code.",
+                              errors: [FieldError(field: "totp_code", message: "Required for this account.")])
+            }
+            guard try await checkSecondFactor(verified, code: code, address: address) else {
+                throw Problem.unauthorized("The two-factor code is not right.")
+            }
+        }
+        let session = try await startSession(verified, address: address)
+        return try await tokens(userID: verified.userID, tenantID: verified.tenant?.id, role: verified.role, session: session, now: now())
+    }
+
+    /// Checks e-mail, password and library (throttled and audited as a login), without starting a session yet.
+    public func verifyPassword(email rawEmail: String, password: String, tenant rawTenant: String?, address: String?) async throws -> VerifiedLogin {
         let time = now()
         let email = EmailAddress(rawEmail)
         // The canonical address where there is one, so every spelling of an address (case, NFC) counts as one account.
@@ -59,6 +95,7 @@ public struct Authentication: Sendable {
             var userID: UUID?
             var passwordHash: String?
             var userDisabled = false
+            var twoFactorEnabled = false
             var tenant: Tenant?
             var role: Role?
             var membershipDisabled = false
@@ -71,11 +108,12 @@ public struct Authentication: Sendable {
             // Looked up whether or not the account exists, so both paths run the same queries.
             if let slug { candidate.tenant = try await TenantDirectory.find(slug: slug, in: tx) }
             guard let email else { return (decision, candidate) }
-            let rows = try await tx.query("SELECT id, password_hash, disabled_at FROM users WHERE email = \(email.value)")
-            for try await (id, hash, disabledAt) in rows.decode((UUID, String?, Date?).self) {
+            let rows = try await tx.query("SELECT id, password_hash, disabled_at, totp_enabled_at IS NOT NULL FROM users WHERE email = \(email.value)")
+            for try await (id, hash, disabledAt, twoFactor) in rows.decode((UUID, String?, Date?, Bool).self) {
                 candidate.userID = id
                 candidate.passwordHash = hash
                 candidate.userDisabled = disabledAt != nil
+                candidate.twoFactorEnabled = twoFactor
             }
             guard let userID = candidate.userID else { return (decision, candidate) }
             if slug != nil {
@@ -125,18 +163,48 @@ public struct Authentication: Sendable {
         }
         guard let userID = candidate.userID else { throw Self.invalidCredentials }
         let rehash: String? = if let stored = candidate.passwordHash, hasher.needsRehash(stored) { try await hasher.hash(password) } else { nil }
-
+        let policy: SessionPolicy = if let tenant = candidate.tenant { try await SessionPolicy.load(tenant: tenant, db: db) } else { .platform }
         let role: Role = candidate.tenant == nil ? .platformAdmin : (candidate.role ?? .analyst)
-        let session = try await db.withPlatform { tx in
-            try await throttle.recordSuccess(account: accountKey, in: tx)
-            if let rehash { try await StaffAccounts.setPassword(userID: userID, hash: rehash, now: time, in: tx) }
-            let session = try await Sessions.start(userID: userID, tenantID: candidate.tenant?.id, now: time, in: tx)
+        return VerifiedLogin(userID: userID, tenant: candidate.tenant, role: role, twoFactorEnabled: candidate.twoFactorEnabled,
+                             policy: policy, accountKey: accountKey, rehash: rehash)
+    }
+
+    /// Checks the second factor of a verified login and spends the code. Wrong codes count as failed logins
+    /// (the account locks as it does for passwords) and are audited.
+    public func checkSecondFactor(_ verified: VerifiedLogin, code: String, address: String?) async throws -> Bool {
+        let time = now()
+        let addressKey = address.map(LoginThrottle.addressKey)
+        let outcome: (refusedFor: Int?, ok: Bool) = try await db.withPlatform { tx in
+            let decision = try await throttle.reserveAttempt(account: verified.accountKey, address: addressKey, now: time, in: tx)
+            if let seconds = decision.refusedFor { return (seconds, false) }
+            return (nil, try await TwoFactor.redeem(code: code, userID: verified.userID, now: time, in: tx))
+        }
+        if let seconds = outcome.refusedFor { throw Problem.tooManyRequests(retryAfter: seconds) }
+        if !outcome.ok {
+            try await db.withPlatform { tx in
+                try await throttle.recordFailure(address: addressKey, now: time, in: tx)
+                try await PlatformAudit.record(AuditEvent(
+                    action: "login.failed", tenantID: verified.tenant?.id, actorUserID: verified.userID, ip: address,
+                    details: ["reason": "wrong_second_factor"]), at: time, in: tx)
+            }
+        }
+        return outcome.ok
+    }
+
+    /// Starts the session of a login whose every factor was checked: clears the account's failures and audits it.
+    public func startSession(_ verified: VerifiedLogin, address: String?, in existing: PlatformTransaction? = nil) async throws -> Sessions.Issued {
+        let time = now()
+        let start: (PlatformTransaction) async throws -> Sessions.Issued = { tx in
+            try await throttle.recordSuccess(account: verified.accountKey, in: tx)
+            if let rehash = verified.rehash { try await StaffAccounts.setPassword(userID: verified.userID, hash: rehash, now: time, in: tx) }
+            let session = try await Sessions.start(userID: verified.userID, tenantID: verified.tenant?.id, now: time, in: tx)
             try await PlatformAudit.record(AuditEvent(
-                action: "login.succeeded", tenantID: candidate.tenant?.id, actorUserID: userID, ip: address,
+                action: "login.succeeded", tenantID: verified.tenant?.id, actorUserID: verified.userID, ip: address,
                 details: ["session": session.sessionID.uuidString.lowercased()]), at: time, in: tx)
             return session
         }
-        return try await tokens(userID: userID, tenantID: candidate.tenant?.id, role: role, session: session, now: time)
+        if let existing { return try await start(existing) }
+        return try await db.withPlatform { tx in try await start(tx) }
     }
 
     private func tokens(userID: UUID, tenantID: UUID?, role: Role, session: Sessions.Issued, now: Date) async throws -> TokenPair {

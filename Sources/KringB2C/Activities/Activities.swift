@@ -105,15 +105,9 @@ public enum ActivityError: Error, ProblemConvertible, Equatable {
 
 public enum Activities {
     public static func create(_ draft: ActivityDraft, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> Activity {
-        var errors: [FieldError] = []
+        try validate(draft)
         let title = draft.title.trimmingCharacters(in: .whitespacesAndNewlines)
-        if title.isEmpty || title.count > 200 { errors.append(FieldError(field: "title", message: "Give a title of 1 to 200 characters.")) }
         let category = draft.category.trimmingCharacters(in: .whitespaces).lowercased()
-        if category.isEmpty || category.count > 50 { errors.append(FieldError(field: "category", message: "Give a category of 1 to 50 characters.")) }
-        if draft.endsAt <= draft.startsAt { errors.append(FieldError(field: "ends_at", message: "Ends after it starts.")) }
-        if let capacity = draft.capacity, capacity < 1 || capacity > 100_000 { errors.append(FieldError(field: "capacity", message: "Use 1 to 100000.")) }
-        if let price = draft.priceCents, price < 0 || price > 1_000_000 { errors.append(FieldError(field: "price_cents", message: "Use 0 to 1000000 cents.")) }
-        guard errors.isEmpty else { throw ActivityError.invalid(errors) }
         let id = UUID()
         do {
             try await tx.query("""

@@ -143,6 +143,14 @@ public enum Complaints {
         throw ComplaintError.notFound
     }
 
+    /// One complaint, or nil when this library has none with this id.
+    public static func find(_ id: UUID, in tx: TenantTransaction) async throws -> Complaint? {
+        for try await row in try await tx.query("SELECT \(unescaped: Complaint.columns) FROM complaints WHERE id = \(id)") {
+            return try Complaint(row: row)
+        }
+        return nil
+    }
+
     /// Complaints in due order; `openOnly` leaves resolved ones out. Keyset on (due_at, id).
     public static func list(openOnly: Bool, customerID: UUID? = nil, after: (Date, UUID)?, limit: Int, in tx: TenantTransaction) async throws -> [Complaint] {
         let rows = try await tx.query("""

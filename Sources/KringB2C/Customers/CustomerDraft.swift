@@ -166,3 +166,34 @@ public struct CustomerDraft: Sendable, Decodable, Equatable {
         return valid
     }
 }
+
+extension CustomerDraft {
+    /// A draft that states the customer as they are, for a form that changes some fields and keeps the rest.
+    public init(_ customer: Customer) {
+        self.init(roles: customer.roles.map(\.rawValue))
+        memberNumber = customer.memberNumber
+        memberType = customer.memberType?.rawValue
+        membershipStatus = customer.membershipStatus?.rawValue
+        membershipStart = customer.membershipStart?.description
+        membershipEnd = customer.membershipEnd?.description
+        endReason = customer.endReason
+        subscriptionFeeCents = customer.subscriptionFeeCents
+        firstName = customer.firstName
+        infix = customer.infix
+        lastName = customer.lastName
+        birthDate = customer.birthDate?.description
+        email = customer.email
+        phone = customer.phone
+        postcode = customer.postcode
+        houseNumber = customer.houseNumber
+        houseNumberAddition = customer.houseNumberAddition
+        street = customer.street
+        city = customer.city
+        municipality = customer.municipality
+        preferredLanguage = customer.preferredLanguage
+        favouriteBranchID = customer.favouriteBranchID
+        genres = customer.genres
+        tags = customer.tags
+        notes = customer.notes
+    }
+}

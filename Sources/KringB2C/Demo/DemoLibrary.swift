@@ -156,16 +156,21 @@ public struct DemoLibrary: Sendable {
     private func seedActivities(now: Date, in tx: TenantTransaction) async throws {
         var random = Random(state: seed &+ 7)
         let branches = try await Branches.list(in: tx)
-        let categories = [("youth", "Voorlezen voor peuters"), ("youth", "Kinderboekenweek-feest"), ("adults", "Schrijversavond"),
-                          ("nt2", "Taalcafé"), ("digital", "Digicafé: veilig online"), ("adults", "Leesclub"), ("youth", "Codeerclub")]
+        let categories = [("jeugd", "Voorlezen voor peuters"), ("jeugd", "Kinderboekenweek-feest"), ("volwassenen", "Schrijversavond"),
+                          ("taal", "Taalcafé"), ("digitaal", "Digicafé: veilig online"), ("volwassenen", "Leesclub"), ("jeugd", "Codeerclub")]
         let activities = max(10, min(800, members / 100))
+        // Two a day around today, at the times libraries hold them (10:00, 14:30, 19:30 in Amsterdam).
         try await tx.query("""
             INSERT INTO activities (id, title, category, target_group, branch_id, starts_at, ends_at, capacity, price_cents, created_at, updated_at)
             SELECT gen_random_uuid(), (\(categories.map(\.1)))[1 + (i % \(categories.count))], (\(categories.map(\.0)))[1 + (i % \(categories.count))],
-                   NULL, (\(branches.map(\.id)))[1 + (i % \(branches.count))],
-                   \(now) + ((i - \(activities * 5 / 6)) * interval '10 hours'), \(now) + ((i - \(activities * 5 / 6)) * interval '10 hours') + interval '90 minutes',
-                   30, CASE WHEN i % 3 = 0 THEN 350 ELSE 0 END, \(now), \(now)
+                   NULL, (\(branches.map(\.id)))[1 + (i % \(branches.count))], s.at, s.at + interval '90 minutes',
+                   CASE WHEN i % 4 = 0 THEN 12 ELSE 30 END, CASE WHEN i % 3 = 0 THEN 350 ELSE 0 END, \(now), \(now)
             FROM generate_series(1, \(activities)) AS i
+            CROSS JOIN LATERAL (
+                SELECT (date_trunc('day', \(now) AT TIME ZONE 'Europe/Amsterdam') + ((i - \(activities * 5 / 6)) / 2) * interval '1 day'
+                        + (ARRAY[interval '10 hours', interval '14 hours 30 minutes', interval '19 hours 30 minutes'])[1 + i % 3])
+                       AT TIME ZONE 'Europe/Amsterdam' AS at
+            ) s
             """)
         // Registrations: random members, attended or no-show for past activities, booked for coming ones.
         try await tx.query("""
@@ -192,8 +197,12 @@ public struct DemoLibrary: Sendable {
             """)
         try await tx.query("""
             INSERT INTO complaints (id, customer_id, channel, category, description, status, due_at, created_at, updated_at)
-            SELECT gen_random_uuid(), id, 'desk', 'fines', 'Boete voor te laat inleveren klopt niet', 'new', \(now) + interval '14 days', \(now), \(now)
-            FROM customers WHERE abs(hashtext(id::text)) % 1000 = 0
+            SELECT gen_random_uuid(), id, (ARRAY['desk', 'email', 'phone'])[1 + h % 3], (ARRAY['boete', 'wachttijd', 'collectie'])[1 + h % 3],
+                   (ARRAY['De boete voor te laat inleveren klopt niet: ik heb het boek op tijd teruggebracht.',
+                          'Ik sta al drie maanden op de wachtlijst voor een boek.',
+                          'De bibliotheek heeft te weinig grote-letterboeken.'])[1 + h % 3],
+                   'new', \(now) + ((h % 20) - 4) * interval '1 day', \(now) + ((h % 20) - 18) * interval '1 day', \(now)
+            FROM (SELECT id, abs(hashtext(id::text)) AS h FROM customers) c WHERE h % 250 = 0
             """)
     }
 }

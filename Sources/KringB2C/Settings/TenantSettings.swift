@@ -1,4 +1,5 @@
 import Foundation
+import KringAuth
 import KringCore
 import KringDatabase
 import PostgresNIO
@@ -15,22 +16,30 @@ public struct TenantSettings: Sendable, Codable, Equatable {
     public var mailRatePerMinute: Int
     /// Open pixel and click redirects in campaign mail; off unless the library chooses it.
     public var mailTracking: Bool
+    /// Every staff member signs in with two-factor (a code from an authenticator app).
+    public var twoFactorRequired: Bool
+    /// Minutes without activity after which a browser session ends (5 to 480; default 30).
+    public var idleTimeoutMinutes: Int
 
     public static let defaults = TenantSettings(complaintDueDays: 14)
 
     enum CodingKeys: String, CodingKey {
         case complaintDueDays = "complaint_due_days", mailFromName = "mail_from_name", mailFromAddress = "mail_from_address"
         case mailReplyTo = "mail_reply_to", mailRatePerMinute = "mail_rate_per_minute", mailTracking = "mail_tracking"
+        case twoFactorRequired = "two_factor_required", idleTimeoutMinutes = "idle_timeout_minutes"
     }
 
     public init(complaintDueDays: Int, mailFromName: String? = nil, mailFromAddress: String? = nil, mailReplyTo: String? = nil,
-                mailRatePerMinute: Int = 0, mailTracking: Bool = false) {
+                mailRatePerMinute: Int = 0, mailTracking: Bool = false, twoFactorRequired: Bool = false,
+                idleTimeoutMinutes: Int = SessionPolicy.defaultIdleMinutes) {
         self.complaintDueDays = complaintDueDays
         self.mailFromName = mailFromName
         self.mailFromAddress = mailFromAddress
         self.mailReplyTo = mailReplyTo
         self.mailRatePerMinute = mailRatePerMinute
         self.mailTracking = mailTracking
+        self.twoFactorRequired = twoFactorRequired
+        self.idleTimeoutMinutes = idleTimeoutMinutes
     }
 
     /// A change of some settings; absent ones stay as they are.
@@ -41,20 +50,25 @@ public struct TenantSettings: Sendable, Codable, Equatable {
         public var mailReplyTo: String?
         public var mailRatePerMinute: Int?
         public var mailTracking: Bool?
+        public var twoFactorRequired: Bool?
+        public var idleTimeoutMinutes: Int?
 
         enum CodingKeys: String, CodingKey {
             case complaintDueDays = "complaint_due_days", mailFromName = "mail_from_name", mailFromAddress = "mail_from_address"
             case mailReplyTo = "mail_reply_to", mailRatePerMinute = "mail_rate_per_minute", mailTracking = "mail_tracking"
+            case twoFactorRequired = "two_factor_required", idleTimeoutMinutes = "idle_timeout_minutes"
         }
 
         public init(complaintDueDays: Int? = nil, mailFromName: String? = nil, mailFromAddress: String? = nil, mailReplyTo: String? = nil,
-                    mailRatePerMinute: Int? = nil, mailTracking: Bool? = nil) {
+                    mailRatePerMinute: Int? = nil, mailTracking: Bool? = nil, twoFactorRequired: Bool? = nil, idleTimeoutMinutes: Int? = nil) {
             self.complaintDueDays = complaintDueDays
             self.mailFromName = mailFromName
             self.mailFromAddress = mailFromAddress
             self.mailReplyTo = mailReplyTo
             self.mailRatePerMinute = mailRatePerMinute
             self.mailTracking = mailTracking
+            self.twoFactorRequired = twoFactorRequired
+            self.idleTimeoutMinutes = idleTimeoutMinutes
         }
     }
 
@@ -68,6 +82,10 @@ public struct TenantSettings: Sendable, Codable, Equatable {
             case "mail_reply_to": settings.mailReplyTo = value
             case "mail_rate_per_minute": settings.mailRatePerMinute = value.flatMap(Int.init) ?? 0
             case "mail_tracking": settings.mailTracking = value == "true"
+            case "two_factor_required": settings.twoFactorRequired = value == "true"
+            case "idle_timeout_minutes":
+                settings.idleTimeoutMinutes = value.flatMap(Int.init).flatMap { SessionPolicy.idleMinutesRange.contains($0) ? $0 : nil }
+                    ?? SessionPolicy.defaultIdleMinutes
             default: continue
             }
         }
@@ -88,6 +106,9 @@ public struct TenantSettings: Sendable, Codable, Equatable {
         }
         if let rate = change.mailRatePerMinute, !(0...1_000_000).contains(rate) {
             errors.append(FieldError(field: "mail_rate_per_minute", message: "Use 0 (no limit) to 1000000."))
+        }
+        if let minutes = change.idleTimeoutMinutes, !SessionPolicy.idleMinutesRange.contains(minutes) {
+            errors.append(FieldError(field: "idle_timeout_minutes", message: "Use \(SessionPolicy.idleMinutesRange.lowerBound) to \(SessionPolicy.idleMinutesRange.upperBound) minutes."))
         }
         guard errors.isEmpty else { throw SettingsError.invalid(errors) }
         let before = try await load(in: tx)
@@ -120,6 +141,12 @@ public struct TenantSettings: Sendable, Codable, Equatable {
         }
         if let tracking = change.mailTracking, tracking != before.mailTracking {
             changes.append(("mail_tracking", String(before.mailTracking), String(tracking), String(tracking)))
+        }
+        if let required = change.twoFactorRequired, required != before.twoFactorRequired {
+            changes.append(("two_factor_required", String(before.twoFactorRequired), String(required), String(required)))
+        }
+        if let minutes = change.idleTimeoutMinutes, minutes != before.idleTimeoutMinutes {
+            changes.append(("idle_timeout_minutes", String(before.idleTimeoutMinutes), String(minutes), String(minutes)))
         }
         for change in changes {
             try await tx.query("""

@@ -8,7 +8,7 @@ extension AppServices {
     ///
     /// An unknown customer id (which may be another library's) answers 404; the ids in `probing` are then
     /// audited in a transaction of their own, since the request's own transaction rolls back.
-    func inTenant<T: Sendable>(
+    public func inTenant<T: Sendable>(
         _ permission: Permission, _ context: KringRequestContext, probing ids: [UUID] = [],
         _ body: (TenantTransaction, AuditActor, Date) async throws -> T
     ) async throws -> T {
@@ -38,7 +38,7 @@ extension AppServices {
     /// `inTenant` for a request naming one record: when `body` finds no such record (`notFound`, which may mean
     /// another library's id), the probe is audited as `access.unknown_resource` in a transaction of its own, since
     /// the request's transaction rolls back, and the 404 goes out.
-    func inTenant<T: Sendable, NotFound: Error & Equatable>(
+    public func inTenant<T: Sendable, NotFound: Error & Equatable>(
         _ permission: Permission, _ context: KringRequestContext, record id: UUID, _ subjectType: String, notFound: NotFound,
         probing customers: [UUID] = [], _ body: (TenantTransaction, AuditActor, Date) async throws -> T
     ) async throws -> T {

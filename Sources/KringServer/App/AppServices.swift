@@ -21,6 +21,8 @@ public struct ServerSettings: Sendable {
     /// Signed public links (sign-up confirmation, unsubscribe, preference centre, tracking); nil leaves the
     /// public pages unserved (`KRING_PUBLIC_URL` and `KRING_LINK_SECRET_FILE`).
     public var links: PublicLinks?
+    /// Where people reach Kring (`KRING_PUBLIC_URL`): the web app's cookies are `Secure` when it is https.
+    public var publicURL = "http://127.0.0.1:8080"
 
     public init() {}
 }

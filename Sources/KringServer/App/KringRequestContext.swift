@@ -12,12 +12,15 @@ public struct KringRequestContext: AuthRequestContext, RequestContext {
     public var identity: Principal?
     public var clientAddress: String?
     public var requestID: String
+    /// The staff web app's browser session, when the request came with its cookie.
+    public var browserSession: BrowserSession?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.identity = nil
         self.clientAddress = source.channel.remoteAddress?.ipAddress
         self.requestID = UUID().uuidString.lowercased()
+        self.browserSession = nil
     }
 
     public var responseEncoder: some ResponseEncoder { JSON.encoder }

@@ -13,6 +13,9 @@ struct AuthController {
         let password: String
         /// The library's slug; omitted by platform administrators.
         let tenant: String?
+        /// The code from the authenticator app (or a recovery code), for accounts with two-factor sign-in.
+        let totpCode: String?
+        enum CodingKeys: String, CodingKey { case email, password, tenant, totpCode = "totp_code" }
     }
 
     struct RefreshBody: Decodable {
@@ -41,7 +44,7 @@ struct AuthController {
     func login(_ request: Request, _ context: KringRequestContext) async throws -> Response {
         let body = try await request.decodeJSON(LoginBody.self, limit: services.settings.maxBodyBytes)
         let pair = try await services.authentication.login(
-            email: body.email, password: body.password, tenant: body.tenant, address: context.clientAddress)
+            email: body.email, password: body.password, tenant: body.tenant, code: body.totpCode, address: context.clientAddress)
         return try noStore(pair)
     }
 

@@ -72,7 +72,7 @@ extension Page {
 extension AppServices {
     /// Audits a request for an id the caller's library does not have (it may be another library's), in a transaction
     /// of its own: the request's transaction rolls back.
-    func auditUnknownResource(_ subjectType: String, id: UUID, permission: Permission, _ context: KringRequestContext) async throws {
+    public func auditUnknownResource(_ subjectType: String, id: UUID, permission: Permission, _ context: KringRequestContext) async throws {
         let (principal, tenant) = try context.requireTenant(permission)
         let actor = AuditActor(userID: principal.userID, apiKeyID: principal.apiKeyID)
         let now = self.now()

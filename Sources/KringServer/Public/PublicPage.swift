@@ -119,10 +119,11 @@ struct PublicLink {
 }
 
 /// An `application/x-www-form-urlencoded` body; a name may repeat (`lists=a&lists=b`).
-struct FormBody {
-    let fields: [(name: String, value: String)]
+/// A form posted as `application/x-www-form-urlencoded`.
+public struct FormBody: Sendable {
+    public let fields: [(name: String, value: String)]
 
-    init(_ text: String) {
+    public init(_ text: String) {
         fields = text.split(separator: "&").compactMap { pair in
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             func decode(_ part: Substring) -> String? { part.replacingOccurrences(of: "+", with: " ").removingPercentEncoding }
@@ -131,7 +132,8 @@ struct FormBody {
         }
     }
 
-    static func read(_ request: Request, limit: Int) async throws -> FormBody {
+    /// Reads a form of at most `limit` bytes (413 past it), refusing NUL in any field (400 naming it).
+    public static func read(_ request: Request, limit: Int) async throws -> FormBody {
         guard let buffer = try? await request.body.collect(upTo: limit) else { throw Problem.tooLarge("The form is larger than \(limit) bytes.") }
         let form = FormBody(String(buffer: buffer))
         if let field = form.fields.first(where: { $0.name.contains("\0") || $0.value.contains("\0") }) {
@@ -140,6 +142,6 @@ struct FormBody {
         return form
     }
 
-    func value(_ name: String) -> String? { fields.first { $0.name == name }?.value }
-    func values(_ name: String) -> [String] { fields.filter { $0.name == name }.map(\.value) }
+    public func value(_ name: String) -> String? { fields.first { $0.name == name }?.value }
+    public func values(_ name: String) -> [String] { fields.filter { $0.name == name }.map(\.value) }
 }

@@ -1,0 +1,101 @@
+import Foundation
+import Hummingbird
+import KringAuth
+import KringCore
+import KringDatabase
+import KringServer
+
+/// The frame around every page: who is signed in where, the navigation their role may use, the search box.
+struct Chrome: Sendable {
+    struct NavItem: Sendable {
+        let label: String
+        let href: String
+        let current: Bool
+    }
+
+    let title: String
+    let library: String?
+    let userName: String?
+    let csrf: String
+    let nav: [NavItem]
+    let query: String
+    let notice: String?
+    let signedIn: Bool
+    let canSearch: Bool
+}
+
+/// One signed-in person at the screen: their principal, library and session.
+struct Staff: Sendable {
+    let principal: Principal
+    let session: BrowserSession
+    let tenant: Tenant?
+
+    init(_ context: KringRequestContext) throws {
+        guard let principal = context.identity, let session = context.browserSession, principal.userID != nil else {
+            throw Problem.unauthorized()
+        }
+        self.principal = principal
+        self.session = session
+        self.tenant = principal.tenant
+    }
+
+    func may(_ permission: Permission) -> Bool { principal.allows(permission) }
+
+    /// The navigation this role may use; `area` marks the current one.
+    func chrome(_ title: String, area: String?, query: String = "", notice: String? = nil) -> Chrome {
+        var nav: [Chrome.NavItem] = []
+        func add(_ label: String, _ href: String, _ permission: Permission) {
+            if may(permission) { nav.append(.init(label: label, href: href, current: area == href)) }
+        }
+        if tenant != nil {
+            nav.append(.init(label: "Overzicht", href: "/", current: area == "/"))
+            add("Klanten", "/klanten", .customersRead)
+            add("Activiteiten", "/activiteiten", .activitiesRead)
+            add("Klachten", "/klachten", .complaintsRead)
+        } else {
+            add("Platform", "/platform", .tenantsManage)
+        }
+        nav.append(.init(label: "Mijn account", href: "/account", current: area == "/account"))
+        return Chrome(title: title, library: tenant?.name ?? (tenant == nil ? "Probiblio" : nil), userName: session.displayName,
+                      csrf: session.csrfToken, nav: nav, query: query, notice: notice, signedIn: true,
+                      canSearch: may(.customersRead))
+    }
+}
+
+/// Building HTML responses.
+enum WebResponse {
+    static func html(_ body: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+                 body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    /// Post/Redirect/Get: 303 to `location`.
+    static func redirect(_ location: String) -> Response {
+        Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
+    }
+}
+
+/// What went wrong in a form, per field, for the summary at the top and the message at each field.
+struct FormErrors: Sendable, Error {
+    struct Item: Sendable {
+        let field: String
+        let message: String
+    }
+
+    var items: [Item] = []
+    var any: Bool { !items.isEmpty }
+
+    mutating func add(_ field: String, _ message: String) { items.append(Item(field: field, message: message)) }
+    func message(_ field: String) -> String? { items.first { $0.field == field }?.message }
+}
+
+/// One option of a select or a radio group.
+struct Choice: Sendable {
+    let value: String
+    let label: String
+    let selected: Bool
+}
+
+extension UUID {
+    var lower: String { uuidString.lowercased() }
+}

@@ -1,0 +1,107 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import KringAuth
+import KringB2C
+import KringCore
+import KringDatabase
+import KringServer
+import KringTestSupport
+import Testing
+
+/// Every web route, walked by every role: a page the role may use answers it, any other answers the 403 page;
+/// a platform administrator has no business in a library's pages. The web app asks the API's permission matrix.
+@Suite("Web role walk") struct WebRoleWalkTests {
+    struct Route: Sendable, CustomStringConvertible {
+        let method: HTTPRequest.Method
+        let path: String
+        /// Nil: every signed-in person.
+        let permission: Permission?
+        let form: [(String, String)]
+
+        var description: String { "\(method) \(path)" }
+    }
+
+    static let routes: [Route] = [
+        Route(method: .get, path: "/klanten", permission: .customersRead, form: []),
+        Route(method: .get, path: "/klanten?q=Dekker", permission: .customersRead, form: []),
+        Route(method: .get, path: "/klanten/{c}", permission: .customersRead, form: []),
+        Route(method: .get, path: "/klanten/{c}/bewerken", permission: .customersWrite, form: []),
+        Route(method: .get, path: "/klanten/{c}/contactmoment", permission: .customersWrite, form: []),
+        Route(method: .get, path: "/klanten/{c}/toestemming", permission: .consentsWrite, form: []),
+        Route(method: .post, path: "/klanten/{c}/contactmoment", permission: .customersWrite,
+              form: [("channel", "desk"), ("direction", "inbound"), ("subject", "Vraag")]),
+        Route(method: .post, path: "/klanten/{c}/toestemming", permission: .consentsWrite, form: [("topic", "newsletter:weekly"), ("status", "confirmed")]),
+        Route(method: .post, path: "/klanten/{c}/bewerken", permission: .customersWrite, form: [("version", "1")]),
+        Route(method: .get, path: "/activiteiten", permission: .activitiesRead, form: []),
+        Route(method: .get, path: "/activiteiten/{a}", permission: .activitiesRead, form: []),
+        Route(method: .get, path: "/activiteiten/{a}/deur", permission: .activitiesRead, form: []),
+        Route(method: .get, path: "/activiteiten/nieuw", permission: .activitiesManage, form: []),
+        Route(method: .get, path: "/activiteiten/{a}/bewerken", permission: .activitiesManage, form: []),
+        Route(method: .post, path: "/activiteiten/nieuw", permission: .activitiesManage, form: [("title", "")]),
+        Route(method: .post, path: "/activiteiten/{a}/aanmelden", permission: .registrationsWrite, form: [("klant", "")]),
+        Route(method: .post, path: "/activiteiten/{a}/aanmeldingen/{r}", permission: .registrationsWrite, form: [("status", "attended")]),
+        Route(method: .get, path: "/klachten", permission: .complaintsRead, form: []),
+        Route(method: .get, path: "/klachten/{k}", permission: .complaintsRead, form: []),
+        Route(method: .post, path: "/klachten/{k}", permission: .complaintsManage, form: [("action", "take")]),
+        Route(method: .get, path: "/account", permission: nil, form: []),
+        Route(method: .get, path: "/platform", permission: .tenantsManage, form: []),
+    ]
+
+    @Test(arguments: Role.allCases)
+    func everyWebRouteAnswersByThePermissionMatrix(role: Role) async throws {
+        let env = try await TestEnvironment.forSuite("WebRoles")
+        let clock = TestClock(Date())
+        let tenant = try await env.createTenant("wr")
+        let caller = try await env.createUser(in: role == .platformAdmin ? nil : tenant, role: role)
+        let (customer, other) = (try await WebAppTests.customer(in: tenant, env: env), try await WebAppTests.customer(in: tenant, env: env))
+        let (activity, registration, complaint) = try await env.db.withTenant(tenant) { tx in
+            let activity = try await Activities.create(ActivityDraft(title: "Taalcafé", category: "taal", startsAt: clock.now + 3600, endsAt: clock.now + 7200),
+                                                       by: .system, now: clock.now, in: tx)
+            let registration = try await Activities.register(customerID: other.id, activityID: activity.id, source: .staff, pricePaidCents: 0,
+                                                             by: .system, now: clock.now, in: tx)
+            let complaint = try await Complaints.create(ComplaintDraft(customerID: customer.id, channel: "desk", category: "boete", description: "Te hoog"),
+                                                        by: .system, now: clock.now, in: tx)
+            return (activity.id, registration.id, complaint.id)
+        }
+        let app = try await env.webApplication(try await env.services(clock: clock))
+        try await app.test(.router) { client in
+            let browser = Browser(client)
+            if role == .platformAdmin {
+                let afterPassword = try await browser.signIn(caller.email, password: TestEnvironment.password, library: "probiblio")
+                #expect(afterPassword.location == "/inloggen/code")
+                try await browser.get("/inloggen/code")
+                let done = try await browser.post("/inloggen/code", [("code", TestEnvironment.platformCode(at: clock.now))])
+                #expect(done.location == "/")
+                #expect(try await browser.get("/").location == "/platform")
+            } else {
+                let signedIn = try await browser.signIn(caller.email, password: TestEnvironment.password, library: tenant.slug.value)
+                #expect(signedIn.location == "/")
+                #expect(try await browser.get("/").status == .ok)
+            }
+            let permissions = PermissionMatrix.permissions(of: role)
+            for route in Self.routes {
+                let path = route.path.replacingOccurrences(of: "{c}", with: customer.id.uuidString.lowercased())
+                    .replacingOccurrences(of: "{a}", with: activity.uuidString.lowercased())
+                    .replacingOccurrences(of: "{r}", with: registration.uuidString.lowercased())
+                    .replacingOccurrences(of: "{k}", with: complaint.uuidString.lowercased())
+                try await browser.get("/account")  // a fresh form token for the posts
+                let page = route.method == .get ? try await browser.get(path) : try await browser.post(path, route.form)
+                let allowed = route.permission.map { permissions.contains($0) } ?? true
+                if allowed {
+                    #expect(page.status != .forbidden && page.status != .notFound && page.status.code < 500, "\(role) \(route): \(page.status)")
+                    if route.method == .get { #expect(page.status == .ok, "\(role) \(route): \(page.status)") }
+                } else {
+                    #expect(page.status == .forbidden, "\(role) \(route): \(page.status)")
+                    #expect(page.contains("Geen toegang"), "\(role) \(route)")
+                }
+                // The navigation offers only what the role may use.
+                if page.status == .ok {
+                    #expect(page.contains("href=\"/klanten\"") == permissions.contains(.customersRead), "\(role) nav Klanten")
+                    #expect(page.contains("href=\"/klachten\"") == permissions.contains(.complaintsRead), "\(role) nav Klachten")
+                }
+            }
+        }
+    }
+}
