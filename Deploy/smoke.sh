@@ -3,10 +3,20 @@
 # tenant admin of zuid-kennemerland logs in and GET /api/v1/me answers its tenant and role, marketing sends a
 # newsletter that lands in the mail folder with a working one-click unsubscribe, and stopping dev.sh stops
 # its server and worker too.
-# With --contract-fuzz it then runs Deploy/contract-fuzz.sh against that server; its failures exit 3.
+# With --browser it then runs the browser tests of the staff web app (Admin/tests/run.sh) against that server, with
+# screenshots in .build/screenshots/; with --contract-fuzz, Deploy/contract-fuzz.sh (after the browser tests: the
+# fuzz's failed logins would trip the sign-in throttle). Their failures do not stop the smoke check; it exits 3 when
+# the fuzz failed, 4 when the browser tests failed, 5 when both did.
 set -euo pipefail
 FUZZ=0
-[ "${1:-}" = "--contract-fuzz" ] && FUZZ=1
+BROWSER=0
+for flag in "$@"; do
+    case "$flag" in
+        --contract-fuzz) FUZZ=1 ;;
+        --browser) BROWSER=1 ;;
+        *) echo "usage: Deploy/smoke.sh [--browser] [--contract-fuzz]" >&2; exit 2 ;;
+    esac
+done
 cd "$(dirname "$0")/.."
 source Deploy/postgres.sh
 
@@ -44,7 +54,15 @@ tokens = call("POST", "/api/v1/auth/login", {"email": "admin@zuid-kennemerland.e
 me = call("GET", "/api/v1/me", token=tokens["access_token"])
 assert me["tenant"]["slug"] == "zuid-kennemerland", me
 assert me["role"] == "tenant_admin", me
-platform = call("POST", "/api/v1/auth/login", {"email": "admin@probiblio.example", "password": "demo-wachtwoord-2026"})
+def totp(secret, at=None):
+    """The code an authenticator app shows for `secret` (RFC 6238: HMAC-SHA1, 30 s, 6 digits)."""
+    import hashlib, hmac, struct
+    step = int((time.time() if at is None else at) // 30)
+    digest = hmac.new(secret.encode(), struct.pack(">Q", step), hashlib.sha1).digest()
+    offset = digest[-1] & 15
+    return f"{(struct.unpack('>I', digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1000000:06d}"
+platform = call("POST", "/api/v1/auth/login", {"email": "admin@probiblio.example", "password": "demo-wachtwoord-2026",
+                                              "totp_code": totp("kringDemoProbiblio2026")})
 tenants = call("GET", "/api/v1/admin/tenants", token=platform["access_token"])
 slugs = sorted(t["slug"] for t in tenants["items"])
 assert slugs == ["amstelland", "hilversum", "zuid-kennemerland"], slugs
@@ -83,9 +101,20 @@ with urllib.request.urlopen(urllib.request.Request(link, method="POST", data=b"L
 print(f"smoke: {len(campaigns)} branch newsletters went to {recipients} recipients in the mail folder; one-click unsubscribe works")
 PY
 
-FUZZ_STATUS=0
+# The staff web app in headless Chromium, as fresh frontdesk users that Admin/tests/run.sh creates with the CLI.
+BROWSER_FAILED=0
+if [ "$BROWSER" -eq 1 ]; then
+    SHOTS="$(pwd)/.build/screenshots"
+    KRING_BIN="$(swift build --show-bin-path)/kring" \
+    KRING_DATABASE_URL="postgres://kring_app@127.0.0.1:$PG_PORT/kring?sslmode=disable" \
+    KRING_OWNER_DATABASE_URL="postgres://kring_owner@127.0.0.1:$PG_PORT/kring?sslmode=disable" \
+        ./Admin/tests/run.sh "http://127.0.0.1:$HTTP_PORT" "$SHOTS" || BROWSER_FAILED=1
+    echo "smoke: browser test screenshots in $SHOTS"
+fi
+
+FUZZ_FAILED=0
 if [ "$FUZZ" -eq 1 ]; then
-    ./Deploy/contract-fuzz.sh "http://127.0.0.1:$HTTP_PORT" || FUZZ_STATUS=3
+    ./Deploy/contract-fuzz.sh "http://127.0.0.1:$HTTP_PORT" || FUZZ_FAILED=1
 fi
 
 # Stopping dev.sh stops what it started: nothing answers on its port, and no process of its run is left.
@@ -104,4 +133,8 @@ if grep -q "PostgresClient.run()" "$LOG"; then
     grep "PostgresClient.run()" "$LOG" | head -3 >&2
     exit 1
 fi
-exit "$FUZZ_STATUS"
+# 3: the fuzz failed, 4: the browser tests failed, 5: both.
+if [ "$FUZZ_FAILED" -eq 1 ] && [ "$BROWSER_FAILED" -eq 1 ]; then exit 5; fi
+if [ "$BROWSER_FAILED" -eq 1 ]; then exit 4; fi
+if [ "$FUZZ_FAILED" -eq 1 ]; then exit 3; fi
+exit 0

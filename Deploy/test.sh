@@ -14,6 +14,12 @@ FUZZ=${KRING_CONTRACT_FUZZ:-1}
 if [ $# -eq 0 ] && [ "$FUZZ" != 0 ]; then
     ./Deploy/contract-fuzz.sh --install
 fi
+# The browser tests of the staff web app after the smoke check (KRING_BROWSER_TESTS=0 skips them) need Chromium,
+# chromedriver and Selenium from apt, and axe-selenium-python from PyPI in its own virtual environment.
+BROWSER=${KRING_BROWSER_TESTS:-1}
+if [ $# -eq 0 ] && [ "$BROWSER" != 0 ]; then
+    ./Admin/tests/run.sh --install
+fi
 PG_DIR=$(mktemp -d /tmp/kring-test-pg.XXXXXX)
 PG_PORT=${KRING_TEST_PG_PORT:-$((55000 + RANDOM % 5000))}
 cleanup() { kring_pg_stop "$PG_DIR"; rm -rf "$PG_DIR"; }
@@ -26,17 +32,33 @@ echo "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1
 export KRING_TEST_PG_HOST=127.0.0.1 KRING_TEST_PG_PORT=$PG_PORT
 swift build --build-tests
 
-# The README's run command, end to end on a scratch cluster, then the contract fuzz against that server (both
-# skipped when only some tests were asked for). The fuzz's failures (exit 3) fail the run after the tests.
+# The README's run command, end to end on a scratch cluster, then the browser tests and the contract fuzz against
+# that server (all skipped when only some tests were asked for). Their failures (smoke.sh exits 3 for the fuzz, 4 for
+# the browser tests, 5 for both) fail the run after the tests.
 FUZZ_FAILED=0
-if [ $# -eq 0 ] && [ "$FUZZ" != 0 ]; then
-    ./Deploy/smoke.sh --contract-fuzz || { status=$?; [ "$status" -eq 3 ] || exit "$status"; FUZZ_FAILED=1; }
-elif [ $# -eq 0 ]; then
-    ./Deploy/smoke.sh
+BROWSER_FAILED=0
+if [ $# -eq 0 ]; then
+    SMOKE_FLAGS=()
+    [ "$BROWSER" != 0 ] && SMOKE_FLAGS+=(--browser)
+    [ "$FUZZ" != 0 ] && SMOKE_FLAGS+=(--contract-fuzz)
+    ./Deploy/smoke.sh "${SMOKE_FLAGS[@]}" || {
+        status=$?
+        case "$status" in
+            3) FUZZ_FAILED=1 ;;
+            4) BROWSER_FAILED=1 ;;
+            5) FUZZ_FAILED=1; BROWSER_FAILED=1 ;;
+            *) exit "$status" ;;
+        esac
+    }
 fi
 
 swift test --skip-build "$@"
+if [ "$BROWSER_FAILED" -eq 1 ]; then
+    echo "test.sh: the browser tests failed (listed after the smoke check above; screenshots in .build/screenshots/)" >&2
+fi
 if [ "$FUZZ_FAILED" -eq 1 ]; then
     echo "test.sh: the contract fuzz found failures (listed after the smoke check above)" >&2
+fi
+if [ "$BROWSER_FAILED" -eq 1 ] || [ "$FUZZ_FAILED" -eq 1 ]; then
     exit 1
 fi

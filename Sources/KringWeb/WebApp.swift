@@ -19,9 +19,12 @@ public struct WebApp: Sendable {
         router.get("static/:file") { request, context in try staticFile(request, context) }
         HomePages(services: services, templates: templates).addRoutes(to: router)
         SignInPages(services: services, templates: templates, cookies: cookies).addRoutes(to: router)
+        CustomerPrivacyPages(services: services, templates: templates).addRoutes(to: router)
         CustomerPages(services: services, templates: templates).addRoutes(to: router)
         ActivityPages(services: services, templates: templates).addRoutes(to: router)
         ComplaintPages(services: services, templates: templates).addRoutes(to: router)
+        AdminPages(services: services, templates: templates).addRoutes(to: router)
+        ImportPages(services: services, templates: templates).addRoutes(to: router)
     }
 
     private func staticFile(_ request: Request, _ context: KringRequestContext) throws -> Response {

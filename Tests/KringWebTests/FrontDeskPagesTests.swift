@@ -35,7 +35,7 @@ import Testing
                 #expect(registered.status == .seeOther)
             }
             let full = try await browser.get(path)
-            #expect(full.contains("vol, 1 op de wachtlijst"))
+            #expect(full.contains("Vol, 1 op de wachtlijst"))
             #expect(full.contains("Gast4"))
             let again = try await browser.post(path + "/aanmelden", [("klant", people[0].memberNumber ?? "")])
             #expect(again.status == .unprocessableContent)

@@ -30,6 +30,11 @@ import Testing
         Route(method: .get, path: "/klanten/{c}/bewerken", permission: .customersWrite, form: []),
         Route(method: .get, path: "/klanten/{c}/contactmoment", permission: .customersWrite, form: []),
         Route(method: .get, path: "/klanten/{c}/toestemming", permission: .consentsWrite, form: []),
+        Route(method: .get, path: "/klanten/nieuw", permission: .customersWrite, form: []),
+        Route(method: .get, path: "/klanten/{c}/samenvoegen", permission: .customersWrite, form: []),
+        Route(method: .get, path: "/klanten/{c}/export", permission: .customersExport, form: []),
+        Route(method: .get, path: "/klanten/{c}/wissen", permission: .customersErase, form: []),
+        Route(method: .post, path: "/klanten/{c}/wissen", permission: .customersErase, form: [("confirmation", "nee")]),
         Route(method: .post, path: "/klanten/{c}/contactmoment", permission: .customersWrite,
               form: [("channel", "desk"), ("direction", "inbound"), ("subject", "Vraag")]),
         Route(method: .post, path: "/klanten/{c}/toestemming", permission: .consentsWrite, form: [("topic", "newsletter:weekly"), ("status", "confirmed")]),
@@ -46,6 +51,16 @@ import Testing
         Route(method: .get, path: "/klachten/{k}", permission: .complaintsRead, form: []),
         Route(method: .post, path: "/klachten/{k}", permission: .complaintsManage, form: [("action", "take")]),
         Route(method: .get, path: "/account", permission: nil, form: []),
+        Route(method: .get, path: "/beheer/medewerkers", permission: .usersRead, form: []),
+        Route(method: .post, path: "/beheer/medewerkers", permission: .usersManage, form: [("email", "nieuw@example.org"), ("role", "analyst")]),
+        Route(method: .post, path: "/beheer/medewerkers/{u}", permission: .usersManage, form: [("action", "role"), ("role", "analyst")]),
+        Route(method: .get, path: "/beheer/import", permission: .importsWrite, form: []),
+        Route(method: .get, path: "/beheer/api-sleutels", permission: .apiKeysManage, form: []),
+        Route(method: .post, path: "/beheer/api-sleutels", permission: .apiKeysManage, form: [("name", "Wise"), ("scope", "imports:write"), ("days", "90")]),
+        Route(method: .get, path: "/beheer/vestigingen", permission: .branchesManage, form: []),
+        Route(method: .post, path: "/beheer/vestigingen", permission: .branchesManage, form: [("name", "Vestiging {n}"), ("municipality", "Haarlem")]),
+        Route(method: .get, path: "/beheer/instellingen", permission: .settingsManage, form: []),
+        Route(method: .post, path: "/beheer/instellingen", permission: .settingsManage, form: [("complaint_due_days", "10")]),
         Route(method: .get, path: "/platform", permission: .tenantsManage, form: []),
     ]
 
@@ -55,6 +70,7 @@ import Testing
         let clock = TestClock(Date())
         let tenant = try await env.createTenant("wr")
         let caller = try await env.createUser(in: role == .platformAdmin ? nil : tenant, role: role)
+        let colleague = try await env.createUser(in: tenant, role: .analyst)
         let (customer, other) = (try await WebAppTests.customer(in: tenant, env: env), try await WebAppTests.customer(in: tenant, env: env))
         let (activity, registration, complaint) = try await env.db.withTenant(tenant) { tx in
             let activity = try await Activities.create(ActivityDraft(title: "Taalcafé", category: "taal", startsAt: clock.now + 3600, endsAt: clock.now + 7200),
@@ -86,8 +102,10 @@ import Testing
                     .replacingOccurrences(of: "{a}", with: activity.uuidString.lowercased())
                     .replacingOccurrences(of: "{r}", with: registration.uuidString.lowercased())
                     .replacingOccurrences(of: "{k}", with: complaint.uuidString.lowercased())
+                    .replacingOccurrences(of: "{u}", with: colleague.id.uuidString.lowercased())
                 try await browser.get("/account")  // a fresh form token for the posts
-                let page = route.method == .get ? try await browser.get(path) : try await browser.post(path, route.form)
+                let form = route.form.map { ($0.0, $0.1.replacingOccurrences(of: "{n}", with: UUID().uuidString.prefix(6).lowercased())) }
+                let page = route.method == .get ? try await browser.get(path) : try await browser.post(path, form)
                 let allowed = route.permission.map { permissions.contains($0) } ?? true
                 if allowed {
                     #expect(page.status != .forbidden && page.status != .notFound && page.status.code < 500, "\(role) \(route): \(page.status)")
@@ -97,9 +115,10 @@ import Testing
                     #expect(page.contains("Geen toegang"), "\(role) \(route)")
                 }
                 // The navigation offers only what the role may use.
-                if page.status == .ok {
+                if page.status == .ok, page.headers[.contentType]?.hasPrefix("text/html") == true {
                     #expect(page.contains("href=\"/klanten\"") == permissions.contains(.customersRead), "\(role) nav Klanten")
                     #expect(page.contains("href=\"/klachten\"") == permissions.contains(.complaintsRead), "\(role) nav Klachten")
+                    #expect(page.contains("href=\"/beheer\"") == permissions.contains(.usersRead), "\(role) nav Beheer")
                 }
             }
         }

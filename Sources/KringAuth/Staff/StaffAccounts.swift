@@ -13,6 +13,12 @@ public enum StaffAccounts {
         return nil
     }
 
+    public static func user(id: UUID, in tx: PlatformTransaction) async throws -> StaffUser? {
+        let rows = try await tx.query("SELECT \(unescaped: userColumns) FROM platform.users u WHERE u.id = \(id)")
+        for try await row in rows { return try StaffUser(row: row) }
+        return nil
+    }
+
     /// Finds the user with this e-mail or creates one without a password (they set it through a set-up token).
     public static func findOrCreate(email: EmailAddress, displayName: String, now: Date, in tx: PlatformTransaction) async throws -> StaffUser {
         try await findOrCreateReporting(email: email, displayName: displayName, now: now, in: tx).user

@@ -77,7 +77,8 @@ public enum Sessions {
 
 /// One-time tokens with which an invited user sets their first password (or an operator's reset is completed).
 public enum SetupTokens {
-    public static let lifetime: TimeInterval = 7 * 24 * 3600
+    /// 72 hours: long enough for a weekend, short enough that an old mail is no key.
+    public static let lifetime: TimeInterval = 72 * 3600
 
     /// Issues a token and voids any earlier one of this user: only the newest link works.
     public static func issue(userID: UUID, now: Date, in tx: PlatformTransaction) async throws -> String {

@@ -14,12 +14,12 @@ public struct Activity: Sendable, Codable, Equatable {
     public let endsAt: Date
     public let capacity: Int?
     public let priceCents: Int
-    /// Registrations that hold a place (booked or attended).
+    /// Registrations that hold a place (booked, attended, or marked no-show at the door: that place went unused, it was not freed).
     public let placesTaken: Int
 
     static let columns = """
         a.id, a.title, a.category, a.target_group, a.branch_id, a.starts_at, a.ends_at, a.capacity, a.price_cents,
-        (SELECT count(*) FROM registrations r WHERE r.activity_id = a.id AND r.status IN ('booked', 'attended'))::int
+        (SELECT count(*) FROM registrations r WHERE r.activity_id = a.id AND r.status IN ('booked', 'attended', 'no_show'))::int
         """
 
     init(row: PostgresRow) throws {
@@ -141,7 +141,8 @@ public enum Activities {
         return activities
     }
 
-    /// Registers a customer; past capacity the registration goes on the waiting list.
+    /// Registers a customer; past capacity the registration goes on the waiting list. Someone who cancelled may register
+    /// again (the same registration, at the back of the queue).
     public static func register(
         customerID: UUID, activityID: UUID, source: Registration.Source, pricePaidCents: Int, by actor: AuditActor, now: Date, in tx: TenantTransaction
     ) async throws -> Registration {
@@ -153,13 +154,16 @@ public enum Activities {
         let customer = try await Customers.require(id: customerID, forUpdate: false, in: tx)
         if customer.erasedAt != nil { throw CustomerError.erased }
         if pricePaidCents < 0 { throw ActivityError.invalid([FieldError(field: "price_paid_cents", message: "Cannot be negative.")]) }
-        let taken = try await tx.query("SELECT count(*)::int FROM registrations WHERE activity_id = \(activityID) AND status IN ('booked', 'attended')")
+        let taken = try await tx.query("SELECT count(*)::int FROM registrations WHERE activity_id = \(activityID) AND status IN ('booked', 'attended', 'no_show')")
             .decode(Int.self).reduce(0, +)
         let status: Registration.Status = limit.map { taken >= $0 } == true ? .waitlisted : .booked
         let rows = try await tx.query("""
             INSERT INTO registrations (id, activity_id, customer_id, status, price_paid_cents, source, registered_at, updated_at)
             VALUES (\(UUID()), \(activityID), \(customerID), \(status.rawValue), \(pricePaidCents), \(source.rawValue), \(now), \(now))
-            ON CONFLICT (activity_id, customer_id) DO NOTHING
+            ON CONFLICT (activity_id, customer_id) DO UPDATE
+                SET status = EXCLUDED.status, price_paid_cents = EXCLUDED.price_paid_cents, source = EXCLUDED.source,
+                    registered_at = EXCLUDED.registered_at, updated_at = EXCLUDED.updated_at
+                WHERE registrations.status = 'cancelled'
             RETURNING \(unescaped: Registration.columns)
             """)
         for try await row in rows {

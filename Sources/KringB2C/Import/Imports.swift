@@ -80,6 +80,7 @@ public enum Imports {
     ) async throws -> ImportRun {
         guard !file.isEmpty else { throw ImportError.unreadable("The file is empty.") }
         let mapping = try Self.mappingJSON(mappingJSON, for: kind)
+        try await dropStaleDryRunFiles(now: now, in: tx)
         let rows = try await tx.query("""
             INSERT INTO imports (id, kind, status, dry_run, mark_missing_ended, mapping, file, file_bytes, created_by_user_id, created_by_api_key_id, created_at)
             VALUES (\(UUID()), \(kind.rawValue), 'queued', \(dryRun), \(markMissingEnded), \(mapping)::jsonb, \(Data(file)), \(file.count),
@@ -105,7 +106,39 @@ public enum Imports {
         try await tx.query("UPDATE imports SET status = 'failed', error = \(error), file = NULL, finished_at = \(now) WHERE id = \(id)")
     }
 
-    /// Runs a queued import of `tenant` (the worker's job). The file is dropped once the import ran (data minimisation).
+    /// How long a dry run's file is kept for its confirmation (or a second dry run after fixing branches).
+    public static let dryRunKeep: TimeInterval = 24 * 3600
+
+    /// A new import of a dry run's file: the real one (`dryRun` false), or another dry run (after branches were added).
+    /// The dry run's file goes with it; nil when the dry run is unknown, not done, or older than `dryRunKeep`.
+    public static func again(dryRunID: UUID, dryRun: Bool, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> ImportRun? {
+        let rows = try await tx.query("""
+            INSERT INTO imports (id, kind, status, dry_run, mark_missing_ended, mapping, file, file_bytes, created_by_user_id, created_by_api_key_id, created_at)
+            SELECT \(UUID()), kind, 'queued', \(dryRun), mark_missing_ended, mapping, file, file_bytes, \(actor.userID), \(actor.apiKeyID), \(now)
+            FROM imports WHERE id = \(dryRunID) AND dry_run AND status = 'done' AND file IS NOT NULL AND created_at > \(now.addingTimeInterval(-dryRunKeep))
+            RETURNING \(unescaped: ImportRun.columns)
+            """)
+        for try await row in rows {
+            let run = try ImportRun(row: row)
+            try await tx.query("UPDATE imports SET file = NULL WHERE id = \(dryRunID)")
+            try await TenantAudit.record("import.uploaded", subjectType: "import", subjectID: run.id.uuidString.lowercased(), by: actor,
+                                         details: ["bytes": String(run.fileBytes), "dry_run": String(dryRun), "from": dryRunID.uuidString.lowercased()],
+                                         at: now, in: tx)
+            return run
+        }
+        return nil
+    }
+
+    /// Drops the files of dry runs nobody confirmed within `dryRunKeep`.
+    public static func dropStaleDryRunFiles(now: Date, in tx: TenantTransaction) async throws {
+        try await tx.query("""
+            UPDATE imports SET file = NULL WHERE dry_run AND file IS NOT NULL AND status IN ('done', 'failed')
+              AND created_at <= \(now.addingTimeInterval(-dryRunKeep))
+            """)
+    }
+
+    /// Runs a queued import of `tenant` (the worker's job). The file is dropped once the import ran (data minimisation);
+    /// a dry run keeps it for a day, so that it can be confirmed without uploading it again.
     public static func run(importID: UUID, tenant: Tenant, db: Database, now: @escaping @Sendable () -> Date) async throws {
         let claimed: (ImportRun, [UInt8], String?)? = try await db.withTenant(tenant) { tx in
             let rows = try await tx.query("""
@@ -145,7 +178,8 @@ public enum Imports {
             let reportJSON = String(decoding: try JSONEncoder().encode(report), as: UTF8.self)
             try await db.withTenant(tenant) { tx in
                 try await tx.query("""
-                    UPDATE imports SET status = 'done', report = \(reportJSON)::jsonb, rows_done = \(report.rows), file = NULL, finished_at = \(now())
+                    UPDATE imports SET status = 'done', report = \(reportJSON)::jsonb, rows_done = \(report.rows),
+                           file = CASE WHEN dry_run THEN file END, finished_at = \(now())
                     WHERE id = \(importID)
                     """)
             }

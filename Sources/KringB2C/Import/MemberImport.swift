@@ -119,6 +119,17 @@ public struct ImportReport: Sendable, Codable, Equatable {
         self.dryRun = dryRun
     }
 
+    /// The branch names the export uses that the library does not have (from the rows refused for it), in order of first use.
+    public var unknownBranches: [String] {
+        var seen: [String] = []
+        for error in errors {
+            guard error.reason.hasPrefix("Unknown branch '"), error.reason.hasSuffix("'.") else { continue }
+            let name = String(error.reason.dropFirst("Unknown branch '".count).dropLast(2))
+            if !seen.contains(name) { seen.append(name) }
+        }
+        return seen
+    }
+
     mutating func add(_ counts: MemberImport.FlushCounts) {
         inserted += counts.inserted
         updated += counts.updated

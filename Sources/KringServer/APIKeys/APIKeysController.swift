@@ -56,43 +56,23 @@ struct APIKeysController {
         return PageResponse(items: items, nextAfter: items.count == page.limit ? items.last?.id : nil)
     }
 
-    func create(_ request: Request, _ context: KringRequestContext) async throws -> EditedResponse<CreatedKey> {
+    private func administration(_ context: KringRequestContext) throws -> StaffAdministration {
         let (principal, tenant) = try context.requireTenant(.apiKeysManage)
+        return StaffAdministration(services: services, principal: principal, tenant: tenant, address: context.clientAddress)
+    }
+
+    func create(_ request: Request, _ context: KringRequestContext) async throws -> EditedResponse<CreatedKey> {
+        let administration = try administration(context)
         let body = try await request.decodeJSON(CreateBody.self, limit: services.settings.maxBodyBytes)
-        let now = services.now()
-        let created = try await services.db.withPlatform { tx in
-            let created = try await APIKeys.create(
-                tenantID: tenant.id, name: body.name, scopes: body.scopes, expiresAt: body.expiresAt,
-                environment: services.settings.environment, createdBy: principal.userID, now: now, in: tx)
-            try await PlatformAudit.record(AuditEvent(action: "api_key.created", tenantID: tenant.id, actorUserID: principal.userID,
-                                                      targetType: "api_key", targetID: created.key.id, ip: context.clientAddress,
-                                                      details: ["scopes": created.key.scopes.map(\.rawValue).joined(separator: " ")]), at: now, in: tx)
-            return created
-        }
+        let created = try await administration.createKey(name: body.name, scopes: body.scopes, expiresAt: body.expiresAt)
         var headers = HTTPFields()
         headers[.cacheControl] = "no-store"
         return EditedResponse(status: .created, headers: headers, response: CreatedKey(apiKey: KeyResponse(created.key), secret: created.secret))
     }
 
     func revoke(_ context: KringRequestContext) async throws -> HTTPResponse.Status {
-        let (principal, tenant) = try context.requireTenant(.apiKeysManage)
-        let id = try context.parameters.require("id")
-        let now = services.now()
-        do {
-            try await services.db.withPlatform { tx in
-                let key = try await APIKeys.revoke(id: id, tenantID: tenant.id, now: now, in: tx)
-                try await PlatformAudit.record(AuditEvent(action: "api_key.revoked", tenantID: tenant.id, actorUserID: principal.userID,
-                                                          targetType: "api_key", targetID: key.id, ip: context.clientAddress), at: now, in: tx)
-            }
-        } catch APIKeyError.notFound {
-            let foreign = (try? await services.db.withPlatform { tx in try await APIKeys.exists(id: id, in: tx) }) ?? false
-            if foreign {
-                await PlatformAudit.record(AuditEvent(action: "access.foreign_resource", tenantID: tenant.id, actorUserID: principal.userID,
-                                                      actorAPIKeyID: principal.apiKeyID, targetType: "api_key", targetID: id,
-                                                      ip: context.clientAddress), at: now, using: services.db)
-            }
-            throw APIKeyError.notFound
-        }
+        let administration = try administration(context)
+        try await administration.revokeKey(id: try context.parameters.require("id"))
         return .noContent
     }
 }

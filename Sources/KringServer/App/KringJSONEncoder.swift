@@ -175,3 +175,8 @@ private struct SingleValueContainer: SingleValueEncodingContainer {
         }
     }
 }
+
+/// The API's JSON, for other modules that hand out the same documents (the web app's GDPR export download).
+public enum KringJSON {
+    public static func encode(_ value: some Encodable) throws -> Data { try JSON.encoder.encode(value) }
+}

@@ -45,21 +45,8 @@ struct ImportsController {
         } catch {
             throw Problem.tooLarge("An import file may be at most \(services.settings.maxImportBytes) bytes.")
         }
-        let actor = AuditActor(userID: principal.userID, apiKeyID: principal.apiKeyID)
-        let now = services.now()
-        let run = try await services.db.withTenant(tenant) { tx in
-            try await Imports.create(kind: kind, file: Array(buffer.readableBytesView), mappingJSON: mapping, dryRun: try flag("dry_run"),
-                                     markMissingEnded: try flag("mark_missing_ended"), by: actor, now: now, in: tx)
-        }
-        do {
-            let payload = String(decoding: try JSONEncoder().encode(Imports.JobPayload(importID: run.id)), as: UTF8.self)
-            try await services.db.withPlatform { tx in
-                try await JobQueue.enqueue(kind: Imports.jobKind, payload: payload, tenantID: tenant.id, runAt: now, maxAttempts: 3, in: tx)
-            }
-        } catch {
-            try? await services.db.withTenant(tenant) { tx in try await Imports.markFailed(run.id, error: "could not be queued", now: now, in: tx) }
-            throw error
-        }
+        let run = try await ImportUploads.start(kind: kind, file: Array(buffer.readableBytesView), mappingJSON: mapping, dryRun: try flag("dry_run"),
+                                                markMissingEnded: try flag("mark_missing_ended"), principal: principal, tenant: tenant, services: services)
         return EditedResponse(status: .accepted, headers: [.location: "/api/v1/imports/\(run.id.uuidString.lowercased())"], response: run)
     }
 

@@ -97,7 +97,7 @@ public enum StaffInvitations {
                 \(greeting)
 
                 \(library) heeft je uitgenodigd om als \(role) met Kring te werken.
-                Kies hier je wachtwoord (de link werkt één keer en is \(Int(SetupTokens.lifetime / 86400)) dagen geldig):
+                Kies hier je wachtwoord (de link werkt één keer en is \(Int(SetupTokens.lifetime / 3600)) uur geldig):
 
                 \(passwordURL(token: token, publicURL: publicURL))
 

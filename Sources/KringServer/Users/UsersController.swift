@@ -59,61 +59,24 @@ struct UsersController {
         return PageResponse(items: items, nextAfter: items.count == page.limit ? items.last?.id.uuidString.lowercased() : nil)
     }
 
-    func invite(_ request: Request, _ context: KringRequestContext) async throws -> EditedResponse<AdminTenantsController.Invitation> {
+    private func administration(_ context: KringRequestContext) throws -> StaffAdministration {
         let (principal, tenant) = try context.requireTenant(.usersManage)
+        return StaffAdministration(services: services, principal: principal, tenant: tenant, address: context.clientAddress)
+    }
+
+    func invite(_ request: Request, _ context: KringRequestContext) async throws -> EditedResponse<AdminTenantsController.Invitation> {
+        let administration = try administration(context)
         let body = try await request.decodeJSON(InviteBody.self, limit: services.settings.maxBodyBytes)
-        var errors: [FieldError] = []
-        let email = EmailAddress(body.email)
-        if email == nil { errors.append(FieldError(field: "email", message: "Not a valid e-mail address.")) }
-        let role = Role(rawValue: body.role).flatMap { Role.tenantRoles.contains($0) ? $0 : nil }
-        if role == nil { errors.append(StaffError.notATenantRole(body.role).problem.errors?.first ?? FieldError(field: "role", message: "Unknown role.")) }
-        guard errors.isEmpty, let email, let role else { throw Problem.validation(errors) }
-        let now = services.now()
-        let invitation = try await services.db.withPlatform { tx in
-            // The invitee learns the way in by mail; the answer must not tell the inviter whether the account existed.
-            let invitation = try await AdminTenantsController.invite(email: email, displayName: body.displayName ?? "", role: role,
-                                                                     tenant: tenant, handingOverToken: false, now: now, in: tx)
-            try await PlatformAudit.record(AuditEvent(action: "user.invited", tenantID: tenant.id, actorUserID: principal.userID,
-                                                      targetType: "user", targetID: invitation.userID.uuidString.lowercased(),
-                                                      ip: context.clientAddress, details: ["role": role.rawValue]), at: now, in: tx)
-            return invitation
-        }
-        return EditedResponse(status: .created, response: invitation)
+        // The invitee learns the way in by mail; the answer must not tell the inviter whether the account existed.
+        let invited = try await administration.invite(email: body.email, displayName: body.displayName, role: body.role)
+        return EditedResponse(status: .created, response: AdminTenantsController.Invitation(
+            userID: invited.userID, email: invited.email, role: invited.role.rawValue, setupToken: nil))
     }
 
     func update(_ request: Request, _ context: KringRequestContext) async throws -> MemberResponse {
-        let (principal, tenant) = try context.requireTenant(.usersManage)
+        let administration = try administration(context)
         guard let userID = UUID(uuidString: try context.parameters.require("id")) else { throw StaffError.notFound }
         let body = try await request.decodeJSON(UpdateBody.self, limit: services.settings.maxBodyBytes)
-        let role: Role? = try body.role.map {
-            guard let role = Role(rawValue: $0) else { throw StaffError.notATenantRole($0) }
-            return role
-        }
-        let now = services.now()
-        do {
-            return try await services.db.withPlatform { tx in
-                let member = try await StaffAccounts.updateMember(userID: userID, tenantID: tenant.id, role: role,
-                                                                  disabled: body.disabled, now: now, in: tx)
-                var details: [String: String] = ["role": member.role.rawValue]
-                if let disabled = body.disabled { details["disabled"] = String(disabled) }
-                try await PlatformAudit.record(AuditEvent(action: "membership.updated", tenantID: tenant.id, actorUserID: principal.userID,
-                                                          targetType: "user", targetID: userID.uuidString.lowercased(),
-                                                          ip: context.clientAddress, details: details), at: now, in: tx)
-                return MemberResponse(member)
-            }
-        } catch StaffError.notFound {
-            await auditForeignProbe(userID: userID, tenant: tenant, principal: principal, context: context, now: now)
-            throw StaffError.notFound
-        }
-    }
-
-    private func auditForeignProbe(userID: UUID, tenant: Tenant, principal: Principal, context: KringRequestContext, now: Date) async {
-        let foreign = (try? await services.db.withPlatform { tx in
-            try await StaffAccounts.isMemberElsewhere(userID: userID, tenantID: tenant.id, in: tx)
-        }) ?? false
-        guard foreign else { return }
-        await PlatformAudit.record(AuditEvent(action: "access.foreign_resource", tenantID: tenant.id, actorUserID: principal.userID,
-                                              actorAPIKeyID: principal.apiKeyID, targetType: "user",
-                                              targetID: userID.uuidString.lowercased(), ip: context.clientAddress), at: now, using: services.db)
+        return MemberResponse(try await administration.update(userID: userID, role: body.role, disabled: body.disabled))
     }
 }

@@ -61,6 +61,7 @@ struct ActivityPages {
         let next: String
         let branches: [Choice]
         let canCreate: Bool
+        let week: String
     }
 
     static func monday(of date: Date) -> Date {
@@ -69,6 +70,8 @@ struct ActivityPages {
         let weekday = calendar.component(.weekday, from: start)  // 1 = Sunday
         return calendar.date(byAdding: .day, value: -((weekday + 5) % 7), to: start) ?? start
     }
+
+    static func capitalised(_ text: String) -> String { text.prefix(1).uppercased() + text.dropFirst() }
 
     static func isoDay(_ date: Date) -> String {
         let parts = Dutch.calendar.dateComponents([.year, .month, .day], from: date)
@@ -118,7 +121,7 @@ struct ActivityPages {
                 days.append(Day(label: weekday.prefix(1).uppercased() + weekday.dropFirst() + " \(Dutch.date(day))", items: items))
             }
         }
-        let week = Dutch.calendar.component(.weekOfYear, from: start)
+        let week = Dutch.calendar.component(.weekOfYear, from: start)  // ISO: the calendar is ISO 8601
         let last = Dutch.calendar.date(byAdding: .day, value: 6, to: start) ?? start
         let branchQuery = branchID.map { "&vestiging=\($0.lower)" } ?? ""
         let model = WeekModel(
@@ -128,7 +131,7 @@ struct ActivityPages {
             next: "/activiteiten?week=\(Self.isoDay(end))\(branchQuery)",
             branches: [Choice(value: "", label: "Alle vestigingen", selected: branchID == nil)]
                 + branches.map { Choice(value: $0.id.lower, label: $0.name, selected: $0.id == branchID) },
-            canCreate: staff.may(.activitiesManage))
+            canCreate: staff.may(.activitiesManage), week: Self.isoDay(start))
         return WebResponse.html(try templates.render("activities/week", model))
     }
 
@@ -197,9 +200,9 @@ struct ActivityPages {
             chrome: staff.chrome(activity.title, area: "/activiteiten",
                                  notice: request.uri.queryParameters["gedaan"].flatMap { Self.notices[String($0)] }),
             activityID: id.lower, title: activity.title,
-            when: "\(Dutch.weekdays[Dutch.calendar.component(.weekday, from: activity.startsAt) - 1]) \(Dutch.dateTime(activity.startsAt))–\(Dutch.time(activity.endsAt))",
+            when: Self.capitalised("\(Dutch.weekdays[Dutch.calendar.component(.weekday, from: activity.startsAt) - 1]) \(Dutch.dateTime(activity.startsAt))–\(Dutch.time(activity.endsAt))"),
             branch: activity.branchID.flatMap { id in branches.first { $0.id == id }?.name } ?? "geen vestiging",
-            category: activity.category, price: activity.priceCents == 0 ? "gratis" : Dutch.amount(cents: activity.priceCents), places: places,
+            category: activity.category, price: activity.priceCents == 0 ? "Gratis" : Dutch.amount(cents: activity.priceCents), places: Self.capitalised(places),
             present: roster.filter { [.booked, .attended, .noShow].contains($0.registration.status) }.map(person),
             waiting: waiting.map(person), cancelled: roster.filter { $0.registration.status == .cancelled }.map(person),
             nobody: roster.isEmpty, hasPresent: roster.contains { [.booked, .attended, .noShow].contains($0.registration.status) },
@@ -220,14 +223,23 @@ struct ActivityPages {
         guard let status = form.value("status").flatMap(Registration.Status.init(rawValue:)), status != .waitlisted else {
             throw Problem.badRequest("status")
         }
+        // What these pages offer: check in (attended, no-show) and cancel a place, or undo a check-in; a registration on
+        // the waiting list or cancelled is not checked in here (its place is not held).
+        let allowed: [Registration.Status: Set<Registration.Status>] = [
+            .booked: [.attended, .noShow, .cancelled], .attended: [.noShow, .booked], .noShow: [.attended, .booked],
+        ]
         try await services.inTenant(.registrationsWrite, context, record: registrationID, "registration", notFound: ActivityError.registrationNotFound) { tx, actor, now in
             // The registration must belong to this activity: a mismatched pair is an unknown registration.
             let owner = try await tx.query("SELECT activity_id FROM registrations WHERE id = \(registrationID)").decode(UUID.self).first { _ in true }
             guard owner == id else { throw ActivityError.registrationNotFound }
+            let current = try await tx.query("SELECT status FROM registrations WHERE id = \(registrationID)").decode(String.self).first { _ in true }
+            guard let current = current.flatMap(Registration.Status.init(rawValue:)), allowed[current]?.contains(status) == true else {
+                throw Problem.conflict("This registration cannot change from \(current ?? "?") to \(status.rawValue) here.")
+            }
             _ = try await Activities.setStatus(registrationID: registrationID, to: status, by: actor, now: now, in: tx)
         }
         let back = form.value("terug") == "deur" ? "/activiteiten/\(id.lower)/deur" : "/activiteiten/\(id.lower)?gedaan=bijgewerkt"
-        return WebResponse.redirect(back + "#r-\(registrationID.lower)")
+        return WebResponse.redirect(back + (status == .cancelled ? "" : "#r-\(registrationID.lower)"))
     }
 
     func register(_ request: Request, _ context: KringRequestContext) async throws -> Response {

@@ -48,6 +48,8 @@ struct CustomerPages {
         let none: Bool
         let next: String?
         let kinds: [Choice]
+        var count: String = ""
+        var canCreate: Bool = false
     }
 
 
@@ -67,7 +69,8 @@ struct CustomerPages {
         let kinds = [Choice(value: "", label: "Alle klanten", selected: role == nil)]
             + Customer.RoleKind.allCases.map { Choice(value: $0.rawValue, label: Self.kindNames[$0] ?? $0.rawValue, selected: role == $0) }
         guard !query.isEmpty || role != nil else {
-            let model = SearchModel(chrome: staff.chrome("Klant opzoeken", area: "/klanten"), query: "", searched: false, rows: [], none: false, next: nil, kinds: kinds)
+            let model = SearchModel(chrome: staff.chrome("Klant opzoeken", area: "/klanten"), query: "", searched: false, rows: [], none: false, next: nil,
+                                    kinds: kinds, canCreate: staff.may(.customersWrite))
             return WebResponse.html(try templates.render("customers/search", model))
         }
         let limit = 50
@@ -91,8 +94,9 @@ struct CustomerPages {
             components.queryItems = items
             next = components.string
         }
+        let count = rows.count == limit ? "Meer dan \(limit - 1) klanten gevonden; de eerste \(limit):" : "\(rows.count) \(rows.count == 1 ? "klant" : "klanten") gevonden"
         let model = SearchModel(chrome: staff.chrome("Zoeken: \(query)", area: "/klanten", query: query), query: query, searched: true,
-                                rows: rows, none: rows.isEmpty, next: next, kinds: kinds)
+                                rows: rows, none: rows.isEmpty, next: next, kinds: kinds, count: count, canCreate: staff.may(.customersWrite))
         return WebResponse.html(try templates.render("customers/search", model))
     }
 
@@ -140,6 +144,8 @@ struct CustomerPages {
         let timeline: [Line]
         let canEdit: Bool
         let canConsent: Bool
+        let canExport: Bool
+        let canErase: Bool
         let erased: Bool
     }
 
@@ -147,6 +153,8 @@ struct CustomerPages {
         "opgeslagen": "De gegevens zijn opgeslagen.",
         "contactmoment": "Het contactmoment is vastgelegd.",
         "toestemming": "De toestemming is vastgelegd.",
+        "samengevoegd": "De dubbele inschrijving is samengevoegd met deze klant.",
+        "gewist": "De persoonsgegevens van deze klant zijn gewist.",
     ]
 
     static let channelNames: [ContactMoment.Channel: String] = [
@@ -185,12 +193,38 @@ struct CustomerPages {
         return parts.joined(separator: "; ")
     }
 
+    /// What a line of the timeline says: a contact moment's subject, or a system event in words.
+    static func timelineTitle(_ moment: ContactMoment, topics: [String: String]) -> String {
+        guard moment.kind == "system", let event = moment.event else { return moment.subject ?? "Contactmoment" }
+        let topic = moment.subject.map { topics[$0] ?? $0 } ?? ""
+        switch event {
+        case "customer.created": return "Klant ingeschreven"
+        case "customer.updated":
+            guard let subject = moment.subject, subject.hasPrefix("Changed: ") else { return "Gegevens bijgewerkt" }
+            let labels = Dictionary(uniqueKeysWithValues: editable.map { ($0.name, $0.label.lowercased()) })
+            let fields = subject.dropFirst("Changed: ".count).split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            return "Gegevens gewijzigd: " + fields.map { labels[$0] ?? $0.replacingOccurrences(of: "_", with: " ") }.joined(separator: ", ")
+        case "customer.merged": return "Samengevoegd met een dubbele inschrijving"
+        case "customer.erased": return "Persoonsgegevens gewist"
+        case "consent.confirmed": return "Toestemming gegeven: \(topic)"
+        case "consent.opted_in": return "Aangemeld, nog niet bevestigd: \(topic)"
+        case "consent.withdrawn": return "Toestemming ingetrokken: \(topic)"
+        case "complaint.created": return "Klacht ontvangen: \(moment.subject ?? "")"
+        default:
+            if event.hasPrefix("registration."), let status = Registration.Status(rawValue: String(event.dropFirst("registration.".count))) {
+                return "Activiteit: \(registrationNames[status] ?? status.rawValue)"
+            }
+            return moment.subject ?? event
+        }
+    }
+
     func show(_ request: Request, _ context: KringRequestContext) async throws -> Response {
         let staff = try Staff(context)
         let id = try customerID(context)
-        let profile = try await services.inTenant(.customersRead, context, probing: [id]) { tx, actor, now in
-            try await CustomerPrivacy.profile(id: id, by: actor, now: now, in: tx)
+        let (profile, topicPairs) = try await services.inTenant(.customersRead, context, probing: [id]) { tx, actor, now in
+            (try await CustomerPrivacy.profile(id: id, by: actor, now: now, in: tx), try await self.topics(in: tx))
         }
+        let topicNames = Dictionary(topicPairs, uniquingKeysWith: { first, _ in first })
         let now = services.now()
         let customer = profile.customer
         var facts: [Fact] = []
@@ -213,7 +247,7 @@ struct CustomerPages {
 
         var badges: [String] = []
         switch customer.membershipStatus {
-        case .active?: badges.append("lid")
+        case .active?: badges.append("lidmaatschap actief")
         case .ended?: badges.append("lidmaatschap beëindigd")
         case .suspended?: badges.append("lidmaatschap geblokkeerd")
         case nil: break
@@ -230,14 +264,15 @@ struct CustomerPages {
         let model = ShowModel(
             chrome: staff.chrome(customer.displayName.isEmpty ? "Klant" : customer.displayName, area: "/klanten",
                                  notice: request.uri.queryParameters["gedaan"].flatMap { Self.notices[String($0)] }),
-            id: id.lower, name: customer.displayName.isEmpty ? "(naam onbekend)" : customer.displayName, kind: Self.kind(customer),
+            id: id.lower, name: customer.displayName.isEmpty ? "(naam onbekend)" : customer.displayName,
+            kind: [Self.kind(customer), customer.memberType.flatMap { Self.memberTypeNames[$0] }].compactMap { $0 }.joined(separator: ", "),
             badges: badges, facts: facts,
             household: profile.household.map {
                 Line(title: $0.name, detail: $0.relation == "parent" ? "ouder/verzorger" : ($0.relation == "child" ? "kind" : "huisgenoot"),
                      when: "", href: "/klanten/\($0.id.lower)")
             },
             consents: profile.consents.map {
-                ConsentLine(topic: $0.topic, status: Self.consentStatus($0.status), since: Dutch.date($0.recordedAt), proof: Self.consentProof($0))
+                ConsentLine(topic: topicNames[$0.topic] ?? $0.topic, status: Self.consentStatus($0.status), since: Dutch.date($0.recordedAt), proof: Self.consentProof($0))
             },
             noConsents: profile.consents.isEmpty, loans: loans,
             registrations: profile.registrations.map {
@@ -247,9 +282,11 @@ struct CustomerPages {
                 Line(title: $0.category, detail: "afhandelen \(Dutch.relativeDay($0.dueAt, now: now))", when: Dutch.date($0.createdAt), href: nil)
             },
             timeline: profile.timeline.map {
-                Line(title: $0.subject ?? $0.event ?? $0.kind, detail: $0.channel.flatMap { Self.channelNames[$0] }, when: Dutch.dateTime($0.occurredAt), href: nil)
+                Line(title: Self.timelineTitle($0, topics: topicNames), detail: $0.channel.flatMap { Self.channelNames[$0] },
+                     when: Dutch.dateTime($0.occurredAt), href: nil)
             },
             canEdit: staff.may(.customersWrite) && customer.erasedAt == nil, canConsent: staff.may(.consentsWrite) && customer.erasedAt == nil,
+            canExport: staff.may(.customersExport) && customer.erasedAt == nil, canErase: staff.may(.customersErase) && customer.erasedAt == nil,
             erased: customer.erasedAt != nil)
         return WebResponse.html(try templates.render("customers/show", model))
     }

@@ -23,6 +23,8 @@ struct SignInPages {
         router.post("inloggen/instellen") { request, context in try await enrol(request, context) }
         router.post("uitloggen") { _, context in try await signOut(context, everywhere: false) }
         router.post("overal-uitloggen") { _, context in try await signOut(context, everywhere: true) }
+        router.get("wachtwoord-vergeten") { request, context in try await forgotForm(request, sent: nil) }
+        router.post("wachtwoord-vergeten") { request, context in try await forgot(request, context) }
     }
 
     // MARK: E-mail, password, library
@@ -31,6 +33,7 @@ struct SignInPages {
         let chrome: Chrome
         let email: String
         let libraries: [Choice]
+        let chosen: Bool
         let error: String?
         let notice: String?
         let back: String?
@@ -58,7 +61,8 @@ struct SignInPages {
         options.append(Choice(value: Self.platformChoice, label: "Probiblio (platformbeheer)", selected: chosen == Self.platformChoice))
         let query = request.uri.queryParameters
         let notice: String? = query["afgemeld"] != nil ? "U bent uitgelogd." : (query["verlopen"] != nil ? "U was een tijd niet actief en bent uitgelogd." : nil)
-        let model = SignInModel(chrome: signInChrome("Inloggen", csrf: token), email: email, libraries: options, error: error,
+        let model = SignInModel(chrome: signInChrome("Inloggen", csrf: token), email: email, libraries: options,
+                                chosen: options.contains { $0.selected }, error: error,
                                 notice: error == nil ? notice : nil, back: back ?? Self.safeBack(query["terug"].map(String.init)))
         var response = WebResponse.html(try templates.render("signin/signin", model), status: status)
         response.setCookie(cookies.formToken(token))
@@ -204,6 +208,30 @@ struct SignInPages {
             .recoveryCodesPage(codes, chrome: signInChrome("Bewaar uw herstelcodes", csrf: ""))
         response.setCookie(cookies.session(newCookie))
         return response
+    }
+
+    // MARK: Forgotten password
+
+    struct ForgotModel {
+        let chrome: Chrome
+        let sent: Bool
+        let email: String
+    }
+
+    func forgotForm(_ request: Request, sent email: String?) async throws -> Response {
+        let token = request.cookies[WebCookies.formTokenName]?.value ?? SecureToken.make()
+        var response = WebResponse.html(try templates.render("signin/forgot", ForgotModel(
+            chrome: signInChrome("Wachtwoord vergeten", csrf: token), sent: email != nil, email: email ?? "")))
+        response.setCookie(cookies.formToken(token))
+        return response
+    }
+
+    /// Says the same whether or not the address has an account.
+    func forgot(_ request: Request, _ context: KringRequestContext) async throws -> Response {
+        let form = try await FormBody.read(request, limit: services.settings.maxBodyBytes)
+        let email = (form.value("email") ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        try await PasswordResets.request(email: email, address: context.clientAddress, db: services.db, now: services.now())
+        return try await forgotForm(request, sent: String(email.prefix(200)))
     }
 
     // MARK: Signing out

@@ -7,8 +7,9 @@ enum Dutch {
     static let months = ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober", "november", "december"]
     static let weekdays = ["zondag", "maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag"]
 
+    /// ISO 8601 weeks (Monday first; week 1 holds the first Thursday), as Dutch calendars number them.
     static var calendar: Calendar {
-        var calendar = Calendar(identifier: .gregorian)
+        var calendar = Calendar(identifier: .iso8601)
         calendar.timeZone = timeZone
         return calendar
     }

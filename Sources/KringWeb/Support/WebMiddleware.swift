@@ -81,9 +81,12 @@ struct WebMiddleware: RouterMiddleware {
         throw WebRefusal.origin
     }
 
-    /// The `_csrf` field of a urlencoded form.
+    /// The `_csrf` field of a urlencoded form, or of a multipart form (an upload).
     static func formToken(_ buffer: ByteBuffer, contentType: String) -> String? {
-        FormBody(String(buffer: buffer)).value("_csrf")
+        if contentType.lowercased().hasPrefix("multipart/form-data") {
+            return MultipartForm(buffer: buffer, contentType: contentType)?.field("_csrf")
+        }
+        return FormBody(String(buffer: buffer)).value("_csrf")
     }
 
     static func constantTimeEqual(_ a: String, _ b: String) -> Bool {

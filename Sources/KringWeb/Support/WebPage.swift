@@ -52,6 +52,7 @@ struct Staff: Sendable {
             add("Klanten", "/klanten", .customersRead)
             add("Activiteiten", "/activiteiten", .activitiesRead)
             add("Klachten", "/klachten", .complaintsRead)
+            add("Beheer", "/beheer", .usersRead)
         } else {
             add("Platform", "/platform", .tenantsManage)
         }

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Browser tests of the staff web app (Admin/tests/browser_test.py) against a running Kring: creates fresh users for
+# them with the kring CLI (the shared demo logins stay as they are), runs the tests in headless Chromium, and
+# disables those users again.
+# Usage: Admin/tests/run.sh BASE_URL SHOTS_DIR [options of browser_test.py, e.g. --only test_1]
+#        Admin/tests/run.sh --install        only install what they need (apt and PyPI), as root
+# Needs: KRING_DATABASE_URL and KRING_OWNER_DATABASE_URL of that server's database, KRING_BIN (the kring binary),
+# psql, and what --install installs. Exits 0 when all passed, 1 when a test failed, 2 when it could not start.
+# KRING_BROWSER_LIBRARY_A / KRING_BROWSER_LIBRARY_B choose the libraries (zuid-kennemerland, amstelland).
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+
+# axe-core through axe-selenium-python, pinned (3.0.0 brings axe-core 4.10.2; 2.1.6, the last for Python 3.11, an
+# axe-core of 2018). 3.0.0 declares Python >= 3.12, but its one module is plain Python that Debian 12's 3.11 runs,
+# so it is installed with --ignore-requires-python, and without its dependencies: it imports none of them (pytest
+# is for its own tests), and Selenium is Debian's python3-selenium, seen through --system-site-packages.
+AXE=${KRING_AXE_SELENIUM:-axe-selenium-python==3.0.0}
+VENV=${KRING_BROWSER_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/kring/browser}
+# Debian's python, whatever python3 comes first on PATH (a pyenv one does not see Debian's modules).
+PYTHON=/usr/bin/python3
+
+installed() {
+    [ -x "$VENV/bin/python" ] && [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] \
+        && [ "$("$VENV/bin/python" -c 'import selenium, importlib.metadata as m; print(m.version("axe-selenium-python"))' 2>/dev/null)" = "${AXE#*==}" ]
+}
+
+install() {
+    source "$ROOT/Deploy/postgres.sh"
+    kring_apt_install chromium chromium-driver python3-selenium python3-venv
+    installed && return 0
+    echo "Installing $AXE into $VENV ..."
+    "$PYTHON" -m venv --clear --system-site-packages "$VENV"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --ignore-requires-python "$AXE"
+    installed || { echo "run.sh: $AXE in $VENV does not import with Selenium" >&2; return 1; }
+}
+
+if [ "${1:-}" = "--install" ]; then
+    install
+    exit 0
+fi
+[ $# -ge 2 ] || { sed -n '2,9p' "$0" >&2; exit 2; }
+BASE=${1%/}
+SHOTS=$2
+shift 2
+
+installed || { echo "run.sh: Chromium, chromedriver, Selenium or $AXE (in $VENV) is missing: run Admin/tests/run.sh --install" >&2; exit 2; }
+for variable in KRING_DATABASE_URL KRING_OWNER_DATABASE_URL KRING_BIN; do
+    [ -n "${!variable:-}" ] || { echo "run.sh: set $variable (see the top of $0)" >&2; exit 2; }
+done
+command -v psql >/dev/null || { echo "run.sh: psql is missing (test_2 reads member numbers with it)" >&2; exit 2; }
+[ -x "$KRING_BIN" ] || { echo "run.sh: KRING_BIN=$KRING_BIN is not an executable (\$(swift build --show-bin-path)/kring)" >&2; exit 2; }
+export KRING_DATABASE_URL KRING_OWNER_DATABASE_URL
+curl -sf -o /dev/null "$BASE/health/ready" || { echo "run.sh: nothing ready at $BASE/health/ready" >&2; exit 2; }
+
+LIBRARY_A=${KRING_BROWSER_LIBRARY_A:-zuid-kennemerland}
+LIBRARY_B=${KRING_BROWSER_LIBRARY_B:-amstelland}
+RUN_ID="$(date +%Y%m%d%H%M%S)-$RANDOM"
+PASSWORD="browsertest-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+user() {  # user SLUG NAME [ROLE] -> a fresh user's e-mail address (ROLE frontdesk unless given)
+    local slug=$1 name=$2 role=${3:-frontdesk} email="browsertest-$RUN_ID-$2@$1.example"
+    printf '%s\n' "$PASSWORD" | "$KRING_BIN" user create --tenant "$slug" --email "$email" --role "$role" \
+        --name "Browsertest $name" --password-stdin >/dev/null || { echo "run.sh: could not create $email" >&2; exit 2; }
+    echo "$email"
+}
+CREATED=()
+disable_users() {  # afterwards, the run's users cannot sign in any more (a user is never deleted: the audit log names them)
+    local email
+    for email in "${CREATED[@]}"; do
+        "$KRING_BIN" user disable --email "$email" >/dev/null 2>&1 || echo "run.sh: could not disable $email" >&2
+    done
+}
+trap disable_users EXIT
+export KRING_BROWSER_PASSWORD=$PASSWORD KRING_BROWSER_LIBRARY_A=$LIBRARY_A KRING_BROWSER_LIBRARY_B=$LIBRARY_B
+KRING_BROWSER_USER_A=$(user "$LIBRARY_A" a)
+CREATED+=("$KRING_BROWSER_USER_A")
+KRING_BROWSER_USER_A2=$(user "$LIBRARY_A" a2)
+CREATED+=("$KRING_BROWSER_USER_A2")
+KRING_BROWSER_USER_B=$(user "$LIBRARY_B" b)
+CREATED+=("$KRING_BROWSER_USER_B")
+KRING_BROWSER_USER_M=$(user "$LIBRARY_A" m marketing)
+CREATED+=("$KRING_BROWSER_USER_M")
+export KRING_BROWSER_USER_A KRING_BROWSER_USER_A2 KRING_BROWSER_USER_B KRING_BROWSER_USER_M
+echo "run.sh: frontdesk users $KRING_BROWSER_USER_A, $KRING_BROWSER_USER_A2, $KRING_BROWSER_USER_B; marketing $KRING_BROWSER_USER_M"
+
+mkdir -p "$SHOTS"
+rm -f "$SHOTS"/test_*.png  # the screenshots of an earlier run
+status=0
+"$VENV/bin/python" "$HERE/browser_test.py" --base "$BASE" --shots "$SHOTS" "$@" || status=$?
+# 0 all passed, 1 a test failed; anything else (a crash) could not run them.
+[ "$status" -le 1 ] || status=2
+exit "$status"

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Measures the staff web app where the counter waits: the customer search and the 360 view, rendered as HTML by a
+# release build, against a scratch library of 68,000 generated members on a scratch PostgreSQL cluster.
+# Usage: Deploy/bench-web.sh [--members N] [--requests N]
+# Prints, per page, every request's server time (p50, p95, p99, max) over all N requests, and checks each answered 200.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source Deploy/postgres.sh
+MEMBERS=68000
+REQUESTS=500
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --members) MEMBERS=$2; shift 2 ;;
+        --requests) REQUESTS=$2; shift 2 ;;
+        *) echo "usage: Deploy/bench-web.sh [--members N] [--requests N]" >&2; exit 2 ;;
+    esac
+done
+BUILD_PATH=${KRING_BENCH_BUILD_PATH:-.build-release}
+echo "Building a release kring in $BUILD_PATH ..."
+swift build -c release --product kring --build-path "$BUILD_PATH" >/dev/null
+KRING="$(swift build -c release --build-path "$BUILD_PATH" --show-bin-path)/kring"
+
+DATA=$(mktemp -d /tmp/kring-bench-web.XXXXXX)
+chmod 755 "$DATA"
+PG_PORT=$((50000 + RANDOM % 4000))
+HTTP_PORT=$((43000 + RANDOM % 3000))
+stop() {
+    [ -n "${SERVER_PID:-}" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
+    kring_pg_stop "$DATA/pg"
+    rm -rf "$DATA"
+}
+trap stop EXIT
+kring_pg_ensure_installed
+kring_pg_start "$DATA/pg" "$PG_PORT" >/dev/null
+kring_pg_bootstrap "$PG_PORT" >/dev/null
+psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -c "CREATE DATABASE kring OWNER kring_owner"
+export KRING_DATABASE_URL="postgres://kring_app@127.0.0.1:$PG_PORT/kring?sslmode=disable"
+export KRING_OWNER_DATABASE_URL="postgres://kring_owner@127.0.0.1:$PG_PORT/kring?sslmode=disable"
+export KRING_JWT_KEYS_DIR="$DATA/keys" KRING_LISTEN="127.0.0.1:$HTTP_PORT" KRING_LOG_LEVEL=warning
+"$KRING" jwt-key generate --dir "$KRING_JWT_KEYS_DIR" >/dev/null
+"$KRING" migrate >/dev/null
+PASSWORD=bench-wachtwoord-2026
+printf '%s\n' "$PASSWORD" | "$KRING" tenant create --slug bench --name "Bibliotheek Bench" --admin-email admin@bench.example \
+    --admin-name Beheer --password-stdin >/dev/null
+printf '%s\n' "$PASSWORD" | "$KRING" user create --tenant bench --email balie@bench.example --role frontdesk --name Balie --password-stdin >/dev/null
+echo "Generating $MEMBERS members ..."
+"$KRING" demo --tenant bench --members "$MEMBERS" >/dev/null
+psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d kring -c "ANALYZE" >/dev/null
+"$KRING" serve >"$DATA/serve.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 1 60); do curl -sf "http://127.0.0.1:$HTTP_PORT/health/ready" >/dev/null 2>&1 && break; sleep 0.5; done
+
+# Keys to look up as the counter does: member numbers, last-name starts and postcodes of real rows; customers to open.
+psql -At -h 127.0.0.1 -p "$PG_PORT" -U kring_owner -d kring -c "
+    SELECT 'q', member_number FROM t_bench.customers WHERE member_number IS NOT NULL ORDER BY random() LIMIT $REQUESTS" >"$DATA/keys"
+psql -At -h 127.0.0.1 -p "$PG_PORT" -U kring_owner -d kring -c "
+    SELECT 'q', left(last_name, 4) FROM t_bench.customers WHERE last_name IS NOT NULL ORDER BY random() LIMIT $((REQUESTS / 2))" >>"$DATA/keys"
+psql -At -h 127.0.0.1 -p "$PG_PORT" -U kring_owner -d kring -c "
+    SELECT 'q', postcode FROM t_bench.customers WHERE postcode IS NOT NULL ORDER BY random() LIMIT $((REQUESTS / 2))" >>"$DATA/keys"
+psql -At -h 127.0.0.1 -p "$PG_PORT" -U kring_owner -d kring -c "
+    SELECT 'id', id FROM t_bench.customers WHERE merged_into IS NULL ORDER BY random() LIMIT $REQUESTS" >>"$DATA/keys"
+
+python3 - "$HTTP_PORT" "$DATA/keys" "$REQUESTS" "$PASSWORD" "$MEMBERS" <<'PY'
+import http.client, re, sys, time, urllib.parse
+port, keys_file, requests, password, members = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+conn = http.client.HTTPConnection("127.0.0.1", port)
+cookies = {}
+def call(method, path, body=None):
+    headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
+    if body is not None:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        headers["Origin"] = f"http://127.0.0.1:{port}"
+    start = time.perf_counter()
+    conn.request(method, path, body=body, headers=headers)
+    response = conn.getresponse()
+    data = response.read()
+    elapsed = (time.perf_counter() - start) * 1000
+    for header, value in response.getheaders():
+        if header.lower() == "set-cookie":
+            name, _, rest = value.partition("=")
+            cookies[name] = rest.split(";")[0]
+    return response.status, data.decode("utf-8", "replace"), elapsed, response.getheader("Location")
+status, page, _, _ = call("GET", "/inloggen")
+token = re.search(r'name="_csrf" value="([^"]+)"', page).group(1)
+form = urllib.parse.urlencode({"email": "balie@bench.example", "password": password, "library": "bench", "_csrf": token})
+status, _, _, location = call("POST", "/inloggen", form)
+assert status == 303 and location == "/", (status, location)
+searches, profiles = [], []
+for line in open(keys_file):
+    kind, _, value = line.rstrip("\n").partition("|")
+    if kind == "q": searches.append("/klanten?q=" + urllib.parse.quote(value))
+    elif kind == "id": profiles.append("/klanten/" + value)
+for path in searches[:20] + profiles[:20]: call("GET", path)  # warm the pool and caches
+def measure(name, paths):
+    times, statuses = [], {}
+    for path in paths:
+        status, _, elapsed, _ = call("GET", path)
+        statuses[status] = statuses.get(status, 0) + 1
+        times.append(elapsed)
+    times.sort()
+    pick = lambda p: times[min(len(times) - 1, int(round(p / 100 * (len(times) - 1))))]
+    print(f"{name}: {len(times)} requests, all answered {statuses}; p50 {pick(50):.1f} ms, p95 {pick(95):.1f} ms, "
+          f"p99 {pick(99):.1f} ms, max {times[-1]:.1f} ms")
+    return statuses
+print(f"bench web: {members} generated members, a release build, one keep-alive connection, requests one after another")
+ok = measure("customer search (member number, name start, postcode; a unique hit answers 303 to the person)", searches[:requests])
+ok2 = measure("360 view of a customer (HTML)", profiles[:requests])
+bad = {k: v for k, v in list(ok.items()) + list(ok2.items()) if k not in (200, 303)}
+sys.exit(1 if bad else 0)
+PY

@@ -1,0 +1,221 @@
+import Foundation
+import Hummingbird
+import KringAuth
+import KringB2C
+import KringCore
+import KringDatabase
+import KringServer
+
+/// A library's imports (tenant_admin): upload the library system's member export or the ticketing export, see the
+/// dry run (counts, every bad row, the branches it names that the library lacks, with one button to add them),
+/// confirm, follow the progress, and take the bad rows away as CSV.
+struct ImportPages {
+    let services: AppServices
+    let templates: WebTemplates
+
+    func addRoutes(to router: Router<KringRequestContext>) {
+        router.get("beheer/import") { _, context in try await form(context, error: nil) }
+        router.post("beheer/import") { request, context in try await upload(request, context) }
+        router.get("beheer/import/:id") { _, context in try await show(context) }
+        router.get("beheer/import/:id/voortgang") { _, context in try await progress(context) }
+        router.get("beheer/import/:id/fouten.csv") { _, context in try await badRows(context) }
+        router.post("beheer/import/:id/vestigingen") { request, context in try await addBranches(request, context) }
+        router.post("beheer/import/:id/uitvoeren") { _, context in try await confirm(context) }
+    }
+
+    private func importID(_ context: KringRequestContext) throws -> UUID {
+        guard let raw = context.parameters.get("id"), let id = UUID(uuidString: raw) else { throw ImportNotFound() }
+        return id
+    }
+
+    struct ImportNotFound: Error, Equatable, ProblemConvertible {
+        var problem: Problem { .notFound("No such import in this library.") }
+    }
+
+    /// The import, read for a tenant admin; another library's id answers 404 and is audited.
+    private func find(_ context: KringRequestContext, _ id: UUID) async throws -> ImportRun {
+        try await services.inTenant(.importsWrite, context, record: id, "import", notFound: ImportNotFound()) { tx, _, _ in
+            guard let run = try await Imports.find(id, in: tx) else { throw ImportNotFound() }
+            return run
+        }
+    }
+
+    // MARK: Upload
+
+    struct FormModel {
+        let chrome: Chrome
+        let tabs: [AdminPages.Tab]
+        let error: String?
+    }
+
+    func form(_ context: KringRequestContext, error: String?) async throws -> Response {
+        let staff = try Staff(context)
+        _ = try context.requireTenant(.importsWrite)
+        let model = FormModel(chrome: staff.chrome("Importeren", area: "/beheer"), tabs: AdminPages.tabs("/beheer/import"), error: error)
+        return WebResponse.html(try templates.render("imports/form", model), status: error == nil ? .ok : .unprocessableContent)
+    }
+
+    func upload(_ request: Request, _ context: KringRequestContext) async throws -> Response {
+        let (principal, tenant) = try context.requireTenant(.importsWrite)
+        var request = request
+        let buffer = try await request.collectBody(upTo: services.settings.maxImportBytes)
+        guard let form = MultipartForm(buffer: buffer, contentType: request.headers[.contentType] ?? "") else {
+            return try await self.form(context, error: "Kies een bestand om te importeren.")
+        }
+        let kind = Imports.Kind(rawValue: form.field("kind") ?? "members") ?? .members
+        guard let file = form.file("file"), !file.body.isEmpty else {
+            return try await self.form(context, error: "Kies het exportbestand (CSV) om te importeren.")
+        }
+        var mapping: String?
+        if let upload = form.file("mapping"), !upload.body.isEmpty {
+            let text = String(decoding: upload.body, as: UTF8.self)
+            guard (try? Imports.mappingJSON(text, for: kind)) != nil, !text.contains("\0") else {
+                return try await self.form(context, error: "Het koppelbestand klopt niet. Gebruik een JSON-bestand zoals Deploy/mappings/\(kind.rawValue)-default.json.")
+            }
+            mapping = text
+        }
+        let run: ImportRun
+        do {
+            run = try await ImportUploads.start(kind: kind, file: file.body, mappingJSON: mapping, dryRun: true,
+                                                markMissingEnded: form.field("mark_missing_ended") == "on",
+                                                principal: principal, tenant: tenant, services: services)
+        } catch let error as ImportError {
+            _ = error
+            return try await self.form(context, error: "Dit bestand kan Kring niet lezen. Is het een CSV-export?")
+        }
+        return WebResponse.redirect("/beheer/import/\(run.id.lower)")
+    }
+
+    // MARK: The dry run, the progress, the report
+
+    struct RowError: Sendable {
+        let line: String
+        let column: String
+        let reason: String
+    }
+
+    struct ShowModel {
+        let chrome: Chrome
+        let tabs: [AdminPages.Tab]
+        let id: String
+        let heading: String
+        let kindName: String
+        let running: Bool
+        let done: Bool
+        let failed: Bool
+        let failure: String?
+        let dryRun: Bool
+        let percent: Int
+        let progress: String
+        let rows: String
+        let inserted: String
+        let updated: String
+        let unchanged: String
+        let rejected: String
+        let hasErrors: Bool
+        let errors: [RowError]
+        let moreErrors: String?
+        let unknownBranches: [String]
+        let hasUnknownBranches: Bool
+        let canConfirm: Bool
+        let missing: String?
+    }
+
+    static func progressText(_ run: ImportRun) -> (Int, String) {
+        guard let total = run.rowsTotal, total > 0 else { return (run.status == .done ? 100 : 0, run.status == .queued ? "In de wachtrij…" : "Bezig…") }
+        let done = min(run.rowsDone, total)
+        return (done * 100 / total, "\(Dutch.number(done)) van \(Dutch.number(total)) rijen")
+    }
+
+    /// Reasons as the library system's export knows them, in Dutch.
+    static func dutchReason(_ reason: String) -> String {
+        if reason.hasPrefix("Unknown branch '") { return "Vestiging ‘\(reason.dropFirst("Unknown branch '".count).dropLast(2))’ bestaat niet in Kring." }
+        return reason
+    }
+
+    func show(_ context: KringRequestContext) async throws -> Response {
+        let staff = try Staff(context)
+        let id = try importID(context)
+        let run = try await find(context, id)
+        let (percent, progress) = Self.progressText(run)
+        let report = run.report
+        let errors = (report?.errors ?? []).prefix(500).map {
+            RowError(line: String($0.line), column: $0.column ?? "", reason: Self.dutchReason($0.reason))
+        }
+        let kindName = run.kind == "registrations" ? "aanmeldingen uit het ticketingsysteem" : "ledenbestand uit het bibliotheeksysteem"
+        let unknown = report?.unknownBranches ?? []
+        let fresh = run.createdAt > services.now().addingTimeInterval(-Imports.dryRunKeep)
+        let model = ShowModel(
+            chrome: staff.chrome("Import", area: "/beheer"), tabs: AdminPages.tabs("/beheer/import"), id: id.lower,
+            heading: run.dryRun ? "Proefimport: wat er zou gebeuren" : "Import", kindName: kindName,
+            running: run.status == .queued || run.status == .running, done: run.status == .done, failed: run.status == .failed,
+            failure: run.error, dryRun: run.dryRun, percent: percent, progress: progress,
+            rows: Dutch.number(report?.rows ?? 0), inserted: Dutch.number(report?.inserted ?? 0), updated: Dutch.number(report?.updated ?? 0),
+            unchanged: Dutch.number(report?.unchanged ?? 0), rejected: Dutch.number(report?.rejected ?? 0),
+            hasErrors: !(report?.errors ?? []).isEmpty, errors: Array(errors),
+            moreErrors: (report?.rejected ?? 0) > errors.count ? "De eerste \(errors.count) van \(Dutch.number(report?.rejected ?? 0)) staan hier; de download bevat er tot 1.000." : nil,
+            unknownBranches: unknown, hasUnknownBranches: !unknown.isEmpty && run.dryRun && fresh,
+            canConfirm: run.dryRun && run.status == .done && fresh,
+            missing: (report?.missingMembers ?? 0) > 0 ? Dutch.number(report?.missingMembers ?? 0) : nil)
+        return WebResponse.html(try templates.render("imports/show", model))
+    }
+
+    /// For the script's progress bar: `{"percent": 42, "text": "…", "done": false}`.
+    func progress(_ context: KringRequestContext) async throws -> Response {
+        let run = try await find(context, try importID(context))
+        let (percent, text) = Self.progressText(run)
+        let body: [String: Any] = ["percent": percent, "text": text, "finished": run.status == .done || run.status == .failed]
+        let data = try JSONSerialization.data(withJSONObject: body)
+        return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    func badRows(_ context: KringRequestContext) async throws -> Response {
+        let id = try importID(context)
+        let run = try await find(context, id)
+        var csv = "regel;kolom;reden\r\n"
+        func field(_ text: String) -> String {
+            let safe = text.first.map { "=+-@".contains($0) } == true ? "'" + text : text  // no formulas in a spreadsheet
+            return "\"" + safe.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        }
+        for error in run.report?.errors ?? [] {
+            csv += "\(error.line);\(field(error.column ?? ""));\(field(Self.dutchReason(error.reason)))\r\n"
+        }
+        return Response(status: .ok, headers: [
+            .contentType: "text/csv; charset=utf-8", .cacheControl: "no-store",
+            .contentDisposition: "attachment; filename=\"import-\(id.lower.prefix(8))-fouten.csv\"",
+        ], body: .init(byteBuffer: ByteBuffer(string: "\u{FEFF}" + csv)))
+    }
+
+    // MARK: Branches and confirmation
+
+    func addBranches(_ request: Request, _ context: KringRequestContext) async throws -> Response {
+        let (principal, tenant) = try context.requireTenant(.branchesManage)
+        let id = try importID(context)
+        let run = try await find(context, id)
+        let form = try await FormBody.read(request, limit: services.settings.maxBodyBytes)
+        let municipality = (form.value("municipality") ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        let names = run.report?.unknownBranches ?? []
+        guard !municipality.isEmpty, !names.isEmpty else { return WebResponse.redirect("/beheer/import/\(id.lower)") }
+        try await services.inTenant(.branchesManage, context) { tx, actor, now in
+            let existing = Set(try await Branches.list(in: tx).map { $0.name.lowercased() })
+            for name in names where !existing.contains(name.lowercased()) {
+                _ = try await Branches.create(BranchDraft(name: name, municipality: municipality), by: actor, now: now, in: tx)
+            }
+        }
+        // The dry run again, now that the branches exist.
+        guard let again = try await ImportUploads.again(dryRunID: id, dryRun: true, principal: principal, tenant: tenant, services: services) else {
+            return try await self.form(context, error: "Het bestand van deze proefimport is niet meer bewaard. Upload het opnieuw.")
+        }
+        return WebResponse.redirect("/beheer/import/\(again.id.lower)")
+    }
+
+    func confirm(_ context: KringRequestContext) async throws -> Response {
+        let (principal, tenant) = try context.requireTenant(.importsWrite)
+        let id = try importID(context)
+        _ = try await find(context, id)
+        guard let real = try await ImportUploads.again(dryRunID: id, dryRun: false, principal: principal, tenant: tenant, services: services) else {
+            return try await form(context, error: "Het bestand van deze proefimport is niet meer bewaard. Upload het opnieuw.")
+        }
+        return WebResponse.redirect("/beheer/import/\(real.id.lower)")
+    }
+}
