@@ -15,8 +15,11 @@ demo logins are never changed:
   KRING_BROWSER_USER_B     frontdesk of library B (test_4)
   KRING_BROWSER_USER_M     marketing of library A: creates the activity of test_2
   KRING_BROWSER_LIBRARY_A / _B   their libraries' slugs (zuid-kennemerland, amstelland)
+  KRING_BROWSER_NEW_LIBRARY  a library new for this run (no branches, no customers): test_3 imports its members
+  KRING_BROWSER_NEW_ADMIN    its tenant admin (test_3)
 Each can also be given as an argument (--user-a and so on).
-test_2 takes member numbers from the database with psql as KRING_OWNER_DATABASE_URL (--owner-database-url).
+test_2 takes member numbers from the database with psql as KRING_OWNER_DATABASE_URL (--owner-database-url), and
+test_3 checks there what its import wrote.
 
 Usage: browser_test.py --base http://127.0.0.1:8080 --shots DIR [--only test_1]
 Prints PASS/FAIL/SKIP per test and closes with 'N passed, N failed, N skipped'; exits 0 when none failed, 1 otherwise,
@@ -26,6 +29,7 @@ Runs under a Python that sees Selenium and axe-selenium-python (run.sh uses the 
 
 import argparse
 import base64
+import csv
 import hashlib
 import hmac
 import json
@@ -35,6 +39,7 @@ import re
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 import urllib.error
@@ -47,6 +52,7 @@ from zoneinfo import ZoneInfo
 try:
     from axe_selenium_python import Axe
     from selenium import webdriver
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
@@ -305,6 +311,18 @@ class Browser:
         except urllib.error.HTTPError as error:
             return error.code, error.read().decode("utf-8", "replace")
 
+    def download(self, path):
+        """(status, headers with lower-case names, body bytes) of a GET with this browser's cookies: a file the page
+        offers as a download."""
+        cookies = "; ".join(f"{c['name']}={c['value']}" for c in self.driver.get_cookies())
+        request = urllib.request.Request(self.run.base + path, headers={"cookie": cookies})
+        opener = urllib.request.build_opener(NoRedirect)
+        try:
+            with opener.open(request, timeout=30) as response:
+                return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
+
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
@@ -323,6 +341,8 @@ class Run:
         self.owner_database_url = options.owner_database_url
         self.library_a = options.library_a
         self.library_b = options.library_b
+        self.new_library = options.new_library
+        self.new_admin = options.new_admin
         self.test = None
         self.counter = 0
         self.problems = []
@@ -700,7 +720,7 @@ def test_2_checkin(run):
     check("Wachtlijst" not in [h.text.strip() for h in d.finds("main h3")] and not d.finds("ol.numbered"),
           "the Wachtlijst is still shown after the waiting person moved up")
     check(d.text(".record-header strong") == "Vol", f"the places after moving up: {d.text('.record-header strong')!r}")
-    if not d.finds(f"#{d.fragment()}"):
+    if d.fragment() and not d.finds(f"[id='{d.fragment()}']"):
         run.note(f"after Afmelden the page is sent to #{d.fragment()}, which is not on it (the cancelled row is gone)")
 
     # At the door: three present, one not shown.
@@ -803,8 +823,316 @@ def door_button(browser, rid, status):
 
 
 def test_3_first_import(run):
-    """PLACEHOLDER: a new library's first member import. The pages for it come later."""
-    raise Skip("the import pages do not exist yet")
+    """A tenant admin of a new library uploads a member export whose branches the library does not have, sees the dry
+    run with its bad rows and the unknown branches, creates the branches, confirms, and watches progress reach 100%;
+    the bad rows download as CSV.
+
+    The library is new for this run (run.sh creates it with `kring tenant create`), so it has no branches and no
+    customers. The export is generated here: IMPORT_ROWS members in the default mapping's Dutch columns, `;`-separated,
+    a few hundred naming one of three branches the library lacks, and eight bad rows (two each of a bad e-mail address,
+    a bad postcode, no member number, a birth date in the future) that name no branch, so that they are refused for
+    their own fault in every run."""
+    slug, email = run.new_library, run.new_admin
+    check(slug and email, "no new library: set KRING_BROWSER_NEW_LIBRARY and KRING_BROWSER_NEW_ADMIN (Admin/tests/run.sh does)")
+    schema = run.schema(slug)
+    today = datetime.now(ZoneInfo("Europe/Amsterdam")).date()
+    with tempfile.NamedTemporaryFile(prefix=f"kring-browsertest-{run.tag}-", suffix="-leden.csv", delete=False) as file:
+        export = member_export(Path(file.name), today)
+    run.log(f"library {slug}; export {export['path']}: {export['rows']} rows, {export['good']} good "
+            f"({export['with_branch']} naming {', '.join(IMPORT_BRANCHES)}), {len(export['bad'])} bad")
+    a = run.browser("beheerder")
+    try:
+        a.sign_in(email, run.password, slug, "inloggen")
+        check(a.path() == "/", f"the new library's admin signing in led to {a.driver.current_url}")
+
+        # Beheer from the left navigation; its tabs.
+        beheer = [link for link in a.finds("nav.sidenav a") if link.text.strip() == "Beheer"]
+        check(len(beheer) == 1, f"the left navigation of a tenant admin has no 'Beheer': {a.text('nav.sidenav')!r}")
+        a.click_link(beheer[0], "beheer")
+        check(a.path() == "/beheer/medewerkers", f"'Beheer' led to {a.driver.current_url}")
+        tabs = [link.text.strip() for link in a.finds("nav.tabs a")]
+        check(tabs == ["Medewerkers", "Importeren", "API-sleutels", "Vestigingen", "Instellingen"], f"the Beheer tabs are {tabs}")
+        a.click_link(admin_tab(a, "Vestigingen"), "vestigingen-leeg")
+        check(a.path() == "/beheer/vestigingen", f"the Vestigingen tab led to {a.driver.current_url}")
+        check(not a.finds("main table.list tbody tr"), f"the new library has branches already: {a.text('main table.list')!r}")
+
+        # The upload form.
+        a.click_link(admin_tab(a, "Importeren"), "importeren")
+        check(a.path() == "/beheer/import", f"the Importeren tab led to {a.driver.current_url}")
+        form = a.find("main form[action='/beheer/import']")
+        check(form.get_attribute("enctype") == "multipart/form-data", f"the import form is sent as {form.get_attribute('enctype')!r}")
+        check(a.find("input[name=kind][value=members]").is_selected(), "the import form does not start on the member export")
+        check(a.find("#file").get_attribute("type") == "file" and a.find("#mapping").get_attribute("type") == "file",
+              "the import form lacks its file fields #file and #mapping")
+        check(not a.find("input[name=mark_missing_ended]").is_selected(), "'Leden die niet in het bestand staan' starts ticked")
+        a.find("#file").send_keys(str(export["path"]))
+        a.submit(a.button("Proefimport starten"), "proefimport-gestart")
+        first, _ = follow_import(run, a, "proefimport")
+
+        # The first dry run: the rows naming a branch are refused for it, the bad rows for their fault.
+        check(a.text("main h2") == "Proefimport: wat er zou gebeuren", f"the dry run is headed {a.text('main h2')!r}")
+        refused = {line: ("Vestiging", f"Vestiging ‘{name}’ bestaat niet in Kring.") for line, name in export["branch_lines"].items()}
+        refused.update({line: (column, None) for line, column, _ in export["bad"]})
+        expect_counts(a, {"Rijen in het bestand": export["rows"], "Zou nieuw toevoegen": export["good"] - export["with_branch"],
+                          "Zou bijwerken": 0, "Ongewijzigd": 0, "Rijen met fouten": len(refused)}, "the first dry run")
+        card = unknown_branch_card(a)
+        check(card is not None, f"the dry run does not show 'Vestigingen die Kring nog niet kent': {a.text('main')[:800]!r}")
+        named = [li.text.strip() for li in card.find_elements(By.CSS_SELECTOR, "ul li")]
+        in_file = list(dict.fromkeys(export["branch_lines"][line] for line in sorted(export["branch_lines"])))
+        check(named == in_file, f"the dry run names the unknown branches {named}, expected {in_file} (in the order of the file)")
+        expect_bad_rows(run, a, refused, "the first dry run")
+        expect_bad_rows_csv(run, a, first, refused, "the first dry run")
+        check(run.owner_sql(f"SELECT count(*) FROM {schema}.customers") == [["0"]], "the first dry run wrote customers")
+
+        # The branches, then the dry run again: now only the bad rows are refused.
+        municipality = "Duinstad"
+        field = card.find_element(By.ID, "municipality")
+        check(field.get_attribute("required") is not None, "the branches' municipality is not a required field")
+        a.type("#municipality", municipality)
+        a.submit(a.button("Vestigingen aanmaken en opnieuw proberen", "section.card"), "tweede-proefimport-gestart")
+        second, _ = follow_import(run, a, "tweede-proefimport")
+        check(second != first, "creating the branches did not start a new dry run")
+        check(a.text("main h2") == "Proefimport: wat er zou gebeuren", f"the second dry run is headed {a.text('main h2')!r}")
+        check(unknown_branch_card(a) is None, "the dry run after creating the branches still lists unknown branches")
+        bad = {line: (column, None) for line, column, _ in export["bad"]}
+        expect_counts(a, {"Rijen in het bestand": export["rows"], "Zou nieuw toevoegen": export["good"],
+                          "Zou bijwerken": 0, "Ongewijzigd": 0, "Rijen met fouten": len(bad)}, "the dry run after creating the branches")
+        expect_bad_rows(run, a, bad, "the second dry run")
+        expect_bad_rows_csv(run, a, second, bad, "the second dry run")
+        check(run.owner_sql(f"SELECT count(*) FROM {schema}.customers") == [["0"]], "the second dry run wrote customers")
+        stale = a.http("GET", f"/beheer/import/{first}")[1]
+        if "Import uitvoeren" in stale or "Vestigingen aanmaken en opnieuw proberen" in stale:
+            run.note(f"the first dry run's page (/beheer/import/{first}) still offers 'Import uitvoeren' and "
+                     "'Vestigingen aanmaken en opnieuw proberen', though its file went to the second dry run: both answer "
+                     "'Het bestand van deze proefimport is niet meer bewaard'")
+
+        # The real import: the progress bar runs until the page turns into the report.
+        a.submit(a.button("Import uitvoeren", "form.confirm-import"), "import-gestart")
+        real, seen = follow_import(run, a, "import")
+        check(real not in (first, second), "'Import uitvoeren' did not start a new import")
+        check(seen, "the real import's page never showed its progress bar (#import-progress) before the report")
+        run.log(f"progress seen: {' -> '.join(f'{value}% {text!r}' for value, text in seen)}")
+        check(a.text("main h2") == "Import", f"the real import is headed {a.text('main h2')!r}")
+        expect_counts(a, {"Rijen in het bestand": export["rows"], "Nieuw toegevoegd": export["good"], "Bijgewerkt": 0,
+                          "Ongewijzigd": 0, "Rijen met fouten": len(bad)}, "the real import")
+        done = a.find("main .progress-block progress")
+        check(done.get_attribute("value") == "100", f"the report's progress bar stands at {done.get_attribute('value')}")
+        total = dutch_number(export["rows"])
+        check(a.text("main .progress-block [role=status]") == f"{total} van {total} rijen, klaar.",
+              f"the report's progress says {a.text('main .progress-block [role=status]')!r}")
+        status, body = a.http("GET", f"/beheer/import/{real}/voortgang")
+        check(status == 200, f"/beheer/import/{real}/voortgang answers {status}")
+        state = json.loads(body)
+        check(state.get("percent") == 100 and state.get("finished") is True and state.get("text") == f"{total} van {total} rijen",
+              f"the finished import's progress is {state}")
+        check(not a.finds("form.confirm-import") and unknown_branch_card(a) is None,
+              "the real import's report still offers to confirm or to create branches")
+        expect_bad_rows_csv(run, a, real, bad, "the real import")
+        check(any(b.text.strip() == "Nieuwe import" for b in a.finds("main a.button")), "the report offers no 'Nieuwe import'")
+        for dry, rows, seconds in run.owner_sql(f"SELECT dry_run, rows_total, round(extract(epoch FROM finished_at - started_at)::numeric, 2) "
+                                                f"FROM {schema}.imports ORDER BY created_at"):
+            run.log(f"{'dry run' if dry == 't' else 'import'} of {rows} rows took {seconds} s in the worker")
+
+        # In the database: the good rows, with their branches; none of the bad ones.
+        count = run.owner_sql(f"SELECT count(*) FROM {schema}.customers WHERE 'member' = ANY (roles)")
+        check(count == [[str(export["good"])]], f"the library holds {count} members after the import, expected {export['good']}")
+        sample = export["sample"]
+        found = run.owner_sql(f"""
+            SELECT c.first_name, coalesce(c.infix, ''), c.last_name, c.birth_date::text, c.email, c.postcode, c.member_type,
+                   c.membership_status, b.name
+            FROM {schema}.customers c LEFT JOIN {schema}.branches b ON b.id = c.favourite_branch_id
+            WHERE c.member_number = '{sample["member"]}'""")
+        expected = [sample["first"], sample["infix"], sample["last"], sample["born"].isoformat(), sample["email"],
+                    sample["postcode"], sample["type"], "active", sample["branch"]]
+        check(found == [expected], f"member {sample['member']} is in the database as {found}, expected {[expected]}")
+        per_branch = dict(run.owner_sql(f"SELECT b.name, count(*) FROM {schema}.customers c "
+                                        f"JOIN {schema}.branches b ON b.id = c.favourite_branch_id GROUP BY b.name"))
+        check(per_branch == {name: str(n) for name, n in export["per_branch"].items()},
+              f"members per branch in the database: {per_branch}, expected {export['per_branch']}")
+        refused_numbers = [number for _, _, number in export["bad"] if number]
+        leaked = run.owner_sql(f"SELECT member_number FROM {schema}.customers WHERE member_number = ANY (ARRAY{refused_numbers}::text[])")
+        check(not leaked, f"bad rows were imported: {leaked}")
+
+        # The Vestigingen tab lists the branches the dry run created.
+        a.click_link(admin_tab(a, "Vestigingen"), "vestigingen-na-import")
+        listed = [[cell.text.strip() for cell in row.find_elements(By.TAG_NAME, "td")[:2]]
+                  for row in a.finds("main table.list tbody tr")]
+        check(sorted(listed) == sorted([name, municipality] for name in IMPORT_BRANCHES),
+              f"the Vestigingen tab lists {listed}, expected {IMPORT_BRANCHES} in {municipality}")
+    finally:
+        export["path"].unlink(missing_ok=True)
+
+
+# 1,500 rows: the worker needs about half a second for them (a debug build), so the page after "Import uitvoeren"
+# shows the progress bar before the report even when the worker picks the job up at once, and the first batch of
+# 500 rows reports progress on its way; 300 rows take a tenth of that.
+IMPORT_ROWS = 1500
+IMPORT_BRANCHES = ["Bibliotheek Duinwijk", "Bibliotheek Oosterpark", "Bibliotheek De Kolk"]
+FIRST_NAMES = ["Anna", "Daan", "Emma", "Sem", "Julia", "Lucas", "Zoë", "Finn", "Tess", "Milan", "Loïs", "Noah", "Lotte",
+               "Jesse", "Fleur", "Bram", "Chloé", "Mehmet", "Fatima", "Sven"]
+INFIXES = ["", "", "", "de", "van", "van der", "van den", "ter"]
+LAST_NAMES = ["Jansen", "Visser", "Bakker", "Smit", "Meijer", "Mulder", "Bos", "Vos", "Dekker", "Hendriks", "Brouwer",
+              "Kok", "Yılmaz", "Çelik", "El Amrani", "Ouwehand"]
+POSTCODE_LETTERS = ["AB", "CD", "EF", "GH", "JK", "LM", "NP", "RT", "VW", "XZ"]
+
+
+def member_export(path, today):
+    """Writes a member export in the default mapping's columns (`;`, UTF-8, CRLF) and answers what it holds: rows,
+    good (rows that can be imported), with_branch (good rows naming one of IMPORT_BRANCHES), branch_lines (line -> the
+    branch it names), per_branch, bad ([(line, column, member number or None)]), and a sample good row naming a branch."""
+    rng = random.Random(path.name)
+    header = ["Lenernummer", "Lenerscategorie", "Voornaam", "Tussenvoegsel", "Achternaam", "Geboortedatum", "E-mail",
+              "Postcode", "Huisnummer", "Woonplaats", "Inschrijfdatum", "Vestiging"]
+    faults = {3: "email", 4: "postcode", 61: "member", 62: "born", 402: "email", 733: "postcode", 1004: "member", 1398: "born"}
+    columns = {"email": "E-mail", "postcode": "Postcode", "member": "Lenernummer", "born": "Geboortedatum"}
+    lines = ["\r\n".join([";".join(header)])]
+    bad, branch_lines, per_branch, sample = [], {}, {name: 0 for name in IMPORT_BRANCHES}, None
+    for index in range(IMPORT_ROWS):
+        line = index + 2  # the header is line 1
+        number = f"2{rng.randint(1000, 9999)}{index:05d}"
+        first, infix, last = rng.choice(FIRST_NAMES), rng.choice(INFIXES), rng.choice(LAST_NAMES)
+        born = date(rng.randint(1940, 2016), rng.randint(1, 12), rng.randint(1, 28))
+        kind = "jeugd" if born.year > today.year - 18 else "volwassene"
+        local = re.sub(r"[^a-z]", "", f"{first}.{last}".lower().replace(".", "x"))
+        email = f"{local}{index}@leden.example"
+        postcode = f"{rng.randint(1000, 9999)} {rng.choice(POSTCODE_LETTERS)}"
+        joined = date(rng.randint(2000, today.year - 1), rng.randint(1, 12), rng.randint(1, 28))
+        branch = ""
+        fault = faults.get(line)
+        if fault == "email":
+            email = f"{local}@@leden"
+        elif fault == "postcode":
+            postcode = "12345"
+        elif fault == "member":
+            number = ""
+        elif fault == "born":
+            born = today + timedelta(days=30)
+            kind = "jeugd"
+        elif index % 5 == 1:
+            branch = IMPORT_BRANCHES[(index // 5) % len(IMPORT_BRANCHES)]
+            branch_lines[line] = branch
+            per_branch[branch] += 1
+            if sample is None:
+                sample = {"member": number, "first": first, "infix": infix, "last": last, "born": born, "email": email,
+                          "postcode": postcode, "type": {"jeugd": "youth", "volwassene": "adult"}[kind], "branch": branch}
+        if fault:
+            bad.append((line, columns[fault], number or None))
+        lines.append(";".join([number, kind, first, infix, last, born.strftime("%d-%m-%Y"), email, postcode,
+                               str(rng.randint(1, 250)), "Duinstad", joined.strftime("%d-%m-%Y"), branch]))
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("utf-8"))
+    return {"path": path.resolve(), "rows": IMPORT_ROWS, "good": IMPORT_ROWS - len(bad), "with_branch": len(branch_lines),
+            "branch_lines": branch_lines, "per_branch": per_branch, "bad": bad, "sample": sample}
+
+
+def admin_tab(browser, label):
+    for link in browser.finds("nav.tabs a"):
+        if link.text.strip() == label:
+            return link
+    raise Failure(f"no Beheer tab {label!r} on {browser.path()}")
+
+
+def follow_import(run, browser, step):
+    """On an import's page just loaded (and checked): while it is queued or running, watches the progress bar that
+    kring.js updates until the script loads the report, then checks the report as a page of its own. Answers the
+    import's id and the (value, text) pairs the bar showed."""
+    found = re.fullmatch(r"/beheer/import/([0-9a-f-]{36})", browser.path())
+    check(found, f"starting the import led to {browser.driver.current_url}: {browser.text('main')[:400]!r}")
+    seen = []
+    deadline = time.time() + 60
+    while True:
+        try:
+            bars = browser.driver.find_elements(By.ID, "import-progress")
+            if not bars:
+                break
+            value = int(float(bars[0].get_attribute("value") or 0))
+            status = browser.driver.find_element(By.ID, "import-progress-text")
+            text, role = status.text.strip(), status.get_attribute("role")
+        except (StaleElementReferenceException, NoSuchElementException):
+            continue  # kring.js is loading the report
+        if not seen or seen[-1] != (value, text):
+            if seen:
+                check(value >= seen[-1][0], f"the progress bar went back from {seen[-1][0]}% to {value}%")
+            check(re.fullmatch(r"In de wachtrij…|Bezig…|[0-9.]+ van [0-9.]+ rijen", text),
+                  f"the progress text (#import-progress-text) reads {text!r}")
+            check(role == "status", f"the progress text is not announced (role={role!r}, expected 'status')")
+            seen.append((value, text))
+        check(time.time() < deadline, f"the import {found.group(1)} did not finish within 60 s: {seen[-1:]}")
+        time.sleep(0.2)
+    if seen:
+        browser.page(f"{step}-rapport")
+    failure = browser.finds("main .error-summary")
+    check(not failure, f"the import {found.group(1)} failed: {failure[0].text if failure else ''!r}")
+    check(browser.finds("main dl.counts"), f"the import's page shows no counts: {browser.text('main')[:400]!r}")
+    return found.group(1), seen
+
+
+def dutch_number(number):
+    """12.400, as the pages write it."""
+    return f"{number:,}".replace(",", ".")
+
+
+def expect_counts(browser, expected, what):
+    counts = {div.find_element(By.TAG_NAME, "dt").text.strip(): div.find_element(By.TAG_NAME, "dd").text.strip()
+              for div in browser.finds("main dl.counts > div")}
+    wanted = {label: dutch_number(number) for label, number in expected.items()}
+    check(counts == wanted, f"{what} counts {counts}, expected {wanted}")
+
+
+def unknown_branch_card(browser):
+    for card in browser.finds("main section.card"):
+        if card.find_element(By.TAG_NAME, "h3").text.strip() == "Vestigingen die Kring nog niet kent":
+            return card
+    return None
+
+
+ENGLISH = re.compile(r"\b(Not|Cannot|needs|the|Use|Give|appears|Invalid|Lies)\b")
+
+
+def expect_bad_rows(run, browser, expected, what):
+    """The table of bad rows lists exactly `expected` (line -> (column, reason or None for any reason))."""
+    rows = {}
+    for row in browser.finds("main section.card table.list tbody tr"):
+        line, column, reason = [cell.text.strip() for cell in row.find_elements(By.TAG_NAME, "td")]
+        check(line not in rows, f"{what}: line {line} is listed twice among the bad rows")
+        rows[line] = (column, reason)
+    headers = [th.text.strip() for th in browser.finds("main section.card table.list thead th")]
+    check(headers == ["Regel", "Kolom", "Wat klopt er niet"], f"{what}: the bad rows' table has the columns {headers}")
+    check(sorted(int(line) for line in rows) == sorted(expected),
+          f"{what}: the bad rows' table lists lines {sorted(rows)[:20]}…, expected {sorted(expected)[:20]}…")
+    english = set()
+    for line, (column, reason) in expected.items():
+        shown_column, shown_reason = rows[str(line)]
+        check(shown_column == column, f"{what}: line {line} is refused for column {shown_column!r}, expected {column!r}")
+        check(shown_reason and (reason is None or shown_reason == reason),
+              f"{what}: line {line} is refused because {shown_reason!r}, expected {reason!r}")
+        if ENGLISH.search(shown_reason):
+            english.add(shown_reason)
+    if english:
+        run.note(f"{what}: the bad rows' reasons are in English, not Dutch: {sorted(english)}")
+
+
+def expect_bad_rows_csv(run, browser, import_id, expected, what):
+    """The bad rows as CSV, fetched with the browser's session: `;`, header regel;kolom;reden, UTF-8 with a BOM, one
+    line per bad row with its line and column."""
+    path = f"/beheer/import/{import_id}/fouten.csv"
+    links = [link for link in browser.finds("main a") if link.text.strip() == "Foute rijen downloaden (CSV)"]
+    check(len(links) == 1 and urllib.parse.urlsplit(links[0].get_attribute("href")).path == path,
+          f"{what}: no link 'Foute rijen downloaden (CSV)' to {path}")
+    status, headers, body = browser.download(path)
+    check(status == 200, f"{what}: {path} answers {status}")
+    check(headers.get("content-type", "").startswith("text/csv"), f"{what}: {path} is {headers.get('content-type')!r}")
+    check(headers.get("content-disposition", "").startswith("attachment"),
+          f"{what}: {path} is not sent as a download ({headers.get('content-disposition')!r})")
+    check(body.startswith(b"\xef\xbb\xbf"), f"{what}: {path} does not start with a UTF-8 BOM (a spreadsheet would guess the encoding)")
+    text = body[3:].decode("utf-8")
+    lines = text.splitlines()
+    check(lines and lines[0] == "regel;kolom;reden", f"{what}: {path} starts {lines[:1]}")
+    rows = list(csv.reader(lines[1:], delimiter=";"))
+    check(len(rows) == len(expected), f"{what}: {path} has {len(rows)} rows, expected {len(expected)}")
+    got = {int(row[0]): row[1] for row in rows}
+    check(got == {line: column for line, (column, _) in expected.items()},
+          f"{what}: {path} names other lines or columns than the page: {sorted(got.items())[:10]}…")
+    check(all(row[2] for row in rows), f"{what}: {path} has rows without a reason")
 
 
 def test_4_isolation(run):
@@ -877,9 +1205,12 @@ def main():
     parser.add_argument("--user-b", default=environ("KRING_BROWSER_USER_B"))
     parser.add_argument("--user-m", default=environ("KRING_BROWSER_USER_M"))
     parser.add_argument("--owner-database-url", default=environ("KRING_OWNER_DATABASE_URL"),
-                        help="the database as kring_owner, for test_2's member numbers")
+                        help="the database as kring_owner, for test_2's member numbers and test_3's import")
     parser.add_argument("--library-a", default=environ("KRING_BROWSER_LIBRARY_A", "zuid-kennemerland"))
     parser.add_argument("--library-b", default=environ("KRING_BROWSER_LIBRARY_B", "amstelland"))
+    parser.add_argument("--new-library", default=environ("KRING_BROWSER_NEW_LIBRARY"),
+                        help="the slug of a library without branches or customers, for test_3's first import")
+    parser.add_argument("--new-admin", default=environ("KRING_BROWSER_NEW_ADMIN"), help="its tenant admin's e-mail address")
     options = parser.parse_args()
 
     run = Run(options)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Browser tests of the staff web app (Admin/tests/browser_test.py) against a running Kring: creates fresh users for
-# them with the kring CLI (the shared demo logins stay as they are), runs the tests in headless Chromium, and
-# disables those users again.
+# them with the kring CLI (the shared demo logins stay as they are), and for test_3's first import a new library with
+# its tenant admin, runs the tests in headless Chromium, and disables those users again. The new library stays (the
+# CLI cannot delete a library): every run that includes test_3 leaves one, bt-<run id>, with its schema t_bt_<run id>
+# and the members it imported; on the scratch database of `swift test` or a dev.sh database that is no matter.
 # Usage: Admin/tests/run.sh BASE_URL SHOTS_DIR [options of browser_test.py, e.g. --only test_1]
 #        Admin/tests/run.sh --install        only install what they need (apt and PyPI), as root
 # Needs: KRING_DATABASE_URL and KRING_OWNER_DATABASE_URL of that server's database, KRING_BIN (the kring binary),
@@ -39,7 +41,7 @@ if [ "${1:-}" = "--install" ]; then
     install
     exit 0
 fi
-[ $# -ge 2 ] || { sed -n '2,9p' "$0" >&2; exit 2; }
+[ $# -ge 2 ] || { sed -n '2,11p' "$0" >&2; exit 2; }
 BASE=${1%/}
 SHOTS=$2
 shift 2
@@ -48,7 +50,7 @@ installed || { echo "run.sh: Chromium, chromedriver, Selenium or $AXE (in $VENV)
 for variable in KRING_DATABASE_URL KRING_OWNER_DATABASE_URL KRING_BIN; do
     [ -n "${!variable:-}" ] || { echo "run.sh: set $variable (see the top of $0)" >&2; exit 2; }
 done
-command -v psql >/dev/null || { echo "run.sh: psql is missing (test_2 reads member numbers with it)" >&2; exit 2; }
+command -v psql >/dev/null || { echo "run.sh: psql is missing (test_2 reads member numbers with it, test_3 checks its import)" >&2; exit 2; }
 [ -x "$KRING_BIN" ] || { echo "run.sh: KRING_BIN=$KRING_BIN is not an executable (\$(swift build --show-bin-path)/kring)" >&2; exit 2; }
 export KRING_DATABASE_URL KRING_OWNER_DATABASE_URL
 curl -sf -o /dev/null "$BASE/health/ready" || { echo "run.sh: nothing ready at $BASE/health/ready" >&2; exit 2; }
@@ -82,6 +84,25 @@ KRING_BROWSER_USER_M=$(user "$LIBRARY_A" m marketing)
 CREATED+=("$KRING_BROWSER_USER_M")
 export KRING_BROWSER_USER_A KRING_BROWSER_USER_A2 KRING_BROWSER_USER_B KRING_BROWSER_USER_M
 echo "run.sh: frontdesk users $KRING_BROWSER_USER_A, $KRING_BROWSER_USER_A2, $KRING_BROWSER_USER_B; marketing $KRING_BROWSER_USER_M"
+
+# test_3's library, new on every run (it must have no branches): only when test_3 runs (see --only).
+only=""
+previous=""
+for argument in "$@"; do
+    case $previous in --only) only=$argument ;; esac
+    case $argument in --only=*) only=${argument#--only=} ;; esac
+    previous=$argument
+done
+if [[ test_3_first_import == "$only"* ]]; then
+    KRING_BROWSER_NEW_LIBRARY="bt-$RUN_ID"
+    KRING_BROWSER_NEW_ADMIN="beheerder-$RUN_ID@$KRING_BROWSER_NEW_LIBRARY.example"
+    printf '%s\n' "$PASSWORD" | "$KRING_BIN" tenant create --slug "$KRING_BROWSER_NEW_LIBRARY" \
+        --name "Bibliotheek Browsertest $RUN_ID" --admin-email "$KRING_BROWSER_NEW_ADMIN" --admin-name "Beheerder" \
+        --password-stdin >/dev/null || { echo "run.sh: could not create the library $KRING_BROWSER_NEW_LIBRARY" >&2; exit 2; }
+    CREATED+=("$KRING_BROWSER_NEW_ADMIN")
+    export KRING_BROWSER_NEW_LIBRARY KRING_BROWSER_NEW_ADMIN
+    echo "run.sh: new library $KRING_BROWSER_NEW_LIBRARY with tenant admin $KRING_BROWSER_NEW_ADMIN"
+fi
 
 mkdir -p "$SHOTS"
 rm -f "$SHOTS"/test_*.png  # the screenshots of an earlier run

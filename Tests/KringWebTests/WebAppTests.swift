@@ -312,4 +312,30 @@ import Testing
             #expect(!list.contains("<script>alert"))
         }
     }
+
+    @Test func aColleagueOfTwoLibrariesSwitchesAndTheFirstSessionEnds() async throws {
+        let env = try await TestEnvironment.forSuite("Web")
+        let first = try await env.createTenant("ws")
+        let second = try await env.createTenant("wt")
+        let user = try await env.createUser(in: first, role: .frontdesk)
+        try await env.owner.withPlatform { tx in
+            try await StaffAccounts.addMembership(userID: user.id, tenantID: second.id, role: .analyst, now: Date(), in: tx)
+        }
+        let app = try await env.webApplication(try await env.services(clock: TestClock(Date())))
+        try await app.test(.router) { client in
+            let browser = Browser(client)
+            try await browser.signIn(user.email, password: TestEnvironment.password, library: first.slug.value)
+            let oldCookie = try #require(browser.cookies[BrowserSessions.cookieName])
+            let choice = try await browser.get("/bibliotheek-wisselen")
+            #expect(choice.contains(first.name) && choice.contains(second.name))
+            #expect(!choice.contains("Probiblio"))
+            let switched = try await browser.post("/inloggen", [("email", user.email), ("password", TestEnvironment.password), ("library", second.slug.value)])
+            #expect(switched.location == "/")
+            let home = try await browser.get("/")
+            #expect(home.contains(second.name) && home.contains("analist"))
+            let stale = Browser(client)
+            stale.cookies[BrowserSessions.cookieName] = oldCookie
+            #expect(try await stale.get("/klanten").status == .seeOther)
+        }
+    }
 }

@@ -129,6 +129,11 @@ public enum Imports {
         return nil
     }
 
+    /// Whether the import still holds its file (a dry run that can be confirmed or run again).
+    public static func keepsFile(_ id: UUID, in tx: TenantTransaction) async throws -> Bool {
+        try await tx.query("SELECT file IS NOT NULL FROM imports WHERE id = \(id)").decode(Bool.self).first { _ in true } ?? false
+    }
+
     /// Drops the files of dry runs nobody confirmed within `dryRunKeep`.
     public static func dropStaleDryRunFiles(now: Date, in tx: TenantTransaction) async throws {
         try await tx.query("""

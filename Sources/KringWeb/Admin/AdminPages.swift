@@ -217,6 +217,7 @@ struct AdminPages {
         let chrome: Chrome
         let tabs: [Tab]
         let branches: [BranchRow]
+        let hasBranches: Bool
         let error: String?
         let name: String
         let municipality: String
@@ -231,7 +232,7 @@ struct AdminPages {
                                                address: [[$0.street, $0.houseNumber].compactMap { $0 }.joined(separator: " "),
                                                          [Dutch.postcode($0.postcode), $0.city].compactMap { $0 }.joined(separator: " ")]
                                                    .filter { !$0.isEmpty }.joined(separator: ", ")) },
-            error: error, name: typed?.value("name") ?? "", municipality: typed?.value("municipality") ?? "")
+            hasBranches: !branches.isEmpty, error: error, name: typed?.value("name") ?? "", municipality: typed?.value("municipality") ?? "")
         return WebResponse.html(try templates.render("admin/branches", model), status: error == nil ? .ok : .unprocessableContent)
     }
 

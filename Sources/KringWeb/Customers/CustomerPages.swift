@@ -221,8 +221,17 @@ struct CustomerPages {
     func show(_ request: Request, _ context: KringRequestContext) async throws -> Response {
         let staff = try Staff(context)
         let id = try customerID(context)
-        let (profile, topicPairs) = try await services.inTenant(.customersRead, context, probing: [id]) { tx, actor, now in
-            (try await CustomerPrivacy.profile(id: id, by: actor, now: now, in: tx), try await self.topics(in: tx))
+        let (profile, topicPairs, activityTitles) = try await services.inTenant(.customersRead, context, probing: [id]) { tx, actor, now in
+            let profile = try await CustomerPrivacy.profile(id: id, by: actor, now: now, in: tx)
+            var titles: [UUID: (String, Date)] = [:]
+            let ids = profile.registrations.map(\.activityID)
+            if !ids.isEmpty {
+                for try await (activity, title, startsAt) in try await tx.query(
+                    "SELECT id, title, starts_at FROM activities WHERE id = ANY(\(ids))").decode((UUID, String, Date).self) {
+                    titles[activity] = (title, startsAt)
+                }
+            }
+            return (profile, try await self.topics(in: tx), titles)
         }
         let topicNames = Dictionary(topicPairs, uniquingKeysWith: { first, _ in first })
         let now = services.now()
@@ -275,8 +284,11 @@ struct CustomerPages {
                 ConsentLine(topic: topicNames[$0.topic] ?? $0.topic, status: Self.consentStatus($0.status), since: Dutch.date($0.recordedAt), proof: Self.consentProof($0))
             },
             noConsents: profile.consents.isEmpty, loans: loans,
-            registrations: profile.registrations.map {
-                Line(title: Self.registrationNames[$0.status] ?? $0.status.rawValue, detail: nil, when: Dutch.date($0.registeredAt), href: nil)
+            registrations: profile.registrations.map { registration in
+                let activity = activityTitles[registration.activityID]
+                return Line(title: activity?.0 ?? "Activiteit", detail: Self.registrationNames[registration.status] ?? registration.status.rawValue,
+                            when: Dutch.date(activity?.1 ?? registration.registeredAt),
+                            href: staff.may(.activitiesRead) ? "/activiteiten/\(registration.activityID.lower)" : nil)
             },
             complaints: profile.openComplaints.map {
                 Line(title: $0.category, detail: "afhandelen \(Dutch.relativeDay($0.dueAt, now: now))", when: Dutch.date($0.createdAt), href: nil)

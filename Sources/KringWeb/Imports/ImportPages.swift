@@ -101,6 +101,7 @@ struct ImportPages {
         let heading: String
         let kindName: String
         let running: Bool
+        let started: Bool
         let done: Bool
         let failed: Bool
         let failure: String?
@@ -117,7 +118,9 @@ struct ImportPages {
         let moreErrors: String?
         let unknownBranches: [String]
         let hasUnknownBranches: Bool
+        let branchRows: String
         let canConfirm: Bool
+        let used: Bool
         let missing: String?
     }
 
@@ -127,10 +130,43 @@ struct ImportPages {
         return (done * 100 / total, "\(Dutch.number(done)) van \(Dutch.number(total)) rijen")
     }
 
-    /// Reasons as the library system's export knows them, in Dutch.
+    /// The import's reasons (English, as the API gives them to integrations) in the words of the library's staff.
+    static let dutchReasons: [String: String] = [
+        "A member needs a member type.": "Het abonnement (lenerscategorie) ontbreekt of is onbekend.",
+        "A member needs the member number of the library system.": "Het lenernummer ontbreekt.",
+        "No member number.": "Het lenernummer ontbreekt.",
+        "Cannot lie in the future.": "Deze datum ligt in de toekomst.",
+        "Give a last name or an e-mail address.": "Vul een achternaam of e-mailadres in.",
+        "Lies before 1900.": "Deze datum ligt vóór 1900.",
+        "Lies before membership_start.": "De einddatum ligt vóór de inschrijfdatum.",
+        "Not a Dutch postcode; use 1234 AB.": "Geen Nederlandse postcode; schrijf 1234 AB.",
+        "Not a date; use YYYY-MM-DD or DD-MM-YYYY.": "Geen datum; schrijf DD-MM-JJJJ.",
+        "Not a date; use DD-MM-YYYY or YYYY-MM-DD.": "Geen datum; schrijf DD-MM-JJJJ.",
+        "Not a phone number.": "Geen telefoonnummer.",
+        "Not a valid e-mail address.": "Geen geldig e-mailadres.",
+        "Starts with a number.": "Begint met een cijfer.",
+        "Use active, ended or suspended.": "Onbekende status; gebruik actief, beëindigd of geblokkeerd.",
+        "Not a whole number of loans.": "Geen heel aantal uitleningen.",
+        "Not an amount in euros (e.g. 42,50).": "Geen bedrag in euro (bijvoorbeeld 42,50).",
+        "Invalid row.": "Deze regel kan Kring niet lezen.",
+    ]
+
     static func dutchReason(_ reason: String) -> String {
         if reason.hasPrefix("Unknown branch '") { return "Vestiging ‘\(reason.dropFirst("Unknown branch '".count).dropLast(2))’ bestaat niet in Kring." }
-        return reason
+        if reason.hasPrefix("The row has "), reason.contains("fields; the header has") { return "Deze regel heeft een ander aantal kolommen dan de kopregel." }
+        return dutchReasons[reason] ?? dutchByPieces(reason)
+    }
+
+    /// Several reasons in one ("Not a valid e-mail address. Not a Dutch postcode; use 1234 AB.") translated piece by piece.
+    static func dutchByPieces(_ reason: String) -> String {
+        var rest = reason
+        var out: [String] = []
+        while !rest.isEmpty {
+            guard let (english, dutch) = dutchReasons.first(where: { rest.hasPrefix($0.key) }) else { return out.isEmpty ? reason : (out + [rest]).joined(separator: " ") }
+            out.append(dutch)
+            rest = String(rest.dropFirst(english.count)).trimmingCharacters(in: .whitespaces)
+        }
+        return out.joined(separator: " ")
     }
 
     func show(_ context: KringRequestContext) async throws -> Response {
@@ -139,23 +175,27 @@ struct ImportPages {
         let run = try await find(context, id)
         let (percent, progress) = Self.progressText(run)
         let report = run.report
-        let errors = (report?.errors ?? []).prefix(500).map {
+        let kindName = run.kind == "registrations" ? "Aanmeldingen uit het ticketingsysteem" : "Ledenbestand uit het bibliotheeksysteem"
+        let unknown = report?.unknownBranches ?? []
+        let kept = try await services.inTenant(.importsWrite, context) { tx, _, _ in try await Imports.keepsFile(id, in: tx) }
+        let fresh = kept && run.createdAt > services.now().addingTimeInterval(-Imports.dryRunKeep)
+        let branchRows = (report?.errors ?? []).filter { $0.reason.hasPrefix("Unknown branch '") }.count
+        let shownErrors = (report?.errors ?? []).filter { !(fresh && !unknown.isEmpty && $0.reason.hasPrefix("Unknown branch '")) }
+        let errors = shownErrors.prefix(500).map {
             RowError(line: String($0.line), column: $0.column ?? "", reason: Self.dutchReason($0.reason))
         }
-        let kindName = run.kind == "registrations" ? "aanmeldingen uit het ticketingsysteem" : "ledenbestand uit het bibliotheeksysteem"
-        let unknown = report?.unknownBranches ?? []
-        let fresh = run.createdAt > services.now().addingTimeInterval(-Imports.dryRunKeep)
         let model = ShowModel(
             chrome: staff.chrome("Import", area: "/beheer"), tabs: AdminPages.tabs("/beheer/import"), id: id.lower,
             heading: run.dryRun ? "Proefimport: wat er zou gebeuren" : "Import", kindName: kindName,
-            running: run.status == .queued || run.status == .running, done: run.status == .done, failed: run.status == .failed,
+            running: run.status == .queued || run.status == .running, started: run.rowsTotal != nil, done: run.status == .done, failed: run.status == .failed,
             failure: run.error, dryRun: run.dryRun, percent: percent, progress: progress,
             rows: Dutch.number(report?.rows ?? 0), inserted: Dutch.number(report?.inserted ?? 0), updated: Dutch.number(report?.updated ?? 0),
             unchanged: Dutch.number(report?.unchanged ?? 0), rejected: Dutch.number(report?.rejected ?? 0),
-            hasErrors: !(report?.errors ?? []).isEmpty, errors: Array(errors),
-            moreErrors: (report?.rejected ?? 0) > errors.count ? "De eerste \(errors.count) van \(Dutch.number(report?.rejected ?? 0)) staan hier; de download bevat er tot 1.000." : nil,
+            hasErrors: !shownErrors.isEmpty, errors: Array(errors),
+            moreErrors: shownErrors.count > errors.count ? "De eerste \(errors.count) staan hier; de download bevat er tot 1.000." : nil,
             unknownBranches: unknown, hasUnknownBranches: !unknown.isEmpty && run.dryRun && fresh,
-            canConfirm: run.dryRun && run.status == .done && fresh,
+            branchRows: Dutch.number(branchRows),
+            canConfirm: run.dryRun && run.status == .done && fresh, used: run.dryRun && run.status == .done && !fresh,
             missing: (report?.missingMembers ?? 0) > 0 ? Dutch.number(report?.missingMembers ?? 0) : nil)
         return WebResponse.html(try templates.render("imports/show", model))
     }
@@ -197,9 +237,10 @@ struct ImportPages {
         let names = run.report?.unknownBranches ?? []
         guard !municipality.isEmpty, !names.isEmpty else { return WebResponse.redirect("/beheer/import/\(id.lower)") }
         try await services.inTenant(.branchesManage, context) { tx, actor, now in
-            let existing = Set(try await Branches.list(in: tx).map { $0.name.lowercased() })
-            for name in names where !existing.contains(name.lowercased()) {
+            var existing = Set(try await Branches.list(in: tx).map { $0.name.lowercased() })
+            for name in names where !existing.contains(name.lowercased()) && (1...120).contains(name.count) {
                 _ = try await Branches.create(BranchDraft(name: name, municipality: municipality), by: actor, now: now, in: tx)
+                existing.insert(name.lowercased())
             }
         }
         // The dry run again, now that the branches exist.

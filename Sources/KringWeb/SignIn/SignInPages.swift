@@ -23,6 +23,7 @@ struct SignInPages {
         router.post("inloggen/instellen") { request, context in try await enrol(request, context) }
         router.post("uitloggen") { _, context in try await signOut(context, everywhere: false) }
         router.post("overal-uitloggen") { _, context in try await signOut(context, everywhere: true) }
+        router.get("bibliotheek-wisselen") { request, context in try await switchForm(request, context) }
         router.get("wachtwoord-vergeten") { request, context in try await forgotForm(request, sent: nil) }
         router.post("wachtwoord-vergeten") { request, context in try await forgot(request, context) }
     }
@@ -33,6 +34,7 @@ struct SignInPages {
         let chrome: Chrome
         let email: String
         let libraries: [Choice]
+        var switching = false
         let chosen: Bool
         let error: String?
         let notice: String?
@@ -98,8 +100,10 @@ struct SignInPages {
         if verified.twoFactorEnabled || verified.mustEnrol {
             let pending: BrowserSession.Pending = verified.twoFactorEnabled ? .secondFactor : .enrol
             let time = services.now()
+            let previous = context.browserSession?.familyID
             let cookie = try await services.db.withPlatform { tx in
-                try await BrowserSessions.create(userID: verified.userID, tenantID: verified.tenant?.id, familyID: nil, pending: pending,
+                if let previous { try await Sessions.revoke(sessionID: previous, reason: "switched_library", now: time, in: tx) }
+                return try await BrowserSessions.create(userID: verified.userID, tenantID: verified.tenant?.id, familyID: nil, pending: pending,
                                                  idleMinutes: BrowserSessions.pendingMinutes, now: time, in: tx)
             }
             let next = pending == .secondFactor ? "/inloggen/code" : "/inloggen/instellen"
@@ -117,7 +121,12 @@ struct SignInPages {
     /// Starts the session family and a fresh browser session for it (a new id: no fixation); ends a half-done one.
     private func startSession(_ verified: Authentication.VerifiedLogin, replacing pendingCookie: String?, _ context: KringRequestContext) async throws -> String {
         let time = services.now()
+        let previous = context.browserSession
         return try await services.db.withPlatform { tx in
+            // Signing in to another library from a session ends that session: one browser, one library.
+            if let family = previous?.familyID {
+                try await Sessions.revoke(sessionID: family, reason: "switched_library", now: time, in: tx)
+            }
             let session = try await services.authentication.startSession(verified, address: context.clientAddress, in: tx)
             if let pendingCookie { try await BrowserSessions.delete(cookie: pendingCookie, in: tx) }
             return try await BrowserSessions.create(userID: verified.userID, tenantID: verified.tenant?.id, familyID: session.sessionID,
@@ -208,6 +217,32 @@ struct SignInPages {
             .recoveryCodesPage(codes, chrome: signInChrome("Bewaar uw herstelcodes", csrf: ""))
         response.setCookie(cookies.session(newCookie))
         return response
+    }
+
+    // MARK: Another library
+
+    /// For a person who works for several libraries: sign in to another one (password, and code where needed, again:
+    /// every library sets its own rules). The session here ends when the new one starts.
+    func switchForm(_ request: Request, _ context: KringRequestContext) async throws -> Response {
+        let staff = try Staff(context)
+        let (email, libraries) = try await services.db.withPlatform { tx in
+            let email = try await tx.query("SELECT email FROM platform.users WHERE id = \(staff.session.userID)").decode(String.self).first { _ in true } ?? ""
+            var libraries: [Choice] = []
+            for try await (slug, name) in try await tx.query("""
+                SELECT t.slug, t.name FROM platform.memberships m JOIN platform.tenants t ON t.id = m.tenant_id
+                WHERE m.user_id = \(staff.session.userID) AND m.disabled_at IS NULL AND t.status = 'active' ORDER BY t.name
+                """).decode((String, String).self) {
+                libraries.append(Choice(value: slug, label: name, selected: slug == staff.tenant?.slug.value))
+            }
+            if try await tx.query("SELECT 1 FROM platform.platform_admins WHERE user_id = \(staff.session.userID)").decode(Int.self).first(where: { _ in true }) != nil {
+                libraries.append(Choice(value: Self.platformChoice, label: "Probiblio (platformbeheer)", selected: staff.tenant == nil))
+            }
+            return (email, libraries)
+        }
+        var model = SignInModel(chrome: staff.chrome("Andere bibliotheek", area: "/bibliotheek-wisselen"), email: email, libraries: libraries,
+                                chosen: true, error: nil, notice: nil, back: nil)
+        model.switching = true
+        return WebResponse.html(try templates.render("signin/signin", model))
     }
 
     // MARK: Forgotten password

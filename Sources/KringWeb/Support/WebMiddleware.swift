@@ -16,7 +16,8 @@ struct WebMiddleware: RouterMiddleware {
 
     /// Paths that belong to the API, operations or the public pages, which answer in their own way.
     static func isWebPath(_ path: String) -> Bool {
-        for prefix in ["/api/", "/health/", "/metrics", "/s/", "/t/", "/wachtwoord"] where path.hasPrefix(prefix) { return false }
+        for prefix in ["/api/", "/health/", "/s/", "/t/", "/wachtwoord/"] where path.hasPrefix(prefix) { return false }
+        if path == "/metrics" { return false }
         return true
     }
 

@@ -57,6 +57,7 @@ struct Staff: Sendable {
             add("Platform", "/platform", .tenantsManage)
         }
         nav.append(.init(label: "Mijn account", href: "/account", current: area == "/account"))
+        nav.append(.init(label: "Andere bibliotheek", href: "/bibliotheek-wisselen", current: area == "/bibliotheek-wisselen"))
         return Chrome(title: title, library: tenant?.name ?? (tenant == nil ? "Probiblio" : nil), userName: session.displayName,
                       csrf: session.csrfToken, nav: nav, query: query, notice: notice, signedIn: true,
                       canSearch: may(.customersRead))
