@@ -52,15 +52,15 @@ for _ in $(seq 1 60); do curl -sf "http://127.0.0.1:$HTTP_PORT/health/ready" >/d
 
 # Keys to look up as the counter does: member numbers, last-name starts and postcodes of real rows; customers to open.
 psql -At -h 127.0.0.1 -p "$PG_PORT" -U kring_owner -d kring -c "
-    SELECT 'q', member_number FROM t_bench.customers WHERE member_number IS NOT NULL ORDER BY random() LIMIT $REQUESTS" >"$DATA/keys"
+    SELECT 'q', member_number FROM t_bench.customers WHERE member_number IS NOT NULL ORDER BY random() LIMIT $REQUESTS" >"$DATA/lookups"
 psql -At -h 127.0.0.1 -p "$PG_PORT" -U kring_owner -d kring -c "
-    SELECT 'q', left(last_name, 4) FROM t_bench.customers WHERE last_name IS NOT NULL ORDER BY random() LIMIT $((REQUESTS / 2))" >>"$DATA/keys"
+    SELECT 'q', left(last_name, 4) FROM t_bench.customers WHERE last_name IS NOT NULL ORDER BY random() LIMIT $((REQUESTS / 2))" >>"$DATA/lookups"
 psql -At -h 127.0.0.1 -p "$PG_PORT" -U kring_owner -d kring -c "
-    SELECT 'q', postcode FROM t_bench.customers WHERE postcode IS NOT NULL ORDER BY random() LIMIT $((REQUESTS / 2))" >>"$DATA/keys"
+    SELECT 'q', postcode FROM t_bench.customers WHERE postcode IS NOT NULL ORDER BY random() LIMIT $((REQUESTS / 2))" >>"$DATA/lookups"
 psql -At -h 127.0.0.1 -p "$PG_PORT" -U kring_owner -d kring -c "
-    SELECT 'id', id FROM t_bench.customers WHERE merged_into IS NULL ORDER BY random() LIMIT $REQUESTS" >>"$DATA/keys"
+    SELECT 'id', id FROM t_bench.customers WHERE merged_into IS NULL ORDER BY random() LIMIT $REQUESTS" >>"$DATA/lookups"
 
-python3 - "$HTTP_PORT" "$DATA/keys" "$REQUESTS" "$PASSWORD" "$MEMBERS" <<'PY'
+python3 - "$HTTP_PORT" "$DATA/lookups" "$REQUESTS" "$PASSWORD" "$MEMBERS" <<'PY'
 import http.client, re, sys, time, urllib.parse
 port, keys_file, requests, password, members = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
 conn = http.client.HTTPConnection("127.0.0.1", port)
