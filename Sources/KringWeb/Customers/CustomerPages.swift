@@ -231,7 +231,7 @@ struct CustomerPages {
                     titles[activity] = (title, startsAt)
                 }
             }
-            return (profile, try await self.topics(in: tx), titles)
+            return (profile, try await self.topicNames(profile.consents.map(\.topic), in: tx), titles)
         }
         let topicNames = Dictionary(topicPairs, uniquingKeysWith: { first, _ in first })
         let now = services.now()
@@ -534,6 +534,17 @@ struct CustomerPages {
             statuses: [Choice(value: "confirmed", label: "De klant geeft toestemming", selected: status == "confirmed"),
                        Choice(value: "withdrawn", label: "De klant trekt toestemming in", selected: status == "withdrawn")],
             how: form?.value("how") ?? "", error: error)
+    }
+
+    /// The names of these topics (a list's name for `list:<key>`), without reading every consent of the library.
+    private func topicNames(_ topics: [String], in tx: TenantTransaction) async throws -> [(String, String)] {
+        var names: [(String, String)] = topics.filter { $0 == "newsletter:weekly" }.map { ($0, "Weekbrief (nieuwsbrief)") }
+        let keys = topics.filter { $0.hasPrefix("list:") }.map { String($0.dropFirst("list:".count)) }
+        guard !keys.isEmpty else { return names }
+        for try await (key, name) in try await tx.query("SELECT key, name FROM lists WHERE key = ANY(\(keys))").decode((String, String).self) {
+            names.append(("list:\(key)", name))
+        }
+        return names
     }
 
     /// What one can consent to here: the library's mailing lists and the topics already in use.
