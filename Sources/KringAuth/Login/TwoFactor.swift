@@ -95,12 +95,21 @@ public enum TwoFactor {
         return false
     }
 
+    public enum EnableError: Error, Equatable {
+        /// Two-factor is on already: a second enrolment would replace the app the person has (turn it off first).
+        case alreadyEnabled
+    }
+
     /// Turns two-factor on with a secret the user's app has confirmed, and answers ten new recovery codes (shown once).
+    /// Never replaces an active secret; the secret on offer in the user's browser sessions is forgotten.
     public static func enable(userID: UUID, secret: String, confirmedStep: Int64, now: Date, in tx: PlatformTransaction) async throws -> [String] {
-        try await tx.query("""
+        let updated = try await tx.query("""
             UPDATE platform.users SET totp_secret = \(secret), totp_enabled_at = \(now), totp_last_step = \(confirmedStep), updated_at = \(now)
-            WHERE id = \(userID)
-            """)
+            WHERE id = \(userID) AND totp_enabled_at IS NULL
+            RETURNING 1
+            """).decode(Int.self).first { _ in true }
+        guard updated != nil else { throw EnableError.alreadyEnabled }
+        try await tx.query("UPDATE platform.browser_sessions SET pending_secret = NULL WHERE user_id = \(userID)")
         return try await newRecoveryCodes(userID: userID, now: now, in: tx)
     }
 
@@ -128,6 +137,7 @@ public enum TwoFactor {
             WHERE id = \(userID)
             """)
         try await tx.query("DELETE FROM platform.recovery_codes WHERE user_id = \(userID)")
+        try await tx.query("DELETE FROM platform.browser_sessions WHERE user_id = \(userID) AND family_id IS NULL")
     }
 
     static func normaliseRecoveryCode(_ code: String) -> String {

@@ -52,6 +52,8 @@ public enum StaffError: Error, ProblemConvertible, Equatable {
     case alreadyMember
     case notATenantRole(String)
     case lastAdministrator
+    /// The account also works for another library or for Probiblio: only Probiblio may change what they share.
+    case sharedAccount
     case invalidSetupToken
     case corruptRow
 
@@ -62,6 +64,7 @@ public enum StaffError: Error, ProblemConvertible, Equatable {
         case .notATenantRole(let role):
             .validation([FieldError(field: "role", message: "'\(role)' is not a library role; use one of \(Role.tenantRoles.map(\.rawValue).joined(separator: ", ")).")])
         case .lastAdministrator: .conflict("A library keeps at least one active tenant_admin.")
+        case .sharedAccount: .conflict("This person also works for another library or for Probiblio; ask Probiblio to reset their two-factor sign-in.")
         case .invalidSetupToken: .unauthorized("The set-up link is invalid, used or expired.")
         case .corruptRow: .internalError()
         }

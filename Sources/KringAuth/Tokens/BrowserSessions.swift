@@ -58,6 +58,7 @@ public enum BrowserSessions {
             LEFT JOIN platform.refresh_token_families f ON f.id = s.family_id
             WHERE s.id_hash = \(hash)
               AND s.last_seen_at + make_interval(mins => s.idle_minutes) > \(now)
+              AND (s.family_id IS NOT NULL OR s.created_at + make_interval(mins => \(pendingMinutes)::int) > \(now))
               AND (s.family_id IS NULL OR (f.revoked_at IS NULL AND f.expires_at > \(now)))
             """)
         for try await (userID, tenantID, familyID, csrf, pending, secret, failed, idle, lastSeen, name)
@@ -94,6 +95,7 @@ public enum BrowserSessions {
     public static func purgeIdle(now: Date, in tx: PlatformTransaction) async throws {
         try await tx.query("""
             DELETE FROM platform.browser_sessions WHERE last_seen_at + make_interval(mins => idle_minutes) <= \(now)
+               OR (family_id IS NULL AND created_at + make_interval(mins => \(pendingMinutes)::int) <= \(now))
             """)
     }
 }

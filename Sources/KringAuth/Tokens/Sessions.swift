@@ -66,8 +66,12 @@ public enum Sessions {
             """)
     }
 
-    /// Ends a user's sessions, in one library or (tenantID nil) everywhere.
+    /// Ends a user's sessions, in one library or (tenantID nil) everywhere, and any half-done browser sign-in.
     public static func revokeAll(userID: UUID, tenantID: UUID?, reason: String, now: Date, in tx: PlatformTransaction) async throws {
+        try await tx.query("""
+            DELETE FROM platform.browser_sessions WHERE user_id = \(userID) AND family_id IS NULL
+              AND (\(tenantID)::uuid IS NULL OR tenant_id IS NOT DISTINCT FROM \(tenantID))
+            """)
         try await tx.query("""
             UPDATE platform.refresh_token_families SET revoked_at = \(now), revoke_reason = \(reason)
             WHERE user_id = \(userID) AND revoked_at IS NULL AND (\(tenantID)::uuid IS NULL OR tenant_id = \(tenantID))

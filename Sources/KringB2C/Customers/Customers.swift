@@ -47,6 +47,7 @@ public enum Customers {
         id: UUID, with draft: CustomerDraft.Valid, expectedVersion: Int, by actor: AuditActor, now: Date, in tx: TenantTransaction
     ) async throws -> Customer {
         let current = try await require(id: id, forUpdate: true, in: tx)
+        if current.erasedAt != nil { throw CustomerError.erased }
         guard current.version == expectedVersion else { throw CustomerError.versionMismatch(current: current.version) }
         let household = try await Households.place(postcode: draft.postcode, houseNumber: draft.houseNumber,
                                                    addition: draft.houseNumberAddition, now: now, in: tx)

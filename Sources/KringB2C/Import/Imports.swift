@@ -112,6 +112,8 @@ public enum Imports {
     /// A new import of a dry run's file: the real one (`dryRun` false), or another dry run (after branches were added).
     /// The dry run's file goes with it; nil when the dry run is unknown, not done, or older than `dryRunKeep`.
     public static func again(dryRunID: UUID, dryRun: Bool, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> ImportRun? {
+        // Locked first, so two clicks at once cannot both take the file: the second finds it gone.
+        try await tx.query("SELECT 1 FROM imports WHERE id = \(dryRunID) FOR UPDATE")
         let rows = try await tx.query("""
             INSERT INTO imports (id, kind, status, dry_run, mark_missing_ended, mapping, file, file_bytes, created_by_user_id, created_by_api_key_id, created_at)
             SELECT \(UUID()), kind, 'queued', \(dryRun), mark_missing_ended, mapping, file, file_bytes, \(actor.userID), \(actor.apiKeyID), \(now)

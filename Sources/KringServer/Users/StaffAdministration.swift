@@ -78,6 +78,14 @@ public struct StaffAdministration: Sendable {
             await auditForeignProbe(userID: userID, now: now)
             throw StaffError.notFound
         }
+        // The second factor belongs to the person, not to this library: someone who also works elsewhere (or for
+        // Probiblio) is reset by Probiblio, so one library cannot weaken another's sign-in.
+        let sharedAccount = try await services.db.withPlatform { tx in
+            let elsewhere = try await StaffAccounts.isMemberElsewhere(userID: userID, tenantID: tenant.id, in: tx)
+            let platformAdmin = try await tx.query("SELECT 1 FROM platform.platform_admins WHERE user_id = \(userID)").decode(Int.self).first { _ in true }
+            return elsewhere || platformAdmin != nil
+        }
+        guard !sharedAccount else { throw StaffError.sharedAccount }
         try await services.db.withPlatform { tx in
             try await TwoFactor.reset(userID: userID, now: now, in: tx)
             try await Sessions.revokeAll(userID: userID, tenantID: tenant.id, reason: "two_factor_reset", now: now, in: tx)

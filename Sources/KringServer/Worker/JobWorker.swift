@@ -1,4 +1,5 @@
 import Foundation
+import KringAuth
 import KringDatabase
 import Logging
 import ServiceLifecycle
@@ -89,6 +90,7 @@ public enum PlatformJobs {
             try await db.withPlatform { tx in
                 try await tx.query("DELETE FROM refresh_token_families WHERE expires_at < \(time.addingTimeInterval(-86400))")
                 try await tx.query("DELETE FROM password_setup_tokens WHERE expires_at < \(time.addingTimeInterval(-86400))")
+                try await BrowserSessions.purgeIdle(now: time, in: tx)
                 try await tx.query("DELETE FROM login_throttle WHERE last_failure_at < \(time.addingTimeInterval(-86400)) AND (locked_until IS NULL OR locked_until < \(time))")
                 try await schedulePrune(at: time.addingTimeInterval(pruneInterval), in: tx)
             }

@@ -250,7 +250,9 @@ struct ActivityPages {
         let outcome: Outcome = try await forActivity(.registrationsWrite, context, id) { tx, actor, now in
             let activity = try await Activities.find(id, in: tx)
             guard !key.isEmpty else { return .problem("Vul het lidnummer of e-mailadres van de klant in.") }
-            let found = try await Customers.search(Customers.Search(query: key, limit: 2), by: actor, now: now, in: tx)
+            // Exactly this member number or e-mail address: a name's first letters are no way to choose a person.
+            let found = try await Customers.search(Customers.Search(query: key, limit: 20), by: actor, now: now, in: tx)
+                .filter { $0.memberNumber?.lowercased() == key.lowercased() || $0.email?.lowercased() == key.lowercased() }
             guard found.count == 1, let customer = found.first else {
                 return .problem(found.isEmpty ? "Geen klant gevonden met dit lidnummer of e-mailadres." : "Meer dan één klant gevonden: gebruik het lidnummer.")
             }
@@ -380,9 +382,11 @@ struct ActivityPages {
         case .success(let saved):
             return WebResponse.redirect("/activiteiten/\(saved.lower)?gedaan=opgeslagen")
         case .failure(let errors):
-            let (activity, branches): (Activity?, [Branch]) = try await services.inTenant(.activitiesManage, context) { tx, _, _ in
+            let load: (TenantTransaction, AuditActor, Date) async throws -> (Activity?, [Branch]) = { tx, _, _ in
                 (try await id.asyncMap { try await Activities.find($0, in: tx) }, try await Branches.list(in: tx))
             }
+            let (activity, branches) = if let id { try await forActivity(.activitiesManage, context, id, load) }
+                else { try await services.inTenant(.activitiesManage, context, load) }
             return WebResponse.html(try templates.render("activities/form", formModel(staff, id: id, activity: activity, typed: form, branches: branches, errors: errors)),
                                     status: .unprocessableContent)
         }

@@ -122,7 +122,9 @@ struct AdminPages {
             default: throw Problem.badRequest("action")
             }
         } catch let error as StaffError where error != .notFound {
-            let message = error.problem.status == 409
+            let message = error == .sharedAccount
+                ? "Deze medewerker werkt ook voor een andere bibliotheek of voor Probiblio. Vraag Probiblio om de tweestapsverificatie te resetten."
+                : error.problem.status == 409
                 ? "Dat kan niet: de bibliotheek houdt minstens één actieve beheerder."
                 : "Dat lukte niet: kies een rol uit de lijst."
             return try await staff(request, context, error: message, typed: nil)

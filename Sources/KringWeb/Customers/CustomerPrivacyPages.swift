@@ -125,11 +125,11 @@ struct CustomerPrivacyPages {
         return Side(id: customer.id.lower, name: customer.displayName.isEmpty ? "(naam onbekend)" : customer.displayName, facts: facts)
     }
 
-    func mergeForm(_ request: Request, _ context: KringRequestContext, error: String?) async throws -> Response {
+    func mergeForm(_ request: Request, _ context: KringRequestContext, error: String?, duplicate: UUID? = nil) async throws -> Response {
         let staff = try Staff(context)
         let id = try customerID(context)
         let query = request.uri.queryParameters
-        let otherID = query["met"].flatMap { UUID(uuidString: String($0)) }
+        let otherID = duplicate ?? query["met"].flatMap { UUID(uuidString: String($0)) }
         let search = String(query["q"] ?? "").trimmingCharacters(in: .whitespaces)
         let (survivor, duplicate, candidates) = try await services.inTenant(.customersWrite, context, probing: [id] + (otherID.map { [$0] } ?? [])) { tx, actor, now in
             let survivor = try await Customers.read(id: id, by: actor, now: now, in: tx)
@@ -154,7 +154,7 @@ struct CustomerPrivacyPages {
         let form = try await FormBody.read(request, limit: services.settings.maxBodyBytes)
         guard let duplicateID = form.value("duplicate").flatMap({ UUID(uuidString: $0) }) else { throw CustomerError.notFound }
         guard form.value("confirm") == "on" else {
-            return try await mergeForm(request, context, error: "Vink aan dat dit dezelfde persoon is.")
+            return try await mergeForm(request, context, error: "Vink aan dat dit dezelfde persoon is.", duplicate: duplicateID)
         }
         _ = try await services.inTenant(.customersWrite, context, probing: [id, duplicateID]) { tx, actor, now in
             try await CustomerPrivacy.merge(survivorID: id, duplicateID: duplicateID, by: actor, now: now, in: tx)

@@ -79,6 +79,10 @@ struct HomePages {
 
     func enrolForm(_ request: Request, _ context: KringRequestContext, wrong: Bool) async throws -> Response {
         let staff = try Staff(context)
+        // On already: never show or replace the active secret here.
+        if try await services.db.withPlatform({ tx in try await TwoFactor.status(userID: staff.session.userID, in: tx) }).enabled {
+            return WebResponse.redirect("/account")
+        }
         return try await TwoFactorPages(services: services, templates: templates).enrolPage(
             session: staff.session, cookie: request.cookies[BrowserSessions.cookieName]?.value ?? "", action: "/account/tweestaps",
             required: false, wrong: wrong, chrome: staff.chrome("Tweestapsverificatie instellen", area: "/account"))
@@ -92,12 +96,18 @@ struct HomePages {
               let step = TwoFactor.matchingStep(code: form.value("code") ?? "", secret: secret, now: time) else {
             return try await enrolForm(request, context, wrong: true)
         }
-        let codes = try await services.db.withPlatform { tx in
-            let codes = try await TwoFactor.enable(userID: staff.session.userID, secret: secret, confirmedStep: step, now: time, in: tx)
+        let enabled: [String]? = try await services.db.withPlatform { tx in
+            let codes: [String]
+            do {
+                codes = try await TwoFactor.enable(userID: staff.session.userID, secret: secret, confirmedStep: step, now: time, in: tx)
+            } catch TwoFactor.EnableError.alreadyEnabled {
+                return nil
+            }
             try await PlatformAudit.record(AuditEvent(action: "two_factor.enabled", tenantID: staff.session.tenantID, actorUserID: staff.session.userID,
                                                       targetType: "user", targetID: staff.session.userID.lower, ip: context.clientAddress), at: time, in: tx)
             return codes
         }
+        guard let codes = enabled else { return WebResponse.redirect("/account") }
         return try TwoFactorPages(services: services, templates: templates).recoveryCodesPage(codes, chrome: staff.chrome("Bewaar uw herstelcodes", area: "/account"))
     }
 }

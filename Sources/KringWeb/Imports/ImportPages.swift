@@ -214,7 +214,9 @@ struct ImportPages {
         let run = try await find(context, id)
         var csv = "regel;kolom;reden\r\n"
         func field(_ text: String) -> String {
-            let safe = text.first.map { "=+-@".contains($0) } == true ? "'" + text : text  // no formulas in a spreadsheet
+            // No formulas in a spreadsheet: a cell that starts (after spaces) with = + - @, a tab or a return is quoted as text.
+            let start = text.drop { $0 == " " }.first
+            let safe = start.map { "=+-@\t\r".contains($0) } == true ? "'" + text : text
             return "\"" + safe.replacingOccurrences(of: "\"", with: "\"\"") + "\""
         }
         for error in run.report?.errors ?? [] {

@@ -47,8 +47,9 @@ struct SignInPages {
 
     /// A safe place to return to after signing in: a path on this site only.
     static func safeBack(_ raw: String?) -> String? {
-        guard let raw, raw.hasPrefix("/"), !raw.hasPrefix("//"), !raw.contains("\\"), !raw.hasPrefix("/inloggen"),
-              !raw.contains("\r"), !raw.contains("\n") else { return nil }
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/_.?=&%-")
+        guard let raw, raw.count <= 500, raw.hasPrefix("/"), !raw.hasPrefix("//"), !raw.hasPrefix("/inloggen"),
+              raw.allSatisfy({ allowed.contains($0) }) else { return nil }
         return raw
     }
 
@@ -195,7 +196,7 @@ struct SignInPages {
         let session = try pending(context, .enrol)
         let cookie = request.cookies[BrowserSessions.cookieName]?.value ?? ""
         let form = try await FormBody.read(request, limit: services.settings.maxBodyBytes)
-        guard let verified = try await services.authentication.resumeLogin(session),
+        guard let verified = try await services.authentication.resumeLogin(session), verified.mustEnrol,
               let secret = session.pendingSecret else { throw Problem.unauthorized() }
         let time = services.now()
         guard let step = TwoFactor.matchingStep(code: form.value("code") ?? "", secret: secret, now: time) else {
@@ -207,7 +208,12 @@ struct SignInPages {
             return try await enrolForm(request, context, wrong: true)
         }
         let codes = try await services.db.withPlatform { tx in
-            let codes = try await TwoFactor.enable(userID: verified.userID, secret: secret, confirmedStep: step, now: time, in: tx)
+            let codes: [String]
+            do {
+                codes = try await TwoFactor.enable(userID: verified.userID, secret: secret, confirmedStep: step, now: time, in: tx)
+            } catch TwoFactor.EnableError.alreadyEnabled {
+                throw Problem.unauthorized()
+            }
             try await PlatformAudit.record(AuditEvent(action: "two_factor.enabled", tenantID: verified.tenant?.id, actorUserID: verified.userID,
                                                       targetType: "user", targetID: verified.userID.lower, ip: context.clientAddress), at: time, in: tx)
             return codes

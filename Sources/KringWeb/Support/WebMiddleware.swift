@@ -22,6 +22,8 @@ struct WebMiddleware: RouterMiddleware {
     }
 
     static let referrerPolicy = HTTPFields.Element.Name("Referrer-Policy")
+    /// The forms that carry a file.
+    static let uploadPaths: Set<String> = ["/beheer/import"]
 
     static let contentSecurityPolicy = [
         "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "object-src 'none'",
@@ -52,15 +54,24 @@ struct WebMiddleware: RouterMiddleware {
         var request = request
         if request.method == .post {
             try checkOrigin(request)
+            // Only a signed-in upload may be large; every other form is small, read before anything else is done with it.
+            let upload = context.identity != nil && Self.uploadPaths.contains(request.uri.path)
+            let limit = upload ? services.settings.maxImportBytes : services.settings.maxBodyBytes
             let buffer: ByteBuffer
             do {
-                buffer = try await request.collectBody(upTo: services.settings.maxImportBytes)
+                buffer = try await request.collectBody(upTo: limit)
             } catch {
-                throw Problem.tooLarge("The form is larger than \(services.settings.maxImportBytes) bytes.")
+                throw Problem.tooLarge("The form is larger than \(limit) bytes.")
             }
-            let expected = context.browserSession?.csrfToken ?? request.cookies[WebCookies.formTokenName]?.value
-            let sent = Self.formToken(buffer, contentType: request.headers[.contentType] ?? "")
-            guard let expected, !expected.isEmpty, let sent, Self.constantTimeEqual(sent, expected) else {
+            let contentType = request.headers[.contentType] ?? ""
+            if !upload, contentType.lowercased().hasPrefix("multipart/") { throw WebRefusal.formToken }
+            // A half-done sign-in may go back to the sign-in form, whose token is the form cookie's.
+            var expected = [context.browserSession?.csrfToken].compactMap { $0 }
+            if context.browserSession == nil || context.browserSession?.pending != nil {
+                expected += [request.cookies[WebCookies.formTokenName]?.value].compactMap { $0 }
+            }
+            let sent = Self.formToken(buffer, contentType: contentType)
+            guard let sent, expected.contains(where: { !$0.isEmpty && Self.constantTimeEqual(sent, $0) }) else {
                 services.authentication.db.logger.notice("web form refused: form token missing or wrong", metadata: ["path": "\(request.uri.path)"])
                 throw WebRefusal.formToken
             }
