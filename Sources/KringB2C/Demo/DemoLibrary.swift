@@ -159,7 +159,8 @@ public struct DemoLibrary: Sendable {
         let categories = [("jeugd", "Voorlezen voor peuters"), ("jeugd", "Kinderboekenweek-feest"), ("volwassenen", "Schrijversavond"),
                           ("taal", "Taalcafé"), ("digitaal", "Digicafé: veilig online"), ("volwassenen", "Leesclub"), ("jeugd", "Codeerclub")]
         let activities = max(10, min(800, members / 100))
-        // Two a day around today, at the times libraries hold them (10:00, 14:30, 19:30 in Amsterdam).
+        // Two a day around today, at the times libraries hold them (10:00, 14:30, 19:30 in Amsterdam); the last few
+        // (at least four) from tomorrow on, so that reminders and bookings have something to go to.
         try await tx.query("""
             INSERT INTO activities (id, title, category, target_group, branch_id, starts_at, ends_at, capacity, price_cents, created_at, updated_at)
             SELECT gen_random_uuid(), (\(categories.map(\.1)))[1 + (i % \(categories.count))], (\(categories.map(\.0)))[1 + (i % \(categories.count))],
@@ -167,7 +168,7 @@ public struct DemoLibrary: Sendable {
                    CASE WHEN i % 4 = 0 THEN 12 ELSE 30 END, CASE WHEN i % 3 = 0 THEN 350 ELSE 0 END, \(now), \(now)
             FROM generate_series(1, \(activities)) AS i
             CROSS JOIN LATERAL (
-                SELECT (date_trunc('day', \(now) AT TIME ZONE 'Europe/Amsterdam') + ((i - \(activities * 5 / 6)) / 2) * interval '1 day'
+                SELECT (date_trunc('day', \(now) AT TIME ZONE 'Europe/Amsterdam') + floor((i - \(activities - max(4, activities / 6)) + 1) / 2.0) * interval '1 day'
                         + (ARRAY[interval '10 hours', interval '14 hours 30 minutes', interval '19 hours 30 minutes'])[1 + i % 3])
                        AT TIME ZONE 'Europe/Amsterdam' AS at
             ) s
@@ -180,8 +181,12 @@ public struct DemoLibrary: Sendable {
                    a.price_cents, 'staff', a.starts_at - interval '7 days', \(now)
             FROM activities a
             CROSS JOIN LATERAL (
-                SELECT id FROM customers TABLESAMPLE SYSTEM (\(min(100.0, max(0.5, 10_000.0 / Double(max(members, 1))))))
-                WHERE merged_into IS NULL AND a.id IS NOT NULL LIMIT \(10 + random.next(18))
+                -- A sample of pages can come back empty for a small library: then the first customers by id.
+                (SELECT id FROM customers TABLESAMPLE SYSTEM (\(min(100.0, max(0.5, 10_000.0 / Double(max(members, 1))))))
+                 WHERE merged_into IS NULL AND a.id IS NOT NULL LIMIT \(10 + random.next(18)))
+                UNION ALL
+                (SELECT id FROM customers WHERE merged_into IS NULL AND a.id IS NOT NULL ORDER BY id LIMIT 12)
+                LIMIT \(10 + random.next(18))
             ) c
             ON CONFLICT (activity_id, customer_id) DO NOTHING
             """)
