@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 
 /// Random secrets for tokens and keys, from the system's CSPRNG.
-enum SecureRandom {
+public enum SecureRandom {
     static func bytes(_ count: Int) -> [UInt8] {
         var generator = SystemRandomNumberGenerator()
         return (0..<count).map { _ in generator.next() }
@@ -13,7 +13,7 @@ enum SecureRandom {
     }
 
     /// URL-safe base64 without padding.
-    static func token(_ byteCount: Int) -> String {
+    public static func token(_ byteCount: Int) -> String {
         Data(bytes(byteCount)).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")

@@ -72,7 +72,7 @@ public struct StaffAdministration: Sendable {
     public func resetTwoFactor(userID: UUID) async throws {
         let now = services.now()
         let isMember = try await services.db.withPlatform { tx in
-            try await StaffAccounts.members(tenantID: tenant.id, after: nil, limit: 10_000, in: tx).contains { $0.user.id == userID }
+            try await StaffAccounts.member(userID: userID, tenantID: tenant.id, in: tx) != nil
         }
         guard isMember else {
             await auditForeignProbe(userID: userID, now: now)

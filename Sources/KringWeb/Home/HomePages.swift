@@ -67,8 +67,7 @@ struct HomePages {
     func account(_ context: KringRequestContext) async throws -> Response {
         let staff = try Staff(context)
         let (email, status) = try await services.db.withPlatform { tx in
-            var email = ""
-            for try await value in try await tx.query("SELECT email FROM platform.users WHERE id = \(staff.session.userID)").decode(String.self) { email = value }
+            let email = try await StaffAccounts.user(id: staff.session.userID, in: tx)?.email ?? ""
             return (email, try await TwoFactor.status(userID: staff.session.userID, in: tx))
         }
         let model = AccountModel(chrome: staff.chrome("Mijn account", area: "/account"), name: staff.session.displayName, email: email,

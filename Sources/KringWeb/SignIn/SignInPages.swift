@@ -41,9 +41,7 @@ struct SignInPages {
         let back: String?
     }
 
-    private func signInChrome(_ title: String, csrf: String) -> Chrome {
-        Chrome(title: title, library: nil, userName: nil, csrf: csrf, nav: [], query: "", notice: nil, signedIn: false, canSearch: false)
-    }
+    private func signInChrome(_ title: String, csrf: String) -> Chrome { .signedOut(title, csrf: csrf) }
 
     /// A safe place to return to after signing in: a path on this site only.
     static func safeBack(_ raw: String?) -> String? {
@@ -56,7 +54,7 @@ struct SignInPages {
     func signInForm(_ request: Request, _ context: KringRequestContext, email: String = "", library: String? = nil,
                     error: String? = nil, status: HTTPResponse.Status = .ok, back: String? = nil) async throws -> Response {
         if context.identity != nil, error == nil { return WebResponse.redirect("/") }
-        let token = request.cookies[WebCookies.formTokenName]?.value ?? SecureToken.make()
+        let token = request.cookies[WebCookies.formTokenName]?.value ?? SecureRandom.token(32)
         let tenants = try await services.db.withPlatform { tx in try await TenantDirectory.list(in: tx) }
             .filter { $0.status == .active }.sorted { $0.name < $1.name }
         let chosen = library ?? request.cookies["kring_bibliotheek"]?.value
@@ -232,7 +230,7 @@ struct SignInPages {
     func switchForm(_ request: Request, _ context: KringRequestContext) async throws -> Response {
         let staff = try Staff(context)
         let (email, libraries) = try await services.db.withPlatform { tx in
-            let email = try await tx.query("SELECT email FROM platform.users WHERE id = \(staff.session.userID)").decode(String.self).first { _ in true } ?? ""
+            let email = try await StaffAccounts.user(id: staff.session.userID, in: tx)?.email ?? ""
             var libraries: [Choice] = []
             for try await (slug, name) in try await tx.query("""
                 SELECT t.slug, t.name FROM platform.memberships m JOIN platform.tenants t ON t.id = m.tenant_id
@@ -260,7 +258,7 @@ struct SignInPages {
     }
 
     func forgotForm(_ request: Request, sent email: String?) async throws -> Response {
-        let token = request.cookies[WebCookies.formTokenName]?.value ?? SecureToken.make()
+        let token = request.cookies[WebCookies.formTokenName]?.value ?? SecureRandom.token(32)
         var response = WebResponse.html(try templates.render("signin/forgot", ForgotModel(
             chrome: signInChrome("Wachtwoord vergeten", csrf: token), sent: email != nil, email: email ?? "")))
         response.setCookie(cookies.formToken(token))
@@ -294,15 +292,5 @@ struct SignInPages {
         var response = WebResponse.redirect("/inloggen?afgemeld=1")
         response.setCookie(cookies.endSession())
         return response
-    }
-}
-
-enum SecureToken {
-    /// 32 random bytes, URL-safe base64 without padding.
-    static func make() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        return Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 }

@@ -34,8 +34,7 @@ struct TwoFactorPages {
                 try await BrowserSessions.offerSecret(fresh, cookie: cookie, in: tx)
                 secret = fresh
             }
-            var email = ""
-            for try await value in try await tx.query("SELECT email FROM platform.users WHERE id = \(session.userID)").decode(String.self) { email = value }
+            let email = try await StaffAccounts.user(id: session.userID, in: tx)?.email ?? ""
             return (secret ?? "", email)
         }
         let url = TwoFactor.authenticatorURL(secret: secret, account: email)

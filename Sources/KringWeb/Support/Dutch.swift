@@ -8,11 +8,11 @@ enum Dutch {
     static let weekdays = ["zondag", "maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag"]
 
     /// ISO 8601 weeks (Monday first; week 1 holds the first Thursday), as Dutch calendars number them.
-    static var calendar: Calendar {
+    static let calendar: Calendar = {
         var calendar = Calendar(identifier: .iso8601)
         calendar.timeZone = timeZone
         return calendar
-    }
+    }()
 
     /// 6 december 2026
     static func date(_ date: Date) -> String {

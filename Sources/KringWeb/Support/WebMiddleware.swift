@@ -151,7 +151,7 @@ struct WebMiddleware: RouterMiddleware {
         if let staff = try? Staff(context) {
             chrome = staff.chrome(heading, area: nil)
         } else {
-            chrome = Chrome(title: heading, library: nil, userName: nil, csrf: "", nav: [], query: "", notice: nil, signedIn: false, canSearch: false)
+            chrome = .signedOut(heading, csrf: "")
         }
         let model = ErrorModel(chrome: chrome, heading: heading, message: message,
                                reference: status >= 500 ? context.requestID : nil, signIn: chrome.signedIn == false)

@@ -22,6 +22,11 @@ struct Chrome: Sendable {
     let notice: String?
     let signedIn: Bool
     let canSearch: Bool
+
+    /// The frame of a page for someone not signed in: no navigation, no search.
+    static func signedOut(_ title: String, csrf: String) -> Chrome {
+        Chrome(title: title, library: nil, userName: nil, csrf: csrf, nav: [], query: "", notice: nil, signedIn: false, canSearch: false)
+    }
 }
 
 /// One signed-in person at the screen: their principal, library and session.
