@@ -5,7 +5,7 @@
 # Prints, per page, every request's server time (p50, p95, p99, max) over all N requests, and checks each answered 200.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source Deploy/postgres.sh
+source Deploy/bench-server.sh
 MEMBERS=68000
 REQUESTS=500
 while [ $# -gt 0 ]; do
@@ -15,40 +15,7 @@ while [ $# -gt 0 ]; do
         *) echo "usage: Deploy/bench-web.sh [--members N] [--requests N]" >&2; exit 2 ;;
     esac
 done
-BUILD_PATH=${KRING_BENCH_BUILD_PATH:-.build-release}
-echo "Building a release kring in $BUILD_PATH ..."
-swift build -c release --product kring --build-path "$BUILD_PATH" >/dev/null
-KRING="$(swift build -c release --build-path "$BUILD_PATH" --show-bin-path)/kring"
-
-DATA=$(mktemp -d /tmp/kring-bench-web.XXXXXX)
-chmod 755 "$DATA"
-PG_PORT=$((50000 + RANDOM % 4000))
-HTTP_PORT=$((43000 + RANDOM % 3000))
-stop() {
-    [ -n "${SERVER_PID:-}" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
-    kring_pg_stop "$DATA/pg"
-    rm -rf "$DATA"
-}
-trap stop EXIT
-kring_pg_ensure_installed
-kring_pg_start "$DATA/pg" "$PG_PORT" >/dev/null
-kring_pg_bootstrap "$PG_PORT" >/dev/null
-psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -c "CREATE DATABASE kring OWNER kring_owner"
-export KRING_DATABASE_URL="postgres://kring_app@127.0.0.1:$PG_PORT/kring?sslmode=disable"
-export KRING_OWNER_DATABASE_URL="postgres://kring_owner@127.0.0.1:$PG_PORT/kring?sslmode=disable"
-export KRING_JWT_KEYS_DIR="$DATA/keys" KRING_LISTEN="127.0.0.1:$HTTP_PORT" KRING_LOG_LEVEL=warning
-"$KRING" jwt-key generate --dir "$KRING_JWT_KEYS_DIR" >/dev/null
-"$KRING" migrate >/dev/null
-PASSWORD=bench-wachtwoord-2026
-printf '%s\n' "$PASSWORD" | "$KRING" tenant create --slug bench --name "Bibliotheek Bench" --admin-email admin@bench.example \
-    --admin-name Beheer --password-stdin >/dev/null
-printf '%s\n' "$PASSWORD" | "$KRING" user create --tenant bench --email balie@bench.example --role frontdesk --name Balie --password-stdin >/dev/null
-echo "Generating $MEMBERS members ..."
-"$KRING" demo --tenant bench --members "$MEMBERS" >/dev/null
-psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d kring -c "ANALYZE" >/dev/null
-"$KRING" serve >"$DATA/serve.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 1 60); do curl -sf "http://127.0.0.1:$HTTP_PORT/health/ready" >/dev/null 2>&1 && break; sleep 0.5; done
+kring_bench_serve "$MEMBERS" 1 bench-web
 
 # Keys to look up as the counter does: member numbers, last-name starts and postcodes of real rows; customers to open.
 psql -At -h 127.0.0.1 -p "$PG_PORT" -U kring_owner -d kring -c "

@@ -6,12 +6,19 @@ For each message N it writes N.eml (the bytes as received after the DATA dot-uns
 headers and the decoded text of every part), so tests check Kring's output with an independent parser.
 Every command it handles is appended to events.jsonl. It prints "READY <port>" once it listens.
 
+For fault tests (Deploy/fault-test.sh): --port listens on a given port (so a sink stopped and started again is the
+same relay), --delay holds each DATA reply back (a slow relay), and --recipients-log appends one line per accepted
+message, "RCPT<TAB>MESSAGE-ID<TAB>X-KRING-CAMPAIGN", written just before the 250 reply. On SIGTERM a sink with
+--recipients-log stops like a relay going down for maintenance: it answers 421 to every new transaction, lets the
+messages whose DATA is under way finish, then closes.
+
 Usage: smtp-sink.py --dir DIR [--ready-file F] [--tls none|starttls|implicit --cert C --key K] [--require-starttls]
                     [--auth USER:PASSWORD [--auth-only PLAIN|LOGIN]] [--pipelining] [--smtputf8] [--reject ADDRESS=CODE ...]
-                    [--count-only]
+                    [--count-only] [--port P] [--delay SECONDS] [--recipients-log FILE]
 Listens on 127.0.0.1 only.
 """
 import argparse
+import asyncio
 import email
 import email.policy
 import json
@@ -19,8 +26,10 @@ import os
 import signal
 import socket
 import ssl
+import stat
 import sys
 import threading
+import time
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
@@ -43,8 +52,13 @@ def is_tls(server, session):
 
 
 class Sink:
-    def __init__(self, folder, rejects, pipelining, count_only=False):
+    def __init__(self, folder, rejects, pipelining, count_only=False, delay=0.0, recipients_log=None):
         self.count_only = count_only
+        self.delay = delay
+        self.recipients_log = open(recipients_log, "a", buffering=1) if recipients_log else None
+        # Set when the sink is going down: new transactions get 421, the ones in DATA finish.
+        self.closing = False
+        self.in_data = 0
         self.folder = folder
         self.rejects = rejects
         self.pipelining = pipelining
@@ -72,6 +86,8 @@ class Sink:
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         self.event("mail", server, session, address=address)
+        if self.closing:
+            return REPLIES["421"]
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 OK"
@@ -85,6 +101,8 @@ class Sink:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.recipients_log is not None:
+            return await self.log_recipients(envelope)
         if self.count_only:
             with self.lock:
                 self.count += 1
@@ -125,6 +143,30 @@ class Sink:
         self.event("data", server, session, number=number)
         return "250 2.0.0 Ok: queued as sink-%05d" % number
 
+    async def log_recipients(self, envelope):
+        """Accepts the message after --delay and logs its recipients, message id and campaign (one line each)."""
+        self.in_data += 1
+        try:
+            if self.closing:
+                return REPLIES["421"]
+            if self.delay:
+                await asyncio.sleep(self.delay)
+            message_id, campaign = "-", "-"
+            for line in envelope.original_content.split(b"\r\n\r\n", 1)[0].split(b"\r\n"):
+                name, _, value = line.partition(b":")
+                if name.lower() == b"message-id":
+                    message_id = value.strip().decode("ascii", "replace")
+                elif name.lower() == b"x-kring-campaign":
+                    campaign = value.strip().decode("ascii", "replace")
+            with self.lock:
+                self.count += 1
+                number = self.count
+                for rcpt in envelope.rcpt_tos:
+                    self.recipients_log.write(f"{rcpt}\t{message_id}\t{campaign}\n")
+            return "250 2.0.0 Ok: queued as sink-%05d" % number
+        finally:
+            self.in_data -= 1
+
 
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -146,6 +188,9 @@ def main():
     parser.add_argument("--smtputf8", action="store_true", help="advertise SMTPUTF8 and accept international addresses (RFC 6531)")
     parser.add_argument("--reject", action="append", default=[], help="ADDRESS=CODE: answer RCPT with CODE")
     parser.add_argument("--count-only", action="store_true", help="keep nothing, only count (benchmarks); the count is written to DIR/count at exit")
+    parser.add_argument("--port", type=int, help="listen on this port rather than a free one")
+    parser.add_argument("--delay", type=float, default=0.0, help="with --recipients-log: seconds before each DATA reply")
+    parser.add_argument("--recipients-log", help="keep no message; append RCPT, Message-ID and X-Kring-Campaign of each to this file")
     args = parser.parse_args()
 
     rejects = {}
@@ -153,7 +198,7 @@ def main():
         address, _, code = item.rpartition("=")
         rejects[address.lower()] = code
     os.makedirs(args.dir, exist_ok=True)
-    sink = Sink(args.dir, rejects, args.pipelining, args.count_only)
+    sink = Sink(args.dir, rejects, args.pipelining, args.count_only or bool(args.recipients_log), args.delay, args.recipients_log)
 
     context = None
     if args.tls != "none":
@@ -179,7 +224,7 @@ def main():
 
     # Controller.start() checks readiness with a connection of its own, so it needs a concrete port.
     for attempt in range(20):
-        port = free_port()
+        port = args.port or free_port()
         controller = Controller(sink, hostname="127.0.0.1", port=port,
                                 ssl_context=context if args.tls == "implicit" else None, **options)
         try:
@@ -188,6 +233,8 @@ def main():
         except (OSError, RuntimeError):
             if attempt == 19:
                 raise
+            if args.port:
+                time.sleep(0.5)  # the port of a sink just stopped may still be held for a moment
     if args.ready_file:
         with open(args.ready_file + ".tmp", "w") as f:
             f.write(str(port))
@@ -197,9 +244,18 @@ def main():
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    # Also stop when the test process goes away (stdin closes).
-    threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+    # Also stop when the test process goes away (stdin closes), when stdin is a pipe from it: a sink started in the
+    # background of a shell script has /dev/null there.
+    if stat.S_ISFIFO(os.fstat(sys.stdin.fileno()).st_mode):
+        threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
     stop.wait()
+    if args.recipients_log:
+        # Going down like a relay: no new transaction, the ones in DATA finish (up to 10 s).
+        sink.closing = True
+        deadline = time.monotonic() + 10
+        while sink.in_data and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.2)  # the last 250 replies on their way
     controller.stop()
     with open(os.path.join(args.dir, "count"), "w") as f:
         f.write(str(sink.count))

@@ -8,13 +8,57 @@ import PostgresNIO
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [MigrateBench.self, ImportBench.self, SegmentBench.self, SendBench.self])
 
-    /// Removes a benchmark's scratch library: schema, records and role.
-    static func dropScratchTenant(_ tenant: Tenant, owner: Database) async throws {
-        try await owner.withPlatform { tx in
-            try await tx.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \(tenant.slug.schema.quoted) CASCADE"))
-            try await tx.query("DELETE FROM schema_migrations WHERE schema_name = \(tenant.slug.schema.name)")
-            try await tx.query("DELETE FROM tenants WHERE id = \(tenant.id)")
-            try await tx.query(PostgresQuery(unsafeSQL: "DROP ROLE \(tenant.slug.role.quoted)"))
+    /// Runs `body` on a scratch database of its own, migrated, then dropped with the roles of the libraries made in
+    /// it (roles belong to the cluster). The database `KRING_OWNER_DATABASE_URL` names only lends its server: a
+    /// `kring worker` or server running on it never sees the benchmark's libraries, so it cannot take part of the work.
+    /// With `keep`, the database and its roles stay for a look afterwards.
+    static func withScratchDatabase<T: Sendable>(_ env: Environment, maxConnections: Int = 6, keep: Bool = false,
+                                                 _ body: (Database) async throws -> T) async throws -> T {
+        var configuration = try DatabaseURL.configuration(from: try env.require("KRING_OWNER_DATABASE_URL"))
+        let scratch = "kring_bench_\(UInt32.random(in: 0...UInt32.max))"
+        let logger = env.logger
+        _ = try await env.withOwner { admin in
+            try await admin.withConnection { try await $0.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(scratch)"), logger: logger) }
+        }
+        print("scratch database: \(scratch)\(keep ? " (kept)" : " (dropped at the end)")")
+        configuration.database = scratch
+        configuration.options.maximumConnections = maxConnections
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        let outcome: Result<T, any Error>
+        var roles: [String] = []
+        do {
+            let (value, made) = try await client.whileRunning {
+                let owner = Database(client: client, logger: logger)
+                _ = try await Migrator(owner: owner, migrations: try MigrationSet.load()).migrate()
+                let result: Result<T, any Error>
+                do { result = .success(try await body(owner)) } catch { result = .failure(error) }
+                let made = try await owner.withPlatform { tx in
+                    try await tx.query("SELECT slug FROM tenants").decode(String.self).reduce(into: [String]()) { $0.append($1) }
+                }
+                return (try result.get(), made)
+            }
+            outcome = .success(value)
+            roles = made
+        } catch {
+            outcome = .failure(error)
+        }
+        if keep { return try outcome.get() }
+        try await env.withOwner { admin in
+            try await admin.withConnection { connection in
+                try await connection.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(scratch) WITH (FORCE)"), logger: logger)
+                for role in roles.compactMap(TenantSlug.init).map(\.role) {
+                    try await connection.query(PostgresQuery(unsafeSQL: "DROP ROLE IF EXISTS \(role.quoted)"), logger: logger)
+                }
+            }
+        }
+        return try outcome.get()
+    }
+
+    /// How many sends of `campaign` ended in each status, e.g. "20000 sent, 0 failed".
+    static func statusCounts(campaign: UUID, tenant: Tenant, owner: Database) async throws -> [(status: String, count: Int)] {
+        try await owner.withTenant(tenant) { tx in
+            try await tx.query("SELECT status, count(*)::int FROM sends WHERE campaign_id = \(campaign) GROUP BY status ORDER BY status")
+                .decode((String, Int).self).reduce(into: [(status: String, count: Int)]()) { $0.append(($1.0, $1.1)) }
         }
     }
 
@@ -38,7 +82,7 @@ struct Bench: AsyncParsableCommand {
             let migrations = try MigrationSet.load()
             let logger = env.logger
 
-            try await env.withOwner { admin in
+            _ = try await env.withOwner { admin in
                 try await admin.withConnection { try await $0.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(scratch)"), logger: logger) }
             }
             base.database = scratch

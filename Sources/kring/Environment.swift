@@ -7,7 +7,7 @@ import KringServer
 import Logging
 import PostgresNIO
 
-/// Configuration from `KRING_*` environment variables (see README).
+/// Configuration from `KRING_*` environment variables (see Docs/configuration.md).
 struct Environment {
     let values: [String: String]
 
@@ -17,7 +17,7 @@ struct Environment {
 
     struct Missing: Error, CustomStringConvertible {
         let name: String
-        var description: String { "Set \(name) (see README, Configuration)." }
+        var description: String { "Set \(name) (see Docs/configuration.md)." }
     }
 
     func require(_ name: String) throws -> String {

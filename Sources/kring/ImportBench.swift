@@ -26,32 +26,26 @@ struct ImportBench: AsyncParsableCommand {
         let bytes = (try FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? 0
         defer { try? FileManager.default.removeItem(at: file) }
 
-        try await env.withOwner { owner in
+        try await Bench.withScratchDatabase(env) { owner in
             let now = Date()
             let tenant = try await owner.withPlatform { tx in
                 try await TenantProvisioner(migrator: Migrator(owner: owner, migrations: try MigrationSet.load()))
                     .create(slug: slug, name: "Benchmark", now: now, in: tx)
             }
-            do {
-                try await owner.withTenant(tenant) { tx in
-                    for branch in demo.profile.branches {
-                        _ = try await Branches.create(BranchDraft(name: branch.name, municipality: branch.municipality), by: .system, now: now, in: tx)
-                    }
+            try await owner.withTenant(tenant) { tx in
+                for branch in demo.profile.branches {
+                    _ = try await Branches.create(BranchDraft(name: branch.name, municipality: branch.municipality), by: .system, now: now, in: tx)
                 }
-                let first = try await timed { try await MemberImport().run(try FileImportSource(path: file.path), by: .system, now: now, db: owner, tenant: tenant) }
-                let second = try await timed { try await MemberImport().run(try FileImportSource(path: file.path), by: .system, now: now, db: owner, tenant: tenant) }
-                let copy = try await timedCopy(demo.rows(today: today), owner: owner, logger: logger)
-                print("cores: \(ProcessInfo.processInfo.activeProcessorCount)")
-                print("export: \(rows) rows, \(bytes / 1024) KiB, generated in \(seconds(generated)) s")
-                print("import 1 (new):       \(seconds(first.1)) s, \(perSecond(rows, first.1)) rows/s: \(first.0.inserted) new, \(first.0.rejected) rejected")
-                print("import 2 (unchanged): \(seconds(second.1)) s, \(perSecond(rows, second.1)) rows/s: \(second.0.unchanged) unchanged, \(second.0.updated) changed")
-                print("COPY into a plain table: \(seconds(copy)) s, \(perSecond(rows, copy)) rows/s; import 1 takes \(String(format: "%.1f", ratio(first.1, copy)))x COPY")
-                print("peak memory (max RSS of this process): \(Self.peakRSSMegabytes()) MB")
-            } catch {
-                try? await Bench.dropScratchTenant(tenant, owner: owner)
-                throw error
             }
-            try await Bench.dropScratchTenant(tenant, owner: owner)
+            let first = try await timed { try await MemberImport().run(try FileImportSource(path: file.path), by: .system, now: now, db: owner, tenant: tenant) }
+            let second = try await timed { try await MemberImport().run(try FileImportSource(path: file.path), by: .system, now: now, db: owner, tenant: tenant) }
+            let copy = try await timedCopy(demo.rows(today: today), owner: owner, logger: logger)
+            print("cores: \(ProcessInfo.processInfo.activeProcessorCount)")
+            print("export: \(rows) rows, \(bytes / 1024) KiB, generated in \(seconds(generated)) s")
+            print("import 1 (new):       \(seconds(first.1)) s, \(perSecond(rows, first.1)) rows/s: \(first.0.inserted) new, \(first.0.rejected) rejected")
+            print("import 2 (unchanged): \(seconds(second.1)) s, \(perSecond(rows, second.1)) rows/s: \(second.0.unchanged) unchanged, \(second.0.updated) changed")
+            print("COPY into a plain table: \(seconds(copy)) s, \(perSecond(rows, copy)) rows/s; import 1 takes \(String(format: "%.1f", ratio(first.1, copy)))x COPY")
+            print("peak memory (max RSS of this process): \(Self.peakRSSMegabytes()) MB")
         }
     }
 

@@ -14,7 +14,6 @@ import PostgresNIO
 import Prometheus
 import ServiceLifecycle
 
-@main
 struct Kring: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kring",
@@ -24,7 +23,8 @@ struct Kring: AsyncParsableCommand {
             APIKeyCommand.self, JWTKeyCommand.self, ImportCommand.self, MailCommand.self, DemoCommand.self, Bench.self,
         ])
 
-    static func main() async {
+    /// Parses the command line and runs the command (called from `main.swift`).
+    static func start() async {
         Environment.bootstrapLogging()
         do {
             var command = try parseAsRoot()
@@ -57,8 +57,12 @@ struct Serve: AsyncParsableCommand {
         ownerConfig.options.maximumConnections = 2
         let appClient = PostgresClient(configuration: appConfig, backgroundLogger: logger)
         let ownerClient = PostgresClient(configuration: ownerConfig, backgroundLogger: logger)
-        let db = Database(client: appClient, logger: logger)
-        let owner = Database(client: ownerClient, logger: logger)
+        // A request waits this long for a database connection, then answers 503 (the database is down, or the pool
+        // exhausted): never the minute PostgresNIO would wait for an unreachable server.
+        let wait = Duration.milliseconds(Int((Double(env.values["KRING_DATABASE_WAIT_SECONDS"] ?? "") ?? 3) * 1000))
+        // 0 turns the limit off (requests then wait as long as the pool does).
+        let db = Database(client: appClient, logger: logger, connectionWait: wait > .zero ? wait : nil)
+        let owner = Database(client: ownerClient, logger: logger, connectionWait: wait > .zero ? wait : nil)
         let now: @Sendable () -> Date = { Date() }
         let services = AppServices(
             db: db, owner: owner,

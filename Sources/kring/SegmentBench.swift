@@ -23,7 +23,7 @@ struct SegmentBench: AsyncParsableCommand {
         let now = Date()
         let today = CalendarDate(now)
 
-        try await env.withOwner { owner in
+        try await Bench.withScratchDatabase(env, keep: keep) { owner in
             let tenant = try await owner.withPlatform { tx in
                 try await TenantProvisioner(migrator: Migrator(owner: owner, migrations: try MigrationSet.load()))
                     .create(slug: slug, name: "Benchmark", now: now, in: tx)
@@ -99,15 +99,8 @@ struct SegmentBench: AsyncParsableCommand {
                         print("\(name) plan:\n" + plan.joined(separator: "\n"))
                     }
                 }
-            } catch {
-                try? await Bench.dropScratchTenant(tenant, owner: owner)
-                throw error
             }
-            if keep {
-                print("kept scratch library \(tenant.slug) (schema \(tenant.slug.schema.quoted))")
-            } else {
-                try await Bench.dropScratchTenant(tenant, owner: owner)
-            }
+            if keep { print("kept scratch library \(tenant.slug) (schema \(tenant.slug.schema.quoted))") }
         }
     }
 

@@ -290,7 +290,7 @@ import Testing
         let branchDelete: String? = await {
             do {
                 // Branches are the administrators' (the tenant role may not delete them): the schema owner tries.
-                try await env.owner.withConnection { connection in
+                _ = try await env.owner.withConnection { connection in
                     try await connection.query(PostgresQuery(unsafeSQL: "DELETE FROM \(tenant.slug.schema.quoted).branches"), logger: env.owner.logger)
                 }
                 return nil

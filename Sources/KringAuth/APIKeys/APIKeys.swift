@@ -24,7 +24,7 @@ public struct APIKey: Sendable, Codable, Equatable {
         self.tenantID = tenantID
         self.environment = environment
         self.name = name
-        self.scopes = scopes.compactMap(APIScope.init(rawValue:))
+        self.scopes = try scopes.map { try UnreadableColumn.enumValue(APIScope.self, $0, column: "scopes") }
         self.createdAt = createdAt
         self.expiresAt = expiresAt
         self.revokedAt = revokedAt

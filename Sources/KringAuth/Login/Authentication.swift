@@ -120,7 +120,7 @@ public struct Authentication: Sendable {
                 if let tenant = candidate.tenant {
                     let rows = try await tx.query("SELECT role, disabled_at FROM memberships WHERE user_id = \(userID) AND tenant_id = \(tenant.id)")
                     for try await (role, disabledAt) in rows.decode((String, Date?).self) {
-                        candidate.role = Role(rawValue: role)
+                        candidate.role = try UnreadableColumn.enumValue(Role.self, role, column: "role")
                         candidate.membershipDisabled = disabledAt != nil
                     }
                 }
@@ -259,7 +259,7 @@ public struct Authentication: Sendable {
                 WHERE m.user_id = \(userID) AND m.tenant_id = \(tenantID)
                   AND m.disabled_at IS NULL AND u.disabled_at IS NULL AND t.status = 'active'
                 """)
-            for try await role in rows.decode(String.self) { return Role(rawValue: role) }
+            for try await role in rows.decode(String.self) { return try UnreadableColumn.enumValue(Role.self, role, column: "role") }
             return nil
         }
         let rows = try await tx.query("""
@@ -291,19 +291,37 @@ public struct Authentication: Sendable {
         let isPlatform = claims.aud.value == [AccessClaims.Audience.platform]
         if isPlatform != (claims.tid == nil) { throw Problem.unauthorized("The access token is not valid.") }
 
-        let principal: Principal? = try await db.withPlatform { tx in
-            let live = try await tx.query("""
-                SELECT 1 FROM refresh_token_families
-                WHERE id = \(sessionID) AND user_id = \(userID) AND revoked_at IS NULL AND expires_at > \(time)
-                  AND tenant_id IS NOT DISTINCT FROM \(claims.tenantID)
-                """)
-            var sessionLive = false
-            for try await _ in live { sessionLive = true }
-            guard sessionLive, let role = try await currentRole(userID: userID, tenantID: claims.tenantID, in: tx) else { return nil }
-            let tenant = try await claims.tenantID.asyncMap { try await TenantDirectory.find(id: $0, in: tx) }
-            if claims.tenantID != nil && tenant == nil { return nil }
-            return Principal(credential: .staff(userID: userID, sessionID: sessionID), tenant: tenant ?? nil,
-                             role: role, permissions: PermissionMatrix.permissions(of: role))
+        // One statement, outside a transaction (a single read needs none): the session is live, the person and their
+        // membership (or platform role) are not disabled, and the library is active. It runs on every request.
+        let rows = try await db.withConnection { connection in
+            try await connection.query("""
+                SELECT m.role, a.user_id IS NOT NULL, t.id, t.slug, t.name, t.status, t.created_at
+                FROM platform.refresh_token_families f
+                JOIN platform.users u ON u.id = f.user_id AND u.disabled_at IS NULL
+                LEFT JOIN platform.memberships m ON m.user_id = f.user_id AND m.tenant_id = f.tenant_id AND m.disabled_at IS NULL
+                LEFT JOIN platform.tenants t ON t.id = f.tenant_id AND t.status = 'active'
+                LEFT JOIN platform.platform_admins a ON f.tenant_id IS NULL AND a.user_id = f.user_id
+                WHERE f.id = \(sessionID) AND f.user_id = \(userID) AND f.revoked_at IS NULL AND f.expires_at > \(time)
+                  AND f.tenant_id IS NOT DISTINCT FROM \(claims.tenantID)
+                """, logger: db.queryLogger).collect()
+        }
+        var principal: Principal?
+        if let row = rows.first {
+            let cells = row.makeRandomAccess()
+            let platformAdmin = try cells[1].decode(Bool.self)
+            let role: Role? = claims.tenantID == nil
+                ? (platformAdmin ? .platformAdmin : nil)
+                : try cells[0].decodeEnum(Role?.self)
+            var tenant: Tenant?
+            if let id = try cells[2].decode(UUID?.self) {
+                guard let slug = TenantSlug(try cells[3].decode(String.self)) else { throw TenantError.corruptRow(id) }
+                tenant = Tenant(id: id, slug: slug, name: try cells[4].decode(String.self), status: try cells[5].decodeEnum(Tenant.Status.self),
+                                createdAt: try cells[6].decode(Date.self))
+            }
+            if let role, (claims.tenantID == nil) == (tenant == nil) {
+                principal = Principal(credential: .staff(userID: userID, sessionID: sessionID), tenant: tenant,
+                                      role: role, permissions: PermissionMatrix.permissions(of: role))
+            }
         }
         guard let principal else { throw Problem.unauthorized("The session has ended or access was withdrawn. Log in again.") }
         return principal

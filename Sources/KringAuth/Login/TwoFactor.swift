@@ -162,10 +162,15 @@ public struct SessionPolicy: Sendable, Equatable {
             let rows = try await tx.query("""
                 SELECT key, value #>> '{}' FROM settings WHERE key IN ('two_factor_required', 'idle_timeout_minutes')
                 """)
+            // A stored value that does not read is an error: never two-factor switched off, nor a default idle time.
             for try await (key, value) in rows.decode((String, String?).self) {
-                if key == "two_factor_required" { policy.twoFactorRequired = value == "true" }
-                if key == "idle_timeout_minutes", let minutes = value.flatMap(Int.init), idleMinutesRange.contains(minutes) {
-                    policy.idleMinutes = minutes
+                if key == "two_factor_required" {
+                    policy.twoFactorRequired = try UnreadableColumn.parse(value, as: Bool.self, column: "settings.\(key)") { Bool($0) }
+                }
+                if key == "idle_timeout_minutes" {
+                    policy.idleMinutes = try UnreadableColumn.parse(value, as: Int.self, column: "settings.\(key)") {
+                        Int($0).flatMap { idleMinutesRange.contains($0) ? $0 : nil }
+                    }
                 }
             }
             return policy

@@ -105,7 +105,7 @@ public enum PermissionMatrix {
     }
 }
 
-/// What an API key may be used for. Later modules give each scope its routes.
+/// What an API key may be used for. `PermissionMatrix.permissions(of:)` turns scopes into the permissions routes ask for.
 public enum APIScope: String, Sendable, CaseIterable, Codable, Hashable {
     case customersRead = "customers:read"
     case customersWrite = "customers:write"

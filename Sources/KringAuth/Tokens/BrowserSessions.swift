@@ -67,7 +67,8 @@ public enum BrowserSessions {
                 try await tx.query("UPDATE platform.browser_sessions SET last_seen_at = \(now) WHERE id_hash = \(hash)")
             }
             return BrowserSession(userID: userID, tenantID: tenantID, familyID: familyID, csrfToken: csrf,
-                                  pending: pending.flatMap(BrowserSession.Pending.init), pendingSecret: secret,
+                                  pending: try pending.map { try UnreadableColumn.enumValue(BrowserSession.Pending.self, $0, column: "pending") },
+                                  pendingSecret: secret,
                                   failedCodes: failed, idleMinutes: idle, displayName: name)
         }
         return nil

@@ -1,5 +1,6 @@
 import Foundation
 import KringCore
+import KringDatabase
 import PostgresNIO
 
 /// A performance or subsidy agreement, mostly with a municipality. Its renewal date feeds a reminder task.
@@ -32,14 +33,14 @@ public struct Agreement: Sendable, Codable, Equatable {
         let c = row.makeRandomAccess()
         id = try c[0].decode(UUID.self)
         organisationID = try c[1].decode(UUID.self)
-        kind = Kind(rawValue: try c[2].decode(String.self)) ?? .performance
+        kind = try c[2].decodeEnum(Kind.self)
         title = try c[3].decode(String.self)
-        periodStart = calendarDate(try c[4].decode(String.self)) ?? CalendarDate(year: 1900, month: 1, day: 1)!
-        periodEnd = calendarDate(try c[5].decode(String?.self))
+        periodStart = try c[4].decodeCalendarDate(CalendarDate.self)
+        periodEnd = try c[5].decodeCalendarDate(CalendarDate?.self)
         amountCents = try c[6].decode(Int?.self)
         deliverables = try c[7].decode(String?.self)
-        renewalDate = calendarDate(try c[8].decode(String?.self))
-        status = Status(rawValue: try c[9].decode(String.self)) ?? .active
+        renewalDate = try c[8].decodeCalendarDate(CalendarDate?.self)
+        status = try c[9].decodeEnum(Status.self)
         renewalTaskID = try c[10].decode(UUID?.self)
         createdAt = try c[11].decode(Date.self)
         updatedAt = try c[12].decode(Date.self)

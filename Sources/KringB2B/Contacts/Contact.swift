@@ -1,5 +1,6 @@
 import Foundation
 import KringCore
+import KringDatabase
 import PostgresNIO
 
 /// A person at one or more organisations. What they do where is in their `ContactRole`s.
@@ -53,10 +54,10 @@ public struct ContactRole: Sendable, Codable, Equatable {
         self.contactID = contactID
         self.organisationID = organisationID
         self.organisationName = name
-        self.dmuRole = DMURole(rawValue: role) ?? .user
+        self.dmuRole = try UnreadableColumn.enumValue(DMURole.self, role, column: "dmu_role")
         self.jobTitle = title
-        self.activeFrom = calendarDate(from) ?? CalendarDate(year: 1900, month: 1, day: 1)!
-        self.activeTo = calendarDate(to)
+        self.activeFrom = try UnreadableColumn.calendarDate(from, column: "active_from")
+        self.activeTo = try to.map { try UnreadableColumn.calendarDate($0, column: "active_to") }
     }
 
     public func isActive(on day: CalendarDate) -> Bool {

@@ -490,7 +490,8 @@ public struct RelationImport: Sendable {
             let current = try await tx.query("""
                 SELECT status FROM contact_consents WHERE contact_id = \(id) AND topic = \(topic) ORDER BY recorded_at DESC, id DESC LIMIT 1
                 """).first()?.decode(String.self)
-            let holds = current.flatMap(ContactConsent.Status.init(rawValue:)).map { $0 == .withdrawn ? ContactConsent.Status.withdrawn : .optedIn }
+            let holds = try current.map { try UnreadableColumn.enumValue(ContactConsent.Status.self, $0, column: "status") }
+                .map { $0 == .withdrawn ? ContactConsent.Status.withdrawn : .optedIn }
             if holds != consent && !(holds == nil && consent == .withdrawn) {
                 try await tx.query("""
                     INSERT INTO contact_consents (contact_id, topic, status, recorded_at, source, evidence)

@@ -1,5 +1,6 @@
 import Foundation
 import KringCore
+import KringDatabase
 import PostgresNIO
 
 /// An entry in an organisation's contact history: a meeting, a visit report, a call, a logged e-mail, a proposal or an agreement.
@@ -40,7 +41,7 @@ public struct Interaction: Sendable, Codable, Equatable {
         let c = row.makeRandomAccess()
         id = try c[0].decode(UUID.self)
         organisationID = try c[1].decode(UUID.self)
-        kind = Kind(rawValue: try c[2].decode(String.self)) ?? .meeting
+        kind = try c[2].decodeEnum(Kind.self)
         occurredAt = try c[3].decode(Date.self)
         subject = try c[4].decode(String.self)
         report = try c[5].decode(String?.self)

@@ -1,5 +1,6 @@
 import Foundation
 import KringCore
+import KringDatabase
 import PostgresNIO
 
 /// An order of an educational programme, or a subscription, by an organisation.
@@ -29,13 +30,13 @@ public struct Order: Sendable, Codable, Equatable {
         let c = row.makeRandomAccess()
         id = try c[0].decode(UUID.self)
         organisationID = try c[1].decode(UUID.self)
-        kind = Kind(rawValue: try c[2].decode(String.self)) ?? .order
+        kind = try c[2].decodeEnum(Kind.self)
         product = try c[3].decode(String.self)
-        periodStart = calendarDate(try c[4].decode(String.self)) ?? CalendarDate(year: 1900, month: 1, day: 1)!
-        periodEnd = calendarDate(try c[5].decode(String?.self))
+        periodStart = try c[4].decodeCalendarDate(CalendarDate.self)
+        periodEnd = try c[5].decodeCalendarDate(CalendarDate?.self)
         quantity = try c[6].decode(Int.self)
         amountCents = try c[7].decode(Int.self)
-        status = Status(rawValue: try c[8].decode(String.self)) ?? .ordered
+        status = try c[8].decodeEnum(Status.self)
         notes = try c[9].decode(String?.self)
         createdAt = try c[10].decode(Date.self)
         updatedAt = try c[11].decode(Date.self)

@@ -77,9 +77,9 @@ extension Organisations {
             """)
         var shown: Set<UUID> = []
         for try await (contactID, roleID, name, title, email, phone, from, role) in rows.decode((UUID, UUID, String, String?, String?, String?, String, String).self) {
-            guard let role = DMURole(rawValue: role) else { continue }
-            dmu[role].append(DMUMember(contactID: contactID, roleID: roleID, name: name, jobTitle: title, email: email, phone: phone,
-                                       activeFrom: calendarDate(from) ?? today))
+            let dmuRole = try UnreadableColumn.enumValue(DMURole.self, role, column: "dmu_role")
+            dmu[dmuRole].append(DMUMember(contactID: contactID, roleID: roleID, name: name, jobTitle: title, email: email, phone: phone,
+                                       activeFrom: try UnreadableColumn.calendarDate(from, column: "active_from")))
             shown.insert(contactID)
         }
 
@@ -108,7 +108,7 @@ extension Organisations {
             """)
         var refs: [OrganisationRef] = []
         for try await (id, name, type, status) in rows.decode((UUID, String, String, String).self) {
-            refs.append(OrganisationRef(id: id, name: name, type: type, status: Organisation.Status(rawValue: status) ?? .active))
+            refs.append(OrganisationRef(id: id, name: name, type: type, status: try UnreadableColumn.enumValue(Organisation.Status.self, status, column: "status")))
         }
         return refs
     }

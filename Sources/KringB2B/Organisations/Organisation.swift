@@ -1,5 +1,6 @@
 import Foundation
 import KringCore
+import KringDatabase
 import PostgresNIO
 
 /// A business relation: a municipality, a school, a childcare centre, a partner, a fund, a sponsor, a referrer.
@@ -36,7 +37,7 @@ public struct Organisation: Sendable, Codable, Equatable {
         version = try c[1].decode(Int.self)
         name = try c[2].decode(String.self)
         type = try c[3].decode(String.self)
-        status = Status(rawValue: try c[4].decode(String.self)) ?? .active
+        status = try c[4].decodeEnum(Status.self)
         parentID = try c[5].decode(UUID?.self)
         street = try c[6].decode(String?.self)
         houseNumber = try c[7].decode(String?.self)

@@ -115,11 +115,6 @@ extension CalendarDate {
     var sql: String { description }
 }
 
-/// Decodes a `::text` date column.
-func calendarDate(_ text: String?) -> CalendarDate? {
-    text.flatMap(CalendarDate.init)
-}
-
 /// A `LIKE` pattern that matches `needle` literally, with `%` on the given sides.
 func likePattern(_ needle: String, prefix: Bool = false) -> String {
     let escaped = needle.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")

@@ -1,5 +1,6 @@
 import Foundation
 import KringCore
+import KringDatabase
 import PostgresNIO
 
 /// A task or reminder in relationship management: a follow-up of a visit, a renewal to prepare.
@@ -35,16 +36,16 @@ public struct RelationTask: Sendable, Codable, Equatable {
     init(row: PostgresRow, today: CalendarDate) throws {
         let c = row.makeRandomAccess()
         id = try c[0].decode(UUID.self)
-        kind = Kind(rawValue: try c[1].decode(String.self)) ?? .task
+        kind = try c[1].decodeEnum(Kind.self)
         title = try c[2].decode(String.self)
         notes = try c[3].decode(String?.self)
-        dueOn = calendarDate(try c[4].decode(String.self)) ?? today
+        dueOn = try c[4].decodeCalendarDate(CalendarDate.self)
         assigneeUserID = try c[5].decode(UUID?.self)
         organisationID = try c[6].decode(UUID?.self)
         contactID = try c[7].decode(UUID?.self)
         interactionID = try c[8].decode(UUID?.self)
         agreementID = try c[9].decode(UUID?.self)
-        status = Status(rawValue: try c[10].decode(String.self)) ?? .open
+        status = try c[10].decodeEnum(Status.self)
         overdueMarkedAt = try c[11].decode(Date?.self)
         completedAt = try c[12].decode(Date?.self)
         createdAt = try c[13].decode(Date.self)

@@ -3,8 +3,8 @@ import KringCore
 import KringDatabase
 import PostgresNIO
 
-/// Told when a task falls overdue. The hook for e-mailing the assignee once the mail module exists; until
-/// then `AuditTrailReminderNotifier` only writes the reminder to the library's audit log.
+/// Told when a task falls overdue. `kring worker` uses `AuditTrailReminderNotifier`, which writes the reminder to
+/// the library's audit log and mails no one; a notifier that e-mails the assignee would conform to this protocol.
 public protocol TaskReminderNotifier: Sendable {
     /// Runs in the transaction that marks the task, so a failing notification leaves it unmarked for the next run.
     func taskBecameOverdue(_ task: RelationTask, now: Date, in tx: TenantTransaction) async throws

@@ -76,9 +76,9 @@ public struct Registration: Sendable, Codable, Equatable {
         self.id = id
         self.activityID = activityID
         self.customerID = customerID
-        self.status = Status(rawValue: status) ?? .cancelled
+        self.status = try UnreadableColumn.enumValue(Status.self, status, column: "status")
         self.pricePaidCents = paid
-        self.source = Source(rawValue: source) ?? .staff
+        self.source = try UnreadableColumn.enumValue(Source.self, source, column: "source")
         self.registeredAt = registeredAt
     }
 }

@@ -74,8 +74,8 @@ extension Activities {
             let c = row.makeRandomAccess()
             let registration = Registration(
                 id: try c[0].decode(UUID.self), activityID: try c[1].decode(UUID.self), customerID: try c[2].decode(UUID.self),
-                status: Registration.Status(rawValue: try c[3].decode(String.self)) ?? .cancelled, pricePaidCents: try c[4].decode(Int.self),
-                source: Registration.Source(rawValue: try c[5].decode(String.self)) ?? .staff, registeredAt: try c[6].decode(Date.self))
+                status: try c[3].decodeEnum(Registration.Status.self), pricePaidCents: try c[4].decode(Int.self),
+                source: try c[5].decodeEnum(Registration.Source.self), registeredAt: try c[6].decode(Date.self))
             lines.append(RosterLine(registration: registration, customerName: try c[7].decode(String.self), memberNumber: try c[8].decode(String?.self)))
         }
         // A roster names people: reading it is audited once, with the count.

@@ -28,7 +28,7 @@ public struct Complaint: Sendable, Codable, Equatable {
         channel = try c[2].decode(String.self)
         category = try c[3].decode(String.self)
         description = try c[4].decode(String?.self)
-        status = Status(rawValue: try c[5].decode(String.self)) ?? .new
+        status = try c[5].decodeEnum(Status.self)
         ownerUserID = try c[6].decode(UUID?.self)
         resolution = try c[7].decode(String?.self)
         dueAt = try c[8].decode(Date.self)

@@ -34,12 +34,12 @@ public struct Consent: Sendable, Codable, Equatable {
         id = try c[0].decode(Int64.self)
         customerID = try c[1].decode(UUID.self)
         topic = try c[2].decode(String.self)
-        status = Status(rawValue: try c[3].decode(String.self)) ?? .withdrawn
+        status = try c[3].decodeEnum(Status.self)
         recordedAt = try c[4].decode(Date.self)
-        source = Source(rawValue: try c[5].decode(String.self)) ?? .staff
+        source = try c[5].decodeEnum(Source.self)
         staffUserID = try c[6].decode(UUID?.self)
         apiKeyID = try c[7].decode(String?.self)
-        evidence = (try? JSONDecoder().decode([String: String].self, from: Data(try c[8].decode(String.self).utf8))) ?? [:]
+        evidence = try c[8].decodeJSON([String: String].self)
         textVersion = try c[9].decode(String?.self)
         confirmedAt = try c[10].decode(Date?.self)
         withdrawnAt = try c[11].decode(Date?.self)

@@ -1,5 +1,6 @@
 import Foundation
 import KringCore
+import KringDatabase
 import PostgresNIO
 
 /// A person known to the library in any role: member, activity guest or visitor.
@@ -62,13 +63,13 @@ public struct Customer: Sendable, Codable, Equatable {
 
     init(row: PostgresRow) throws {
         let c = row.makeRandomAccess()
-        func date(_ index: Int) throws -> CalendarDate? { try c[index].decode(String?.self).flatMap(CalendarDate.init) }
+        func date(_ index: Int) throws -> CalendarDate? { try c[index].decodeCalendarDate(CalendarDate?.self) }
         id = try c[0].decode(UUID.self)
         version = try c[1].decode(Int.self)
-        roles = try c[2].decode([String].self).compactMap(RoleKind.init(rawValue:))
+        roles = try c[2].decodeEnum([RoleKind].self)
         memberNumber = try c[3].decode(String?.self)
-        memberType = try c[4].decode(String?.self).flatMap(MemberType.init(rawValue:))
-        membershipStatus = try c[5].decode(String?.self).flatMap(MembershipStatus.init(rawValue:))
+        memberType = try c[4].decodeEnum(MemberType?.self)
+        membershipStatus = try c[5].decodeEnum(MembershipStatus?.self)
         membershipStart = try date(6)
         membershipEnd = try date(7)
         endReason = try c[8].decode(String?.self)
@@ -91,10 +92,9 @@ public struct Customer: Sendable, Codable, Equatable {
         tags = try c[25].decode([String].self)
         notes = try c[26].decode(String?.self)
         householdID = try c[27].decode(UUID?.self)
-        let genreJSON = try c[31].decode(String.self)
         loanSignals = LoanSignals(
             lastLoanDate: try date(28), loans12m: try c[29].decode(Int.self), loansTotal: try c[30].decode(Int.self),
-            genreCounts: (try? JSONDecoder().decode([String: Int].self, from: Data(genreJSON.utf8))) ?? [:])
+            genreCounts: try c[31].decodeJSON([String: Int].self))
         erasedAt = try c[32].decode(Date?.self)
         createdAt = try c[33].decode(Date.self)
         updatedAt = try c[34].decode(Date.self)

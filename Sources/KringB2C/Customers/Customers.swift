@@ -96,10 +96,18 @@ public enum Customers {
     }
 
     /// Reads one customer, audited as a read of personal data.
+    ///
+    /// One statement reads the row and writes the audit record (only when the customer is there and not merged
+    /// away): the 360 view runs it on every look at a customer.
     public static func read(id: UUID, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> Customer {
-        let customer = try await require(id: id, forUpdate: false, in: tx)
-        try await TenantAudit.record("customer.read", subjectType: "customer", subjectID: id.uuidString.lowercased(), by: actor, at: now, in: tx)
-        return customer
+        let audit = try TenantAudit.row(action: "customer.read", subjectType: "customer", subjectID: id.uuidString.lowercased(),
+                                        actorUserID: actor.userID, actorAPIKeyID: actor.apiKeyID, at: now)
+        let rows = try await tx.query(sql: """
+            WITH found AS (SELECT \(unescaped: Customer.columns), merged_into FROM customers WHERE id = \(id)),
+                 audited AS (INSERT INTO audit_log (\(TenantAudit.columns)) SELECT \(audit) FROM found WHERE merged_into IS NULL)
+            SELECT * FROM found
+            """)
+        return try await live(rows)
     }
 
     /// The customer, or `notFound` / `merged`; an erased customer is returned (its personal fields are empty).
@@ -107,6 +115,11 @@ public enum Customers {
         let rows = try await tx.query("""
             SELECT \(unescaped: Customer.columns), merged_into FROM customers WHERE id = \(id) \(unescaped: forUpdate ? "FOR UPDATE" : "")
             """)
+        return try await live(rows)
+    }
+
+    /// The customer of rows of `Customer.columns` and `merged_into`, or `notFound` / `merged`.
+    private static func live(_ rows: PostgresRowSequence) async throws -> Customer {
         for try await row in rows {
             if let survivor = try row.makeRandomAccess()[35].decode(UUID?.self) { throw CustomerError.merged(into: survivor) }
             return try Customer(row: row)
@@ -140,7 +153,11 @@ public enum Customers {
         let pattern = needle.map { $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
             .replacingOccurrences(of: "_", with: "\\_") + "%" }
         let postcode = needle.flatMap(Postcode.init)?.value
-        let rows = try await tx.query("""
+        // One statement finds the customers and writes the audit record with their count.
+        let audit = TenantAudit.row(action: "customer.search", subjectType: "customer", subjectID: nil, actorUserID: actor.userID,
+                                    actorAPIKeyID: actor.apiKeyID, details: "jsonb_build_object('results', (SELECT count(*) FROM found)::text)", at: now)
+        let rows = try await tx.query(sql: """
+            WITH found AS (
             SELECT \(unescaped: Customer.columns) FROM customers
             WHERE merged_into IS NULL
               AND (\(pattern)::text IS NULL OR lower(last_name) COLLATE "C" LIKE \(pattern) OR email = \(needle) OR member_number = \(search.query)
@@ -150,12 +167,12 @@ public enum Customers {
               AND (\(search.branchID)::uuid IS NULL OR favourite_branch_id = \(search.branchID))
               AND (\(search.after)::uuid IS NULL OR id > \(search.after))
             ORDER BY id
-            LIMIT \(search.limit)
+            LIMIT \(search.limit)),
+            audited AS (INSERT INTO audit_log (\(TenantAudit.columns)) VALUES (\(audit)))
+            SELECT * FROM found ORDER BY id
             """)
         var customers: [Customer] = []
         for try await row in rows { customers.append(try Customer(row: row)) }
-        try await TenantAudit.record("customer.search", subjectType: "customer", subjectID: nil, by: actor,
-                                     details: ["results": String(customers.count)], at: now, in: tx)
         return customers
     }
 

@@ -120,7 +120,7 @@ public struct DemoLibrary: Sendable {
 
     /// The rows as a member export file (`;`, CRLF, UTF-8), as the library system would write it.
     public func writeExport(to url: URL, today: CalendarDate) throws {
-        FileManager.default.createFile(atPath: url.path, contents: nil)
+        guard FileManager.default.createFile(atPath: url.path, contents: nil) else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path]) }
         let handle = try FileHandle(forWritingTo: url)
         defer { try? handle.close() }
         var buffer = Self.header.joined(separator: ";") + "\r\n"

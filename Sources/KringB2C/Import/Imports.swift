@@ -29,13 +29,13 @@ public struct ImportRun: Sendable, Codable, Equatable {
         let c = row.makeRandomAccess()
         id = try c[0].decode(UUID.self)
         kind = try c[1].decode(String.self)
-        status = Status(rawValue: try c[2].decode(String.self)) ?? .failed
+        status = try c[2].decodeEnum(Status.self)
         dryRun = try c[3].decode(Bool.self)
         markMissingEnded = try c[4].decode(Bool.self)
         fileBytes = try c[5].decode(Int.self)
         rowsTotal = try c[6].decode(Int?.self)
         rowsDone = try c[7].decode(Int.self)
-        report = try c[8].decode(String?.self).flatMap { try? JSONDecoder().decode(ImportReport.self, from: Data($0.utf8)) }
+        report = try c[8].decodeJSON(ImportReport?.self)
         error = try c[9].decode(String?.self)
         createdAt = try c[10].decode(Date.self)
         startedAt = try c[11].decode(Date?.self)
@@ -167,10 +167,9 @@ public enum Imports {
         let actor = AuditActor(userID: nil, apiKeyID: nil)
         do {
             let report: ImportReport
-            let data = mapping.map { Data($0.utf8) }
-            switch Kind(rawValue: run.kind) ?? .members {
+            switch try UnreadableColumn.enumValue(Kind.self, run.kind, column: "kind") {
             case .members:
-                let columns = try data.map { try JSONDecoder().decode(ImportMapping.self, from: $0) } ?? .defaultMembers
+                let columns = try mapping.map { try UnreadableColumn.json(ImportMapping.self, $0, column: "mapping") } ?? .defaultMembers
                 let importer = MemberImport(mapping: columns, dryRun: run.dryRun, markMissingEnded: run.markMissingEnded)
                 report = try await importer.run(BytesImportSource(file), by: actor, now: now(), db: db, tenant: tenant) { done in
                     _ = try? await db.withTenant(tenant) { tx in
@@ -178,7 +177,7 @@ public enum Imports {
                     }
                 }
             case .registrations:
-                let columns = try data.map { try JSONDecoder().decode(RegistrationMapping.self, from: $0) } ?? .defaultRegistrations
+                let columns = try mapping.map { try UnreadableColumn.json(RegistrationMapping.self, $0, column: "mapping") } ?? .defaultRegistrations
                 report = try await RegistrationImport(mapping: columns, dryRun: run.dryRun)
                     .run(BytesImportSource(file), by: actor, now: now(), db: db, tenant: tenant)
             }

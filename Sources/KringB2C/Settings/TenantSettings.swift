@@ -75,17 +75,21 @@ public struct TenantSettings: Sendable, Codable, Equatable {
     public static func load(in tx: TenantTransaction) async throws -> TenantSettings {
         var settings = defaults
         for try await (key, value) in try await tx.query("SELECT key, value #>> '{}' FROM settings").decode((String, String?).self) {
+            // A setting that is stored but does not read is an error, not its default.
+            func number() throws -> Int { try UnreadableColumn.parse(value, as: Int.self, column: "settings.\(key)") { Int($0) } }
+            func flag() throws -> Bool { try UnreadableColumn.parse(value, as: Bool.self, column: "settings.\(key)") { Bool($0) } }
             switch key {
-            case "complaint_due_days": settings.complaintDueDays = value.flatMap(Int.init) ?? settings.complaintDueDays
+            case "complaint_due_days": settings.complaintDueDays = try number()
             case "mail_from_name": settings.mailFromName = value
             case "mail_from_address": settings.mailFromAddress = value
             case "mail_reply_to": settings.mailReplyTo = value
-            case "mail_rate_per_minute": settings.mailRatePerMinute = value.flatMap(Int.init) ?? 0
-            case "mail_tracking": settings.mailTracking = value == "true"
-            case "two_factor_required": settings.twoFactorRequired = value == "true"
+            case "mail_rate_per_minute": settings.mailRatePerMinute = try number()
+            case "mail_tracking": settings.mailTracking = try flag()
+            case "two_factor_required": settings.twoFactorRequired = try flag()
             case "idle_timeout_minutes":
-                settings.idleTimeoutMinutes = value.flatMap(Int.init).flatMap { SessionPolicy.idleMinutesRange.contains($0) ? $0 : nil }
-                    ?? SessionPolicy.defaultIdleMinutes
+                settings.idleTimeoutMinutes = try UnreadableColumn.parse(value, as: Int.self, column: "settings.\(key)") {
+                    Int($0).flatMap { SessionPolicy.idleMinutesRange.contains($0) ? $0 : nil }
+                }
             default: continue
             }
         }

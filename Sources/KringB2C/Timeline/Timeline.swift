@@ -27,8 +27,8 @@ public struct ContactMoment: Sendable, Codable, Equatable {
         self.id = id
         self.customerID = customerID
         self.kind = kind
-        self.channel = channel.flatMap(Channel.init(rawValue:))
-        self.direction = direction.flatMap(Direction.init(rawValue:))
+        self.channel = try channel.map { try UnreadableColumn.enumValue(Channel.self, $0, column: "channel") }
+        self.direction = try direction.map { try UnreadableColumn.enumValue(Direction.self, $0, column: "direction") }
         self.event = event
         self.subject = subject
         self.body = body

@@ -49,9 +49,9 @@ public struct Campaign: Sendable, Codable, Equatable {
         let c = row.makeRandomAccess()
         id = try c[0].decode(UUID.self)
         name = try c[1].decode(String.self)
-        kind = Kind(rawValue: try c[2].decode(String.self)) ?? .oneOff
-        purpose = Purpose(rawValue: try c[3].decode(String.self)) ?? .marketing
-        state = State(rawValue: try c[4].decode(String.self)) ?? .draft
+        kind = try c[2].decodeEnum(Kind.self)
+        purpose = try c[3].decodeEnum(Purpose.self)
+        state = try c[4].decodeEnum(State.self)
         listID = try c[5].decode(UUID?.self)
         segmentID = try c[6].decode(UUID?.self)
         segmentVersion = try c[7].decode(Int?.self)
@@ -63,14 +63,14 @@ public struct Campaign: Sendable, Codable, Equatable {
         fromAddress = try c[13].decode(String?.self)
         replyTo = try c[14].decode(String?.self)
         priority = try c[15].decode(Int.self)
-        journey = try c[16].decode(String?.self).flatMap { try? JSONDecoder().decode(Journey.self, from: Data($0.utf8)) }
+        journey = try c[16].decodeJSON(Journey?.self)
         scheduledAt = try c[17].decode(Date?.self)
         startedAt = try c[18].decode(Date?.self)
         finishedAt = try c[19].decode(Date?.self)
         recipients = try c[20].decode(Int?.self)
         createdAt = try c[21].decode(Date.self)
         updatedAt = try c[22].decode(Date.self)
-        audience = Segment.Subject(rawValue: try c[23].decode(String.self)) ?? .b2c
+        audience = try c[23].decodeEnum(Segment.Subject.self)
     }
 }
 

@@ -75,9 +75,9 @@ public enum Campaigns {
         try await checkReady(campaign, in: tx)
         let result: Campaign
         if campaign.kind == .journey {
-            result = try await setState(id, .active, extra: "started_at = coalesce(started_at, \(placeholder: 2))", now: now, in: tx)
+            result = try await setState(id, .active, also: "started_at = coalesce(started_at, \(now))", now: now, in: tx)
         } else if let at, at > now {
-            result = try await setState(id, .scheduled, extra: "scheduled_at = \(placeholder: 4)", now: now, value: at, in: tx)
+            result = try await setState(id, .scheduled, also: "scheduled_at = \(at)", now: now, in: tx)
         } else {
             result = try await start(campaign, now: now, in: tx)
         }
@@ -99,7 +99,7 @@ public enum Campaigns {
         if target == .cancelled {
             try await tx.query("UPDATE sends SET status = 'cancelled' WHERE campaign_id = \(id) AND status = 'pending'")
         }
-        let result = try await setState(id, target, extra: target == .cancelled ? "finished_at = \(placeholder: 2)" : nil, now: now, in: tx)
+        let result = try await setState(id, target, also: target == .cancelled ? "finished_at = \(now)" : nil, now: now, in: tx)
         try await TenantAudit.record("campaign.\(action)", subjectType: "campaign", subjectID: id.uuidString.lowercased(), by: actor,
                                      details: ["state": target.rawValue], at: now, in: tx)
         return result
@@ -200,7 +200,7 @@ public enum Campaigns {
         if let segment = draft.segmentID {
             var subject: Segment.Subject?
             for try await raw in try await tx.query("SELECT subject FROM segments WHERE id = \(segment)").decode(String.self) {
-                subject = Segment.Subject(rawValue: raw)
+                subject = try UnreadableColumn.enumValue(Segment.Subject.self, raw, column: "subject")
             }
             if let subject {
                 if let audience, audience != subject {
@@ -253,15 +253,12 @@ public enum Campaigns {
         return (template, segment)
     }
 
-    static func setState(_ id: UUID, _ state: Campaign.State, extra: String? = nil, now: Date, value: Date? = nil, in tx: TenantTransaction) async throws -> Campaign {
-        var binds = PostgresBindings()
-        binds.append(state.rawValue)
-        binds.append(now)
-        binds.append(id)
-        binds.append(value ?? now)
-        let rows = try await tx.query(PostgresQuery(unsafeSQL: """
-            UPDATE campaigns SET state = $1, updated_at = $2\(extra.map { ", " + $0 } ?? "") WHERE id = $3 RETURNING \(Campaign.columns)
-            """, binds: binds))
+    /// Moves a campaign to `state`, setting the columns in `also` (e.g. `"finished_at = \(now)"`) in the same update.
+    static func setState(_ id: UUID, _ state: Campaign.State, also: SQL? = nil, now: Date, in tx: TenantTransaction) async throws -> Campaign {
+        let extra: SQL = also.map { ", \($0)" } ?? ""
+        let rows = try await tx.query(sql: """
+            UPDATE campaigns SET state = \(state.rawValue), updated_at = \(now)\(extra) WHERE id = \(id) RETURNING \(unescaped: Campaign.columns)
+            """)
         return try await single(rows)
     }
 
@@ -278,12 +275,5 @@ public enum Campaigns {
     static func single(_ rows: PostgresRowSequence) async throws -> Campaign {
         for try await row in rows { return try Campaign(row: row) }
         throw NoRowReturned()
-    }
-}
-
-extension String.StringInterpolation {
-    /// `$n` in SQL text assembled for `PostgresQuery(unsafeSQL:)`.
-    mutating func appendInterpolation(placeholder index: Int) {
-        appendLiteral("$\(index)")
     }
 }

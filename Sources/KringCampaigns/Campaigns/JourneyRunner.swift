@@ -14,23 +14,16 @@ enum JourneyRunner {
     static func run(_ campaign: Campaign, now: Date, in tx: TenantTransaction) async throws -> Int {
         guard let journey = campaign.journey, !journey.steps.isEmpty else { return 0 }
         let today = CalendarDate(now)
-        var binds = PostgresBindings()
-        var audience = "TRUE"
+        var audience: SQL = "TRUE"
         if let rule = journey.audience {
-            let compiled = try SegmentCompiler(today: today).compile(rule)
-            audience = compiled.predicate
-            binds = compiled.binds
+            audience = try SegmentCompiler(today: today).compile(rule).predicate
         }
-        let base = Snapshot.audienceCondition(campaign, listKey: try await Snapshot.listKey(campaign, in: tx), binds: &binds)
-        func bind(_ value: some PostgresNonThrowingEncodable & Sendable) -> String {
-            binds.append(value)
-            return "$\(binds.count)"
-        }
-        let day = bind(today.description)
-        let occurrences: String
+        let base = Snapshot.audienceCondition(campaign, listKey: try await Snapshot.listKey(campaign, in: tx))
+        let day: SQL = "\(today.description)"
+        let occurrences: SQL
         switch journey.trigger {
         case .welcome:
-            let since = bind(CalendarDate(campaign.startedAt ?? now).description)
+            let since: SQL = "\(CalendarDate(campaign.startedAt ?? now).description)"
             occurrences = """
                 SELECT c.id AS customer_id, c.email, c.membership_start::text AS occurrence, '{}'::jsonb AS context FROM customers c
                 WHERE c.membership_status = 'active' AND c.membership_start BETWEEN \(day)::date - 7 AND \(day)::date
@@ -47,22 +40,22 @@ enum JourneyRunner {
                 """
         case .activityReminder, .thirdHalf, .noShow:
             let status = journey.trigger == .activityReminder ? "booked" : journey.trigger == .thirdHalf ? "attended" : "no_show"
-            let target = journey.trigger == .activityReminder ? "\(day)::date + \(bind(journey.effectiveDays))::int" : "\(day)::date - \(bind(journey.effectiveDays))::int"
-            let column = journey.trigger == .activityReminder ? "a.starts_at" : "a.ends_at"
+            let target: SQL = "\(day)::date \(unescaped: journey.trigger == .activityReminder ? "+" : "-") \(journey.effectiveDays)::int"
+            let column: SQL = journey.trigger == .activityReminder ? "a.starts_at" : "a.ends_at"
             // A window of whole Dutch days, so the index on starts_at is used. The registration names the evaluation link.
             occurrences = """
                 SELECT c.id AS customer_id, c.email, a.id::text AS occurrence, jsonb_build_object('activity_id', a.id, 'registration_id', r.id) AS context
-                FROM activities a JOIN registrations r ON r.activity_id = a.id AND r.status = '\(status)' JOIN customers c ON c.id = r.customer_id
+                FROM activities a JOIN registrations r ON r.activity_id = a.id AND r.status = \(status) JOIN customers c ON c.id = r.customer_id
                 WHERE \(column) >= ((\(target))::timestamp AT TIME ZONE 'Europe/Amsterdam')
                   AND \(column) < (((\(target)) + 1)::timestamp AT TIME ZONE 'Europe/Amsterdam')
                 """
         case .loyalty:
             occurrences = """
-                SELECT c.id AS customer_id, c.email, \(bind(journey.effectiveYears))::text AS occurrence, '{}'::jsonb AS context FROM customers c
-                WHERE c.membership_status = 'active' AND c.membership_start = (\(day)::date - make_interval(years => \(bind(journey.effectiveYears))::int))::date
+                SELECT c.id AS customer_id, c.email, \(journey.effectiveYears)::text AS occurrence, '{}'::jsonb AS context FROM customers c
+                WHERE c.membership_status = 'active' AND c.membership_start = (\(day)::date - make_interval(years => \(journey.effectiveYears)::int))::date
                 """
         case .winback:
-            let cutoff = "(\(day)::date - make_interval(months => \(bind(journey.effectiveMonths))::int))::date"
+            let cutoff: SQL = "(\(day)::date - make_interval(months => \(journey.effectiveMonths)::int))::date"
             occurrences = """
                 SELECT c.id AS customer_id, c.email, coalesce(c.last_loan_date::text, 'never') AS occurrence, '{}'::jsonb AS context FROM customers c
                 WHERE c.membership_status = 'active' AND coalesce(c.last_loan_date, c.membership_start) <= \(cutoff)
@@ -70,32 +63,29 @@ enum JourneyRunner {
         case .membershipEnding:
             occurrences = """
                 SELECT c.id AS customer_id, c.email, c.membership_end::text AS occurrence, '{}'::jsonb AS context FROM customers c
-                WHERE c.membership_end = \(day)::date + \(bind(journey.effectiveDays))::int AND c.membership_status = 'active'
+                WHERE c.membership_end = \(day)::date + \(journey.effectiveDays)::int AND c.membership_status = 'active'
                 """
         }
         // The first mail goes at the sending hour of today (or now, when later); each step after its wait.
         let start = max(now, Self.dutchTime(today, hour: sendingHour))
-        var steps: [String] = []
+        var steps: [SQL] = []
         var wait = 0
         for (index, step) in journey.steps.enumerated() {
             wait += step.waitDays
-            steps.append("(\(index), \(bind(start.addingTimeInterval(TimeInterval(wait) * 86_400))))")
+            steps.append("(\(unescaped: String(index)), \(start.addingTimeInterval(TimeInterval(wait) * 86_400)))")
         }
-        let campaignID = bind(campaign.id)
-        let priority = bind(campaign.priority)
-        let created = bind(now)
-        let inserted = try await tx.query(PostgresQuery(unsafeSQL: """
+        let inserted = try await tx.query(sql: """
             WITH found AS (
                 SELECT DISTINCT ON (o.customer_id, o.occurrence) o.* FROM (\(occurrences)) o
                 JOIN customers c ON c.id = o.customer_id
                 WHERE \(base) AND (\(audience))
             )
             INSERT INTO sends (id, campaign_id, customer_id, occurrence, step, email, status, priority, due_at, context, created_at)
-            SELECT gen_random_uuid(), \(campaignID), f.customer_id, f.occurrence, s.step, f.email, 'pending', \(priority), s.due, f.context, \(created)
+            SELECT gen_random_uuid(), \(campaign.id), f.customer_id, f.occurrence, s.step, f.email, 'pending', \(campaign.priority), s.due, f.context, \(now)
             FROM found f CROSS JOIN (VALUES \(steps.joined(separator: ", "))) AS s (step, due)
             ON CONFLICT (campaign_id, customer_id, occurrence, step) DO NOTHING
             RETURNING 1
-            """, binds: binds))
+            """)
         var count = 0
         for try await _ in inserted { count += 1 }
         return count

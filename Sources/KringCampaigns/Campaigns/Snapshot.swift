@@ -17,19 +17,15 @@ import PostgresNIO
 /// their evidence; there is no public sign-up for contacts that would need a confirming click.
 enum Snapshot {
     /// The filter every audience shares: a mailable customer and address, the list consent for marketing.
-    /// `binds` already holds the rule's parameters; the list topic and the marketing flag are appended.
-    static func audienceCondition(_ campaign: Campaign, listKey: String?, binds: inout PostgresBindings) -> String {
-        binds.append(campaign.purpose == .marketing)
-        let marketing = binds.count
-        var sql = """
+    static func audienceCondition(_ campaign: Campaign, listKey: String?) -> SQL {
+        var sql: SQL = """
             \(CompiledSegment.baseCondition) AND c.email IS NOT NULL
             AND NOT EXISTS (SELECT 1 FROM suppressions x WHERE x.email_sha256 = sha256(convert_to(c.email, 'UTF8'))
-                            AND (x.reason <> 'unsubscribed' OR $\(marketing)))
+                            AND (x.reason <> 'unsubscribed' OR \(campaign.purpose == .marketing)))
             """
         if let listKey {
-            binds.append("list:\(listKey)")
             sql += """
-                 AND EXISTS (SELECT 1 FROM consent_state k WHERE k.customer_id = c.id AND k.topic = $\(binds.count)
+                 AND EXISTS (SELECT 1 FROM consent_state k WHERE k.customer_id = c.id AND k.topic = \("list:\(listKey)")
                              AND k.status = 'confirmed')
                 """
         }
@@ -37,23 +33,20 @@ enum Snapshot {
     }
 
     /// The same for contacts (`ct`).
-    static func contactAudienceCondition(_ campaign: Campaign, listKey: String?, binds: inout PostgresBindings) -> String {
-        binds.append(campaign.purpose == .marketing)
-        let marketing = binds.count
-        var sql = """
+    static func contactAudienceCondition(_ campaign: Campaign, listKey: String?) -> SQL {
+        var sql: SQL = """
             ct.email IS NOT NULL
             AND NOT EXISTS (SELECT 1 FROM suppressions x WHERE x.email_sha256 = sha256(convert_to(ct.email, 'UTF8'))
-                            AND (x.reason <> 'unsubscribed' OR $\(marketing)))
+                            AND (x.reason <> 'unsubscribed' OR \(campaign.purpose == .marketing)))
             """
         if let listKey {
-            binds.append("list:\(listKey)")
-            sql += " AND \(contactSubscribed(topic: "$\(binds.count)"))"
+            sql += " AND \(contactSubscribed(topic: "\("list:\(listKey)")"))"
         }
         return sql
     }
 
-    /// A contact `ct` whose latest statement on `topic` (SQL) is opted in or confirmed.
-    static func contactSubscribed(topic: String) -> String {
+    /// A contact `ct` whose latest statement on `topic` is opted in or confirmed.
+    static func contactSubscribed(topic: SQL) -> SQL {
         """
         EXISTS (SELECT 1 FROM (SELECT k.status FROM contact_consents k WHERE k.contact_id = ct.id AND k.topic = \(topic)
                                ORDER BY k.recorded_at DESC, k.id DESC LIMIT 1) latest WHERE latest.status IN ('opted_in', 'confirmed'))
@@ -83,49 +76,42 @@ enum Snapshot {
             compiled = try compiler.compile(segment.rule)
         }
         if campaign.audience == .b2b { return try await takeContacts(campaign, compiled, now: now, in: tx) }
-        let predicate = compiled.predicate
-        var binds = compiled.binds
-        let audience = audienceCondition(campaign, listKey: try await listKey(campaign, in: tx), binds: &binds)
-        let values = newSend(campaign, now: now, binds: &binds)
-        try await tx.query(PostgresQuery(unsafeSQL: """
+        let audience = audienceCondition(campaign, listKey: try await listKey(campaign, in: tx))
+        try await tx.query(sql: """
             INSERT INTO sends (\(newSendColumns), customer_id, email)
-            SELECT \(values), r.id, r.email
+            SELECT \(newSend(campaign, now: now)), r.id, r.email
             FROM (SELECT DISTINCT ON (c.email) c.id, c.email FROM customers c
-                  WHERE \(audience) AND (\(predicate))
+                  WHERE \(audience) AND (\(compiled.predicate))
                   ORDER BY c.email, ('member' = ANY (c.roles)) DESC, c.id) r
             ON CONFLICT (campaign_id, customer_id, occurrence, step) DO NOTHING
-            """, binds: binds))
+            """)
         return try await tx.query("SELECT count(*) FROM sends WHERE campaign_id = \(campaign.id)").decode(Int.self).reduce(0, +)
     }
 
-    static let newSendColumns = "id, campaign_id, status, priority, due_at, variant, created_at"
+    static let newSendColumns: SQL = "id, campaign_id, status, priority, due_at, variant, created_at"
 
     /// The values of `newSendColumns` for a new pending send of `campaign`: a random A/B variant when the campaign
-    /// has a second subject. Appends its parameters to `binds`.
-    static func newSend(_ campaign: Campaign, now: Date, binds: inout PostgresBindings) -> String {
-        binds.append(campaign.id)
-        let id = binds.count
-        binds.append(campaign.priority)
-        binds.append(now)
-        binds.append(campaign.subjectB != nil)
-        return "gen_random_uuid(), $\(id), 'pending', $\(id + 1), $\(id + 2), CASE WHEN $\(id + 3) AND random() < 0.5 THEN 'b' ELSE 'a' END, $\(id + 2)"
+    /// has a second subject.
+    static func newSend(_ campaign: Campaign, now: Date) -> SQL {
+        """
+        gen_random_uuid(), \(campaign.id), 'pending', \(campaign.priority), \(now), \
+        CASE WHEN \(campaign.subjectB != nil) AND random() < 0.5 THEN 'b' ELSE 'a' END, \(now)
+        """
     }
 
     /// One send per contact, naming the matching role that started last (then by id).
     static func takeContacts(_ campaign: Campaign, _ compiled: CompiledSegment, now: Date, in tx: TenantTransaction) async throws -> Int {
         guard let role = compiled.rolePredicate else { throw CampaignError.invalid([FieldError(field: "segment_id", message: "Not a b2b segment.")]) }
-        var binds = compiled.binds
-        let audience = contactAudienceCondition(campaign, listKey: try await listKey(campaign, in: tx), binds: &binds)
-        let values = newSend(campaign, now: now, binds: &binds)
-        try await tx.query(PostgresQuery(unsafeSQL: """
+        let audience = contactAudienceCondition(campaign, listKey: try await listKey(campaign, in: tx))
+        try await tx.query(sql: """
             INSERT INTO sends (\(newSendColumns), contact_id, email, context)
-            SELECT \(values), ct.id, ct.email, jsonb_build_object('contact_role_id', m.id::text, 'organisation_id', m.organisation_id::text)
+            SELECT \(newSend(campaign, now: now)), ct.id, ct.email, jsonb_build_object('contact_role_id', m.id::text, 'organisation_id', m.organisation_id::text)
             FROM contacts ct
             CROSS JOIN LATERAL (SELECT cr.id, cr.organisation_id FROM contact_roles cr JOIN organisations o ON o.id = cr.organisation_id
                                 WHERE \(role) ORDER BY cr.active_from DESC, cr.id LIMIT 1) m
             WHERE \(audience)
             ON CONFLICT (campaign_id, contact_id, occurrence, step) WHERE contact_id IS NOT NULL DO NOTHING
-            """, binds: binds))
+            """)
         return try await tx.query("SELECT count(*) FROM sends WHERE campaign_id = \(campaign.id)").decode(Int.self).reduce(0, +)
     }
 }

@@ -89,27 +89,21 @@ public enum TransactionalMails {
     public static func queueBookingConfirmations(now: Date, in tx: TenantTransaction) async throws -> Int {
         let campaign = try await Campaigns.find(id: try await bookingConfirmationCampaign(now: now, in: tx), in: tx)
         guard campaign.state != .paused && campaign.state != .cancelled else { return 0 }
-        var binds = PostgresBindings()
         // Service mail: no list consent, but never to a suppressed (bounced, complained, erased) address.
-        let audience = Snapshot.audienceCondition(campaign, listKey: nil, binds: &binds)
-        func bind(_ value: some PostgresNonThrowingEncodable & Sendable) -> String {
-            binds.append(value)
-            return "$\(binds.count)"
-        }
-        let campaignID = bind(campaign.id), priority = bind(campaign.priority), since = bind(campaign.createdAt), at = bind(now)
+        let audience = Snapshot.audienceCondition(campaign, listKey: nil)
         // Future activities first (index on starts_at), then their booked places (index on activity and status).
-        let inserted = try await tx.query(PostgresQuery(unsafeSQL: """
+        let inserted = try await tx.query(sql: """
             INSERT INTO sends (id, campaign_id, customer_id, occurrence, step, email, status, priority, due_at, context, created_at)
-            SELECT gen_random_uuid(), \(campaignID), c.id, r.id::text, 0, c.email, 'pending', \(priority), \(at),
-                   jsonb_build_object('activity_id', a.id, 'registration_id', r.id), \(at)
+            SELECT gen_random_uuid(), \(campaign.id), c.id, r.id::text, 0, c.email, 'pending', \(campaign.priority), \(now),
+                   jsonb_build_object('activity_id', a.id, 'registration_id', r.id), \(now)
             FROM activities a
             JOIN registrations r ON r.activity_id = a.id AND r.status = 'booked'
             JOIN customers c ON c.id = r.customer_id
-            WHERE a.starts_at > \(at) AND r.updated_at > \(since) AND \(audience)
-              AND NOT EXISTS (SELECT 1 FROM sends s WHERE s.campaign_id = \(campaignID) AND s.customer_id = c.id AND s.occurrence = r.id::text AND s.step = 0)
+            WHERE a.starts_at > \(now) AND r.updated_at > \(campaign.createdAt) AND \(audience)
+              AND NOT EXISTS (SELECT 1 FROM sends s WHERE s.campaign_id = \(campaign.id) AND s.customer_id = c.id AND s.occurrence = r.id::text AND s.step = 0)
             ON CONFLICT (campaign_id, customer_id, occurrence, step) DO NOTHING
             RETURNING 1
-            """, binds: binds))
+            """)
         var count = 0
         for try await _ in inserted { count += 1 }
         return count

@@ -12,11 +12,20 @@ public struct MailSettings: Sendable, Equatable {
     public var tracking: Bool
 
     public static func load(in tx: TenantTransaction) async throws -> MailSettings {
-        var values: [String: String] = [:]
+        var fromName: String?, fromAddress: String?, replyTo: String?, rate: Int?, tracking = false
         let rows = try await tx.query("SELECT key, value #>> '{}' FROM settings WHERE key LIKE 'mail\\_%'")
-        for try await (key, value) in rows.decode((String, String?).self) { values[key] = value }
-        return MailSettings(fromName: values["mail_from_name"], fromAddress: values["mail_from_address"], replyTo: values["mail_reply_to"],
-                            ratePerMinute: values["mail_rate_per_minute"].flatMap(Int.init).flatMap { $0 > 0 ? $0 : nil },
-                            tracking: values["mail_tracking"] == "true")
+        for try await (key, value) in rows.decode((String, String?).self) {
+            switch key {
+            case "mail_from_name": fromName = value
+            case "mail_from_address": fromAddress = value
+            case "mail_reply_to": replyTo = value
+            // A setting that is stored but does not read is an error, not "no limit" or "no tracking".
+            case "mail_rate_per_minute": rate = try UnreadableColumn.parse(value, as: Int.self, column: "settings.\(key)") { Int($0) }
+            case "mail_tracking": tracking = try UnreadableColumn.parse(value, as: Bool.self, column: "settings.\(key)") { Bool($0) }
+            default: continue
+            }
+        }
+        return MailSettings(fromName: fromName, fromAddress: fromAddress, replyTo: replyTo, ratePerMinute: rate.flatMap { $0 > 0 ? $0 : nil },
+                            tracking: tracking)
     }
 }

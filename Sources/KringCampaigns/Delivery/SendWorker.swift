@@ -112,6 +112,8 @@ public final class SendWorker: Sendable {
     struct PreparedBatch: Sendable {
         let claimed: Int
         let outgoing: [Outgoing]
+        /// When the claim's lease ends (by `now`): from then on another claim may take the sends not yet marked.
+        let leaseEnd: Date
     }
 
     func claimAndPrepare(_ tenant: Tenant) async throws -> PreparedBatch? {
@@ -135,7 +137,7 @@ public final class SendWorker: Sendable {
                 }
             }
         }
-        return PreparedBatch(claimed: claimed.count, outgoing: outgoing)
+        return PreparedBatch(claimed: claimed.count, outgoing: outgoing, leaseEnd: start.addingTimeInterval(options.lease))
     }
 
     func deliver(_ batch: PreparedBatch, of tenant: Tenant) async throws {
@@ -154,13 +156,7 @@ public final class SendWorker: Sendable {
                     _ = await self.transport.send(mails.map(\.message)) { index, result in
                         let send = mails[index].send
                         if case .sent = result {
-                            do {
-                                try await marks.mark(send.id, messageID: mails[index].message.messageID)
-                            } catch {
-                                // The mail went; the lease will end and the send be claimed again, so say so loudly.
-                                self.logger.error("a sent mail could not be marked sent", metadata: [
-                                    "tenant": "\(tenant.slug.value)", "send": "\(send.id)", "error": "\(Migrator.describe(error))"])
-                            }
+                            await self.markSent(mails[index], marks: marks, leaseEnd: batch.leaseEnd, tenant: tenant)
                         } else {
                             failures.items.withLock { $0.append((send, result)) }
                         }
@@ -170,6 +166,42 @@ public final class SendWorker: Sendable {
         }
         let failed = failures.items.withLock { $0 }
         if !failed.isEmpty { try await record(failed, tenant: tenant) }
+    }
+
+    /// Marks a mail the relay took as sent. While the database is away (a restart, or an outage long enough for the
+    /// pool to fail every lease at once) the mark is tried again, every 0.25 s doubling to 5 s, until it commits or the
+    /// send's lease ends; meanwhile this connection sends nothing more. So an outage leaves at most one unmarked mail
+    /// per connection, and marks it once the database is back. Only a mark still failing when the lease ends leaves
+    /// the send to be claimed again and its mail to go twice (with the same Message-ID).
+    func markSent(_ mail: Outgoing, marks: SentMarks, leaseEnd: Date, tenant: Tenant) async {
+        // The lease left, on the monotonic clock: `now` may be a test's fixed clock.
+        let deadline = ContinuousClock.now + .milliseconds(Int(max(0, leaseEnd.timeIntervalSince(now())) * 1000))
+        var pause = Duration.milliseconds(250)
+        var failures = 0
+        while true {
+            do {
+                try await marks.mark(mail.send.id, messageID: mail.message.messageID)
+                if failures > 0 {
+                    logger.info("a sent mail was marked sent once the database answered again", metadata: [
+                        "tenant": "\(tenant.slug.value)", "send": "\(mail.send.id)", "failed_marks": "\(failures)"])
+                }
+                return
+            } catch {
+                failures += 1
+                guard ContinuousClock.now + pause < deadline, !Task.isCancelled else {
+                    // The mail went; the send will be claimed again and the mail sent twice, so say so loudly.
+                    logger.error("a sent mail could not be marked sent before its lease ended", metadata: [
+                        "tenant": "\(tenant.slug.value)", "send": "\(mail.send.id)", "error": "\(Migrator.describe(error))"])
+                    return
+                }
+                if failures == 1 {
+                    logger.warning("a sent mail could not be marked sent yet; trying again until the database answers", metadata: [
+                        "tenant": "\(tenant.slug.value)", "send": "\(mail.send.id)", "error": "\(Migrator.describe(error))"])
+                }
+                try? await Task.sleep(for: pause)
+                pause = min(pause * 2, .seconds(5))
+            }
+        }
     }
 
     final class FailureLog: Sendable {
@@ -265,21 +297,20 @@ public final class SendWorker: Sendable {
             guard let send = sends.first, let steps = campaigns[send.campaignID]?.journey?.steps, send.step < steps.count,
                   let condition = steps[send.step].condition else { continue }
             let compiled = try compiler.compile(condition)
-            var binds = compiled.binds
-            binds.append(sends.compactMap(\.recipient.customerID))
-            let rows = try await tx.query(PostgresQuery(unsafeSQL: """
-                SELECT c.id FROM customers c WHERE c.id = ANY($\(binds.count)) AND \(compiled.whereClause)
-                """, binds: binds))
+            let rows = try await tx.query(sql: """
+                SELECT c.id FROM customers c WHERE c.id = ANY(\(sends.compactMap(\.recipient.customerID))) AND \(compiled.whereClause)
+                """)
             var matches: Set<UUID> = []
             for try await id in rows.decode(UUID.self) { matches.insert(id) }
             stepMatches[key] = matches
         }
         // A confirmation of a booking (a transactional mail naming a registration) goes only while the place is still
         // booked and the activity still to come: a booking cancelled, or an activity begun, since it was queued.
-        func confirmedBooking(_ send: ClaimedSend) -> UUID? {
-            campaigns[send.campaignID]?.kind == .transactional ? send.context["registration_id"].flatMap(UUID.init(uuidString:)) : nil
+        func confirmedBooking(_ send: ClaimedSend) throws -> UUID? {
+            guard campaigns[send.campaignID]?.kind == .transactional, let raw = send.context["registration_id"] else { return nil }
+            return try UnreadableColumn.parse(raw, as: UUID.self, column: "context.registration_id") { UUID(uuidString: $0) }
         }
-        let confirmed = candidates.compactMap(confirmedBooking)
+        let confirmed = try candidates.compactMap(confirmedBooking)
         var stillBooked: Set<UUID> = []
         if !confirmed.isEmpty {
             let rows = try await tx.query("""
@@ -298,7 +329,7 @@ public final class SendWorker: Sendable {
                 notMailed.append(NotMailed(id: send.id, status: "suppressed", reason: topic.isEmpty ? gone : "no confirmed subscription"))
             } else if let matches = stepMatches["\(send.campaignID)#\(send.step)"], send.recipient.customerID.map(matches.contains) != true {
                 notMailed.append(NotMailed(id: send.id, status: "skipped", reason: "the step's condition does not hold"))
-            } else if let registration = confirmedBooking(send), !stillBooked.contains(registration) {
+            } else if let registration = try confirmedBooking(send), !stillBooked.contains(registration) {
                 notMailed.append(NotMailed(id: send.id, status: "skipped", reason: "the booking was cancelled or the activity has begun"))
             } else {
                 mailable.append(send)
@@ -339,7 +370,8 @@ public final class SendWorker: Sendable {
                 if let customerID = send.recipient.customerID {
                     context.links["preferences_url"] = links.preferences(tenant: tenant.slug.value, customerID: customerID, now: now)
                 }
-                if campaign.journey?.trigger == .thirdHalf, let registrationID = send.context["registration_id"].flatMap(UUID.init(uuidString:)) {
+                if campaign.journey?.trigger == .thirdHalf, let raw = send.context["registration_id"] {
+                    let registrationID = try UnreadableColumn.parse(raw, as: UUID.self, column: "context.registration_id") { UUID(uuidString: $0) }
                     context.links["evaluation_url"] = links.evaluate(tenant: tenant.slug.value, registrationID: registrationID, now: now)
                 }
                 let tracking = settings.tracking ? LinkTracking(

@@ -72,10 +72,13 @@ public enum Sends {
         var sends: [ClaimedSend] = []
         for try await (id, campaign, customer, contact, email, variant, context, attempt, step, occurrence)
             in rows.decode((UUID, UUID, UUID?, UUID?, String, String?, String, Int, Int, String).self) {
-            guard let recipient = Recipient(customerID: customer, contactID: contact) else { continue }
-            let values = (try? JSONSerialization.jsonObject(with: Data(context.utf8)) as? [String: Any]) ?? [:]
+            guard let recipient = Recipient(customerID: customer, contactID: contact) else {
+                throw UnreadableColumn(column: "customer_id, contact_id", type: Recipient.self, reason: "both NULL")
+            }
+            // Every writer of sends.context stores string values; anything else is an unreadable row, not an empty context.
+            let values = try UnreadableColumn.json([String: String].self, context, column: "context")
             sends.append(ClaimedSend(id: id, campaignID: campaign, recipient: recipient, email: email, variant: variant,
-                                     context: values.compactMapValues { $0 as? String }, attempt: attempt, step: step, occurrence: occurrence))
+                                     context: values, attempt: attempt, step: step, occurrence: occurrence))
         }
         if ratePerMinute != nil, !sends.isEmpty {
             try await tx.query("UPDATE send_windows SET claimed = claimed + \(sends.count) WHERE minute = date_trunc('minute', \(now))")
@@ -140,9 +143,9 @@ public enum Sends {
         guard !contacts.isEmpty else { return [] }
         var found: Set<UUID> = []
         let rows = if let topic {
-            try await tx.query(PostgresQuery(unsafeSQL: """
-                SELECT ct.id FROM contacts ct WHERE ct.id = ANY($1) AND \(Snapshot.contactSubscribed(topic: "$2"))
-                """, binds: { var b = PostgresBindings(); b.append(contacts); b.append(topic); return b }()))
+            try await tx.query(sql: """
+                SELECT ct.id FROM contacts ct WHERE ct.id = ANY(\(contacts)) AND \(Snapshot.contactSubscribed(topic: "\(topic)"))
+                """)
         } else {
             try await tx.query("SELECT id FROM contacts WHERE id = ANY(\(contacts))")
         }

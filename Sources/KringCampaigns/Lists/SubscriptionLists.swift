@@ -1,4 +1,5 @@
 import Foundation
+import KringB2C
 import KringCore
 import KringDatabase
 import PostgresNIO
@@ -83,10 +84,10 @@ public enum SubscriptionLists {
             """)
         var counts = SubscriberCounts(listID: id)
         for try await (status, count) in rows.decode((String, Int).self) {
-            switch status {
-            case "opted_in": counts.pending = count
-            case "confirmed": counts.confirmed = count
-            default: counts.withdrawn += count
+            switch try UnreadableColumn.enumValue(Consent.Status.self, status, column: "status") {
+            case .optedIn: counts.pending = count
+            case .confirmed: counts.confirmed = count
+            case .withdrawn: counts.withdrawn += count
             }
         }
         return counts

@@ -21,10 +21,13 @@ public struct MailedSend: Sendable {
             """)
         var found: (UUID, UUID, UUID?, UUID?, String, String, UUID?)?
         for try await row in rows.decode((UUID, UUID, UUID?, UUID?, String, String, UUID?).self) { found = row }
-        guard let (id, campaignID, customerID, contactID, email, purpose, listID) = found,
-              let recipient = Recipient(customerID: customerID, contactID: contactID) else { return nil }
+        guard let (id, campaignID, customerID, contactID, email, purpose, listID) = found else { return nil }
+        guard let recipient = Recipient(customerID: customerID, contactID: contactID) else {
+            throw UnreadableColumn(column: "customer_id, contact_id", type: Recipient.self, reason: "both NULL")
+        }
+        let marketing = try UnreadableColumn.enumValue(Campaign.Purpose.self, purpose, column: "purpose") == .marketing
         let list = try await listID.asyncMap { try await SubscriptionLists.find(id: $0, in: tx) }
-        return MailedSend(id: id, campaignID: campaignID, recipient: recipient, email: email, marketing: purpose == "marketing", list: list)
+        return MailedSend(id: id, campaignID: campaignID, recipient: recipient, email: email, marketing: marketing, list: list)
     }
 
     /// Writes what happened to this mail (`opened`, `clicked`, `unsubscribed`, ...). Kinds recorded once per send

@@ -27,9 +27,9 @@ public struct Segment: Sendable, Codable, Equatable {
         let c = row.makeRandomAccess()
         id = try c[0].decode(UUID.self)
         name = try c[1].decode(String.self)
-        subject = Subject(rawValue: try c[2].decode(String.self)) ?? .b2c
+        subject = try c[2].decodeEnum(Subject.self)
         version = try c[3].decode(Int.self)
-        rule = try JSONDecoder().decode(SegmentRule.self, from: Data(try c[4].decode(String.self).utf8))
+        rule = try c[4].decodeJSON(SegmentRule.self)
         createdBy = try c[5].decode(UUID?.self)
         createdAt = try c[6].decode(Date.self)
         updatedAt = try c[7].decode(Date.self)

@@ -1,5 +1,6 @@
 import Foundation
 import KringCore
+import KringDatabase
 import PostgresNIO
 
 /// Compiles a rule tree into one parameterised query in the tenant's schema: over `customers c` for a B2C segment,
@@ -28,23 +29,22 @@ public struct SegmentCompiler: Sendable {
             writer.errors.append(FieldError(field: path, message: "Use at most \(Self.maximumConditions) conditions."))
         }
         guard writer.errors.isEmpty, let fragment else { throw SegmentError.invalid(writer.errors) }
-        return finish(fragment.sql, &writer)
+        return finish(fragment.sql)
     }
 
     /// Everyone of the subject: every live customer, or every contact with a role active today.
     public func everyone() -> CompiledSegment {
-        var writer = Writer(today: today, subject: subject)
-        return finish("TRUE", &writer)
+        finish("TRUE")
     }
 
-    private func finish(_ sql: String, _ writer: inout Writer) -> CompiledSegment {
-        guard subject == .b2b else { return CompiledSegment(subject: .b2c, predicate: sql, binds: writer.binds, rolePredicate: nil) }
+    private func finish(_ sql: SQL) -> CompiledSegment {
+        guard subject == .b2b else { return CompiledSegment(subject: .b2c, predicate: sql, rolePredicate: nil) }
         // A role counts from its first day up to and including its last.
-        let day = writer.bindDate(today)
-        let role = "cr.contact_id = ct.id AND cr.active_from <= \(day) AND (cr.active_to IS NULL OR cr.active_to >= \(day)) AND \(sql)"
+        let day = Writer.bindDate(today)
+        let role: SQL = "cr.contact_id = ct.id AND cr.active_from <= \(day) AND (cr.active_to IS NULL OR cr.active_to >= \(day)) AND \(sql)"
         return CompiledSegment(subject: .b2b,
                                predicate: "EXISTS (SELECT 1 FROM contact_roles cr JOIN organisations o ON o.id = cr.organisation_id WHERE \(role))",
-                               binds: writer.binds, rolePredicate: role)
+                               rolePredicate: role)
     }
 
     /// Days from 2000-01-01 (PostgreSQL's date epoch) to `date`, by the proleptic Gregorian calendar.
@@ -55,26 +55,26 @@ public struct SegmentCompiler: Sendable {
     /// A piece of WHERE clause; `nullable` when it can be NULL (a comparison on a column without a value), which
     /// `not` must then turn into false so that "not X" is exactly everyone outside X.
     struct Fragment {
-        let sql: String
+        let sql: SQL
         let nullable: Bool
     }
 
     struct Writer {
         let today: CalendarDate
         let subject: Segment.Subject
-        var binds = PostgresBindings()
         var errors: [FieldError] = []
         var conditions = 0
 
-        mutating func bind(_ value: some PostgresDynamicTypeEncodable) -> String {
-            binds.append(value)
-            return "$\(binds.count)"
+        func bind(_ value: some PostgresDynamicTypeEncodable & Sendable) -> SQL {
+            "\(value)"
         }
 
         /// A day as PostgreSQL's date epoch plus a whole number: `date + integer` is immutable, so the planner
         /// folds it into a constant. (A text parameter cast to date is not: the cast depends on DateStyle, and it
         /// ran once per row, a quarter of a count over a million customers.)
-        mutating func bindDate(_ date: CalendarDate) -> String { "(DATE '2000-01-01' + \(bind(SegmentCompiler.daysSince2000(date)))::integer)" }
+        static func bindDate(_ date: CalendarDate) -> SQL { "(DATE '2000-01-01' + \(SegmentCompiler.daysSince2000(date))::integer)" }
+
+        func bindDate(_ date: CalendarDate) -> SQL { Self.bindDate(date) }
 
         mutating func fail(_ path: String, _ message: String) -> Fragment? {
             errors.append(FieldError(field: path, message: message))
@@ -94,7 +94,7 @@ public struct SegmentCompiler: Sendable {
                 }
                 guard parts.count == rules.count else { return nil }
                 if parts.count == 1 { return parts[0] }
-                return Fragment(sql: "(" + parts.map(\.sql).joined(separator: key == "all" ? " AND " : " OR ") + ")",
+                return Fragment(sql: "(\(parts.map(\.sql).joined(separator: key == "all" ? " AND " : " OR ")))",
                                 nullable: parts.contains(where: \.nullable))
             case .not(let child):
                 guard let inner = node(child, path: "\(path).not", depth: depth + 1) else { return nil }
@@ -156,15 +156,15 @@ public struct SegmentCompiler: Sendable {
             case .textList(let column, let choices):
                 fragment = textList(column, choices: choices, op: op, value: value)
             case .flag(let sql):
-                fragment = value.bool(&errors).map { Fragment(sql: $0 ? sql : "NOT \(sql)", nullable: false) }
+                fragment = value.bool(&errors).map { Fragment(sql: $0 ? SQL(unescaped: sql) : "NOT \(unescaped: sql)", nullable: false) }
             case .consent:
                 fragment = consent(op: op, value: value)
             case .activity(let statuses):
                 fragment = activity(statuses: statuses, value: value)
             case .evaluationScore:
                 fragment = number("e.score", op: op, value: value).map {
-                    Fragment(sql: "EXISTS (SELECT 1 FROM evaluations e JOIN registrations r ON r.id = e.registration_id "
-                                + "WHERE r.customer_id = c.id AND \($0))", nullable: false)
+                    Fragment(sql: "EXISTS (SELECT 1 FROM evaluations e JOIN registrations r ON r.id = e.registration_id WHERE r.customer_id = c.id AND \($0))",
+                             nullable: false)
                 }
             case .householdYouthAge:
                 fragment = householdYouthAge(value: value)
@@ -176,18 +176,18 @@ public struct SegmentCompiler: Sendable {
 
         // MARK: Types
 
-        mutating func number(_ sql: String, op: SegmentOperator, value: Value) -> String? {
+        mutating func number(_ sql: String, op: SegmentOperator, value: Value) -> SQL? {
             switch op {
-            case .isEmpty: return "\(sql) IS NULL"
+            case .isEmpty: return "\(unescaped: sql) IS NULL"
             case .between:
                 guard let (low, high) = value.range(&errors) else { return nil }
-                return "\(sql) BETWEEN \(bind(low)) AND \(bind(high))"
+                return "\(unescaped: sql) BETWEEN \(bind(low)) AND \(bind(high))"
             case .in:
                 guard let list = value.list(&errors, { $0.integer(&$1) }) else { return nil }
-                return "\(sql) = ANY(\(bind(list)))"
+                return "\(unescaped: sql) = ANY(\(bind(list)))"
             default:
                 guard let number = value.integer(&errors), let symbol = Self.comparison[op] else { return nil }
-                return "\(sql) \(symbol) \(bind(number))"
+                return "\(unescaped: sql) \(unescaped: symbol) \(bind(number))"
             }
         }
 
@@ -195,13 +195,14 @@ public struct SegmentCompiler: Sendable {
 
         /// Whole units since `column` are at least `n` exactly when `column <= today - n units`; every comparison
         /// is written that way round.
-        mutating func elapsed(_ column: String, unit: SegmentField.ElapsedUnit, op: SegmentOperator, value: Value) -> Fragment? {
+        mutating func elapsed(_ name: String, unit: SegmentField.ElapsedUnit, op: SegmentOperator, value: Value) -> Fragment? {
             let today = self.today
+            let column = SQL(unescaped: name)
             func upTo(_ n: Int) -> CalendarDate { unit == .years ? today.minus(years: n) : today.minus(days: n) }
-            func exactly(_ n: Int, _ writer: inout Writer) -> String {
-                "(\(column) <= \(writer.bindDate(upTo(n))) AND \(column) > \(writer.bindDate(upTo(n + 1))))"
+            func exactly(_ n: Int) -> SQL {
+                "(\(column) <= \(bindDate(upTo(n))) AND \(column) > \(bindDate(upTo(n + 1))))"
             }
-            let sql: String
+            let sql: SQL
             switch op {
             case .isEmpty: return Fragment(sql: "\(column) IS NULL", nullable: false)
             case .between:
@@ -209,12 +210,12 @@ public struct SegmentCompiler: Sendable {
                 sql = "(\(column) <= \(bindDate(upTo(low))) AND \(column) > \(bindDate(upTo(high + 1))))"
             case .in:
                 guard let list = value.list(&errors, { $0.integer(&$1, maximum: 36_500) }) else { return nil }
-                sql = "(" + list.map { exactly($0, &self) }.joined(separator: " OR ") + ")"
+                sql = "(\(list.map(exactly).joined(separator: " OR ")))"
             default:
                 guard let n = value.integer(&errors, maximum: 36_500) else { return nil }
                 switch op {
-                case .equal: sql = exactly(n, &self)
-                case .notEqual: sql = "NOT \(exactly(n, &self))"
+                case .equal: sql = exactly(n)
+                case .notEqual: sql = "NOT \(exactly(n))"
                 case .greaterOrEqual: sql = "\(column) <= \(bindDate(upTo(n)))"
                 case .greater: sql = "\(column) <= \(bindDate(upTo(n + 1)))"
                 case .less: sql = "\(column) > \(bindDate(upTo(n)))"
@@ -224,8 +225,9 @@ public struct SegmentCompiler: Sendable {
             return Fragment(sql: sql, nullable: true)
         }
 
-        mutating func date(_ column: String, op: SegmentOperator, value: Value) -> Fragment? {
-            let sql: String
+        mutating func date(_ name: String, op: SegmentOperator, value: Value) -> Fragment? {
+            let column = SQL(unescaped: name)
+            let sql: SQL
             switch op {
             case .isEmpty: return Fragment(sql: "\(column) IS NULL", nullable: false)
             case .between:
@@ -245,12 +247,13 @@ public struct SegmentCompiler: Sendable {
                 sql = "to_char(\(column), 'MM-DD') = ANY(\(bind(monthDays)))"
             default:
                 guard let date = value.date(&errors), let symbol = Self.comparison[op] else { return nil }
-                sql = "\(column) \(symbol) \(bindDate(date))"
+                sql = "\(column) \(unescaped: symbol) \(bindDate(date))"
             }
             return Fragment(sql: sql, nullable: true)
         }
 
-        mutating func text(_ column: String, choices: [String]?, op: SegmentOperator, value: Value) -> Fragment? {
+        mutating func text(_ name: String, choices: [String]?, op: SegmentOperator, value: Value) -> Fragment? {
+            let column = SQL(unescaped: name)
             switch op {
             case .isEmpty: return Fragment(sql: "\(column) IS NULL", nullable: false)
             case .in:
@@ -258,11 +261,12 @@ public struct SegmentCompiler: Sendable {
                 return Fragment(sql: "\(column) = ANY(\(bind(list)))", nullable: true)
             default:
                 guard let text = value.text(&errors, choices: choices) else { return nil }
-                return Fragment(sql: "\(column) \(op == .equal ? "=" : "<>") \(bind(text))", nullable: true)
+                return Fragment(sql: "\(column) \(unescaped: op == .equal ? "=" : "<>") \(bind(text))", nullable: true)
             }
         }
 
-        mutating func identifier(_ column: String, op: SegmentOperator, value: Value) -> Fragment? {
+        mutating func identifier(_ name: String, op: SegmentOperator, value: Value) -> Fragment? {
+            let column = SQL(unescaped: name)
             switch op {
             case .isEmpty: return Fragment(sql: "\(column) IS NULL", nullable: false)
             case .in:
@@ -270,11 +274,12 @@ public struct SegmentCompiler: Sendable {
                 return Fragment(sql: "\(column) = ANY(\(bind(list)))", nullable: true)
             default:
                 guard let id = value.identifier(&errors) else { return nil }
-                return Fragment(sql: "\(column) \(op == .equal ? "=" : "<>") \(bind(id))", nullable: true)
+                return Fragment(sql: "\(column) \(unescaped: op == .equal ? "=" : "<>") \(bind(id))", nullable: true)
             }
         }
 
-        mutating func textList(_ column: String, choices: [String]?, op: SegmentOperator, value: Value) -> Fragment? {
+        mutating func textList(_ name: String, choices: [String]?, op: SegmentOperator, value: Value) -> Fragment? {
+            let column = SQL(unescaped: name)
             switch op {
             case .isEmpty: return Fragment(sql: "cardinality(\(column)) = 0", nullable: false)
             case .in:
@@ -295,7 +300,7 @@ public struct SegmentCompiler: Sendable {
             guard let topics else { return nil }
             // consent_state holds each customer's latest statement per topic (migration 0012). With one topic
             // the planner can see that a customer matches at most one row and join from the smaller side.
-            let topic = topics.count == 1 ? "k.topic = \(bind(topics[0]))" : "k.topic = ANY(\(bind(topics)))"
+            let topic: SQL = topics.count == 1 ? "k.topic = \(bind(topics[0]))" : "k.topic = ANY(\(bind(topics)))"
             if subject == .b2b {
                 // Contacts are a few thousand per library: their latest statement per topic is read from the history.
                 return Fragment(sql: """
@@ -314,8 +319,11 @@ public struct SegmentCompiler: Sendable {
         mutating func activity(statuses: [String], value: Value) -> Fragment? {
             guard let filters = value.object(&errors, allowed: ["category", "branch", "within_last_days", "within_next_days", "starts_in_days"]) else { return nil }
             let today = self.today
-            var sql = "EXISTS (SELECT 1 FROM registrations r JOIN activities a ON a.id = r.activity_id WHERE r.customer_id = c.id "
-                + "AND r.status IN (\(statuses.map { "'\($0)'" }.joined(separator: ", ")))"
+            // The statuses come from the catalogue, never from the rule.
+            var sql: SQL = """
+                EXISTS (SELECT 1 FROM registrations r JOIN activities a ON a.id = r.activity_id WHERE r.customer_id = c.id \
+                AND r.status IN (\(unescaped: statuses.map { "'\($0)'" }.joined(separator: ", ")))
+                """
             var ok = true
             if let category = filters["category"] {
                 if let list = category.oneOrMany(&errors, { $0.text(&$1, choices: nil) }) { sql += " AND a.category = ANY(\(bind(list)))" } else { ok = false }
@@ -334,8 +342,10 @@ public struct SegmentCompiler: Sendable {
                     let (from, to) = range(n)
                     // From the first to the last day in the Netherlands, as instants, so that an index on
                     // starts_at applies and the planner can estimate how many activities fall in the window.
-                    sql += " AND a.starts_at >= \(bindDate(from))::timestamp AT TIME ZONE 'Europe/Amsterdam'"
-                        + " AND a.starts_at < (\(bindDate(to)) + 1)::timestamp AT TIME ZONE 'Europe/Amsterdam'"
+                    sql += """
+                         AND a.starts_at >= \(bindDate(from))::timestamp AT TIME ZONE 'Europe/Amsterdam' \
+                        AND a.starts_at < (\(bindDate(to)) + 1)::timestamp AT TIME ZONE 'Europe/Amsterdam'
+                        """
                 } else {
                     ok = false
                 }
@@ -348,17 +358,18 @@ public struct SegmentCompiler: Sendable {
             guard let (low, high) = value.range(&errors, maximum: 18) else { return nil }
             let upper = bindDate(today.minus(years: low))
             let lower = bindDate(today.minus(years: high + 1))
-            let age = "h.merged_into IS NULL AND h.erased_at IS NULL AND h.birth_date <= \(upper) AND h.birth_date > \(lower)"
-            return Fragment(sql: "(EXISTS (SELECT 1 FROM customers h WHERE h.household_id = c.household_id AND h.id <> c.id AND \(age)) "
-                                + "OR EXISTS (SELECT 1 FROM household_links hl JOIN customers h ON h.id = hl.child_id WHERE hl.parent_id = c.id AND \(age)))",
-                            nullable: false)
+            let age: SQL = "h.merged_into IS NULL AND h.erased_at IS NULL AND h.birth_date <= \(upper) AND h.birth_date > \(lower)"
+            return Fragment(sql: """
+                (EXISTS (SELECT 1 FROM customers h WHERE h.household_id = c.household_id AND h.id <> c.id AND \(age)) \
+                OR EXISTS (SELECT 1 FROM household_links hl JOIN customers h ON h.id = hl.child_id WHERE hl.parent_id = c.id AND \(age)))
+                """, nullable: false)
         }
 
         /// `{"campaign": id | [...], "within_last_days": N}`, both optional.
         mutating func campaignEvent(kind: String, value: Value) -> Fragment? {
             guard let filters = value.object(&errors, allowed: ["campaign", "within_last_days"]) else { return nil }
-            let recipient = subject == .b2c ? "ev.customer_id = c.id" : "ev.contact_id = ct.id"
-            var sql = "EXISTS (SELECT 1 FROM campaign_events ev WHERE \(recipient) AND ev.kind = '\(kind)'"
+            let recipient: SQL = subject == .b2c ? "ev.customer_id = c.id" : "ev.contact_id = ct.id"
+            var sql: SQL = "EXISTS (SELECT 1 FROM campaign_events ev WHERE \(recipient) AND ev.kind = \(bind(kind))"
             var ok = true
             if let campaign = filters["campaign"] {
                 if let list = campaign.oneOrMany(&errors, { $0.identifier(&$1) }) { sql += " AND ev.campaign_id = ANY(\(bind(list)))" } else { ok = false }
@@ -459,43 +470,43 @@ public struct SegmentCompiler: Sendable {
     }
 }
 
-/// A compiled rule: a predicate over `customers c` (B2C) or `contacts ct` (B2B) and its bind parameters, in the
+/// A compiled rule: a predicate over `customers c` (B2C) or `contacts ct` (B2B) with its bind parameters, in the
 /// forms segments are used.
 public struct CompiledSegment: Sendable {
     public let subject: Segment.Subject
-    /// The WHERE condition (without the base condition); bind parameters are `$1...$n`.
-    public let predicate: String
-    public let binds: PostgresBindings
+    /// The WHERE condition (without the base condition).
+    public let predicate: SQL
     /// B2B: the condition on one role `cr` at its organisation `o` of contact `ct` (active today, meeting the rule),
     /// for a query that wants to know which role matched.
-    public let rolePredicate: String?
+    public let rolePredicate: SQL?
 
     /// Merged-away duplicates and erased customers are never in a segment.
-    public static let baseCondition = "c.merged_into IS NULL AND c.erased_at IS NULL"
+    public static let baseCondition: SQL = "c.merged_into IS NULL AND c.erased_at IS NULL"
 
     /// The table and alias the predicate is written over.
-    public var from: String { subject == .b2c ? "customers c" : "contacts ct" }
-    var alias: String { subject == .b2c ? "c" : "ct" }
+    public var from: SQL { subject == .b2c ? "customers c" : "contacts ct" }
+    var alias: SQL { subject == .b2c ? "c" : "ct" }
 
     /// A deleted contact is gone from `contacts`, so contacts need no base condition.
-    public var whereClause: String { subject == .b2c ? "\(Self.baseCondition) AND \(predicate)" : predicate }
+    public var whereClause: SQL { subject == .b2c ? "\(Self.baseCondition) AND \(predicate)" : predicate }
 
     public var countQuery: PostgresQuery {
-        PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(from) WHERE \(whereClause)", binds: binds)
+        let sql: SQL = "SELECT count(*) FROM \(from) WHERE \(whereClause)"
+        return sql.query
     }
 
     public var idsQuery: PostgresQuery {
-        PostgresQuery(unsafeSQL: "SELECT \(alias).id FROM \(from) WHERE \(whereClause)", binds: binds)
+        let sql: SQL = "SELECT \(alias).id FROM \(from) WHERE \(whereClause)"
+        return sql.query
     }
 
     /// The first `limit` customers (or contacts) by id: id and name only.
     public func sampleQuery(limit: Int) -> PostgresQuery {
-        var binds = self.binds
-        binds.append(limit)
-        return PostgresQuery(unsafeSQL: """
+        let sql: SQL = """
             SELECT \(alias).id, \(alias).first_name, \(alias).infix, \(alias).last_name FROM \(from) WHERE \(whereClause) \
-            ORDER BY \(alias).id LIMIT $\(binds.count)
-            """, binds: binds)
+            ORDER BY \(alias).id LIMIT \(limit)
+            """
+        return sql.query
     }
 }
 

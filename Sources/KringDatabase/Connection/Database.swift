@@ -11,14 +11,20 @@ import Synchronization
 public final class Database: Sendable {
     public let client: PostgresClient
     public let logger: Logger
+    /// How long a transaction waits for a pooled connection before it fails with `DatabaseUnavailable`; nil waits as
+    /// long as PostgresNIO does. While the database is unreachable PostgresNIO queues every lease until a connection
+    /// succeeds or, after a minute of failed attempts, its circuit breaker trips: the server sets this so that a
+    /// request answers 503 within seconds instead of hanging; the worker leaves it nil and waits an outage out.
+    public let connectionWait: Duration?
     private let leases = Atomic<Int>(0)
 
     /// Passed to PostgresNIO, capped at `info`: at `trace` it logs row contents, which hold personal data.
-    private let queryLogger: Logger
+    public let queryLogger: Logger
 
-    public init(client: PostgresClient, logger: Logger) {
+    public init(client: PostgresClient, logger: Logger, connectionWait: Duration? = nil) {
         self.client = client
         self.logger = logger
+        self.connectionWait = connectionWait
         var queryLogger = logger
         if queryLogger.logLevel < .info { queryLogger.logLevel = .info }
         self.queryLogger = queryLogger
@@ -88,9 +94,58 @@ public final class Database: Sendable {
 
     /// A bare connection with no schema or role: for health checks and tests of the fail-closed default.
     public func withConnection<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
-        try await client.withConnection { connection in
+        guard let connectionWait else {
+            return try await client.withConnection { connection in
+                leases.add(1, ordering: .relaxed)
+                defer { leases.subtract(1, ordering: .relaxed) }
+                return try await body(connection)
+            }
+        }
+        return try await withLease(waitingAtMost: connectionWait) { connection in
             leases.add(1, ordering: .relaxed)
             defer { leases.subtract(1, ordering: .relaxed) }
+            return try await body(connection)
+        }
+    }
+
+    /// Leases a connection in a child task, which holds the lease while `body` uses the connection in this task; so
+    /// the wait for the lease, and only the wait, can end after `limit` (the lease request is then cancelled). A lease
+    /// that fails (the pool's circuit breaker open after a minute of failed connection attempts) is unavailable too.
+    private func withLease<Result: Sendable>(
+        waitingAtMost limit: Duration, _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        let (handover, handing) = AsyncThrowingStream<PostgresConnection, any Error>.makeStream()
+        let (done, finishing) = AsyncStream<Void>.makeStream()
+        let timer = Task {
+            try await Task.sleep(for: limit)
+            handing.finish(throwing: DatabaseUnavailable(reason: "no database connection within \(limit)"))
+        }
+        defer { timer.cancel() }
+        return try await withThrowingTaskGroup(of: Void.self, returning: Result.self) { group in
+            group.addTask { [client] in
+                do {
+                    try await client.withConnection { connection in
+                        handing.yield(connection)
+                        // Held until `body` is done (or this task is cancelled because the wait ended first).
+                        for await _ in done {}
+                    }
+                    handing.finish()
+                } catch {
+                    handing.finish(throwing: error)
+                }
+            }
+            defer { finishing.finish() }
+            let connection: PostgresConnection
+            do {
+                var connections = handover.makeAsyncIterator()
+                guard let leased = try await connections.next() else { throw DatabaseUnavailable(reason: "no database connection") }
+                connection = leased
+            } catch let unavailable as DatabaseUnavailable {
+                throw unavailable
+            } catch {
+                throw DatabaseUnavailable(reason: "the pool gave no connection: \(Migrator.describe(error))")
+            }
+            timer.cancel()
             return try await body(connection)
         }
     }
@@ -147,6 +202,25 @@ public struct PlatformTransaction: Sendable {
     @discardableResult
     public func query(_ query: PostgresQuery, file: String = #fileID, line: Int = #line) async throws -> PostgresRowSequence {
         try await connection.query(query, logger: logger, file: file, line: line)
+    }
+}
+
+/// No connection to PostgreSQL: none within `Database.connectionWait` (the database unreachable, or every connection
+/// of the pool busy for that long), or the one in use lost. A 503 with `Retry-After`, not a fault of the request.
+public struct DatabaseUnavailable: Error, CustomStringConvertible, ProblemConvertible {
+    /// For the log.
+    public let reason: String
+
+    public init(reason: String) {
+        self.reason = reason
+    }
+
+    public var description: String { reason }
+
+    public var problem: Problem {
+        var problem = Problem.unavailable("The database cannot be reached right now. Try again in a few seconds.")
+        problem.retryAfter = 5
+        return problem
     }
 }
 

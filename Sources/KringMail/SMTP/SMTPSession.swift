@@ -73,7 +73,7 @@ final class SMTPSession {
         switch configuration.tls {
         case .starttls where !offersTLS:
             throw SMTPSessionFailure(.temporaryFailure(DeliveryFailure(stage: .tls, message: "the relay does not offer STARTTLS")))
-        case .starttls, .opportunistic where offersTLS:
+        case .starttls where offersTLS, .opportunistic where offersTLS:
             let answer = try await command("STARTTLS", stage: .tls)
             guard answer.code == 220 else { throw SMTPSessionFailure(reply: answer, stage: .tls) }
             guard let tlsContext else { throw SMTPSessionFailure(.temporaryFailure(DeliveryFailure(stage: .tls, message: "no TLS context"))) }

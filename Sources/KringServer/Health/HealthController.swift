@@ -34,10 +34,12 @@ struct HealthController {
 
     func metrics() async throws -> Response {
         let registry = services.metrics
-        registry.makeGauge(name: "kring_db_connections_in_use", help: "PostgreSQL connections lent out by the application pool")
+        registry.makeGauge(descriptor: .init(namespace: "kring", metricName: "db_connections_in_use", unitName: "",
+                                             helpText: "PostgreSQL connections lent out by the application pool"))
             .set(Double(services.db.connectionsInUse))
         if let depth = try? await JobQueue(db: services.db).depth(now: services.now()) {
-            registry.makeGauge(name: "kring_job_queue_depth", help: "Jobs due to run now").set(Double(depth))
+            registry.makeGauge(descriptor: .init(namespace: "kring", metricName: "job_queue_depth", unitName: "", helpText: "Jobs due to run now"))
+                .set(Double(depth))
         }
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)

@@ -66,8 +66,9 @@ extension ImportRun: ResponseEncodable {}
 public enum B2CJobs {
     public static func handlers(db: Database, now: @escaping @Sendable () -> Date) -> [String: JobHandler] {
         [Imports.jobKind: { job in
+            // A payload that does not decode fails the job (it is not silently done).
+            let payload = try UnreadableColumn.json(Imports.JobPayload.self, job.payload, column: "payload")
             guard let tenantID = job.tenantID,
-                  let payload = try? JSONDecoder().decode(Imports.JobPayload.self, from: Data(job.payload.utf8)),
                   let tenant = try await db.withPlatform({ tx in try await TenantDirectory.find(id: tenantID, in: tx) })
             else { return }
             try await Imports.run(importID: payload.importID, tenant: tenant, db: db, now: now)

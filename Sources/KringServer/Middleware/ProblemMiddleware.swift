@@ -57,6 +57,10 @@ struct ProblemMiddleware: RouterMiddleware {
             case .unauthorized: .unauthorized()
             default: Problem(status: Int(http.status.code), type: "about:blank", title: http.status.reasonPhrase, detail: http.body)
             }
+        case let psql as PSQLError where isConnectionLoss(psql):
+            // The database went away under the request (stopped, restarted, network): try again, not a bug.
+            logger.warning("database unreachable", metadata: ["error": "\(Migrator.describe(psql))"])
+            problem = DatabaseUnavailable(reason: "connection lost").problem
         case let psql as PSQLError:
             problem = databaseProblem(psql, logger: logger)
         default:
@@ -64,6 +68,14 @@ struct ProblemMiddleware: RouterMiddleware {
             problem = .internalError()
         }
         return problemResponse(problem)
+    }
+
+    /// A connection lost or refused, or the server shutting down (class 57P: admin or crash shutdown, cannot connect
+    /// now; class 08: connection exceptions).
+    static func isConnectionLoss(_ psql: PSQLError) -> Bool {
+        if [.connectionError, .serverClosedConnection, .clientClosedConnection].contains(psql.code) { return true }
+        let state = psql.serverInfo?[.sqlState] ?? ""
+        return state.hasPrefix("57P") || state.hasPrefix("08")
     }
 
     /// Data exceptions (class 22) that input causes: too long, out of range, badly formed numbers, dates and text,

@@ -52,7 +52,7 @@ public enum PasswordResets {
     ) -> [String: JobHandler] {
         let linksSafe = URL(string: publicURL).map(MailMessage.acceptsUnsubscribeURL) ?? false
         return [jobKind: { job in
-            let payload = try JSONDecoder().decode(Payload.self, from: Data(job.payload.utf8))
+            let payload = try UnreadableColumn.json(Payload.self, job.payload, column: "payload")
             guard linksSafe else { throw StaffInvitations.UnsafeLinks() }
             let time = now()
             let found: (StaffUser, String, Tenant?)? = try await db.withPlatform { tx in

@@ -46,7 +46,7 @@ public enum StaffInvitations {
         // A set-up link is a credential: never sent over plain http to another machine (loopback is a local run).
         let linksSafe = URL(string: publicURL).map(MailMessage.acceptsUnsubscribeURL) ?? false
         return [jobKind: { job in
-            let payload = try JSONDecoder().decode(Payload.self, from: Data(job.payload.utf8))
+            let payload = try UnreadableColumn.json(Payload.self, job.payload, column: "payload")
             guard let tenantID = job.tenantID else { return }
             let time = now()
             let found: (tenant: Tenant, member: TenantMember, token: String?)? = try await db.withPlatform { tx in

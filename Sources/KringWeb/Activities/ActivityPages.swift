@@ -232,9 +232,10 @@ struct ActivityPages {
             // The registration must belong to this activity: a mismatched pair is an unknown registration.
             let owner = try await tx.query("SELECT activity_id FROM registrations WHERE id = \(registrationID)").decode(UUID.self).first { _ in true }
             guard owner == id else { throw ActivityError.registrationNotFound }
-            let current = try await tx.query("SELECT status FROM registrations WHERE id = \(registrationID)").decode(String.self).first { _ in true }
-            guard let current = current.flatMap(Registration.Status.init(rawValue:)), allowed[current]?.contains(status) == true else {
-                throw Problem.conflict("This registration cannot change from \(current ?? "?") to \(status.rawValue) here.")
+            let stored = try await tx.query("SELECT status FROM registrations WHERE id = \(registrationID)").decode(String.self).first { _ in true }
+            let current = try stored.map { try UnreadableColumn.enumValue(Registration.Status.self, $0, column: "status") }
+            guard let current, allowed[current]?.contains(status) == true else {
+                throw Problem.conflict("This registration cannot change from \(current?.rawValue ?? "?") to \(status.rawValue) here.")
             }
             _ = try await Activities.setStatus(registrationID: registrationID, to: status, by: actor, now: now, in: tx)
         }
