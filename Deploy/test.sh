@@ -23,6 +23,12 @@ fi
 # The fault test after the tests (KRING_FAULT_TEST=0 skips it): PostgreSQL restarted and the SMTP relay down for a
 # minute under a running server and worker, on a cluster of its own (about six minutes).
 FAULT=${KRING_FAULT_TEST:-1}
+# The formatter's check first: it takes seconds, the build minutes (`swift format -i -r Sources Tests Package.swift`
+# mends what it finds).
+if [ $# -eq 0 ]; then
+    swift format lint --strict --recursive --parallel Sources Tests Package.swift ||
+        { echo "test.sh: swift format lint found the above; run swift format -i -r Sources Tests Package.swift" >&2; exit 1; }
+fi
 PG_DIR=$(mktemp -d /tmp/kring-test-pg.XXXXXX)
 PG_PORT=${KRING_TEST_PG_PORT:-$((55000 + RANDOM % 5000))}
 cleanup() { kring_pg_stop "$PG_DIR"; rm -rf "$PG_DIR"; }

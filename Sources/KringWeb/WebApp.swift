@@ -32,8 +32,9 @@ public struct WebApp: Sendable {
         if request.headers[.ifNoneMatch] == file.etag {
             return Response(status: .notModified, headers: [.eTag: file.etag])
         }
-        return Response(status: .ok, headers: [.contentType: file.contentType, .eTag: file.etag, .cacheControl: "public, max-age=300"],
-                        body: .init(byteBuffer: file.bytes))
+        return Response(
+            status: .ok, headers: [.contentType: file.contentType, .eTag: file.etag, .cacheControl: "public, max-age=300"],
+            body: .init(byteBuffer: file.bytes))
     }
 }
 

@@ -6,14 +6,17 @@ import Logging
 import PostgresNIO
 
 struct Bench: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [MigrateBench.self, ImportBench.self, SegmentBench.self, SendBench.self])
+    static let configuration = CommandConfiguration(
+        abstract: "Benchmarks.", subcommands: [MigrateBench.self, ImportBench.self, SegmentBench.self, SendBench.self])
 
     /// Runs `body` on a scratch database of its own, migrated, then dropped with the roles of the libraries made in
     /// it (roles belong to the cluster). The database `KRING_OWNER_DATABASE_URL` names only lends its server: a
     /// `kring worker` or server running on it never sees the benchmark's libraries, so it cannot take part of the work.
     /// With `keep`, the database and its roles stay for a look afterwards.
-    static func withScratchDatabase<T: Sendable>(_ env: Environment, maxConnections: Int = 6, keep: Bool = false,
-                                                 _ body: (Database) async throws -> T) async throws -> T {
+    static func withScratchDatabase<T: Sendable>(
+        _ env: Environment, maxConnections: Int = 6, keep: Bool = false,
+        _ body: (Database) async throws -> T
+    ) async throws -> T {
         var configuration = try DatabaseURL.configuration(from: try env.require("KRING_OWNER_DATABASE_URL"))
         let scratch = "kring_bench_\(UInt32.random(in: 0...UInt32.max))"
         let logger = env.logger
@@ -98,7 +101,8 @@ struct Bench: AsyncParsableCommand {
                     let bare = Migrator(owner: owner, migrations: MigrationSet(platform: migrations.platform, tenant: []))
                     let provisioner = TenantProvisioner(migrator: bare)
                     for slug in slugs {
-                        _ = try await owner.withPlatform { tx in try await provisioner.create(slug: slug, name: "Bench \(slug)", now: Date(), in: tx) }
+                        _ = try await owner.withPlatform { tx in try await provisioner.create(slug: slug, name: "Bench \(slug)", now: Date(), in: tx)
+                        }
                     }
                     let provisioned = ContinuousClock.now - provisionStart
                     let firstStart = ContinuousClock.now
@@ -108,8 +112,9 @@ struct Bench: AsyncParsableCommand {
                     let second = try await migrator.migrate()
                     let secondRun = ContinuousClock.now - secondStart
                     guard !first.failed, !second.failed, second.tenants.count == tenants,
-                          first.tenants.allSatisfy({ $0.applied.count == migrations.tenant.count }),
-                          second.tenants.allSatisfy({ $0.applied.isEmpty }) else {
+                        first.tenants.allSatisfy({ $0.applied.count == migrations.tenant.count }),
+                        second.tenants.allSatisfy({ $0.applied.isEmpty })
+                    else {
                         throw ValidationError("unexpected migrate result")
                     }
                     print("cores: \(ProcessInfo.processInfo.activeProcessorCount)")

@@ -10,7 +10,9 @@ import KringDatabase
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Fill a tenant with synthetic demo data (branches, members through the real import, activities, consents, complaints, business relations).")
+        abstract:
+            "Fill a tenant with synthetic demo data (branches, members through the real import, activities, consents, complaints, business relations)."
+    )
     @Option var tenant: String
     @Option(help: "Members to generate (BZK has about 68,000).") var members = 68_000
     @Flag(help: "Do nothing when the tenant has customers already.") var ifEmpty = false
@@ -34,8 +36,8 @@ struct DemoCommand: AsyncParsableCommand {
             // The business relations go to the demo's relations user, when the local run made one.
             let relationsUser = try await owner.withPlatform { tx -> UUID? in
                 guard let email = EmailAddress("relations@\(slug.value).example"),
-                      let user = try await StaffAccounts.find(email: email, in: tx),
-                      try await StaffAccounts.member(userID: user.id, tenantID: found.id, in: tx) != nil
+                    let user = try await StaffAccounts.find(email: email, in: tx),
+                    try await StaffAccounts.member(userID: user.id, tenantID: found.id, in: tx) != nil
                 else { return nil }
                 return user.id
             }
@@ -46,9 +48,12 @@ struct DemoCommand: AsyncParsableCommand {
             let campaigns = try await owner.withTenant(found) { tx in
                 try await CampaignsDemo(senderAddress: "nieuws@\(slug.value).example", senderName: found.name).seed(by: .system, now: now, in: tx)
             }
-            return (["\(slug): \(report.inserted) members imported (\(report.rejected) rejected), activities, registrations, consents and complaints added; "
-                     + "\(organisations) business relations; the Weekbrief list, \(campaigns.newsletters.count) draft newsletters by branch and three active journeys; "
-                     + "for relations the education newsletter and \(campaigns.newYearGreetings.count) new-year greetings as drafts"]
+            return
+                ([
+                    "\(slug): \(report.inserted) members imported (\(report.rejected) rejected), activities, registrations, consents and complaints added; "
+                        + "\(organisations) business relations; the Weekbrief list, \(campaigns.newsletters.count) draft newsletters by branch and three active journeys; "
+                        + "for relations the education newsletter and \(campaigns.newYearGreetings.count) new-year greetings as drafts"
+                ]
                 + rejected).joined(separator: "\n")
         }
         print(line)

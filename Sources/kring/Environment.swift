@@ -1,8 +1,8 @@
 import Foundation
 import KringAuth
 import KringCampaigns
-import KringMail
 import KringDatabase
+import KringMail
 import KringServer
 import Logging
 import PostgresNIO
@@ -71,7 +71,8 @@ struct Environment {
         if let value = values["KRING_SEND_CONNECTIONS"].flatMap(Int.init), value > 0 { options.connections = value }
         if let value = values["KRING_SEND_BATCH"].flatMap(Int.init), value > 0 { options.batchSize = value }
         if let value = values["KRING_SEND_LEASE_SECONDS"].flatMap(Double.init), value > 0 { options.lease = value }
-        return SendWorker(db: db, transport: try MailTransports.from(url: url, logger: logger), links: links, options: options, now: now, logger: logger)
+        return SendWorker(
+            db: db, transport: try MailTransports.from(url: url, logger: logger), links: links, options: options, now: now, logger: logger)
     }
 
     /// The signed public links, from `KRING_PUBLIC_URL` and the secret in `KRING_LINK_SECRET_FILE` (32+ bytes).

@@ -37,14 +37,24 @@ struct ImportBench: AsyncParsableCommand {
                     _ = try await Branches.create(BranchDraft(name: branch.name, municipality: branch.municipality), by: .system, now: now, in: tx)
                 }
             }
-            let first = try await timed { try await MemberImport().run(try FileImportSource(path: file.path), by: .system, now: now, db: owner, tenant: tenant) }
-            let second = try await timed { try await MemberImport().run(try FileImportSource(path: file.path), by: .system, now: now, db: owner, tenant: tenant) }
+            let first = try await timed {
+                try await MemberImport().run(try FileImportSource(path: file.path), by: .system, now: now, db: owner, tenant: tenant)
+            }
+            let second = try await timed {
+                try await MemberImport().run(try FileImportSource(path: file.path), by: .system, now: now, db: owner, tenant: tenant)
+            }
             let copy = try await timedCopy(demo.rows(today: today), owner: owner, logger: logger)
             print("cores: \(ProcessInfo.processInfo.activeProcessorCount)")
             print("export: \(rows) rows, \(bytes / 1024) KiB, generated in \(seconds(generated)) s")
-            print("import 1 (new):       \(seconds(first.1)) s, \(perSecond(rows, first.1)) rows/s: \(first.0.inserted) new, \(first.0.rejected) rejected")
-            print("import 2 (unchanged): \(seconds(second.1)) s, \(perSecond(rows, second.1)) rows/s: \(second.0.unchanged) unchanged, \(second.0.updated) changed")
-            print("COPY into a plain table: \(seconds(copy)) s, \(perSecond(rows, copy)) rows/s; import 1 takes \(String(format: "%.1f", ratio(first.1, copy)))x COPY")
+            print(
+                "import 1 (new):       \(seconds(first.1)) s, \(perSecond(rows, first.1)) rows/s: \(first.0.inserted) new, \(first.0.rejected) rejected"
+            )
+            print(
+                "import 2 (unchanged): \(seconds(second.1)) s, \(perSecond(rows, second.1)) rows/s: \(second.0.unchanged) unchanged, \(second.0.updated) changed"
+            )
+            print(
+                "COPY into a plain table: \(seconds(copy)) s, \(perSecond(rows, copy)) rows/s; import 1 takes \(String(format: "%.1f", ratio(first.1, copy)))x COPY"
+            )
             print("peak memory (max RSS of this process): \(Self.peakRSSMegabytes()) MB")
         }
     }
@@ -70,7 +80,9 @@ struct ImportBench: AsyncParsableCommand {
         }
         if buffer.readableBytes > 0 { chunks.append(buffer) }
         return try await owner.withConnection { connection in
-            try await connection.query("CREATE TEMPORARY TABLE bench_copy (\(unescaped: DemoLibrary.columnIndices.map { "c\($0) text" }.joined(separator: ", ")))", logger: logger)
+            try await connection.query(
+                "CREATE TEMPORARY TABLE bench_copy (\(unescaped: DemoLibrary.columnIndices.map { "c\($0) text" }.joined(separator: ", ")))",
+                logger: logger)
             let start = ContinuousClock.now
             try await connection.copyFrom(table: "bench_copy", logger: logger) { writer in
                 for chunk in chunks { try await writer.write(chunk) }
@@ -80,7 +92,6 @@ struct ImportBench: AsyncParsableCommand {
             return elapsed
         }
     }
-
 
     private func seconds(_ duration: Duration) -> String { String(format: "%.2f", Self.seconds(duration)) }
     private func perSecond(_ count: Int, _ duration: Duration) -> String { String(Int(Double(count) / max(Self.seconds(duration), 0.000_001))) }
@@ -93,4 +104,3 @@ struct ImportBench: AsyncParsableCommand {
         return Int(usage.ru_maxrss) / 1024
     }
 }
-

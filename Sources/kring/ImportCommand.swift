@@ -29,7 +29,9 @@ struct ImportCommand: AsyncParsableCommand {
         @Flag(help: "Report what would change, change nothing.") var dryRun = false
 
         func run() async throws {
-            let columnMapping = try mapping.map { try JSONDecoder().decode(RegistrationMapping.self, from: Data(contentsOf: URL(fileURLWithPath: $0))) }
+            let columnMapping = try mapping.map {
+                try JSONDecoder().decode(RegistrationMapping.self, from: Data(contentsOf: URL(fileURLWithPath: $0)))
+            }
             let importer = RegistrationImport(mapping: columnMapping ?? .defaultRegistrations, dryRun: dryRun)
             let file = file
             let report = try await ImportCommand.inTenant(tenant) { owner, tenant in
@@ -63,13 +65,15 @@ struct ImportCommand: AsyncParsableCommand {
         static func summary(_ report: ImportReport) -> String {
             var lines = [
                 "\(report.dryRun ? "dry run: " : "")\(report.rows) rows (\(report.encoding?.rawValue ?? "?"), separator '\(report.separator ?? "?")'): "
-                    + "\(report.inserted) new, \(report.updated) changed, \(report.unchanged) unchanged, \(report.rejected) rejected",
+                    + "\(report.inserted) new, \(report.updated) changed, \(report.unchanged) unchanged, \(report.rejected) rejected"
             ]
             if let guests = report.guestsCreated, let activities = report.activitiesCreated {
                 lines.append("\(guests) new activity guests, \(activities) new activities")
             }
             if report.missingMembers > 0 {
-                lines.append("\(report.missingMembers) active members are missing from the export\(report.markedEnded > 0 ? "; \(report.markedEnded) marked ended" : "")")
+                lines.append(
+                    "\(report.missingMembers) active members are missing from the export\(report.markedEnded > 0 ? "; \(report.markedEnded) marked ended" : "")"
+                )
             }
             for error in report.errors.prefix(50) {
                 lines.append("line \(error.line)\(error.column.map { ", \($0)" } ?? ""): \(error.reason)")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Hummingbird
 import KringAuth
 import KringCampaigns
 import KringCore
@@ -7,7 +8,6 @@ import KringDatabase
 import KringMail
 import KringServer
 import KringWeb
-import Hummingbird
 import Logging
 import Metrics
 import PostgresNIO
@@ -106,7 +106,8 @@ struct Worker: AsyncParsableCommand {
         }
         let worker = JobWorker(queue: JobQueue(db: db), handlers: handlers, now: now, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: client), .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup)]
+            .init(service: client), .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup),
+        ]
         if let sender = try env.sendWorker(db: db, now: now) {
             services.append(.init(service: SendLoop(worker: sender, logger: logger), successTerminationBehavior: .gracefullyShutdownGroup))
         } else {
@@ -125,9 +126,10 @@ struct Worker: AsyncParsableCommand {
                 logger.error("could not schedule the prune and reminder jobs", metadata: ["error": "\(Migrator.describe(error))"])
             }
         }
-        let group = ServiceGroup(configuration: .init(
-            services: services,
-            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: services,
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         await seed.value
     }
@@ -142,12 +144,16 @@ struct Migrate: AsyncParsableCommand {
         let report = try await Environment().withOwner(maxConnections: concurrency + 2) { owner in
             try await Migrator(owner: owner, migrations: try MigrationSet.load(), concurrency: concurrency).migrate()
         }
-        print(report.platformApplied.isEmpty ? "platform: up to date" : "platform: applied \(report.platformApplied.map(String.init).joined(separator: ", "))")
+        print(
+            report.platformApplied.isEmpty
+                ? "platform: up to date" : "platform: applied \(report.platformApplied.map(String.init).joined(separator: ", "))")
         for tenant in report.tenants {
             if let error = tenant.error {
                 print("\(tenant.slug): FAILED: \(error)")
             } else {
-                print(tenant.applied.isEmpty ? "\(tenant.slug): up to date" : "\(tenant.slug): applied \(tenant.applied.map(String.init).joined(separator: ", "))")
+                print(
+                    tenant.applied.isEmpty
+                        ? "\(tenant.slug): up to date" : "\(tenant.slug): applied \(tenant.applied.map(String.init).joined(separator: ", "))")
             }
         }
         if report.failed { throw ExitCode(1) }
@@ -173,7 +179,8 @@ struct TenantCommand: AsyncParsableCommand {
         subcommands: [Create.self, List.self, Suspend.self, Resume.self])
 
     struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create a tenant: role, schema, tables and its first tenant_admin, in one transaction.")
+        static let configuration = CommandConfiguration(
+            abstract: "Create a tenant: role, schema, tables and its first tenant_admin, in one transaction.")
         @Option(help: "e.g. zuid-kennemerland") var slug: String
         @Option(help: "e.g. \"Bibliotheek Zuid-Kennemerland\"") var name: String
         @Option(help: "E-mail of the first tenant_admin.") var adminEmail: String?
@@ -182,7 +189,9 @@ struct TenantCommand: AsyncParsableCommand {
         @Flag(help: "Succeed without changes when the tenant exists already.") var ifMissing = false
 
         func run() async throws {
-            guard let slug = TenantSlug(slug) else { throw ValidationError("slug: use 2 to 39 lowercase letters, digits or '-', starting with a letter") }
+            guard let slug = TenantSlug(slug) else {
+                throw ValidationError("slug: use 2 to 39 lowercase letters, digits or '-', starting with a letter")
+            }
             let email = try adminEmail.map { raw in
                 guard let email = EmailAddress(raw) else { throw ValidationError("admin-email: not a valid e-mail address") }
                 return email
@@ -199,11 +208,14 @@ struct TenantCommand: AsyncParsableCommand {
                     if let email {
                         let user = try await StaffAccounts.findOrCreate(email: email, displayName: adminName, now: now, in: tx)
                         try await StaffAccounts.addMembership(userID: user.id, tenantID: tenant.id, role: .tenantAdmin, now: now, in: tx)
-                        lines.append(try await AccountPassword.settle(userID: user.id, hash: hash, now: now, in: tx)
-                            .line("tenant_admin \(email)"))
+                        lines.append(
+                            try await AccountPassword.settle(userID: user.id, hash: hash, now: now, in: tx)
+                                .line("tenant_admin \(email)"))
                     }
-                    try await PlatformAudit.record(AuditEvent(action: "tenant.created", tenantID: tenant.id, targetType: "tenant",
-                                                              targetID: slug.value, details: ["via": "cli"]), at: now, in: tx)
+                    try await PlatformAudit.record(
+                        AuditEvent(
+                            action: "tenant.created", tenantID: tenant.id, targetType: "tenant",
+                            targetID: slug.value, details: ["via": "cli"]), at: now, in: tx)
                     return lines.joined(separator: "\n")
                 }
             }
@@ -239,9 +251,11 @@ struct TenantCommand: AsyncParsableCommand {
         let tenant = try await Environment().withOwner { owner in
             try await owner.withPlatform { tx in
                 let tenant = try await TenantDirectory.setStatus(status, slug: slug, now: now, in: tx)
-                try await PlatformAudit.record(AuditEvent(action: status == .suspended ? "tenant.suspended" : "tenant.resumed",
-                                                          tenantID: tenant.id, targetType: "tenant", targetID: slug.value,
-                                                          details: ["via": "cli"]), at: now, in: tx)
+                try await PlatformAudit.record(
+                    AuditEvent(
+                        action: status == .suspended ? "tenant.suspended" : "tenant.resumed",
+                        tenantID: tenant.id, targetType: "tenant", targetID: slug.value,
+                        details: ["via": "cli"]), at: now, in: tx)
                 return tenant
             }
         }

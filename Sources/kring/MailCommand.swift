@@ -25,7 +25,8 @@ struct MailCommand: AsyncParsableCommand {
             let message = try MailMessage(
                 from: sender, to: try MailAddress(to), subject: "Kring: testbericht / test message",
                 text: "Dit is een testbericht van Kring. Komt het aan, dan werkt de verzending.\n\nThis is a test message from Kring.\n",
-                html: "<p>Dit is een <strong>testbericht</strong> van Kring. Komt het aan, dan werkt de verzending.</p>\n<p>This is a test message from Kring.</p>\n",
+                html:
+                    "<p>Dit is een <strong>testbericht</strong> van Kring. Komt het aan, dan werkt de verzending.</p>\n<p>This is a test message from Kring.</p>\n",
                 oneClickUnsubscribe: false)
             switch await transport.send(message) {
             case .sent(let messageID, let reply):
@@ -76,11 +77,12 @@ struct MailCommand: AsyncParsableCommand {
     static func apply(_ feedback: MailFeedback, now: Date, in tx: TenantTransaction) async throws -> [String] {
         var lines: [String] = []
         for recipient in feedback.recipients {
-            let reason: Suppressions.Reason? = switch recipient.kind {
-            case .hardBounce: .hardBounce
-            case .complaint: .complaint
-            case .softBounce, .delayed, .delivered: nil
-            }
+            let reason: Suppressions.Reason? =
+                switch recipient.kind {
+                case .hardBounce: .hardBounce
+                case .complaint: .complaint
+                case .softBounce, .delayed, .delivered: nil
+                }
             guard let reason else {
                 lines.append("\(recipient.address): \(recipient.kind.rawValue) \(recipient.status ?? ""), not suppressed")
                 continue
@@ -91,9 +93,10 @@ struct MailCommand: AsyncParsableCommand {
             }
             let detail = recipient.diagnosticCode ?? recipient.status ?? feedback.feedbackType
             let outcome = try await Suppressions.suppress(email, reason: reason, detail: detail, by: .system, now: now, in: tx)
-            lines.append(outcome.added
-                ? "\(email): suppressed (\(reason.rawValue)), \(outcome.customerIDs.count) customer(s) noted"
-                : "\(email): already suppressed")
+            lines.append(
+                outcome.added
+                    ? "\(email): suppressed (\(reason.rawValue)), \(outcome.customerIDs.count) customer(s) noted"
+                    : "\(email): already suppressed")
         }
         if feedback.recipients.isEmpty { lines.append("\(feedback.type.rawValue) \(feedback.feedbackType ?? ""): nothing to suppress") }
         return lines

@@ -21,8 +21,9 @@ struct RelationImportOptions: ParsableArguments {
             let (found, staff) = try await owner.withPlatform { tx -> (Tenant, [String: UUID]) in
                 guard let found = try await TenantDirectory.find(slug: slug, in: tx) else { throw TenantError.notFound(slug.value) }
                 let members = try await StaffAccounts.members(tenantID: found.id, after: nil, limit: 10_000, in: tx)
-                let staff = Dictionary(members.filter { !$0.disabled && !$0.user.disabled }.map { ($0.user.email.lowercased(), $0.user.id) },
-                                       uniquingKeysWith: { first, _ in first })
+                let staff = Dictionary(
+                    members.filter { !$0.disabled && !$0.user.disabled }.map { ($0.user.email.lowercased(), $0.user.id) },
+                    uniquingKeysWith: { first, _ in first })
                 return (found, staff)
             }
             return try await importer.run(Array(bytes), staff: staff, by: .system, now: Date(), db: owner, tenant: found)
@@ -34,7 +35,7 @@ struct RelationImportOptions: ParsableArguments {
     static func summary(_ report: RelationImportReport) -> String {
         var lines = [
             "\(report.dryRun ? "dry run: " : "")\(report.rows) \(report.kind.rawValue) rows (\(report.encoding?.rawValue ?? "?"), separator '\(report.separator ?? "?")'): "
-                + "\(report.inserted) new, \(report.updated) changed, \(report.unchanged) unchanged, \(report.rejected) rejected",
+                + "\(report.inserted) new, \(report.updated) changed, \(report.unchanged) unchanged, \(report.rejected) rejected"
         ]
         for error in report.errors.prefix(50) {
             lines.append("line \(error.line)\(error.column.map { ", \($0)" } ?? ""): \(error.reason)")

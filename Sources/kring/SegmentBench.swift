@@ -35,34 +35,39 @@ struct SegmentBench: AsyncParsableCommand {
                 // scan skip the table's pages. VACUUM cannot run inside a transaction, hence the bare connection.
                 let tables = ["customers", "consents", "consent_state", "registrations", "activities"].map { "\(tenant.slug.schema.quoted).\($0)" }
                 try await owner.withConnection { connection in
-                    _ = try await connection.query(PostgresQuery(unsafeSQL: "VACUUM (ANALYZE) " + tables.joined(separator: ", ")), logger: Logger(label: "kring.bench"))
-                        .collect()
+                    _ = try await connection.query(
+                        PostgresQuery(unsafeSQL: "VACUUM (ANALYZE) " + tables.joined(separator: ", ")), logger: Logger(label: "kring.bench")
+                    )
+                    .collect()
                 }
                 let generated = ContinuousClock.now - generateStart
 
                 let rule = SegmentRule.all([
                     .condition(SegmentCondition(field: "age", op: ">=", value: 18)),
-                    .any([.condition(SegmentCondition(field: "favourite_branch", op: "=", value: .string(branches[0].uuidString))),
-                          .condition(SegmentCondition(field: "favourite_branch", op: "=", value: .string(branches[1].uuidString)))]),
+                    .any([
+                        .condition(SegmentCondition(field: "favourite_branch", op: "=", value: .string(branches[0].uuidString))),
+                        .condition(SegmentCondition(field: "favourite_branch", op: "=", value: .string(branches[1].uuidString))),
+                    ]),
                     .condition(SegmentCondition(field: "membership_status", op: "=", value: "active")),
                     .not(.condition(SegmentCondition(field: "last_loan_date", op: "within_last_days", value: 365))),
                     .condition(SegmentCondition(field: "consent", op: "=", value: "newsletter:weekly")),
                     .not(.condition(SegmentCondition(field: "activity_attended", op: "exists", value: ["within_last_days": 182]))),
                 ])
                 let compiled = try SegmentCompiler(today: today).compile(rule)
-                let handWritten = PostgresQuery(unsafeSQL: """
-                    SELECT count(*) FROM customers c
-                    WHERE c.merged_into IS NULL AND c.erased_at IS NULL
-                      AND c.birth_date <= (DATE '\(today)' - interval '18 years')::date
-                      AND c.favourite_branch_id IN ('\(branches[0])', '\(branches[1])')
-                      AND c.membership_status = 'active'
-                      AND (c.last_loan_date IS NULL OR c.last_loan_date < DATE '\(today)' - 365 OR c.last_loan_date > DATE '\(today)')
-                      AND c.id IN (SELECT customer_id FROM consent_state WHERE topic = 'newsletter:weekly' AND status IN ('opted_in', 'confirmed'))
-                      AND NOT EXISTS (SELECT 1 FROM registrations r JOIN activities a ON a.id = r.activity_id
-                                      WHERE r.customer_id = c.id AND r.status = 'attended'
-                                        AND a.starts_at >= (DATE '\(today)' - 182)::timestamp AT TIME ZONE 'Europe/Amsterdam'
-                                        AND a.starts_at < (DATE '\(today)' + 1)::timestamp AT TIME ZONE 'Europe/Amsterdam')
-                    """)
+                let handWritten = PostgresQuery(
+                    unsafeSQL: """
+                        SELECT count(*) FROM customers c
+                        WHERE c.merged_into IS NULL AND c.erased_at IS NULL
+                          AND c.birth_date <= (DATE '\(today)' - interval '18 years')::date
+                          AND c.favourite_branch_id IN ('\(branches[0])', '\(branches[1])')
+                          AND c.membership_status = 'active'
+                          AND (c.last_loan_date IS NULL OR c.last_loan_date < DATE '\(today)' - 365 OR c.last_loan_date > DATE '\(today)')
+                          AND c.id IN (SELECT customer_id FROM consent_state WHERE topic = 'newsletter:weekly' AND status IN ('opted_in', 'confirmed'))
+                          AND NOT EXISTS (SELECT 1 FROM registrations r JOIN activities a ON a.id = r.activity_id
+                                          WHERE r.customer_id = c.id AND r.status = 'attended'
+                                            AND a.starts_at >= (DATE '\(today)' - 182)::timestamp AT TIME ZONE 'Europe/Amsterdam'
+                                            AND a.starts_at < (DATE '\(today)' + 1)::timestamp AT TIME ZONE 'Europe/Amsterdam')
+                        """)
 
                 var compiledTimes: [Duration] = []
                 var handTimes: [Duration] = []
@@ -78,16 +83,22 @@ struct SegmentBench: AsyncParsableCommand {
                     }
                 }
                 guard counts.0 == counts.1 else { throw ValidationError("the compiled rule counts \(counts.0), the hand-written SQL \(counts.1)") }
-                let compiledMedian = median(compiledTimes), handMedian = median(handTimes)
+                let compiledMedian = median(compiledTimes)
+                let handMedian = median(handTimes)
                 print("cores: \(ProcessInfo.processInfo.activeProcessorCount)")
                 print("customers: \(customers), generated with consents, activities and registrations in \(format(generated, "%.1f")) s")
-                print("rule: adults, in two branches, active, no loan for 12 months, newsletter consent, no activity attended in 6 months (7 conditions)")
+                print(
+                    "rule: adults, in two branches, active, no loan for 12 months, newsletter consent, no activity attended in 6 months (7 conditions)"
+                )
                 print("count: \(counts.0) customers")
-                print("compiled count:     median \(milliseconds(compiledMedian)) ms (min \(milliseconds(compiledTimes.min() ?? .zero)), "
-                    + "max \(milliseconds(compiledTimes.max() ?? .zero))) over \(runs) runs")
-                print("hand-written count: median \(milliseconds(handMedian)) ms (min \(milliseconds(handTimes.min() ?? .zero)), "
-                    + "max \(milliseconds(handTimes.max() ?? .zero))) over \(runs) runs")
-                print("compiled / hand-written: \(String(format: "%.2f", Bench.seconds(compiledMedian) / max(Bench.seconds(handMedian), 0.000_001)))x")
+                print(
+                    "compiled count:     median \(milliseconds(compiledMedian)) ms (min \(milliseconds(compiledTimes.min() ?? .zero)), "
+                        + "max \(milliseconds(compiledTimes.max() ?? .zero))) over \(runs) runs")
+                print(
+                    "hand-written count: median \(milliseconds(handMedian)) ms (min \(milliseconds(handTimes.min() ?? .zero)), "
+                        + "max \(milliseconds(handTimes.max() ?? .zero))) over \(runs) runs")
+                print(
+                    "compiled / hand-written: \(String(format: "%.2f", Bench.seconds(compiledMedian) / max(Bench.seconds(handMedian), 0.000_001)))x")
                 print("compiled SQL: \(compiled.countQuery.sql)")
                 if explain {
                     for (name, query) in [("compiled", compiled.countQuery), ("hand-written", handWritten)] {
@@ -112,7 +123,8 @@ struct SegmentBench: AsyncParsableCommand {
         let branches = try await owner.withTenant(tenant) { tx in
             var ids: [UUID] = []
             for branch in demo.profile.branches {
-                ids.append(try await Branches.create(BranchDraft(name: branch.name, municipality: branch.municipality), by: .system, now: now, in: tx).id)
+                ids.append(
+                    try await Branches.create(BranchDraft(name: branch.name, municipality: branch.municipality), by: .system, now: now, in: tx).id)
             }
             return ids
         }
@@ -123,55 +135,75 @@ struct SegmentBench: AsyncParsableCommand {
         for start in stride(from: 1, through: n, by: slice) {
             let end = min(n, start + slice - 1)
             try await owner.withTenant(tenant) { tx in
-                try await tx.query(PostgresQuery(unsafeSQL: """
-                    INSERT INTO customers (id, roles, member_number, member_type, membership_status, membership_start, first_name, last_name,
-                                           birth_date, email, postcode, municipality, favourite_branch_id, last_loan_date, loans_12m, loans_total,
-                                           created_at, updated_at)
-                    SELECT md5(i::text)::uuid, ARRAY['member'], (3000000 + i)::text,
-                           CASE WHEN i % 100 < 58 THEN 'youth' WHEN i % 100 < 96 THEN 'adult' ELSE 'other' END,
-                           CASE WHEN i % 25 < 21 THEN 'active' ELSE 'ended' END,
-                           DATE '\(today)' - (i % 9000),
-                           'Lid', 'Nummer ' || i,
-                           CASE WHEN i % 100 < 58 THEN DATE '\(today)' - (365 + (i * 7) % 6570) ELSE DATE '\(today)' - (6940 + (i * 13) % 25000) END,
-                           CASE WHEN i % 10 < 7 THEN 'lid' || i || '@example.nl' END,
-                           (2011 + i % 26)::text || ' AB', 'Haarlem',
-                           ($1::uuid[])[1 + (i * 31 % 97) % \(branches.count)],
-                           CASE WHEN i % 1000 < 62 THEN NULL ELSE DATE '\(today)' - ((i * 17) % 1100) END,
-                           CASE WHEN i % 1000 < 62 THEN 0 ELSE (i * 3) % 40 END,
-                           CASE WHEN i % 1000 < 62 THEN 0 ELSE 1 + (i * 11) % 900 END,
-                           now(), now()
-                    FROM generate_series(\(start), \(end)) AS i
-                    """, binds: { var binds = PostgresBindings(); binds.append(branches); return binds }()))
+                try await tx.query(
+                    PostgresQuery(
+                        unsafeSQL: """
+                            INSERT INTO customers (id, roles, member_number, member_type, membership_status, membership_start, first_name, last_name,
+                                                   birth_date, email, postcode, municipality, favourite_branch_id, last_loan_date, loans_12m, loans_total,
+                                                   created_at, updated_at)
+                            SELECT md5(i::text)::uuid, ARRAY['member'], (3000000 + i)::text,
+                                   CASE WHEN i % 100 < 58 THEN 'youth' WHEN i % 100 < 96 THEN 'adult' ELSE 'other' END,
+                                   CASE WHEN i % 25 < 21 THEN 'active' ELSE 'ended' END,
+                                   DATE '\(today)' - (i % 9000),
+                                   'Lid', 'Nummer ' || i,
+                                   CASE WHEN i % 100 < 58 THEN DATE '\(today)' - (365 + (i * 7) % 6570) ELSE DATE '\(today)' - (6940 + (i * 13) % 25000) END,
+                                   CASE WHEN i % 10 < 7 THEN 'lid' || i || '@example.nl' END,
+                                   (2011 + i % 26)::text || ' AB', 'Haarlem',
+                                   ($1::uuid[])[1 + (i * 31 % 97) % \(branches.count)],
+                                   CASE WHEN i % 1000 < 62 THEN NULL ELSE DATE '\(today)' - ((i * 17) % 1100) END,
+                                   CASE WHEN i % 1000 < 62 THEN 0 ELSE (i * 3) % 40 END,
+                                   CASE WHEN i % 1000 < 62 THEN 0 ELSE 1 + (i * 11) % 900 END,
+                                   now(), now()
+                            FROM generate_series(\(start), \(end)) AS i
+                            """,
+                        binds: {
+                            var binds = PostgresBindings()
+                            binds.append(branches)
+                            return binds
+                        }()))
             }
         }
         try await owner.withTenant(tenant) { tx in
             // Newsletter consent for 40%, a quarter of them withdrawn later.
-            try await tx.query(PostgresQuery(unsafeSQL: """
-                INSERT INTO consents (customer_id, topic, status, recorded_at, source)
-                SELECT md5(i::text)::uuid, 'newsletter:weekly', 'confirmed', now() - interval '400 days', 'import'
-                FROM generate_series(1, \(n)) AS i WHERE i % 10 < 4
-                """))
-            try await tx.query(PostgresQuery(unsafeSQL: """
-                INSERT INTO consents (customer_id, topic, status, recorded_at, source)
-                SELECT md5(i::text)::uuid, 'newsletter:weekly', 'withdrawn', now() - interval '30 days', 'staff'
-                FROM generate_series(1, \(n)) AS i WHERE i % 10 = 0
-                """))
+            try await tx.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        INSERT INTO consents (customer_id, topic, status, recorded_at, source)
+                        SELECT md5(i::text)::uuid, 'newsletter:weekly', 'confirmed', now() - interval '400 days', 'import'
+                        FROM generate_series(1, \(n)) AS i WHERE i % 10 < 4
+                        """))
+            try await tx.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        INSERT INTO consents (customer_id, topic, status, recorded_at, source)
+                        SELECT md5(i::text)::uuid, 'newsletter:weekly', 'withdrawn', now() - interval '30 days', 'staff'
+                        FROM generate_series(1, \(n)) AS i WHERE i % 10 = 0
+                        """))
             // Activities over the past two years (about three a day), 200 registrations each, 85% attended.
             let activities = max(10, n / 450)
-            try await tx.query(PostgresQuery(unsafeSQL: """
-                INSERT INTO activities (id, title, category, branch_id, starts_at, ends_at, capacity, price_cents, created_at, updated_at)
-                SELECT md5('a' || k)::uuid, 'Activiteit ' || k, (ARRAY['youth', 'adults', 'nt2', 'digital'])[1 + k % 4],
-                       ($1::uuid[])[1 + k % \(branches.count)], now() - (k * interval '730 days' / \(activities)),
-                       now() - (k * interval '730 days' / \(activities)) + interval '90 minutes', 250, 0, now(), now()
-                FROM generate_series(1, \(activities)) AS k
-                """, binds: { var binds = PostgresBindings(); binds.append(branches); return binds }()))
-            try await tx.query(PostgresQuery(unsafeSQL: """
-                INSERT INTO registrations (id, activity_id, customer_id, status, price_paid_cents, source, registered_at, updated_at)
-                SELECT gen_random_uuid(), md5('a' || k)::uuid, md5((1 + (k * 7919 + j * 104729) % \(n))::text)::uuid,
-                       CASE WHEN (k + j) % 20 < 17 THEN 'attended' ELSE 'no_show' END, 0, 'staff', now(), now()
-                FROM generate_series(1, \(activities)) AS k, generate_series(1, 200) AS j
-                ON CONFLICT (activity_id, customer_id) DO NOTHING
-                """))
+            try await tx.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        INSERT INTO activities (id, title, category, branch_id, starts_at, ends_at, capacity, price_cents, created_at, updated_at)
+                        SELECT md5('a' || k)::uuid, 'Activiteit ' || k, (ARRAY['youth', 'adults', 'nt2', 'digital'])[1 + k % 4],
+                               ($1::uuid[])[1 + k % \(branches.count)], now() - (k * interval '730 days' / \(activities)),
+                               now() - (k * interval '730 days' / \(activities)) + interval '90 minutes', 250, 0, now(), now()
+                        FROM generate_series(1, \(activities)) AS k
+                        """,
+                    binds: {
+                        var binds = PostgresBindings()
+                        binds.append(branches)
+                        return binds
+                    }()))
+            try await tx.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        INSERT INTO registrations (id, activity_id, customer_id, status, price_paid_cents, source, registered_at, updated_at)
+                        SELECT gen_random_uuid(), md5('a' || k)::uuid, md5((1 + (k * 7919 + j * 104729) % \(n))::text)::uuid,
+                               CASE WHEN (k + j) % 20 < 17 THEN 'attended' ELSE 'no_show' END, 0, 'staff', now(), now()
+                        FROM generate_series(1, \(activities)) AS k, generate_series(1, 200) AS j
+                        ON CONFLICT (activity_id, customer_id) DO NOTHING
+                        """))
         }
         // The branches with the most customers first.
         return try await owner.withTenant(tenant) { tx in
@@ -189,7 +221,6 @@ struct SegmentBench: AsyncParsableCommand {
             return (count, ContinuousClock.now - start)
         }
     }
-
 
     private func median(_ times: [Duration]) -> Duration {
         let sorted = times.sorted()

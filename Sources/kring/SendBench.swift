@@ -13,7 +13,10 @@ struct SendBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "send", abstract: "Time snapshot, rendering and delivery of a campaign.")
     @Option var recipients = 100_000
     @Option(help: "The relay; without it a local sink that counts the mails is started for the run.") var smtp: String?
-    @Option(help: "The local sink: `minimal` (Deploy/smtp-count-sink.py, plain asyncio, least CPU) or `aiosmtpd` (Deploy/smtp-sink.py --count-only, the tests' server).")
+    @Option(
+        help:
+            "The local sink: `minimal` (Deploy/smtp-count-sink.py, plain asyncio, least CPU) or `aiosmtpd` (Deploy/smtp-sink.py --count-only, the tests' server)."
+    )
     var sink = "minimal"
     @Option(help: "SMTP connections per worker.") var connections = SendWorker.Options().connections
     @Option(help: "Sends a worker claims at a time.") var batch = SendWorker.Options().batchSize
@@ -38,8 +41,10 @@ struct SendBench: AsyncParsableCommand {
             print("cores: \(ProcessInfo.processInfo.activeProcessorCount)")
             for workers in [1, 2] {
                 let campaign = try await owner.withTenant(tenant) { tx in
-                    try await Campaigns.create(CampaignDraft(name: "Bench \(workers)", listID: list, templateID: template,
-                                                             subject: "Nieuws voor {{customer.first_name}}"), by: .system, now: Date(), in: tx)
+                    try await Campaigns.create(
+                        CampaignDraft(
+                            name: "Bench \(workers)", listID: list, templateID: template,
+                            subject: "Nieuws voor {{customer.first_name}}"), by: .system, now: Date(), in: tx)
                 }
                 let snapshotStart = ContinuousClock.now
                 let started = try await owner.withTenant(tenant) { tx in
@@ -68,8 +73,11 @@ struct SendBench: AsyncParsableCommand {
                 let total = snapshot + delivery
                 print("\(workers) worker\(workers == 1 ? "" : "s") (\(connections) SMTP connections and batches of \(batch) each, one process):")
                 print("  snapshot of \(started.recipients ?? 0) recipients: \(format(snapshot)) s")
-                print("  sends by final status: \(statuses.map { "\($0.count) \($0.status)" }.joined(separator: ", ")) (of \(started.recipients ?? 0))")
-                print("  render + deliver + mark sent: \(sent) mails in \(format(delivery)) s = \(Int(Double(sent) / max(Bench.seconds(delivery), 0.001))) mails/s")
+                print(
+                    "  sends by final status: \(statuses.map { "\($0.count) \($0.status)" }.joined(separator: ", ")) (of \(started.recipients ?? 0))")
+                print(
+                    "  render + deliver + mark sent: \(sent) mails in \(format(delivery)) s = \(Int(Double(sent) / max(Bench.seconds(delivery), 0.001))) mails/s"
+                )
                 print("  snapshot to last mail: \(Int(Double(sent) / max(Bench.seconds(total), 0.001))) mails/s")
                 print("  peak memory of this process so far (max RSS): \(ImportBench.peakRSSMegabytes()) MB")
             }
@@ -82,32 +90,45 @@ struct SendBench: AsyncParsableCommand {
         let list = UUID()
         var template = UUID()
         try await owner.withTenant(tenant) { tx in
-            try await tx.query("INSERT INTO branches (id, name, municipality, created_at) VALUES (gen_random_uuid(), 'Centrale Bibliotheek', 'Haarlem', \(now))")
-            try await tx.query("""
+            try await tx.query(
+                "INSERT INTO branches (id, name, municipality, created_at) VALUES (gen_random_uuid(), 'Centrale Bibliotheek', 'Haarlem', \(now))")
+            try await tx.query(
+                """
                 INSERT INTO customers (id, roles, member_number, member_type, membership_status, membership_start, first_name, last_name, email,
                                        favourite_branch_id, genres, created_at, updated_at)
                 SELECT gen_random_uuid(), '{member}', 'B' || n, 'adult', 'active', DATE '2015-01-01' + (n % 3000)::int, 'Lid' || n, 'Jansen',
                        'lid' || n || '@bench.example', (SELECT id FROM branches LIMIT 1), ARRAY['thriller'], \(now), \(now)
                 FROM generate_series(1, \(recipients)) n
                 """)
-            try await tx.query("""
+            try await tx.query(
+                """
                 INSERT INTO lists (id, key, name, consent_text, consent_version, created_at, updated_at)
                 VALUES (\(list), 'nieuwsbrief', 'Nieuwsbrief', 'Ja, stuur mij de nieuwsbrief.', 'v1', \(now), \(now))
                 """)
-            try await tx.query("""
+            try await tx.query(
+                """
                 INSERT INTO consents (customer_id, topic, status, recorded_at, source, text_version, confirmed_at)
                 SELECT id, 'list:nieuwsbrief', 'confirmed', \(now), 'staff', 'v1', \(now) FROM customers
                 """)
-            template = try await Templates.create(TemplateDraft(
-                name: "Nieuwsbrief", subject: "Nieuws",
-                html: "<h1>Hallo {{customer.first_name}}</h1><p>Nieuw in {{branch.name}}:</p>{{#activities}}<p>{{title}}, {{when}}</p>{{/activities}}"
-                    + "<p><a href=\"https://bibliotheek.example/agenda\">Agenda</a> · <a href=\"{{unsubscribe_url}}\">Afmelden</a></p>",
-                text: "Hallo {{customer.first_name}}, nieuw in {{branch.name}}. Agenda: https://bibliotheek.example/agenda  Afmelden: {{unsubscribe_url}}"),
-                by: .system, now: now, in: tx).id
+            template = try await Templates.create(
+                TemplateDraft(
+                    name: "Nieuwsbrief", subject: "Nieuws",
+                    html:
+                        "<h1>Hallo {{customer.first_name}}</h1><p>Nieuw in {{branch.name}}:</p>{{#activities}}<p>{{title}}, {{when}}</p>{{/activities}}"
+                        + "<p><a href=\"https://bibliotheek.example/agenda\">Agenda</a> · <a href=\"{{unsubscribe_url}}\">Afmelden</a></p>",
+                    text:
+                        "Hallo {{customer.first_name}}, nieuw in {{branch.name}}. Agenda: https://bibliotheek.example/agenda  Afmelden: {{unsubscribe_url}}"
+                ),
+                by: .system, now: now, in: tx
+            ).id
             try await tx.query("INSERT INTO settings (key, value, updated_at) VALUES ('mail_from_address', '\"nieuws@bench.example\"', \(now))")
         }
         try await owner.withPlatform { tx in
-            _ = try await tx.query(PostgresQuery(unsafeSQL: "ANALYZE \(tenant.slug.schema.quoted).customers, \(tenant.slug.schema.quoted).consents, \(tenant.slug.schema.quoted).consent_state"))
+            _ = try await tx.query(
+                PostgresQuery(
+                    unsafeSQL:
+                        "ANALYZE \(tenant.slug.schema.quoted).customers, \(tenant.slug.schema.quoted).consents, \(tenant.slug.schema.quoted).consent_state"
+                ))
         }
         return (list, template)
     }
@@ -136,7 +157,8 @@ final class CountingSink: Sendable {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [script.path, "--dir", folder.path, "--ready-file", folder.appendingPathComponent("port").path]
+        process.arguments =
+            [script.path, "--dir", folder.path, "--ready-file", folder.appendingPathComponent("port").path]
             + (aiosmtpd ? ["--count-only", "--pipelining"] : [])
         let input = Pipe()
         process.standardInput = input

@@ -36,8 +36,10 @@ struct UserCommand: AsyncParsableCommand {
                     } catch StaffError.alreadyMember where ifMissing {
                         return "\(email) is a member of \(slug) already"
                     }
-                    try await PlatformAudit.record(AuditEvent(action: "user.invited", tenantID: tenant.id, targetType: "user",
-                                                              targetID: user.id.uuidString.lowercased(), details: ["role": role.rawValue, "via": "cli"]), at: now, in: tx)
+                    try await PlatformAudit.record(
+                        AuditEvent(
+                            action: "user.invited", tenantID: tenant.id, targetType: "user",
+                            targetID: user.id.uuidString.lowercased(), details: ["role": role.rawValue, "via": "cli"]), at: now, in: tx)
                     return try await AccountPassword.settle(userID: user.id, hash: hash, now: now, in: tx)
                         .line("\(email) is \(role.rawValue) in \(slug)")
                 }
@@ -66,8 +68,10 @@ struct UserCommand: AsyncParsableCommand {
                     } else {
                         try await StaffAccounts.setDisabled(userID: user.id, true, now: now, in: tx)
                     }
-                    try await PlatformAudit.record(AuditEvent(action: "user.disabled", targetType: "user",
-                                                              targetID: user.id.uuidString.lowercased(), details: ["via": "cli"]), at: now, in: tx)
+                    try await PlatformAudit.record(
+                        AuditEvent(
+                            action: "user.disabled", targetType: "user",
+                            targetID: user.id.uuidString.lowercased(), details: ["via": "cli"]), at: now, in: tx)
                     return try await StaffAccounts.tenantsWithoutAdministrator(in: tx).filter { !before.contains($0) }
                 }
             }
@@ -81,7 +85,9 @@ struct UserCommand: AsyncParsableCommand {
 
     struct ResetPassword: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Set a new password (from --password-file or --password-stdin), or print a one-time set-up token without one. Ends the user's sessions.")
+            abstract:
+                "Set a new password (from --password-file or --password-stdin), or print a one-time set-up token without one. Ends the user's sessions."
+        )
         @Option var email: String
         @OptionGroup var password: PasswordOptions
 
@@ -94,8 +100,10 @@ struct UserCommand: AsyncParsableCommand {
                 try await owner.withPlatform { tx in
                     guard let user = try await StaffAccounts.find(email: email, in: tx) else { throw StaffError.notFound }
                     try await Sessions.revokeAll(userID: user.id, tenantID: nil, reason: "password_reset", now: now, in: tx)
-                    try await PlatformAudit.record(AuditEvent(action: "user.password_reset", targetType: "user",
-                                                              targetID: user.id.uuidString.lowercased(), details: ["via": "cli"]), at: now, in: tx)
+                    try await PlatformAudit.record(
+                        AuditEvent(
+                            action: "user.password_reset", targetType: "user",
+                            targetID: user.id.uuidString.lowercased(), details: ["via": "cli"]), at: now, in: tx)
                     if let hash {
                         try await StaffAccounts.setPassword(userID: user.id, hash: hash, now: now, in: tx)
                         return "password of \(email) changed"
@@ -119,9 +127,10 @@ struct PlatformAdminCommand: AsyncParsableCommand {
         @Option var email: String
         @Option var name = ""
         @OptionGroup var password: PasswordOptions
-        @Option(help: ArgumentHelp(
-            "Demo and test set-ups only: turn two-factor sign-in on with this shared secret (the authenticator app's key is its base32). Platform administrators always need two-factor; without this, they set it up at their first sign-in in the browser.",
-            valueName: "secret"))
+        @Option(
+            help: ArgumentHelp(
+                "Demo and test set-ups only: turn two-factor sign-in on with this shared secret (the authenticator app's key is its base32). Platform administrators always need two-factor; without this, they set it up at their first sign-in in the browser.",
+                valueName: "secret"))
         var demoTwoFactorSecret: String?
 
         func run() async throws {
@@ -136,12 +145,16 @@ struct PlatformAdminCommand: AsyncParsableCommand {
                 try await owner.withPlatform { tx in
                     let user = try await StaffAccounts.findOrCreate(email: email, displayName: name, now: now, in: tx)
                     try await StaffAccounts.makePlatformAdmin(userID: user.id, now: now, in: tx)
-                    try await PlatformAudit.record(AuditEvent(action: "platform_admin.created", targetType: "user",
-                                                              targetID: user.id.uuidString.lowercased(), details: ["via": "cli"]), at: now, in: tx)
+                    try await PlatformAudit.record(
+                        AuditEvent(
+                            action: "platform_admin.created", targetType: "user",
+                            targetID: user.id.uuidString.lowercased(), details: ["via": "cli"]), at: now, in: tx)
                     if let secret = demoTwoFactorSecret, !(try await TwoFactor.status(userID: user.id, in: tx).enabled) {
                         _ = try await TwoFactor.enable(userID: user.id, secret: secret, confirmedStep: 0, now: now, in: tx)
-                        try await PlatformAudit.record(AuditEvent(action: "two_factor.enabled", targetType: "user",
-                                                                  targetID: user.id.uuidString.lowercased(), details: ["via": "cli"]), at: now, in: tx)
+                        try await PlatformAudit.record(
+                            AuditEvent(
+                                action: "two_factor.enabled", targetType: "user",
+                                targetID: user.id.uuidString.lowercased(), details: ["via": "cli"]), at: now, in: tx)
                     }
                     return try await AccountPassword.settle(userID: user.id, hash: hash, now: now, in: tx)
                         .line("\(email) is a platform administrator")
@@ -160,7 +173,8 @@ struct APIKeyCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a key; the secret is printed once.")
         @Option var tenant: String
         @Option var name: String
-        @Option(name: .customLong("scope"), help: "Repeat for several: \(APIScope.allCases.map(\.rawValue).joined(separator: ", "))") var scopes: [String] = []
+        @Option(name: .customLong("scope"), help: "Repeat for several: \(APIScope.allCases.map(\.rawValue).joined(separator: ", "))") var scopes:
+            [String] = []
         @Option(help: "Days until the key expires.") var expiresInDays: Int?
 
         func run() async throws {
@@ -175,8 +189,10 @@ struct APIKeyCommand: AsyncParsableCommand {
                         tenantID: found.id, name: name, scopes: scopes,
                         expiresAt: expiresInDays.map { now.addingTimeInterval(TimeInterval($0) * 86400) },
                         environment: environment, createdBy: nil, now: now, in: tx)
-                    try await PlatformAudit.record(AuditEvent(action: "api_key.created", tenantID: found.id, targetType: "api_key",
-                                                              targetID: created.key.id, details: ["via": "cli"]), at: now, in: tx)
+                    try await PlatformAudit.record(
+                        AuditEvent(
+                            action: "api_key.created", tenantID: found.id, targetType: "api_key",
+                            targetID: created.key.id, details: ["via": "cli"]), at: now, in: tx)
                     return created
                 }
             }
@@ -215,8 +231,10 @@ struct APIKeyCommand: AsyncParsableCommand {
                 try await owner.withPlatform { tx in
                     guard let found = try await TenantDirectory.find(slug: slug, in: tx) else { throw TenantError.notFound(slug.value) }
                     _ = try await APIKeys.revoke(id: id, tenantID: found.id, now: now, in: tx)
-                    try await PlatformAudit.record(AuditEvent(action: "api_key.revoked", tenantID: found.id, targetType: "api_key",
-                                                              targetID: id, details: ["via": "cli"]), at: now, in: tx)
+                    try await PlatformAudit.record(
+                        AuditEvent(
+                            action: "api_key.revoked", tenantID: found.id, targetType: "api_key",
+                            targetID: id, details: ["via": "cli"]), at: now, in: tx)
                 }
             }
             print("revoked \(id)")

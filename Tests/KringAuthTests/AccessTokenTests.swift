@@ -11,8 +11,9 @@ import Testing
 
     func claims(audience: String = AccessClaims.Audience.staff, issuedAt: Date? = nil, lifetime: TimeInterval = 900) -> AccessClaims {
         let issued = issuedAt ?? now
-        return AccessClaims(issuer: "kring-test", audience: audience, userID: UUID(), tenantID: UUID(), role: .marketing,
-                            sessionID: UUID(), issuedAt: issued, expiresAt: issued.addingTimeInterval(lifetime))
+        return AccessClaims(
+            issuer: "kring-test", audience: audience, userID: UUID(), tenantID: UUID(), role: .marketing,
+            sessionID: UUID(), issuedAt: issued, expiresAt: issued.addingTimeInterval(lifetime))
     }
 
     static func base64URL(_ data: Data) -> String {
@@ -25,8 +26,10 @@ import Testing
     }
 
     func payloadJSON() -> [String: Any] {
-        ["iss": "kring-test", "aud": [AccessClaims.Audience.staff], "sub": UUID().uuidString, "tid": UUID().uuidString,
-         "role": "tenant_admin", "sid": UUID().uuidString, "iat": now.timeIntervalSince1970, "exp": now.timeIntervalSince1970 + 600]
+        [
+            "iss": "kring-test", "aud": [AccessClaims.Audience.staff], "sub": UUID().uuidString, "tid": UUID().uuidString,
+            "role": "tenant_admin", "sid": UUID().uuidString, "iat": now.timeIntervalSince1970, "exp": now.timeIntervalSince1970 + 600,
+        ]
     }
 
     @Test func validTokenVerifies() async throws {
@@ -97,7 +100,9 @@ import Testing
     @Test func expiredTokenIsRejected() async throws {
         let (keys, _) = try await TestEnvironment.makeKeys()
         let token = try await keys.sign(claims())
-        await #expect(throws: TokenKeys.Rejection.expired) { try await keys.verify(token, audience: AccessClaims.Audience.staff, now: now.addingTimeInterval(901)) }
+        await #expect(throws: TokenKeys.Rejection.expired) {
+            try await keys.verify(token, audience: AccessClaims.Audience.staff, now: now.addingTimeInterval(901))
+        }
     }
 
     @Test func tokenLivingLongerThanFifteenMinutesIsRejected() async throws {

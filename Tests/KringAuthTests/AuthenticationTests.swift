@@ -59,7 +59,8 @@ import Testing
         await #expect { try await auth.authenticate(bearer: second.accessToken, address: nil) } throws: { Self.isUnauthorized($0) }
 
         let audited = try await env.owner.withPlatform { tx in
-            try await tx.query("SELECT count(*) FROM audit_log WHERE action = 'refresh.reused' AND actor_user_id = \(user.id)").decode(Int.self).reduce(0, +)
+            try await tx.query("SELECT count(*) FROM audit_log WHERE action = 'refresh.reused' AND actor_user_id = \(user.id)").decode(Int.self)
+                .reduce(0, +)
         }
         #expect(audited == 1)
     }
@@ -85,18 +86,21 @@ import Testing
         let email = accountExists ? user.email : "ghost-\(UUID())@example.org"
         let throttle = LoginThrottle()
         for _ in 0..<throttle.accountFreeFailures {
-            await #expect { try await auth.login(email: email, password: "wrong password here", tenant: tenant.slug.value, address: nil) }
-                throws: { Self.isUnauthorized($0) }
+            await #expect { try await auth.login(email: email, password: "wrong password here", tenant: tenant.slug.value, address: nil) } throws: {
+                Self.isUnauthorized($0)
+            }
         }
         // Over the limit: refused without a check, even with the right password.
-        await #expect { try await auth.login(email: email, password: TestEnvironment.password, tenant: tenant.slug.value, address: nil) }
-            throws: { ($0 as? Problem)?.status == 429 && ($0 as? Problem)?.retryAfter == 30 }
+        await #expect { try await auth.login(email: email, password: TestEnvironment.password, tenant: tenant.slug.value, address: nil) } throws: {
+            ($0 as? Problem)?.status == 429 && ($0 as? Problem)?.retryAfter == 30
+        }
         clock.advance(by: 31)
         if accountExists {
             _ = try await auth.login(email: email, password: TestEnvironment.password, tenant: tenant.slug.value, address: nil)
         }
         let failures = try await env.owner.withPlatform { tx in
-            try await tx.query("SELECT count(*) FROM audit_log WHERE action = 'login.failed' AND tenant_id = \(tenant.id)").decode(Int.self).reduce(0, +)
+            try await tx.query("SELECT count(*) FROM audit_log WHERE action = 'login.failed' AND tenant_id = \(tenant.id)").decode(Int.self).reduce(
+                0, +)
         }
         #expect(failures == throttle.accountFreeFailures)
     }
@@ -125,14 +129,16 @@ import Testing
         let (env, auth, clock, tenant, user) = try await setUp()
         let pair = try await auth.login(email: user.email, password: TestEnvironment.password, tenant: tenant.slug.value, address: nil)
         let key = try await env.db.withPlatform { tx in
-            try await APIKeys.create(tenantID: tenant.id, name: "ils", scopes: ["customers:read"], expiresAt: nil, environment: "test",
-                                     createdBy: nil, now: clock.now, in: tx)
+            try await APIKeys.create(
+                tenantID: tenant.id, name: "ils", scopes: ["customers:read"], expiresAt: nil, environment: "test",
+                createdBy: nil, now: clock.now, in: tx)
         }
         _ = try await auth.authenticate(bearer: key.secret, address: nil)
         _ = try await env.owner.withPlatform { tx in try await TenantDirectory.setStatus(.suspended, slug: tenant.slug, now: clock.now, in: tx) }
 
-        await #expect { try await auth.login(email: user.email, password: TestEnvironment.password, tenant: tenant.slug.value, address: nil) }
-            throws: { Self.isUnauthorized($0) }
+        await #expect {
+            try await auth.login(email: user.email, password: TestEnvironment.password, tenant: tenant.slug.value, address: nil)
+        } throws: { Self.isUnauthorized($0) }
         await #expect { try await auth.authenticate(bearer: pair.accessToken, address: nil) } throws: { Self.isUnauthorized($0) }
         await #expect { try await auth.refresh(pair.refreshToken, address: nil) } throws: { Self.isUnauthorized($0) }
         await #expect { try await auth.authenticate(bearer: key.secret, address: nil) } throws: { Self.isUnauthorized($0) }
@@ -145,8 +151,9 @@ import Testing
     @Test func apiKeysActInTheirTenantAndFailClosed() async throws {
         let (env, auth, clock, tenant, _) = try await setUp()
         let created = try await env.db.withPlatform { tx in
-            try await APIKeys.create(tenantID: tenant.id, name: "ticketing", scopes: ["registrations:write", "customers:read"],
-                                     expiresAt: clock.now.addingTimeInterval(3600), environment: "test", createdBy: nil, now: clock.now, in: tx)
+            try await APIKeys.create(
+                tenantID: tenant.id, name: "ticketing", scopes: ["registrations:write", "customers:read"],
+                expiresAt: clock.now.addingTimeInterval(3600), environment: "test", createdBy: nil, now: clock.now, in: tx)
         }
         #expect(created.secret.hasPrefix("kr_test_\(created.key.id)_"))
         let principal = try await auth.authenticate(bearer: created.secret, address: nil)
@@ -170,8 +177,9 @@ import Testing
         let (env, _, clock, tenant, _) = try await setUp()
         await #expect {
             try await env.db.withPlatform { tx in
-                try await APIKeys.create(tenantID: tenant.id, name: " ", scopes: ["customers:read", "everything"], expiresAt: clock.now,
-                                         environment: "test", createdBy: nil, now: clock.now, in: tx)
+                try await APIKeys.create(
+                    tenantID: tenant.id, name: " ", scopes: ["customers:read", "everything"], expiresAt: clock.now,
+                    environment: "test", createdBy: nil, now: clock.now, in: tx)
             }
         } throws: { error in
             guard case .invalid(let errors) = error as? APIKeyError else { return false }

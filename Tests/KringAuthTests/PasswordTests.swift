@@ -28,7 +28,9 @@ import Testing
         #expect(!hasher.needsRehash(old))
     }
 
-    @Test(arguments: [("12345678901", false), ("123456789012", true), (String(repeating: "x", count: 128), true), (String(repeating: "x", count: 129), false)])
+    @Test(arguments: [
+        ("12345678901", false), ("123456789012", true), (String(repeating: "x", count: 128), true), (String(repeating: "x", count: 129), false),
+    ])
     func lengthPolicy(password: String, accepted: Bool) {
         #expect((PasswordPolicy.validate(password) == nil) == accepted)
     }

@@ -18,8 +18,10 @@ enum B2B {
         return (env, try await env.createTenant("b2b"))
     }
 
-    static func organisation(_ name: String, type: String = "primary_school", parent: UUID? = nil, postcode: String? = "2011 AB",
-                             owner: UUID? = nil, in tenant: Tenant, _ env: TestEnvironment) async throws -> Organisation {
+    static func organisation(
+        _ name: String, type: String = "primary_school", parent: UUID? = nil, postcode: String? = "2011 AB",
+        owner: UUID? = nil, in tenant: Tenant, _ env: TestEnvironment
+    ) async throws -> Organisation {
         var draft = OrganisationDraft(name: name, type: type)
         draft.parentID = parent
         draft.postcode = postcode
@@ -29,19 +31,24 @@ enum B2B {
         return try await env.db.withTenant(tenant) { tx in try await Organisations.create(valid, by: staff, now: now, in: tx) }
     }
 
-    static func contact(_ lastName: String, at organisation: UUID, as role: DMURole, from: String? = nil, in tenant: Tenant,
-                        _ env: TestEnvironment) async throws -> ContactDetail {
-        let draft = ContactDraft(firstName: "Kim", lastName: lastName, email: "\(lastName.lowercased())-\(UUID().uuidString.prefix(6).lowercased())@school.example",
-                                 roles: [ContactRoleDraft(organisationID: organisation, dmuRole: role.rawValue, jobTitle: "Directeur", activeFrom: from)])
+    static func contact(
+        _ lastName: String, at organisation: UUID, as role: DMURole, from: String? = nil, in tenant: Tenant,
+        _ env: TestEnvironment
+    ) async throws -> ContactDetail {
+        let draft = ContactDraft(
+            firstName: "Kim", lastName: lastName, email: "\(lastName.lowercased())-\(UUID().uuidString.prefix(6).lowercased())@school.example",
+            roles: [ContactRoleDraft(organisationID: organisation, dmuRole: role.rawValue, jobTitle: "Directeur", activeFrom: from)])
         let valid = try draft.validate(today: today)
         return try await env.db.withTenant(tenant) { tx in try await Contacts.create(valid, by: staff, now: now, in: tx) }
     }
 
     static func auditCount(_ action: String, subject: UUID? = nil, in tenant: Tenant, _ env: TestEnvironment) async throws -> Int {
         try await env.db.withTenant(tenant) { tx in
-            try await tx.query("""
+            try await tx.query(
+                """
                 SELECT count(*)::int FROM audit_log WHERE action = \(action) AND (\(subject?.uuidString.lowercased())::text IS NULL OR subject_id = \(subject?.uuidString.lowercased()))
-                """).decode(Int.self).reduce(0, +)
+                """
+            ).decode(Int.self).reduce(0, +)
         }
     }
 }
@@ -77,7 +84,11 @@ enum B2B {
     @Test func nameAndPostcodeIdentifyAnOrganisationAndTypesMustExist() async throws {
         let (env, tenant) = try await B2B.setUp("Organisations")
         _ = try await B2B.organisation("De Regenboog", in: tenant, env)
-        await #expect(throws: RelationsError.invalid([FieldError(field: "name", message: "This library has an organisation with this name and postcode already.")])) {
+        await #expect(
+            throws: RelationsError.invalid([
+                FieldError(field: "name", message: "This library has an organisation with this name and postcode already.")
+            ])
+        ) {
             _ = try await B2B.organisation("de regenboog", in: tenant, env)
         }
         // Another postcode is another school.
@@ -92,8 +103,11 @@ enum B2B {
         let board = try await B2B.organisation("Bestuur", type: "school_board", in: tenant, env)
         #expect(board.type == "school_board")
         let types = try await env.db.withTenant(tenant) { tx in try await OrganisationTypes.list(in: tx) }
-        #expect(types.filter(\.builtIn).map(\.code).sorted() == ["childcare", "friend_sponsor", "fund", "municipality", "other", "partner",
-                                                                  "primary_school", "referrer", "secondary_school"])
+        #expect(
+            types.filter(\.builtIn).map(\.code).sorted() == [
+                "childcare", "friend_sponsor", "fund", "municipality", "other", "partner",
+                "primary_school", "referrer", "secondary_school",
+            ])
         #expect(types.contains(type))
     }
 
@@ -130,8 +144,10 @@ enum B2B {
             }
         }
         let fields = try await env.db.withTenant(tenant) { tx in
-            try await tx.query("SELECT details->>'fields' FROM audit_log WHERE action = 'organisation.updated' AND subject_id = \(school.id.uuidString.lowercased())")
-                .decode(String.self).reduce(into: [String]()) { $0.append($1) }
+            try await tx.query(
+                "SELECT details->>'fields' FROM audit_log WHERE action = 'organisation.updated' AND subject_id = \(school.id.uuidString.lowercased())"
+            )
+            .decode(String.self).reduce(into: [String]()) { $0.append($1) }
         }
         #expect(fields == ["status city"])
     }

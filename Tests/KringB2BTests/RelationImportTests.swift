@@ -26,8 +26,10 @@ import Testing
         return (env, tenant, UUID())
     }
 
-    func run(_ kind: RelationImport.Kind, _ text: String, dryRun: Bool = false, staff: [String: UUID] = [:], env: TestEnvironment, tenant: Tenant,
-             now: Date = B2B.now) async throws -> RelationImportReport {
+    func run(
+        _ kind: RelationImport.Kind, _ text: String, dryRun: Bool = false, staff: [String: UUID] = [:], env: TestEnvironment, tenant: Tenant,
+        now: Date = B2B.now
+    ) async throws -> RelationImportReport {
         try await RelationImport(kind: kind, dryRun: dryRun).run(Array(text.utf8), staff: staff, by: .system, now: now, db: env.db, tenant: tenant)
     }
 
@@ -50,8 +52,11 @@ import Testing
         #expect(report.errors[1].reason == "This organisation appears again (first on line 4).")
 
         let (ster, board, kompas) = try await env.db.withTenant(tenant) { tx in
-            (try await Organisations.search(.init(query: "de ster"), in: tx).first, try await Organisations.search(.init(query: "spaarnesant"), in: tx).first,
-             try await Organisations.search(.init(query: "kompas"), in: tx).first)
+            (
+                try await Organisations.search(.init(query: "de ster"), in: tx).first,
+                try await Organisations.search(.init(query: "spaarnesant"), in: tx).first,
+                try await Organisations.search(.init(query: "kompas"), in: tx).first
+            )
         }
         #expect(ster?.postcode == "2011 AB")
         #expect(ster?.type == "primary_school")
@@ -80,8 +85,9 @@ import Testing
 
     @Test func contactsJoinOnEmailKeepRolesAtSeveralOrganisationsAndRecordConsent() async throws {
         let (env, tenant, _) = try await setUp()
-        _ = try await run(.organisations, "Naam;Postcode;Soort\nOBS De Ster;2011 AB;basisschool\nHet Kompas;2012 CD;basisschool\nHet Kompas;2099 ZZ;basisschool\n",
-                          env: env, tenant: tenant)
+        _ = try await run(
+            .organisations, "Naam;Postcode;Soort\nOBS De Ster;2011 AB;basisschool\nHet Kompas;2012 CD;basisschool\nHet Kompas;2099 ZZ;basisschool\n",
+            env: env, tenant: tenant)
         let contacts = """
             Organisatie;Postcode organisatie;Voornaam;Tussenvoegsel;Achternaam;E-mail;Telefoon;Functie;Rol;Actief vanaf;Toestemming relatiemailing
             OBS De Ster;2011 AB;Anja;de;Wit;A.deWit@Ster.example;023-5115300;Directeur;beslisser;2019-08-01;ja
@@ -123,8 +129,10 @@ import Testing
         #expect(history.count == 1)
 
         // Piet, without an e-mail, is found again by name at his school; ending his role keeps it as history.
-        let ended = try await run(.contacts, "Organisatie;Postcode organisatie;Voornaam;Achternaam;Rol;Actief tot\nOBS De Ster;2011 AB;Piet;Jansen;poortwachter;2026-12-31\n",
-                                  env: env, tenant: tenant)
+        let ended = try await run(
+            .contacts,
+            "Organisatie;Postcode organisatie;Voornaam;Achternaam;Rol;Actief tot\nOBS De Ster;2011 AB;Piet;Jansen;poortwachter;2026-12-31\n",
+            env: env, tenant: tenant)
         #expect(ended.updated == 1)
         #expect(ended.inserted == 0)
         let piet = try await env.db.withTenant(tenant) { tx in try await Contacts.search(.init(query: "jansen"), by: .system, now: B2B.now, in: tx) }

@@ -31,9 +31,12 @@ import Testing
         let moved = try await env.db.withTenant(tenant) { tx in
             let old = try await Contacts.roles(contactID: mover, in: tx)
             #expect(old.count == 1)
-            _ = try await Contacts.changeRole(id: old[0].id, contactID: mover, ContactRoleChange(activeTo: "2026-11-30"), by: B2B.staff, now: B2B.now, in: tx)
-            let draft = try ContactRoleDraft(organisationID: schools[1].id, dmuRole: "decision_maker", jobTitle: "Adjunct-directeur",
-                                             activeFrom: "2026-12-01").validate(today: B2B.today)
+            _ = try await Contacts.changeRole(
+                id: old[0].id, contactID: mover, ContactRoleChange(activeTo: "2026-11-30"), by: B2B.staff, now: B2B.now, in: tx)
+            let draft = try ContactRoleDraft(
+                organisationID: schools[1].id, dmuRole: "decision_maker", jobTitle: "Adjunct-directeur",
+                activeFrom: "2026-12-01"
+            ).validate(today: B2B.today)
             _ = try await Contacts.addRole(draft, contactID: mover, by: B2B.staff, now: B2B.now, in: tx)
             return try await Contacts.read(id: mover, by: B2B.staff, now: B2B.now, in: tx)
         }
@@ -123,7 +126,9 @@ import Testing
 
         // The reminder job marks it once and tells the notifier once.
         let notifier = RecordingNotifier()
-        let friday = try await env.db.withTenant(tenant) { tx in try await TaskReminders.run(notifier: notifier, now: B2B.now.addingTimeInterval(2 * B2B.day), in: tx) }
+        let friday = try await env.db.withTenant(tenant) { tx in
+            try await TaskReminders.run(notifier: notifier, now: B2B.now.addingTimeInterval(2 * B2B.day), in: tx)
+        }
         #expect(friday.isEmpty)
         let marked = try await env.db.withTenant(tenant) { tx in try await TaskReminders.run(notifier: notifier, now: saturday, in: tx) }
         #expect(marked.map(\.id) == [taskID])
@@ -140,8 +145,9 @@ import Testing
     @Test func theDefaultNotifierWritesTheReminderToTheAuditLog() async throws {
         let (env, tenant) = try await B2B.setUp("RelationScenarios")
         let task = try await env.db.withTenant(tenant) { tx in
-            try await RelationTasks.create(try TaskDraft(title: "Nieuwjaarskaart", dueOn: "2026-11-20", assigneeUserID: B2B.staff.userID).validate(),
-                                           by: B2B.staff, now: B2B.now, in: tx)
+            try await RelationTasks.create(
+                try TaskDraft(title: "Nieuwjaarskaart", dueOn: "2026-11-20", assigneeUserID: B2B.staff.userID).validate(),
+                by: B2B.staff, now: B2B.now, in: tx)
         }
         #expect(task.overdue)
         try await env.db.withTenant(tenant) { tx in try await TaskReminders.run(notifier: AuditTrailReminderNotifier(), now: B2B.now, in: tx) }
@@ -156,8 +162,10 @@ import Testing
         let ids = try await env.db.withTenant(tenant) { tx in
             var ids: [String: UUID] = [:]
             for day in ["2026-11-24", "2026-11-25", "2026-11-29", "2026-11-30"] {
-                ids[day] = try await RelationTasks.create(try TaskDraft(title: "Taak \(day)", dueOn: day, assigneeUserID: me).validate(),
-                                                          by: B2B.staff, now: B2B.now, in: tx).id
+                ids[day] = try await RelationTasks.create(
+                    try TaskDraft(title: "Taak \(day)", dueOn: day, assigneeUserID: me).validate(),
+                    by: B2B.staff, now: B2B.now, in: tx
+                ).id
             }
             return ids
         }
@@ -174,7 +182,8 @@ import Testing
             try await RelationTasks.list(RelationTasks.Filter(assigneeUserID: me, limit: 2), now: B2B.now, in: tx)
         }
         let rest = try await env.db.withTenant(tenant) { tx in
-            try await RelationTasks.list(RelationTasks.Filter(assigneeUserID: me, after: first.last.map { ($0.dueOn, $0.id) }, limit: 2), now: B2B.now, in: tx)
+            try await RelationTasks.list(
+                RelationTasks.Filter(assigneeUserID: me, after: first.last.map { ($0.dueOn, $0.id) }, limit: 2), now: B2B.now, in: tx)
         }
         #expect((first + rest).map(\.dueOn.description) == ["2026-11-24", "2026-11-25", "2026-11-29", "2026-11-30"])
     }
@@ -182,11 +191,15 @@ import Testing
     @Test func anAgreementsRenewalDateKeepsOneReminderForTheAccountOwner() async throws {
         let (env, tenant) = try await B2B.setUp("RelationScenarios")
         let owner = UUID()
-        let municipality = try await B2B.organisation("Gemeente Bloemendaal", type: "municipality", postcode: "2061 AA", owner: owner, in: tenant, env)
-        var draft = AgreementDraft(organisationID: municipality.id, kind: "subsidy", title: "Subsidie bibliotheekwerk 2027", periodStart: "2027-01-01",
-                                   periodEnd: "2027-12-31", amountCents: 185_000_000, deliverables: "Bibliotheek op school op 12 scholen",
-                                   renewalDate: "2027-09-01")
-        let agreement = try await env.db.withTenant(tenant) { tx in try await Agreements.create(try draft.validate(), by: B2B.staff, now: B2B.now, in: tx) }
+        let municipality = try await B2B.organisation(
+            "Gemeente Bloemendaal", type: "municipality", postcode: "2061 AA", owner: owner, in: tenant, env)
+        var draft = AgreementDraft(
+            organisationID: municipality.id, kind: "subsidy", title: "Subsidie bibliotheekwerk 2027", periodStart: "2027-01-01",
+            periodEnd: "2027-12-31", amountCents: 185_000_000, deliverables: "Bibliotheek op school op 12 scholen",
+            renewalDate: "2027-09-01")
+        let agreement = try await env.db.withTenant(tenant) { tx in
+            try await Agreements.create(try draft.validate(), by: B2B.staff, now: B2B.now, in: tx)
+        }
         let taskID = try #require(agreement.renewalTaskID)
         func task() async throws -> RelationTask {
             try await env.db.withTenant(tenant) { tx in try await RelationTasks.find(id: taskID, now: B2B.now, in: tx) }
@@ -196,7 +209,9 @@ import Testing
         #expect(try await task().kind == .renewal)
 
         // Done, then the renewal date moves: the same task is reopened on the new day.
-        _ = try await env.db.withTenant(tenant) { tx in try await RelationTasks.change(id: taskID, TaskChange(status: "done"), by: B2B.staff, now: B2B.now, in: tx) }
+        _ = try await env.db.withTenant(tenant) { tx in
+            try await RelationTasks.change(id: taskID, TaskChange(status: "done"), by: B2B.staff, now: B2B.now, in: tx)
+        }
         draft.renewalDate = "2027-10-01"
         let moved = try await env.db.withTenant(tenant) { tx in
             try await Agreements.replace(id: agreement.id, with: try draft.validate(), by: B2B.staff, now: B2B.now, in: tx)
@@ -206,7 +221,9 @@ import Testing
         #expect(try await task().status == .open)
         // No renewal date: the reminder is cancelled.
         draft.renewalDate = nil
-        _ = try await env.db.withTenant(tenant) { tx in try await Agreements.replace(id: agreement.id, with: try draft.validate(), by: B2B.staff, now: B2B.now, in: tx) }
+        _ = try await env.db.withTenant(tenant) { tx in
+            try await Agreements.replace(id: agreement.id, with: try draft.validate(), by: B2B.staff, now: B2B.now, in: tx)
+        }
         #expect(try await task().status == .cancelled)
     }
 
@@ -215,27 +232,45 @@ import Testing
         let school = try await B2B.organisation("Het Mozaïek", postcode: "2102 AB", in: tenant, env)
         try await env.db.withTenant(tenant) { tx in
             for (index, start) in ["2025-09-01", "2026-02-01", "2026-09-01"].enumerated() {
-                _ = try await Orders.create(try OrderDraft(organisationID: school.id, product: "Leskist \(index)", periodStart: start,
-                                                           quantity: 2, amountCents: 10_000).validate(), by: B2B.staff, now: B2B.now, in: tx)
+                _ = try await Orders.create(
+                    try OrderDraft(
+                        organisationID: school.id, product: "Leskist \(index)", periodStart: start,
+                        quantity: 2, amountCents: 10_000
+                    ).validate(), by: B2B.staff, now: B2B.now, in: tx)
             }
             // A subscription that started last year and runs into this one counts for this year.
-            _ = try await Orders.create(try OrderDraft(organisationID: school.id, kind: "subscription", product: "Schoolabonnement", periodStart: "2025-08-01",
-                                                       periodEnd: "2026-07-31", amountCents: 50_000).validate(), by: B2B.staff, now: B2B.now, in: tx)
-            _ = try await Orders.create(try OrderDraft(organisationID: school.id, product: "Geannuleerd", periodStart: "2026-03-01", amountCents: 99_999,
-                                                       status: "cancelled").validate(), by: B2B.staff, now: B2B.now, in: tx)
+            _ = try await Orders.create(
+                try OrderDraft(
+                    organisationID: school.id, kind: "subscription", product: "Schoolabonnement", periodStart: "2025-08-01",
+                    periodEnd: "2026-07-31", amountCents: 50_000
+                ).validate(), by: B2B.staff, now: B2B.now, in: tx)
+            _ = try await Orders.create(
+                try OrderDraft(
+                    organisationID: school.id, product: "Geannuleerd", periodStart: "2026-03-01", amountCents: 99_999,
+                    status: "cancelled"
+                ).validate(), by: B2B.staff, now: B2B.now, in: tx)
             for index in 0..<12 {
-                _ = try await Interactions.create(try InteractionDraft(organisationID: school.id, kind: "phone_call", subject: "Gesprek \(index)",
-                                                                       occurredAt: B2B.now.addingTimeInterval(Double(index - 20) * B2B.day)).validate(now: B2B.now),
-                                                  by: B2B.staff, now: B2B.now, in: tx)
+                _ = try await Interactions.create(
+                    try InteractionDraft(
+                        organisationID: school.id, kind: "phone_call", subject: "Gesprek \(index)",
+                        occurredAt: B2B.now.addingTimeInterval(Double(index - 20) * B2B.day)
+                    ).validate(now: B2B.now),
+                    by: B2B.staff, now: B2B.now, in: tx)
             }
-            _ = try await RelationTasks.create(try TaskDraft(title: "Open", dueOn: "2026-12-01", organisationID: school.id).validate(), by: B2B.staff, now: B2B.now, in: tx)
-            let done = try await RelationTasks.create(try TaskDraft(title: "Klaar", dueOn: "2026-11-01", organisationID: school.id).validate(),
-                                                      by: B2B.staff, now: B2B.now, in: tx)
+            _ = try await RelationTasks.create(
+                try TaskDraft(title: "Open", dueOn: "2026-12-01", organisationID: school.id).validate(), by: B2B.staff, now: B2B.now, in: tx)
+            let done = try await RelationTasks.create(
+                try TaskDraft(title: "Klaar", dueOn: "2026-11-01", organisationID: school.id).validate(),
+                by: B2B.staff, now: B2B.now, in: tx)
             _ = try await RelationTasks.change(id: done.id, TaskChange(status: "done"), by: B2B.staff, now: B2B.now, in: tx)
-            _ = try await Agreements.create(try AgreementDraft(organisationID: school.id, kind: "performance", title: "Prestatieafspraak",
-                                                               periodStart: "2026-01-01").validate(), by: B2B.staff, now: B2B.now, in: tx)
+            _ = try await Agreements.create(
+                try AgreementDraft(
+                    organisationID: school.id, kind: "performance", title: "Prestatieafspraak",
+                    periodStart: "2026-01-01"
+                ).validate(), by: B2B.staff, now: B2B.now, in: tx)
         }
-        let view = try await env.db.withTenant(tenant) { tx in try await Organisations.accountView(id: school.id, by: B2B.staff, now: B2B.now, in: tx) }
+        let view = try await env.db.withTenant(tenant) { tx in try await Organisations.accountView(id: school.id, by: B2B.staff, now: B2B.now, in: tx)
+        }
         #expect(view.openTasks.map(\.title) == ["Open"])
         #expect(view.lastInteractions.count == 10)
         #expect(view.lastInteractions.first?.subject == "Gesprek 11")

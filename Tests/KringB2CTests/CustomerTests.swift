@@ -11,8 +11,10 @@ import Testing
     static let now = Date(timeIntervalSince1970: 1_795_780_800)  // 2026-11-27 12:00 UTC
     static let staff = AuditActor(userID: UUID(), apiKeyID: nil)
 
-    static func member(_ number: String = "M\(Int.random(in: 100_000...999_999))", lastName: String = "Jansen",
-                       email: String? = nil, birthDate: String = "1980-04-12") -> CustomerDraft {
+    static func member(
+        _ number: String = "M\(Int.random(in: 100_000...999_999))", lastName: String = "Jansen",
+        email: String? = nil, birthDate: String = "1980-04-12"
+    ) -> CustomerDraft {
         var draft = CustomerDraft(roles: ["member"])
         draft.memberNumber = number
         draft.memberType = "adult"
@@ -54,7 +56,9 @@ import Testing
             try draft.validate(today: Self.today)
         } throws: { error in
             guard case .invalid(let errors) = error as? CustomerError else { return false }
-            return Set(errors.map(\.field)) == ["roles", "member_type", "postcode", "email", "birth_date", "membership_start", "phone", "member_number"]
+            return Set(errors.map(\.field)) == [
+                "roles", "member_type", "postcode", "email", "birth_date", "membership_start", "phone", "member_number",
+            ]
         }
     }
 
@@ -64,7 +68,9 @@ import Testing
         #expect(valid.email == "anna.jansen@example.nl")
         #expect(valid.genres == ["history", "thrillers"])
         #expect(valid.membershipStatus == "active")
-        #expect(try CustomerDraft.member(dutchBirthDate: "07-03-2015").validate(today: Self.today).birthDate == CalendarDate(year: 2015, month: 3, day: 7))
+        #expect(
+            try CustomerDraft.member(dutchBirthDate: "07-03-2015").validate(today: Self.today).birthDate == CalendarDate(year: 2015, month: 3, day: 7)
+        )
     }
 
     @Test func createReadAndReplaceWithVersionAreAudited() async throws {
@@ -125,13 +131,17 @@ import Testing
         let customer = try await create(Self.member(), env, tenant)
         let staffUser = AuditActor(userID: UUID(), apiKeyID: nil)
         try await env.db.withTenant(tenant) { tx in
-            _ = try await Consents.record(ConsentDraft(topic: "newsletter:weekly", status: "opted_in", source: "web_form", textVersion: "sha256:abc",
-                                                       evidence: ["client_address": "192.0.2.10", "form": "https://bibliotheek.example/aanmelden"]),
-                                          customerID: customer.id, by: .system, now: Self.now, in: tx)
-            _ = try await Consents.record(ConsentDraft(topic: "newsletter:weekly", status: "confirmed", source: "web_form", textVersion: "sha256:abc"),
-                                          customerID: customer.id, by: .system, now: Self.now + 60, in: tx)
-            _ = try await Consents.record(ConsentDraft(topic: "newsletter:weekly", status: "withdrawn"),
-                                          customerID: customer.id, by: staffUser, now: Self.now + 3600, in: tx)
+            _ = try await Consents.record(
+                ConsentDraft(
+                    topic: "newsletter:weekly", status: "opted_in", source: "web_form", textVersion: "sha256:abc",
+                    evidence: ["client_address": "192.0.2.10", "form": "https://bibliotheek.example/aanmelden"]),
+                customerID: customer.id, by: .system, now: Self.now, in: tx)
+            _ = try await Consents.record(
+                ConsentDraft(topic: "newsletter:weekly", status: "confirmed", source: "web_form", textVersion: "sha256:abc"),
+                customerID: customer.id, by: .system, now: Self.now + 60, in: tx)
+            _ = try await Consents.record(
+                ConsentDraft(topic: "newsletter:weekly", status: "withdrawn"),
+                customerID: customer.id, by: staffUser, now: Self.now + 3600, in: tx)
         }
         let (history, current) = try await env.db.withTenant(tenant) { tx in
             (try await Consents.history(customerID: customer.id, in: tx), try await Consents.current(customerID: customer.id, in: tx))
@@ -158,7 +168,8 @@ import Testing
         let parent = try await create(Self.member(birthDate: "1984-05-01"), env, tenant)
         let draft = ConsentDraft(topic: "newsletter:youth", status: "opted_in")
         await #expect {
-            try await env.db.withTenant(tenant) { tx in try await Consents.record(draft, customerID: child.id, by: Self.staff, now: Self.now, in: tx) }
+            try await env.db.withTenant(tenant) { tx in try await Consents.record(draft, customerID: child.id, by: Self.staff, now: Self.now, in: tx)
+            }
         } throws: { error in
             guard case .invalid(let errors) = error as? CustomerError else { return false }
             return errors.map(\.field) == ["given_by_parent_id"]
@@ -166,7 +177,9 @@ import Testing
         var bySibling = draft
         bySibling.givenByParentID = sibling.id
         await #expect(throws: CustomerError.self) {
-            try await env.db.withTenant(tenant) { tx in try await Consents.record(bySibling, customerID: child.id, by: Self.staff, now: Self.now, in: tx) }
+            try await env.db.withTenant(tenant) { tx in
+                try await Consents.record(bySibling, customerID: child.id, by: Self.staff, now: Self.now, in: tx)
+            }
         }
         var byParent = draft
         byParent.givenByParentID = parent.id
@@ -175,12 +188,15 @@ import Testing
             return try await Consents.record(byParent, customerID: child.id, by: Self.staff, now: Self.now, in: tx)
         }
         #expect(consent.givenByParentID == parent.id)
-        let profile = try await env.db.withTenant(tenant) { tx in try await CustomerPrivacy.profile(id: child.id, by: Self.staff, now: Self.now, in: tx) }
+        let profile = try await env.db.withTenant(tenant) { tx in
+            try await CustomerPrivacy.profile(id: child.id, by: Self.staff, now: Self.now, in: tx)
+        }
         #expect(profile.household.contains { $0.id == parent.id && $0.relation == "parent" })
         #expect(profile.consents.map(\.topic) == ["newsletter:youth"])
         // A withdrawal needs no parent.
         _ = try await env.db.withTenant(tenant) { tx in
-            try await Consents.record(ConsentDraft(topic: "newsletter:youth", status: "withdrawn"), customerID: child.id, by: Self.staff, now: Self.now, in: tx)
+            try await Consents.record(
+                ConsentDraft(topic: "newsletter:youth", status: "withdrawn"), customerID: child.id, by: Self.staff, now: Self.now, in: tx)
         }
     }
 
@@ -193,21 +209,29 @@ import Testing
         draft.notes = "Belt altijd op dinsdag"
         let customer = try await create(draft, env, tenant)
         try await env.db.withTenant(tenant) { tx in
-            _ = try await Consents.record(ConsentDraft(topic: "newsletter:weekly", status: "opted_in", source: "web_form", evidence: ["client_address": "198.51.100.23"]),
-                                          customerID: customer.id, by: .system, now: Self.now, in: tx)
-            _ = try await Timeline.add(ContactMomentDraft(channel: "phone", direction: "inbound", subject: "Wilhelmina Zwanenburg belde", body: "Over Zijlweg"),
-                                       customerID: customer.id, by: Self.staff, now: Self.now, in: tx)
+            _ = try await Consents.record(
+                ConsentDraft(topic: "newsletter:weekly", status: "opted_in", source: "web_form", evidence: ["client_address": "198.51.100.23"]),
+                customerID: customer.id, by: .system, now: Self.now, in: tx)
+            _ = try await Timeline.add(
+                ContactMomentDraft(channel: "phone", direction: "inbound", subject: "Wilhelmina Zwanenburg belde", body: "Over Zijlweg"),
+                customerID: customer.id, by: Self.staff, now: Self.now, in: tx)
             try await CustomerPrivacy.erase(id: customer.id, by: Self.staff, now: Self.now, in: tx)
         }
-        let personal = ["Wilhelmina", "Zwanenburg", "zwanenburg.erase", "1961-08-19", "06-12345678", "Zijlweg", "2011 AB", "dinsdag", "198.51.100.23",
-                        customer.memberNumber!]
+        let personal = [
+            "Wilhelmina", "Zwanenburg", "zwanenburg.erase", "1961-08-19", "06-12345678", "Zijlweg", "2011 AB", "dinsdag", "198.51.100.23",
+            customer.memberNumber!,
+        ]
         // Every row of every table in the tenant's schema, as text.
         let dump = try await env.owner.withConnection { connection in
             var text = ""
-            let tables = try await connection.query("SELECT table_name::text FROM information_schema.tables WHERE table_schema = \(tenant.slug.schema.name)", logger: env.owner.logger)
-                .decode(String.self).reduce(into: [String]()) { $0.append($1) }
+            let tables = try await connection.query(
+                "SELECT table_name::text FROM information_schema.tables WHERE table_schema = \(tenant.slug.schema.name)", logger: env.owner.logger
+            )
+            .decode(String.self).reduce(into: [String]()) { $0.append($1) }
             for table in tables {
-                let rows = try await connection.query(PostgresQuery(unsafeSQL: "SELECT row_to_json(t)::text FROM \(tenant.slug.schema.quoted).\"\(table)\" t"), logger: env.owner.logger)
+                let rows = try await connection.query(
+                    PostgresQuery(unsafeSQL: "SELECT row_to_json(t)::text FROM \(tenant.slug.schema.quoted).\"\(table)\" t"), logger: env.owner.logger
+                )
                 for try await row in rows.decode(String.self) { text += row + "\n" }
             }
             return text
@@ -215,8 +239,14 @@ import Testing
         for value in personal { #expect(!dump.contains(value), "\(value) survived erasure") }
         #expect(dump.contains(customer.id.uuidString.lowercased()))
         let (suppressed, audited) = try await env.db.withTenant(tenant) { tx in
-            (try await tx.query("SELECT count(*) FROM suppressions WHERE email_sha256 = \(CustomerPrivacy.emailHash("zwanenburg.erase@example.nl"))").decode(Int.self).reduce(0, +),
-             try await tx.query("SELECT count(*) FROM audit_log WHERE action = 'customer.erased' AND subject_id = \(customer.id.uuidString.lowercased())").decode(Int.self).reduce(0, +))
+            (
+                try await tx.query(
+                    "SELECT count(*) FROM suppressions WHERE email_sha256 = \(CustomerPrivacy.emailHash("zwanenburg.erase@example.nl"))"
+                ).decode(Int.self).reduce(0, +),
+                try await tx.query(
+                    "SELECT count(*) FROM audit_log WHERE action = 'customer.erased' AND subject_id = \(customer.id.uuidString.lowercased())"
+                ).decode(Int.self).reduce(0, +)
+            )
         }
         #expect(suppressed == 1)
         #expect(audited == 1)
@@ -235,11 +265,14 @@ import Testing
         guestDraft.lastName = "Smit"
         let guest = try await create(guestDraft, env, tenant)
         try await env.db.withTenant(tenant) { tx in
-            _ = try await Consents.record(ConsentDraft(topic: "newsletter:weekly", status: "opted_in"), customerID: survivor.id, by: Self.staff, now: Self.now, in: tx)
-            _ = try await Consents.record(ConsentDraft(topic: "newsletter:weekly", status: "confirmed", source: "web_form"), customerID: guest.id,
-                                          by: .system, now: Self.now + 10, in: tx)
-            _ = try await Timeline.add(ContactMomentDraft(channel: "desk", direction: "inbound", subject: "Vraag over pas"),
-                                       customerID: guest.id, by: Self.staff, now: Self.now, in: tx)
+            _ = try await Consents.record(
+                ConsentDraft(topic: "newsletter:weekly", status: "opted_in"), customerID: survivor.id, by: Self.staff, now: Self.now, in: tx)
+            _ = try await Consents.record(
+                ConsentDraft(topic: "newsletter:weekly", status: "confirmed", source: "web_form"), customerID: guest.id,
+                by: .system, now: Self.now + 10, in: tx)
+            _ = try await Timeline.add(
+                ContactMomentDraft(channel: "desk", direction: "inbound", subject: "Vraag over pas"),
+                customerID: guest.id, by: Self.staff, now: Self.now, in: tx)
         }
         let merged = try await env.db.withTenant(tenant) { tx in
             try await CustomerPrivacy.merge(survivorID: survivor.id, duplicateID: guest.id, by: Self.staff, now: Self.now + 20, in: tx)
@@ -248,8 +281,10 @@ import Testing
         #expect(merged.email == survivor.email)
         #expect(merged.phone == survivor.phone)
         let (history, current, timeline) = try await env.db.withTenant(tenant) { tx in
-            (try await Consents.history(customerID: survivor.id, in: tx), try await Consents.current(customerID: survivor.id, in: tx),
-             try await Timeline.list(customerID: survivor.id, before: nil, limit: 50, by: Self.staff, now: Self.now, in: tx))
+            (
+                try await Consents.history(customerID: survivor.id, in: tx), try await Consents.current(customerID: survivor.id, in: tx),
+                try await Timeline.list(customerID: survivor.id, before: nil, limit: 50, by: Self.staff, now: Self.now, in: tx)
+            )
         }
         #expect(history.count == 2)
         #expect(current.map(\.status) == [.confirmed])
@@ -259,7 +294,9 @@ import Testing
             try await env.db.withTenant(tenant) { tx in try await Customers.read(id: guest.id, by: Self.staff, now: Self.now, in: tx) }
         }
         await #expect(throws: CustomerError.cannotMergeWithItself) {
-            try await env.db.withTenant(tenant) { tx in try await CustomerPrivacy.merge(survivorID: survivor.id, duplicateID: survivor.id, by: Self.staff, now: Self.now, in: tx) }
+            try await env.db.withTenant(tenant) { tx in
+                try await CustomerPrivacy.merge(survivorID: survivor.id, duplicateID: survivor.id, by: Self.staff, now: Self.now, in: tx)
+            }
         }
     }
 
@@ -277,24 +314,31 @@ import Testing
         }
         func definition() async throws -> [String: String] {
             try await env.db.withTenant(tenant) { tx in
-                try await tx.query("""
+                try await tx.query(
+                    """
                     SELECT DISTINCT ON (customer_id, topic) customer_id, topic, status FROM consents
                     ORDER BY customer_id, topic, recorded_at DESC, id DESC
-                    """).decode((UUID, String, String).self)
+                    """
+                ).decode((UUID, String, String).self)
                     .reduce(into: [String: String]()) { $0["\($1.0 == anna.id ? "anna" : $1.0 == bram.id ? "bram" : "other") \($1.1)"] = $1.2 }
             }
         }
         try await env.db.withTenant(tenant) { tx in
-            _ = try await Consents.record(ConsentDraft(topic: "newsletter:weekly", status: "opted_in"), customerID: anna.id, by: Self.staff, now: Self.now, in: tx)
-            _ = try await Consents.record(ConsentDraft(topic: "newsletter:weekly", status: "confirmed"), customerID: anna.id, by: .system, now: Self.now + 60, in: tx)
+            _ = try await Consents.record(
+                ConsentDraft(topic: "newsletter:weekly", status: "opted_in"), customerID: anna.id, by: Self.staff, now: Self.now, in: tx)
+            _ = try await Consents.record(
+                ConsentDraft(topic: "newsletter:weekly", status: "confirmed"), customerID: anna.id, by: .system, now: Self.now + 60, in: tx)
             // A statement recorded earlier than the one that holds (a late import of an old form) does not replace it.
-            _ = try await Consents.record(ConsentDraft(topic: "newsletter:weekly", status: "withdrawn"), customerID: anna.id, by: Self.staff, now: Self.now - 3600, in: tx)
-            _ = try await Consents.record(ConsentDraft(topic: "booktips:monthly", status: "opted_in"), customerID: anna.id, by: Self.staff, now: Self.now, in: tx)
+            _ = try await Consents.record(
+                ConsentDraft(topic: "newsletter:weekly", status: "withdrawn"), customerID: anna.id, by: Self.staff, now: Self.now - 3600, in: tx)
+            _ = try await Consents.record(
+                ConsentDraft(topic: "booktips:monthly", status: "opted_in"), customerID: anna.id, by: Self.staff, now: Self.now, in: tx)
         }
         #expect(try await state() == ["anna newsletter:weekly": "confirmed", "anna booktips:monthly": "opted_in"])
         // Many statements for the same customer and topic in one statement: the latest of them holds.
         try await env.db.withTenant(tenant) { tx in
-            try await tx.query("""
+            try await tx.query(
+                """
                 INSERT INTO consents (customer_id, topic, status, recorded_at, source)
                 SELECT \(bram.id), 'newsletter:weekly', CASE WHEN i % 2 = 0 THEN 'opted_in' ELSE 'withdrawn' END, \(Self.now) + i * interval '1 minute', 'import'
                 FROM generate_series(1, 9) AS i
@@ -302,7 +346,8 @@ import Testing
         }
         #expect(try await state()["bram newsletter:weekly"] == "withdrawn")
         _ = try await env.db.withTenant(tenant) { tx in
-            try await Consents.record(ConsentDraft(topic: "newsletter:weekly", status: "opted_in"), customerID: bram.id, by: Self.staff, now: Self.now + 86_400, in: tx)
+            try await Consents.record(
+                ConsentDraft(topic: "newsletter:weekly", status: "opted_in"), customerID: bram.id, by: Self.staff, now: Self.now + 86_400, in: tx)
         }
         #expect(try await state()["bram newsletter:weekly"] == "opted_in")
         // A merge moves the duplicate's statements: its state goes, the survivor's is the latest of both histories.
@@ -321,7 +366,8 @@ import Testing
         let (env, tenant) = try await setUp()
         let customer = try await create(Self.member(), env, tenant)
         let export = try await env.db.withTenant(tenant) { tx in
-            _ = try await Consents.record(ConsentDraft(topic: "booktips:monthly", status: "opted_in"), customerID: customer.id, by: Self.staff, now: Self.now, in: tx)
+            _ = try await Consents.record(
+                ConsentDraft(topic: "booktips:monthly", status: "opted_in"), customerID: customer.id, by: Self.staff, now: Self.now, in: tx)
             return try await CustomerPrivacy.export(id: customer.id, by: Self.staff, now: Self.now, in: tx)
         }
         #expect(export.customer.email == customer.email)
@@ -363,18 +409,26 @@ extension CustomerDraft {
         let (env, tenant) = try await setUp()
         let (a, b, c) = (try await customer(env, tenant), try await customer(env, tenant), try await customer(env, tenant))
         let activity = try await env.db.withTenant(tenant) { tx in
-            try await Activities.create(ActivityDraft(title: "Voorlezen voor peuters", category: "Youth", startsAt: Self.now + 86400,
-                                                      endsAt: Self.now + 86400 + 3600, capacity: 2), by: Self.staff, now: Self.now, in: tx)
+            try await Activities.create(
+                ActivityDraft(
+                    title: "Voorlezen voor peuters", category: "Youth", startsAt: Self.now + 86400,
+                    endsAt: Self.now + 86400 + 3600, capacity: 2), by: Self.staff, now: Self.now, in: tx)
         }
         let registrations = try await env.db.withTenant(tenant) { tx in
-            [try await Activities.register(customerID: a.id, activityID: activity.id, source: .staff, pricePaidCents: 0, by: Self.staff, now: Self.now, in: tx),
-             try await Activities.register(customerID: b.id, activityID: activity.id, source: .ticketing, pricePaidCents: 350, by: Self.staff, now: Self.now + 1, in: tx),
-             try await Activities.register(customerID: c.id, activityID: activity.id, source: .web, pricePaidCents: 0, by: Self.staff, now: Self.now + 2, in: tx)]
+            [
+                try await Activities.register(
+                    customerID: a.id, activityID: activity.id, source: .staff, pricePaidCents: 0, by: Self.staff, now: Self.now, in: tx),
+                try await Activities.register(
+                    customerID: b.id, activityID: activity.id, source: .ticketing, pricePaidCents: 350, by: Self.staff, now: Self.now + 1, in: tx),
+                try await Activities.register(
+                    customerID: c.id, activityID: activity.id, source: .web, pricePaidCents: 0, by: Self.staff, now: Self.now + 2, in: tx),
+            ]
         }
         #expect(registrations.map(\.status) == [.booked, .booked, .waitlisted])
         await #expect(throws: ActivityError.alreadyRegistered) {
             try await env.db.withTenant(tenant) { tx in
-                try await Activities.register(customerID: a.id, activityID: activity.id, source: .staff, pricePaidCents: 0, by: Self.staff, now: Self.now, in: tx)
+                try await Activities.register(
+                    customerID: a.id, activityID: activity.id, source: .staff, pricePaidCents: 0, by: Self.staff, now: Self.now, in: tx)
             }
         }
         _ = try await env.db.withTenant(tenant) { tx in
@@ -389,21 +443,29 @@ extension CustomerDraft {
         let (env, tenant) = try await setUp()
         let guest = try await customer(env, tenant)
         let registration = try await env.db.withTenant(tenant) { tx in
-            let activity = try await Activities.create(ActivityDraft(title: "Schrijfworkshop", category: "adults", startsAt: Self.now - 7200, endsAt: Self.now - 3600),
-                                                       by: Self.staff, now: Self.now, in: tx)
-            return try await Activities.register(customerID: guest.id, activityID: activity.id, source: .staff, pricePaidCents: 0, by: Self.staff, now: Self.now, in: tx)
+            let activity = try await Activities.create(
+                ActivityDraft(title: "Schrijfworkshop", category: "adults", startsAt: Self.now - 7200, endsAt: Self.now - 3600),
+                by: Self.staff, now: Self.now, in: tx)
+            return try await Activities.register(
+                customerID: guest.id, activityID: activity.id, source: .staff, pricePaidCents: 0, by: Self.staff, now: Self.now, in: tx)
         }
         await #expect(throws: ActivityError.notAttended) {
-            try await env.db.withTenant(tenant) { tx in try await Activities.evaluate(registrationID: registration.id, score: 8, comment: nil, by: Self.staff, now: Self.now, in: tx) }
+            try await env.db.withTenant(tenant) { tx in
+                try await Activities.evaluate(registrationID: registration.id, score: 8, comment: nil, by: Self.staff, now: Self.now, in: tx)
+            }
         }
         try await env.db.withTenant(tenant) { tx in
             _ = try await Activities.setStatus(registrationID: registration.id, to: .attended, by: Self.staff, now: Self.now, in: tx)
             try await Activities.evaluate(registrationID: registration.id, score: 9, comment: "Inspirerend", by: Self.staff, now: Self.now, in: tx)
         }
         await #expect(throws: ActivityError.self) {
-            try await env.db.withTenant(tenant) { tx in try await Activities.evaluate(registrationID: registration.id, score: 11, comment: nil, by: Self.staff, now: Self.now, in: tx) }
+            try await env.db.withTenant(tenant) { tx in
+                try await Activities.evaluate(registrationID: registration.id, score: 11, comment: nil, by: Self.staff, now: Self.now, in: tx)
+            }
         }
-        let profile = try await env.db.withTenant(tenant) { tx in try await CustomerPrivacy.profile(id: guest.id, by: Self.staff, now: Self.now, in: tx) }
+        let profile = try await env.db.withTenant(tenant) { tx in
+            try await CustomerPrivacy.profile(id: guest.id, by: Self.staff, now: Self.now, in: tx)
+        }
         #expect(profile.registrations.map(\.status) == [.attended])
     }
 
@@ -411,24 +473,33 @@ extension CustomerDraft {
         let (env, tenant) = try await setUp()
         let member = try await customer(env, tenant)
         let complaint = try await env.db.withTenant(tenant) { tx in
-            try await Complaints.create(ComplaintDraft(customerID: member.id, channel: "email", category: "Fines", description: "Boete onterecht"),
-                                        by: Self.staff, now: Self.now, in: tx)
+            try await Complaints.create(
+                ComplaintDraft(customerID: member.id, channel: "email", category: "Fines", description: "Boete onterecht"),
+                by: Self.staff, now: Self.now, in: tx)
         }
         #expect(complaint.dueAt == Self.now + 14 * 86400)
         #expect(complaint.status == .new)
-        let profile = try await env.db.withTenant(tenant) { tx in try await CustomerPrivacy.profile(id: member.id, by: Self.staff, now: Self.now, in: tx) }
+        let profile = try await env.db.withTenant(tenant) { tx in
+            try await CustomerPrivacy.profile(id: member.id, by: Self.staff, now: Self.now, in: tx)
+        }
         #expect(profile.openComplaints.map(\.id) == [complaint.id])
         await #expect {
-            try await env.db.withTenant(tenant) { tx in try await Complaints.update(id: complaint.id, ComplaintChange(status: "resolved"), by: Self.staff, now: Self.now, in: tx) }
+            try await env.db.withTenant(tenant) { tx in
+                try await Complaints.update(id: complaint.id, ComplaintChange(status: "resolved"), by: Self.staff, now: Self.now, in: tx)
+            }
         } throws: { error in
             guard case .invalid(let errors) = error as? ComplaintError else { return false }
             return errors.map(\.field) == ["resolution"]
         }
         let resolved = try await env.db.withTenant(tenant) { tx in
-            try await Complaints.update(id: complaint.id, ComplaintChange(status: "resolved", resolution: "Boete kwijtgescholden"), by: Self.staff, now: Self.now + 60, in: tx)
+            try await Complaints.update(
+                id: complaint.id, ComplaintChange(status: "resolved", resolution: "Boete kwijtgescholden"), by: Self.staff, now: Self.now + 60, in: tx
+            )
         }
         #expect(resolved.resolvedAt == Self.now + 60)
-        let open = try await env.db.withTenant(tenant) { tx in try await Complaints.list(openOnly: true, customerID: member.id, after: nil, limit: 10, in: tx) }
+        let open = try await env.db.withTenant(tenant) { tx in
+            try await Complaints.list(openOnly: true, customerID: member.id, after: nil, limit: 10, in: tx)
+        }
         #expect(open.isEmpty)
     }
 }

@@ -1,10 +1,11 @@
 import Foundation
-@testable import KringB2C
 import KringCore
 import KringDatabase
 import KringTestSupport
 import PostgresNIO
 import Testing
+
+@testable import KringB2C
 
 @Suite struct CSVParserTests {
     func parse(_ text: [UInt8], separator: UInt8 = UInt8(ascii: ";"), chunk: Int = 3) throws -> [CSVParser.Record] {
@@ -52,7 +53,8 @@ import Testing
 
 @Suite struct MemberImportTests {
     static let now = CustomerTests.now
-    static let header = "Lenernummer;Lenerscategorie;Voornaam;Tussenvoegsel;Achternaam;Geboortedatum;E-mail;Postcode;Huisnummer;Woonplaats;Inschrijfdatum;Contributie;Vestiging;Laatste uitlening;Uitleningen 12 maanden;Uitleningen totaal\r\n"
+    static let header =
+        "Lenernummer;Lenerscategorie;Voornaam;Tussenvoegsel;Achternaam;Geboortedatum;E-mail;Postcode;Huisnummer;Woonplaats;Inschrijfdatum;Contributie;Vestiging;Laatste uitlening;Uitleningen 12 maanden;Uitleningen totaal\r\n"
 
     func setUp() async throws -> (TestEnvironment, Tenant) {
         let env = try await TestEnvironment.forSuite("MemberImport")
@@ -63,7 +65,9 @@ import Testing
         return (env, tenant)
     }
 
-    func run(_ bytes: [UInt8], _ env: TestEnvironment, _ tenant: Tenant, dryRun: Bool = false, markMissingEnded: Bool = false) async throws -> ImportReport {
+    func run(
+        _ bytes: [UInt8], _ env: TestEnvironment, _ tenant: Tenant, dryRun: Bool = false, markMissingEnded: Bool = false
+    ) async throws -> ImportReport {
         try await MemberImport(dryRun: dryRun, markMissingEnded: markMissingEnded, batchSize: 3)
             .run(BytesImportSource(bytes), by: .system, now: Self.now, db: env.db, tenant: tenant)
     }
@@ -79,13 +83,14 @@ import Testing
 
     @Test func goodRowsAreImportedAndEveryBadRowIsReportedWithLineAndReason() async throws {
         let (env, tenant) = try await setUp()
-        var bytes = Self.file(Self.good + [
-            "100005;Volwassene;Piet;;Post;01-01-1970;;12345;1;Haarlem;;;;;0;0",            // line 6: postcode
-            "100006;Tovenaar;Kees;;Kok;01-01-1970;;2011 AB;1;Haarlem;;;;;0;0",             // line 7: member type
-            "100007;Volwassene;Els;;Eik;31-02-1970;;2011 AB;1;Haarlem;;;;;0;0",            // line 8: date
-            "100001;Volwassene;Anna;;Dubbel;01-01-1970;;2011 AB;1;Haarlem;;;;;0;0",        // line 9: duplicate number
-            "100008;Volwassene;Mia;;Mol;01-01-1970;;2011 AB;1;Haarlem;;;;",                // line 10: missing column
-        ])
+        var bytes = Self.file(
+            Self.good + [
+                "100005;Volwassene;Piet;;Post;01-01-1970;;12345;1;Haarlem;;;;;0;0",  // line 6: postcode
+                "100006;Tovenaar;Kees;;Kok;01-01-1970;;2011 AB;1;Haarlem;;;;;0;0",  // line 7: member type
+                "100007;Volwassene;Els;;Eik;31-02-1970;;2011 AB;1;Haarlem;;;;;0;0",  // line 8: date
+                "100001;Volwassene;Anna;;Dubbel;01-01-1970;;2011 AB;1;Haarlem;;;;;0;0",  // line 9: duplicate number
+                "100008;Volwassene;Mia;;Mol;01-01-1970;;2011 AB;1;Haarlem;;;;",  // line 10: missing column
+            ])
         // line 11: a name in Windows-1252 inside a UTF-8 file.
         bytes += Array("100009;Volwassene;".utf8) + [0x5A, 0x6F, 0xEB] + Array(";;Zwart;01-01-1970;;2011 AB;1;Haarlem;;;;;0;0\r\n".utf8)
         let report = try await run(bytes, env, tenant)
@@ -137,20 +142,23 @@ import Testing
         let report = try await run(Self.file(Self.good), env, tenant, dryRun: true)
         #expect(report.dryRun)
         #expect(report.inserted == 4)
-        let count = try await env.db.withTenant(tenant) { tx in try await tx.query("SELECT count(*)::int FROM customers").decode(Int.self).reduce(0, +) }
+        let count = try await env.db.withTenant(tenant) { tx in
+            try await tx.query("SELECT count(*)::int FROM customers").decode(Int.self).reduce(0, +)
+        }
         #expect(count == 0)
     }
 
     @Test func windows1252FileWithBOMlessSeparatorDetection() async throws {
         let (env, tenant) = try await setUp()
         var bytes = Array(Self.header.replacingOccurrences(of: ";", with: ",").utf8)
-        bytes += Array("200001,Volwassene,".utf8) + [0x43, 0x6C, 0xE9, 0x6D, 0x65, 0x6E, 0x63, 0x65] // Clémence
+        bytes += Array("200001,Volwassene,".utf8) + [0x43, 0x6C, 0xE9, 0x6D, 0x65, 0x6E, 0x63, 0x65]  // Clémence
         bytes += Array(",,\"Dijk, van\",01-01-1980,,2011 AB,3,Haarlem,,,,,0,0\r\n".utf8)
         let report = try await run(bytes, env, tenant)
         #expect(report.encoding == .windows1252)
         #expect(report.separator == ",")
         #expect(report.inserted == 1)
-        let found = try await env.db.withTenant(tenant) { tx in try await Customers.search(.init(query: "200001"), by: .system, now: Self.now, in: tx) }
+        let found = try await env.db.withTenant(tenant) { tx in try await Customers.search(.init(query: "200001"), by: .system, now: Self.now, in: tx)
+        }
         #expect(found.first?.firstName == "Clémence")
         #expect(found.first?.lastName == "Dijk, van")
     }
@@ -192,7 +200,9 @@ import Testing
         await #expect(throws: ImportError.self) { try await run(Array("Naam;Adres\r\nJan;Straat 1\r\n".utf8), env, tenant) }
         await #expect(throws: ImportError.self) { try await run([], env, tenant) }
         await #expect(throws: ImportError.self) { try await run(Self.file(Self.good) + Array("100010;\"open".utf8), env, tenant) }
-        let count = try await env.db.withTenant(tenant) { tx in try await tx.query("SELECT count(*)::int FROM customers").decode(Int.self).reduce(0, +) }
+        let count = try await env.db.withTenant(tenant) { tx in
+            try await tx.query("SELECT count(*)::int FROM customers").decode(Int.self).reduce(0, +)
+        }
         #expect(count == 0)
     }
 
@@ -237,7 +247,8 @@ import Testing
         #expect(again.errors.first?.line == 2)
         #expect(again.errors.first?.reason.contains("erased") == true)
         let annas = try await env.db.withTenant(tenant) { tx in
-            try await tx.query("SELECT count(*)::int FROM customers WHERE first_name = 'Anna' OR member_number = '100001'").decode(Int.self).reduce(0, +)
+            try await tx.query("SELECT count(*)::int FROM customers WHERE first_name = 'Anna' OR member_number = '100001'").decode(Int.self).reduce(
+                0, +)
         }
         #expect(annas == 0)
     }
@@ -276,22 +287,27 @@ import Testing
         }
         #expect(await sqlState("UPDATE customers SET household_id = gen_random_uuid() WHERE member_number = '100001'") == "23503")
         #expect(await sqlState("UPDATE customers SET favourite_branch_id = gen_random_uuid() WHERE member_number = '100001'") == "23503")
-        #expect(await sqlState("""
-            INSERT INTO customers (id, roles, last_name, household_id, created_at, updated_at)
-            VALUES (gen_random_uuid(), '{visitor}', 'Los', gen_random_uuid(), now(), now())
-            """) == "23503")
+        #expect(
+            await sqlState(
+                """
+                INSERT INTO customers (id, roles, last_name, household_id, created_at, updated_at)
+                VALUES (gen_random_uuid(), '{visitor}', 'Los', gen_random_uuid(), now(), now())
+                """) == "23503")
         #expect(await sqlState("DELETE FROM households WHERE id = (SELECT household_id FROM customers WHERE member_number = '100001')") == "23503")
         // A household nobody lives in any more may go.
-        #expect(await sqlState("""
-            INSERT INTO households (id, postcode, house_number, house_number_addition, created_at)
-            VALUES ('00000000-0000-4000-8000-000000000001', '9999 ZZ', '1', '', now())
-            """) == nil)
+        #expect(
+            await sqlState(
+                """
+                INSERT INTO households (id, postcode, house_number, house_number_addition, created_at)
+                VALUES ('00000000-0000-4000-8000-000000000001', '9999 ZZ', '1', '', now())
+                """) == nil)
         #expect(await sqlState("DELETE FROM households WHERE id = '00000000-0000-4000-8000-000000000001'") == nil)
         let branchDelete: String? = await {
             do {
                 // Branches are the administrators' (the tenant role may not delete them): the schema owner tries.
                 _ = try await env.owner.withConnection { connection in
-                    try await connection.query(PostgresQuery(unsafeSQL: "DELETE FROM \(tenant.slug.schema.quoted).branches"), logger: env.owner.logger)
+                    try await connection.query(
+                        PostgresQuery(unsafeSQL: "DELETE FROM \(tenant.slug.schema.quoted).branches"), logger: env.owner.logger)
                 }
                 return nil
             } catch let error as PSQLError {
@@ -315,7 +331,8 @@ import Testing
         line.append(nil as String?)
         line.append("tab\there\\ and\nnew\rline")
         line.append(UUID(uuidString: "0F1E2D3C-4B5A-4978-8695-A4B3C2D1E0F9"))
-        #expect(String(decoding: line.finish(), as: UTF8.self)
+        #expect(
+            String(decoding: line.finish(), as: UTF8.self)
                 == "plain\t\\N\ttab\\there\\\\ and\\nnew\\rline\t0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9\n")
     }
 

@@ -1,13 +1,15 @@
 import Foundation
-@testable import KringB2C
 import KringCore
 import KringDatabase
 import KringTestSupport
 import Testing
 
+@testable import KringB2C
+
 @Suite struct RegistrationImportTests {
     static let now = CustomerTests.now
-    static let header = "Ticketnummer;Evenement-ID;Evenement;Datum;Aanvang;Categorie;Locatie;Voornaam;Tussenvoegsel;Achternaam;E-mail;Pasnummer;Prijs;Status;Besteldatum\r\n"
+    static let header =
+        "Ticketnummer;Evenement-ID;Evenement;Datum;Aanvang;Categorie;Locatie;Voornaam;Tussenvoegsel;Achternaam;E-mail;Pasnummer;Prijs;Status;Besteldatum\r\n"
     static let good = [
         // line 2: a member, found by member number (the e-mail differs from Kring's)
         "T1;E100;Voorleesuurtje;05-12-2026;10:00;jeugd;Haarlem Centrum;Anna;van;Dijk;anders@example.nl;100001;0;betaald;20-11-2026",
@@ -21,9 +23,9 @@ import Testing
         "T5;E300;Lezing Multatuli;2026-12-14;20:00;lezing;;Piet;de;Vries;;;7,50;geboekt;",
     ]
     static let bad = [
-        "T6;E100;Voorleesuurtje;05-12-2026;10:00;jeugd;;Mia;;Mol;mia@example.nl;;0;zoekgeraakt;",        // line 7: status
-        "T7;E400;Workshop;32-13-2026;10:00;workshop;;Jan;;Jansen;jan@example.nl;;0;betaald;",             // line 8: date
-        "T8;E100;Voorleesuurtje;05-12-2026;10:00;jeugd;;;;;;;0;betaald;",                                 // line 9: nobody
+        "T6;E100;Voorleesuurtje;05-12-2026;10:00;jeugd;;Mia;;Mol;mia@example.nl;;0;zoekgeraakt;",  // line 7: status
+        "T7;E400;Workshop;32-13-2026;10:00;workshop;;Jan;;Jansen;jan@example.nl;;0;betaald;",  // line 8: date
+        "T8;E100;Voorleesuurtje;05-12-2026;10:00;jeugd;;;;;;;0;betaald;",  // line 9: nobody
         "T9;E500;Rondleiding;15-12-2026;11:00;rondleiding;Atlantis;Els;;Eik;els@example.nl;;0;betaald;",  // line 10: branch
     ]
 
@@ -61,16 +63,19 @@ import Testing
     }
 
     func run(_ bytes: [UInt8], _ library: Library, dryRun: Bool = false) async throws -> ImportReport {
-        try await RegistrationImport(dryRun: dryRun).run(BytesImportSource(bytes), by: .system, now: Self.now, db: library.env.db, tenant: library.tenant)
+        try await RegistrationImport(dryRun: dryRun).run(
+            BytesImportSource(bytes), by: .system, now: Self.now, db: library.env.db, tenant: library.tenant)
     }
 
     /// customer id -> (activity title, status, paid cents)
     func registrations(_ library: Library) async throws -> [(UUID, String, String, Int)] {
         try await library.env.db.withTenant(library.tenant) { tx in
-            try await tx.query("""
+            try await tx.query(
+                """
                 SELECT r.customer_id, a.title, r.status, r.price_paid_cents FROM registrations r JOIN activities a ON a.id = r.activity_id
                 ORDER BY a.title, r.external_ref
-                """).decode((UUID, String, String, Int).self).reduce(into: []) { $0.append($1) }
+                """
+            ).decode((UUID, String, String, Int).self).reduce(into: []) { $0.append($1) }
         }
     }
 

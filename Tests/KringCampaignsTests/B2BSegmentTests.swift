@@ -1,10 +1,11 @@
 import Foundation
-@testable import KringCampaigns
 import KringCore
 import KringDatabase
 import KringTestSupport
 import PostgresNIO
 import Testing
+
+@testable import KringCampaigns
 
 /// Business contacts for the B2B segment tests: 40 organisations of five types (with owners, tags, municipalities,
 /// parents and statuses), 300 contacts with one or two roles (some ended, some not yet begun), consent histories and
@@ -29,7 +30,8 @@ struct ContactLibrary: Sendable {
         let now = Self.now
         let today = Self.today.description
         try await env.db.withTenant(tenant) { tx in
-            try await tx.query("""
+            try await tx.query(
+                """
                 INSERT INTO organisations (id, name, type, status, parent_id, municipality, account_owner_user_id, tags, created_at, updated_at)
                 SELECT o.id, 'Organisatie ' || o.n,
                        (ARRAY['primary_school', 'secondary_school', 'municipality', 'partner', 'fund'])[1 + o.n % 5],
@@ -42,14 +44,16 @@ struct ContactLibrary: Sendable {
                        \(now), \(now)
                 FROM unnest(\(organisations)::uuid[]) WITH ORDINALITY AS o (id, n)
                 """)
-            try await tx.query("""
+            try await tx.query(
+                """
                 INSERT INTO contacts (id, first_name, last_name, email, created_at, updated_at)
                 SELECT gen_random_uuid(), 'Contact', 'Nummer ' || i, CASE WHEN i % 10 = 0 THEN NULL ELSE 'contact' || i || '@relatie.example' END,
                        \(now), \(now)
                 FROM generate_series(1, 300) AS i
                 """)
             // A first role for everyone; a second for every third contact. Some roles ended, some begin next month.
-            try await tx.query("""
+            try await tx.query(
+                """
                 WITH c AS (SELECT id, row_number() OVER (ORDER BY last_name) AS n FROM contacts)
                 INSERT INTO contact_roles (id, contact_id, organisation_id, dmu_role, active_from, active_to, created_at, updated_at)
                 SELECT gen_random_uuid(), c.id, (\(organisations)::uuid[])[1 + c.n % 40],
@@ -64,7 +68,8 @@ struct ContactLibrary: Sendable {
                 FROM c WHERE c.n % 3 = 0
                 """)
             // Consent histories: opted in, some withdrawn later, some confirmed on another list.
-            try await tx.query("""
+            try await tx.query(
+                """
                 WITH c AS (SELECT id, row_number() OVER (ORDER BY last_name) AS n FROM contacts)
                 INSERT INTO contact_consents (contact_id, topic, status, recorded_at, source)
                 SELECT id, 'list:onderwijs', 'opted_in', \(now) - interval '30 days', 'staff' FROM c WHERE n % 3 <> 1
@@ -74,7 +79,8 @@ struct ContactLibrary: Sendable {
             for (campaign, days) in [(campaigns[0], 20.0), (campaigns[1], 100.0)] {
                 let sent = now.addingTimeInterval(-days * 86_400)
                 for (kind, modulo) in [("sent", 2), ("opened", 5), ("clicked", 11)] {
-                    try await tx.query("""
+                    try await tx.query(
+                        """
                         INSERT INTO campaign_events (campaign_id, contact_id, kind, at)
                         SELECT \(campaign), id, \(kind), \(sent) + interval '1 hour' * \(modulo) FROM contacts
                         WHERE abs(hashtext(id::text || \(campaign.uuidString))) % \(modulo) = 0
@@ -90,10 +96,12 @@ struct ContactLibrary: Sendable {
     /// the compiler's EXISTS.
     func ids(where predicate: String) async throws -> Set<UUID> {
         try await env.db.withTenant(tenant) { tx in
-            let rows = try await tx.query(PostgresQuery(unsafeSQL: """
-                SELECT DISTINCT ct.id FROM contacts ct JOIN contact_roles cr ON cr.contact_id = ct.id JOIN organisations o ON o.id = cr.organisation_id
-                WHERE cr.active_from <= DATE '\(Self.today)' AND (cr.active_to IS NULL OR cr.active_to >= DATE '\(Self.today)') AND (\(predicate))
-                """))
+            let rows = try await tx.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        SELECT DISTINCT ct.id FROM contacts ct JOIN contact_roles cr ON cr.contact_id = ct.id JOIN organisations o ON o.id = cr.organisation_id
+                        WHERE cr.active_from <= DATE '\(Self.today)' AND (cr.active_to IS NULL OR cr.active_to >= DATE '\(Self.today)') AND (\(predicate))
+                        """))
             return Set(try await rows.decode(UUID.self).reduce(into: [UUID]()) { $0.append($1) })
         }
     }
@@ -126,10 +134,12 @@ enum ContactSegmentCase {
     static let all: [SegmentCase] = [
         SegmentCase(#"{"field": "organisation_type", "op": "=", "value": "primary_school"}"#, "o.type = 'primary_school'"),
         SegmentCase(#"{"field": "organisation_type", "op": "!=", "value": "municipality"}"#, "o.type <> 'municipality'"),
-        SegmentCase(#"{"field": "organisation_type", "op": "in", "value": ["primary_school", "secondary_school"]}"#,
-                           "o.type IN ('primary_school', 'secondary_school')"),
-        SegmentCase(#"{"any": [{"field": "organisation_type", "op": "=", "value": "fund"}, {"field": "organisation_type", "op": "=", "value": "partner"}]}"#,
-                           "o.type IN ('fund', 'partner')"),
+        SegmentCase(
+            #"{"field": "organisation_type", "op": "in", "value": ["primary_school", "secondary_school"]}"#,
+            "o.type IN ('primary_school', 'secondary_school')"),
+        SegmentCase(
+            #"{"any": [{"field": "organisation_type", "op": "=", "value": "fund"}, {"field": "organisation_type", "op": "=", "value": "partner"}]}"#,
+            "o.type IN ('fund', 'partner')"),
         SegmentCase(#"{"field": "organisation_status", "op": "=", "value": "former"}"#, "o.status = 'former'"),
         SegmentCase(#"{"field": "organisation", "op": "=", "value": "{o2}"}"#, "o.id = '{o2}'"),
         SegmentCase(#"{"field": "organisation", "op": "in", "value": ["{o1}", "{o2}"]}"#, "o.id IN ('{o1}', '{o2}')"),
@@ -139,30 +149,41 @@ enum ContactSegmentCase {
         SegmentCase(#"{"field": "account_owner", "op": "!=", "value": "{u1}"}"#, "o.account_owner_user_id <> '{u1}'"),
         SegmentCase(#"{"field": "account_owner", "op": "in", "value": ["{u1}", "{u2}"]}"#, "o.account_owner_user_id IN ('{u1}', '{u2}')"),
         SegmentCase(#"{"field": "account_owner", "op": "is_empty"}"#, "o.account_owner_user_id IS NULL"),
-        SegmentCase(#"{"not": {"field": "account_owner", "op": "=", "value": "{u1}"}}"#,
-                           "o.account_owner_user_id IS NULL OR o.account_owner_user_id <> '{u1}'"),
+        SegmentCase(
+            #"{"not": {"field": "account_owner", "op": "=", "value": "{u1}"}}"#,
+            "o.account_owner_user_id IS NULL OR o.account_owner_user_id <> '{u1}'"),
         SegmentCase(#"{"field": "organisation_municipality", "op": "=", "value": "Zandvoort"}"#, "o.municipality = 'Zandvoort'"),
         SegmentCase(#"{"field": "organisation_municipality", "op": "!=", "value": "Zandvoort"}"#, "o.municipality <> 'Zandvoort'"),
         SegmentCase(#"{"field": "organisation_municipality", "op": "is_empty"}"#, "o.municipality IS NULL"),
         SegmentCase(#"{"field": "organisation_tags", "op": "contains", "value": "taalhuis"}"#, "'taalhuis' = ANY(o.tags)"),
-        SegmentCase(#"{"field": "organisation_tags", "op": "in", "value": ["taalhuis", "bibliotheek op school"]}"#,
-                           "o.tags && ARRAY['taalhuis', 'bibliotheek op school']"),
+        SegmentCase(
+            #"{"field": "organisation_tags", "op": "in", "value": ["taalhuis", "bibliotheek op school"]}"#,
+            "o.tags && ARRAY['taalhuis', 'bibliotheek op school']"),
         SegmentCase(#"{"field": "organisation_tags", "op": "is_empty"}"#, "o.tags = '{}'"),
         SegmentCase(#"{"field": "dmu_role", "op": "=", "value": "decision_maker"}"#, "cr.dmu_role = 'decision_maker'"),
         SegmentCase(#"{"field": "dmu_role", "op": "in", "value": ["advisor", "influencer"]}"#, "cr.dmu_role IN ('advisor', 'influencer')"),
         // The same role meets every condition: decision makers at primary schools, not anyone who is one of each.
-        SegmentCase(#"{"all": [{"field": "organisation_type", "op": "=", "value": "primary_school"}, {"field": "dmu_role", "op": "=", "value": "decision_maker"}]}"#,
-                           "o.type = 'primary_school' AND cr.dmu_role = 'decision_maker'"),
+        SegmentCase(
+            #"{"all": [{"field": "organisation_type", "op": "=", "value": "primary_school"}, {"field": "dmu_role", "op": "=", "value": "decision_maker"}]}"#,
+            "o.type = 'primary_school' AND cr.dmu_role = 'decision_maker'"),
         SegmentCase(#"{"field": "consent", "op": "=", "value": "list:onderwijs"}"#, latestConsent("'list:onderwijs'")),
-        SegmentCase(#"{"field": "consent", "op": "in", "value": ["list:onderwijs", "list:relaties"]}"#, latestConsent("'list:onderwijs', 'list:relaties'")),
+        SegmentCase(
+            #"{"field": "consent", "op": "in", "value": ["list:onderwijs", "list:relaties"]}"#, latestConsent("'list:onderwijs', 'list:relaties'")),
         SegmentCase(#"{"not": {"field": "consent", "op": "=", "value": "list:onderwijs"}}"#, "NOT (\(latestConsent("'list:onderwijs'")))"),
-        SegmentCase(#"{"field": "campaign_received", "op": "exists"}"#, "ct.id IN (SELECT contact_id FROM campaign_events WHERE kind = 'sent' AND contact_id IS NOT NULL)"),
-        SegmentCase(#"{"field": "campaign_opened", "op": "exists", "value": {"campaign": "{c1}"}}"#,
-                           "ct.id IN (SELECT contact_id FROM campaign_events WHERE kind = 'opened' AND campaign_id = '{c1}' AND contact_id IS NOT NULL)"),
-        SegmentCase(#"{"field": "campaign_clicked", "op": "exists", "value": {"within_last_days": 60}}"#,
-                           "ct.id IN (SELECT contact_id FROM campaign_events WHERE kind = 'clicked' AND at >= (DATE '\(ContactLibrary.today)' - 60)::timestamp AT TIME ZONE 'Europe/Amsterdam' AND contact_id IS NOT NULL)"),
-        SegmentCase(#"{"all": [{"field": "organisation_type", "op": "in", "value": ["primary_school", "secondary_school"]}, {"field": "consent", "op": "=", "value": "list:onderwijs"}, {"not": {"field": "campaign_received", "op": "exists", "value": {"within_last_days": 30}}}]}"#,
-                           "o.type IN ('primary_school', 'secondary_school') AND \(latestConsent("'list:onderwijs'")) AND ct.id NOT IN (SELECT contact_id FROM campaign_events WHERE kind = 'sent' AND contact_id IS NOT NULL AND at >= (DATE '\(ContactLibrary.today)' - 30)::timestamp AT TIME ZONE 'Europe/Amsterdam')"),
+        SegmentCase(
+            #"{"field": "campaign_received", "op": "exists"}"#,
+            "ct.id IN (SELECT contact_id FROM campaign_events WHERE kind = 'sent' AND contact_id IS NOT NULL)"),
+        SegmentCase(
+            #"{"field": "campaign_opened", "op": "exists", "value": {"campaign": "{c1}"}}"#,
+            "ct.id IN (SELECT contact_id FROM campaign_events WHERE kind = 'opened' AND campaign_id = '{c1}' AND contact_id IS NOT NULL)"),
+        SegmentCase(
+            #"{"field": "campaign_clicked", "op": "exists", "value": {"within_last_days": 60}}"#,
+            "ct.id IN (SELECT contact_id FROM campaign_events WHERE kind = 'clicked' AND at >= (DATE '\(ContactLibrary.today)' - 60)::timestamp AT TIME ZONE 'Europe/Amsterdam' AND contact_id IS NOT NULL)"
+        ),
+        SegmentCase(
+            #"{"all": [{"field": "organisation_type", "op": "in", "value": ["primary_school", "secondary_school"]}, {"field": "consent", "op": "=", "value": "list:onderwijs"}, {"not": {"field": "campaign_received", "op": "exists", "value": {"within_last_days": 30}}}]}"#,
+            "o.type IN ('primary_school', 'secondary_school') AND \(latestConsent("'list:onderwijs'")) AND ct.id NOT IN (SELECT contact_id FROM campaign_events WHERE kind = 'sent' AND contact_id IS NOT NULL AND at >= (DATE '\(ContactLibrary.today)' - 30)::timestamp AT TIME ZONE 'Europe/Amsterdam')"
+        ),
     ]
 }
 
@@ -197,16 +218,19 @@ enum ContactSegmentCase {
     /// The data tells "one role meets both" from "one role meets each", so the case above can tell them apart.
     @Test func conditionsHoldForOneAndTheSameRole() async throws {
         let library = try await ContactLibrary.shared.value
-        let compiled = try SegmentCompiler(today: ContactLibrary.today, subject: .b2b).compile(try rule("""
-            {"all": [{"field": "organisation_type", "op": "=", "value": "primary_school"}, {"field": "dmu_role", "op": "=", "value": "decision_maker"}]}
-            """))
+        let compiled = try SegmentCompiler(today: ContactLibrary.today, subject: .b2b).compile(
+            try rule(
+                """
+                {"all": [{"field": "organisation_type", "op": "=", "value": "primary_school"}, {"field": "dmu_role", "op": "=", "value": "decision_maker"}]}
+                """))
         let sameRole = try await library.ids(compiled)
-        let eachSomewhere = try await library.ids(where: """
-            ct.id IN (SELECT r.contact_id FROM contact_roles r JOIN organisations g ON g.id = r.organisation_id WHERE g.type = 'primary_school'
-                      AND r.active_from <= DATE '\(ContactLibrary.today)' AND (r.active_to IS NULL OR r.active_to >= DATE '\(ContactLibrary.today)'))
-            AND ct.id IN (SELECT r.contact_id FROM contact_roles r WHERE r.dmu_role = 'decision_maker'
-                      AND r.active_from <= DATE '\(ContactLibrary.today)' AND (r.active_to IS NULL OR r.active_to >= DATE '\(ContactLibrary.today)'))
-            """)
+        let eachSomewhere = try await library.ids(
+            where: """
+                ct.id IN (SELECT r.contact_id FROM contact_roles r JOIN organisations g ON g.id = r.organisation_id WHERE g.type = 'primary_school'
+                          AND r.active_from <= DATE '\(ContactLibrary.today)' AND (r.active_to IS NULL OR r.active_to >= DATE '\(ContactLibrary.today)'))
+                AND ct.id IN (SELECT r.contact_id FROM contact_roles r WHERE r.dmu_role = 'decision_maker'
+                          AND r.active_from <= DATE '\(ContactLibrary.today)' AND (r.active_to IS NULL OR r.active_to >= DATE '\(ContactLibrary.today)'))
+                """)
         #expect(!sameRole.isEmpty)
         #expect(sameRole.isSubset(of: eachSomewhere))
         #expect(eachSomewhere.count > sameRole.count, "the data has a contact who is a decision maker elsewhere and works at a primary school")
@@ -218,10 +242,12 @@ enum ContactSegmentCase {
         let library = try await ContactLibrary.shared.value
         let everyone = try await library.ids(SegmentCompiler(today: ContactLibrary.today, subject: .b2b).everyone())
         let withRole = try await library.env.db.withTenant(library.tenant) { tx in
-            try await tx.query("""
+            try await tx.query(
+                """
                 SELECT count(DISTINCT contact_id)::int FROM contact_roles
                 WHERE active_from <= \(ContactLibrary.today.description)::date AND coalesce(active_to, \(ContactLibrary.today.description)::date) >= \(ContactLibrary.today.description)::date
-                """).decode(Int.self).reduce(0, +)
+                """
+            ).decode(Int.self).reduce(0, +)
         }
         let contacts = try await library.env.db.withTenant(library.tenant) { tx in
             try await tx.query("SELECT count(*)::int FROM contacts").decode(Int.self).reduce(0, +)
@@ -233,7 +259,8 @@ enum ContactSegmentCase {
     /// A field of the other subject answers with the node's path and the subject's own fields.
     @Test func fieldsBelongToTheirSubject() throws {
         do {
-            _ = try SegmentCompiler(today: ContactLibrary.today, subject: .b2b).compile(try rule(#"{"all": [{"field": "dmu_role", "op": "=", "value": "user"}, {"field": "age", "op": ">=", "value": 18}]}"#))
+            _ = try SegmentCompiler(today: ContactLibrary.today, subject: .b2b).compile(
+                try rule(#"{"all": [{"field": "dmu_role", "op": "=", "value": "user"}, {"field": "age", "op": ">=", "value": 18}]}"#))
             Issue.record("a B2C field compiled in a B2B rule")
         } catch SegmentError.invalid(let errors) {
             #expect(errors.map(\.field) == ["rule.all[1].field"])
@@ -246,7 +273,8 @@ enum ContactSegmentCase {
             #expect(errors.map(\.field) == ["rule.field"])
         }
         do {
-            _ = try SegmentCompiler(today: ContactLibrary.today, subject: .b2b).compile(try rule(#"{"field": "dmu_role", "op": "=", "value": "directeur"}"#))
+            _ = try SegmentCompiler(today: ContactLibrary.today, subject: .b2b).compile(
+                try rule(#"{"field": "dmu_role", "op": "=", "value": "directeur"}"#))
             Issue.record("an unknown DMU role compiled")
         } catch SegmentError.invalid(let errors) {
             #expect(errors.map(\.field) == ["rule.value"])

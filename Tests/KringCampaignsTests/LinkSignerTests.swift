@@ -15,8 +15,10 @@ import Testing
         #expect(throws: LinkSigner.Failure.expired) { try signer.verify(token, purpose: .unsubscribe, now: now + 61) }
         // Another library's name in the payload breaks the signature (each library has its own derived key).
         let parts = token.split(separator: ".")
-        let payload = String(decoding: Data(base64Encoded: String(parts[0]).replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-                                                .padding(toLength: (parts[0].count + 3) / 4 * 4, withPad: "=", startingAt: 0))!, as: UTF8.self)
+        let payload = String(
+            decoding: Data(
+                base64Encoded: String(parts[0]).replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+                    .padding(toLength: (parts[0].count + 3) / 4 * 4, withPad: "=", startingAt: 0))!, as: UTF8.self)
         let forged = Data(payload.replacingOccurrences(of: "haarlem", with: "hilversum").utf8).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
         #expect(throws: LinkSigner.Failure.badSignature) { try signer.verify(forged + "." + parts[1], purpose: .unsubscribe, now: now) }

@@ -1,7 +1,8 @@
 import Foundation
-@testable import KringCampaigns
 import KringCore
 import Testing
+
+@testable import KringCampaigns
 
 /// A rule and the SQL a person would write by hand for it, on the same data.
 struct SegmentCase: Sendable, CustomTestStringConvertible {
@@ -57,14 +58,17 @@ struct SegmentCase: Sendable, CustomTestStringConvertible {
         SegmentCase(#"{"field": "birth_date", "op": "<=", "value": "1985-06-15"}"#, "c.birth_date <= DATE '1985-06-15'"),
         SegmentCase(#"{"field": "birth_date", "op": ">", "value": "2010-01-01"}"#, "c.birth_date > DATE '2010-01-01'"),
         SegmentCase(#"{"field": "birth_date", "op": ">=", "value": "2010-01-01"}"#, "c.birth_date >= DATE '2010-01-01'"),
-        SegmentCase(#"{"field": "birth_date", "op": "between", "value": ["1980-01-01", "1989-12-31"]}"#,
-                    "c.birth_date >= DATE '1980-01-01' AND c.birth_date <= DATE '1989-12-31'"),
+        SegmentCase(
+            #"{"field": "birth_date", "op": "between", "value": ["1980-01-01", "1989-12-31"]}"#,
+            "c.birth_date >= DATE '1980-01-01' AND c.birth_date <= DATE '1989-12-31'"),
         SegmentCase(#"{"field": "birth_date", "op": "is_empty"}"#, "c.birth_date IS NULL"),
         SegmentCase(#"{"field": "birth_date", "op": "within_last_days", "value": 3650}"#, "\(today) - c.birth_date BETWEEN 0 AND 3650"),
-        SegmentCase(#"{"field": "birth_date", "op": "anniversary_in_days", "value": 0}"#,
-                    "extract(month FROM c.birth_date) = 11 AND extract(day FROM c.birth_date) = 27"),
-        SegmentCase(#"{"field": "membership_start", "op": "anniversary_in_days", "value": 1}"#,
-                    "extract(month FROM c.membership_start) = 11 AND extract(day FROM c.membership_start) = 28"),
+        SegmentCase(
+            #"{"field": "birth_date", "op": "anniversary_in_days", "value": 0}"#,
+            "extract(month FROM c.birth_date) = 11 AND extract(day FROM c.birth_date) = 27"),
+        SegmentCase(
+            #"{"field": "membership_start", "op": "anniversary_in_days", "value": 1}"#,
+            "extract(month FROM c.membership_start) = 11 AND extract(day FROM c.membership_start) = 28"),
         SegmentCase(#"{"field": "membership_start", "op": ">=", "value": "2020-01-01"}"#, "c.membership_start >= DATE '2020-01-01'"),
         SegmentCase(#"{"field": "membership_end", "op": "within_next_days", "value": 30}"#, "c.membership_end - \(today) BETWEEN 0 AND 30"),
         SegmentCase(#"{"field": "membership_end", "op": "is_empty"}"#, "c.membership_end IS NULL"),
@@ -75,7 +79,8 @@ struct SegmentCase: Sendable, CustomTestStringConvertible {
         SegmentCase(#"{"field": "member_type", "op": "in", "value": ["nt2", "friend"]}"#, "c.member_type IN ('nt2', 'friend')"),
         SegmentCase(#"{"field": "member_type", "op": "is_empty"}"#, "c.member_type IS NULL"),
         SegmentCase(#"{"field": "membership_status", "op": "=", "value": "ended"}"#, "c.membership_status = 'ended'"),
-        SegmentCase(#"{"field": "membership_status", "op": "in", "value": ["active", "suspended"]}"#, "c.membership_status IN ('active', 'suspended')"),
+        SegmentCase(
+            #"{"field": "membership_status", "op": "in", "value": ["active", "suspended"]}"#, "c.membership_status IN ('active', 'suspended')"),
         SegmentCase(#"{"field": "municipality", "op": "=", "value": "Zandvoort"}"#, "c.municipality = 'Zandvoort'"),
         SegmentCase(#"{"field": "municipality", "op": "!=", "value": "Haarlem"}"#, "c.municipality <> 'Haarlem'"),
         SegmentCase(#"{"field": "postcode", "op": "=", "value": "2042 AB"}"#, "c.postcode = '2042 AB'"),
@@ -98,10 +103,12 @@ struct SegmentCase: Sendable, CustomTestStringConvertible {
         // Flags.
         SegmentCase(#"{"field": "never_borrowed", "op": "=", "value": true}"#, "c.loans_total = 0 AND c.last_loan_date IS NULL"),
         SegmentCase(#"{"field": "never_borrowed", "op": "=", "value": false}"#, "NOT (c.loans_total = 0 AND c.last_loan_date IS NULL)"),
-        SegmentCase(#"{"field": "complaint_open", "op": "=", "value": true}"#,
-                    "c.id IN (SELECT customer_id FROM complaints WHERE status IN ('new', 'in_progress'))"),
-        SegmentCase(#"{"field": "complaint_open", "op": "=", "value": false}"#,
-                    "NOT EXISTS (SELECT 1 FROM complaints q WHERE q.customer_id = c.id AND q.status IN ('new', 'in_progress'))"),
+        SegmentCase(
+            #"{"field": "complaint_open", "op": "=", "value": true}"#,
+            "c.id IN (SELECT customer_id FROM complaints WHERE status IN ('new', 'in_progress'))"),
+        SegmentCase(
+            #"{"field": "complaint_open", "op": "=", "value": false}"#,
+            "NOT EXISTS (SELECT 1 FROM complaints q WHERE q.customer_id = c.id AND q.status IN ('new', 'in_progress'))"),
         // Lists.
         SegmentCase(#"{"field": "genres", "op": "contains", "value": "thrillers"}"#, "'thrillers' = ANY(c.genres)"),
         SegmentCase(#"{"field": "genres", "op": "in", "value": ["poetry", "travel"]}"#, "'poetry' = ANY(c.genres) OR 'travel' = ANY(c.genres)"),
@@ -110,20 +117,27 @@ struct SegmentCase: Sendable, CustomTestStringConvertible {
         SegmentCase(#"{"field": "roles", "op": "contains", "value": "guest"}"#, "'guest' = ANY(c.roles)"),
         // Consent: the latest statement per topic holds.
         SegmentCase(#"{"field": "consent", "op": "=", "value": "newsletter:weekly"}"#, latestConsent("'newsletter:weekly'")),
-        SegmentCase(#"{"field": "consent", "op": "in", "value": ["newsletter:weekly", "newsletter:youth"]}"#,
-                    latestConsent("'newsletter:weekly', 'newsletter:youth'")),
+        SegmentCase(
+            #"{"field": "consent", "op": "in", "value": ["newsletter:weekly", "newsletter:youth"]}"#,
+            latestConsent("'newsletter:weekly', 'newsletter:youth'")),
         // Activities.
         SegmentCase(#"{"field": "activity_attended", "op": "exists"}"#, "c.id IN (SELECT customer_id FROM registrations WHERE status = 'attended')"),
-        SegmentCase(#"{"field": "activity_registered", "op": "exists", "value": {"category": "youth", "starts_in_days": 3}}"#, """
+        SegmentCase(
+            #"{"field": "activity_registered", "op": "exists", "value": {"category": "youth", "starts_in_days": 3}}"#,
+            """
             c.id IN (SELECT r.customer_id FROM registrations r JOIN activities a ON a.id = r.activity_id
                      WHERE r.status IN ('booked', 'attended', 'no_show') AND a.category = 'youth'
                        AND a.starts_at >= \(midnight(3)) AND a.starts_at < \(midnight(4)))
             """),
-        SegmentCase(#"{"field": "activity_attended", "op": "exists", "value": {"branch": "{b1}", "within_last_days": 60}}"#, """
+        SegmentCase(
+            #"{"field": "activity_attended", "op": "exists", "value": {"branch": "{b1}", "within_last_days": 60}}"#,
+            """
             c.id IN (SELECT r.customer_id FROM registrations r JOIN activities a ON a.id = r.activity_id
                      WHERE r.status = 'attended' AND a.branch_id = '{b1}' AND a.starts_at >= \(midnight(-60)) AND a.starts_at < \(midnight(1)))
             """),
-        SegmentCase(#"{"field": "activity_registered", "op": "exists", "value": {"category": ["adults", "nt2"], "within_next_days": 7}}"#, """
+        SegmentCase(
+            #"{"field": "activity_registered", "op": "exists", "value": {"category": ["adults", "nt2"], "within_next_days": 7}}"#,
+            """
             c.id IN (SELECT r.customer_id FROM registrations r JOIN activities a ON a.id = r.activity_id
                      WHERE r.status IN ('booked', 'attended', 'no_show') AND a.category IN ('adults', 'nt2')
                        AND a.starts_at >= \(midnight(0)) AND a.starts_at < \(midnight(8)))
@@ -138,24 +152,32 @@ struct SegmentCase: Sendable, CustomTestStringConvertible {
         SegmentCase(#"{"field": "evaluation_score", "op": "between", "value": [3, 6]}"#, score("e.score >= 3 AND e.score <= 6")),
         SegmentCase(#"{"field": "evaluation_score", "op": "in", "value": [1, 2, 10]}"#, score("e.score IN (1, 2, 10)")),
         // Households.
-        SegmentCase(#"{"field": "household_youth_age", "op": "between", "value": [0, 12]}"#, """
+        SegmentCase(
+            #"{"field": "household_youth_age", "op": "between", "value": [0, 12]}"#,
+            """
             EXISTS (SELECT 1 FROM customers h WHERE h.id <> c.id AND h.merged_into IS NULL AND h.erased_at IS NULL
                     AND date_part('year', age(\(today), h.birth_date)) BETWEEN 0 AND 12
                     AND (h.household_id = c.household_id OR h.id IN (SELECT child_id FROM household_links WHERE parent_id = c.id)))
             """),
         // Campaign events.
-        SegmentCase(#"{"field": "campaign_received", "op": "exists", "value": {}}"#, "c.id IN (SELECT customer_id FROM campaign_events WHERE kind = 'sent')"),
-        SegmentCase(#"{"field": "campaign_opened", "op": "exists", "value": {"campaign": "{c1}"}}"#,
-                    "c.id IN (SELECT customer_id FROM campaign_events WHERE kind = 'opened' AND campaign_id = '{c1}')"),
-        SegmentCase(#"{"field": "campaign_clicked", "op": "exists", "value": {"within_last_days": 60}}"#,
-                    "c.id IN (SELECT customer_id FROM campaign_events WHERE kind = 'clicked' AND at >= \(midnight(-60)))"),
+        SegmentCase(
+            #"{"field": "campaign_received", "op": "exists", "value": {}}"#, "c.id IN (SELECT customer_id FROM campaign_events WHERE kind = 'sent')"),
+        SegmentCase(
+            #"{"field": "campaign_opened", "op": "exists", "value": {"campaign": "{c1}"}}"#,
+            "c.id IN (SELECT customer_id FROM campaign_events WHERE kind = 'opened' AND campaign_id = '{c1}')"),
+        SegmentCase(
+            #"{"field": "campaign_clicked", "op": "exists", "value": {"within_last_days": 60}}"#,
+            "c.id IN (SELECT customer_id FROM campaign_events WHERE kind = 'clicked' AND at >= \(midnight(-60)))"),
         // Nodes: all, any, not (not is the exact complement, also where a field has no value).
         SegmentCase(#"{"not": {"field": "member_type", "op": "=", "value": "youth"}}"#, "c.member_type IS DISTINCT FROM 'youth'"),
-        SegmentCase(#"{"not": {"field": "last_loan_date", "op": "within_last_days", "value": 365}}"#,
-                    "c.last_loan_date IS NULL OR c.last_loan_date < \(today) - 365 OR c.last_loan_date > \(today)"),
-        SegmentCase(#"{"any": [{"field": "age", "op": "<", "value": 13}, {"field": "tags", "op": "contains", "value": "dyslexie"}]}"#,
-                    "\(age) < 13 OR 'dyslexie' = ANY(c.tags)"),
-        SegmentCase(#"""
+        SegmentCase(
+            #"{"not": {"field": "last_loan_date", "op": "within_last_days", "value": 365}}"#,
+            "c.last_loan_date IS NULL OR c.last_loan_date < \(today) - 365 OR c.last_loan_date > \(today)"),
+        SegmentCase(
+            #"{"any": [{"field": "age", "op": "<", "value": 13}, {"field": "tags", "op": "contains", "value": "dyslexie"}]}"#,
+            "\(age) < 13 OR 'dyslexie' = ANY(c.tags)"),
+        SegmentCase(
+            #"""
             {"all": [
                 {"field": "age", "op": ">=", "value": 18},
                 {"any": [{"field": "favourite_branch", "op": "=", "value": "{b1}"}, {"field": "favourite_branch", "op": "=", "value": "{b2}"}]},
@@ -164,7 +186,8 @@ struct SegmentCase: Sendable, CustomTestStringConvertible {
                 {"field": "consent", "op": "=", "value": "newsletter:weekly"},
                 {"not": {"field": "activity_attended", "op": "exists", "value": {"within_last_days": 180}}}
             ]}
-            """#, """
+            """#,
+            """
             \(age) >= 18 AND c.favourite_branch_id IN ('{b1}', '{b2}') AND c.membership_status = 'active'
             AND (c.last_loan_date IS NULL OR c.last_loan_date < \(today) - 30 OR c.last_loan_date > \(today))
             AND \(latestConsent("'newsletter:weekly'"))
@@ -232,8 +255,10 @@ struct SegmentCase: Sendable, CustomTestStringConvertible {
     @Test(arguments: SegmentCase.all)
     func valuesTravelOnlyAsBindParameters(_ testCase: SegmentCase) throws {
         let branches = [UUID(), UUID()]
-        let json = testCase.rule.replacingOccurrences(of: "{b1}", with: branches[0].uuidString).replacingOccurrences(of: "{b2}", with: branches[1].uuidString)
-            .replacingOccurrences(of: "{c1}", with: UUID().uuidString)
+        let json = testCase.rule.replacingOccurrences(of: "{b1}", with: branches[0].uuidString).replacingOccurrences(
+            of: "{b2}", with: branches[1].uuidString
+        )
+        .replacingOccurrences(of: "{c1}", with: UUID().uuidString)
         let original = try rule(json)
         let compiler = SegmentCompiler(today: SegmentLibrary.today)
         let compiled = try compiler.compile(original)
@@ -295,7 +320,8 @@ struct SegmentCase: Sendable, CustomTestStringConvertible {
     // MARK: Bad trees
 
     @Test func unknownFieldsOperatorsAndValuesNameTheirNode() throws {
-        let bad = try rule("""
+        let bad = try rule(
+            """
             {"all": [
                 {"field": "age", "op": ">=", "value": 18},
                 {"field": "shoe_size", "op": "=", "value": 42},
@@ -310,8 +336,11 @@ struct SegmentCase: Sendable, CustomTestStringConvertible {
             _ = try SegmentCompiler(today: SegmentLibrary.today).compile(bad)
             Issue.record("a bad tree compiled")
         } catch SegmentError.invalid(let errors) {
-            #expect(errors.map(\.field) == ["rule.all[1].field", "rule.all[2].any[0].value", "rule.all[2].any[1].op", "rule.all[3].value",
-                                            "rule.all[4].not.value.colour", "rule.all[5].value[1]", "rule.all[6].value"])
+            #expect(
+                errors.map(\.field) == [
+                    "rule.all[1].field", "rule.all[2].any[0].value", "rule.all[2].any[1].op", "rule.all[3].value",
+                    "rule.all[4].not.value.colour", "rule.all[5].value[1]", "rule.all[6].value",
+                ])
             // The message never echoes the value (it may be personal data).
             #expect(!errors.contains { $0.message.contains("pirate") || $0.message.contains("eighteen") })
         }
@@ -322,21 +351,27 @@ struct SegmentCase: Sendable, CustomTestStringConvertible {
     @Test func anyOfEqualitiesOnOneFieldIsAskedAsOneInAndErrorsStillNameTheirNode() throws {
         let compiler = SegmentCompiler(today: SegmentLibrary.today)
         let (a, b) = (UUID().uuidString, UUID().uuidString)
-        let folded = try compiler.compile(try rule("""
-            {"any": [{"field": "favourite_branch", "op": "=", "value": "\(a)"}, {"field": "favourite_branch", "op": "=", "value": "\(b)"}]}
-            """))
+        let folded = try compiler.compile(
+            try rule(
+                """
+                {"any": [{"field": "favourite_branch", "op": "=", "value": "\(a)"}, {"field": "favourite_branch", "op": "=", "value": "\(b)"}]}
+                """))
         #expect(folded.predicate.description.contains("c.favourite_branch_id = ANY($1)"))
         #expect(!folded.predicate.description.contains(" OR "))
         #expect(folded.predicate.query.binds.count == 1)
         // Different fields or operators stay an OR.
-        let mixed = try compiler.compile(try rule("""
-            {"any": [{"field": "favourite_branch", "op": "=", "value": "\(a)"}, {"field": "membership_status", "op": "=", "value": "active"}]}
-            """))
+        let mixed = try compiler.compile(
+            try rule(
+                """
+                {"any": [{"field": "favourite_branch", "op": "=", "value": "\(a)"}, {"field": "membership_status", "op": "=", "value": "active"}]}
+                """))
         #expect(mixed.predicate.description.contains(" OR "))
         do {
-            _ = try compiler.compile(try rule("""
-                {"any": [{"field": "favourite_branch", "op": "=", "value": "\(a)"}, {"field": "favourite_branch", "op": "=", "value": "Centrale"}]}
-                """))
+            _ = try compiler.compile(
+                try rule(
+                    """
+                    {"any": [{"field": "favourite_branch", "op": "=", "value": "\(a)"}, {"field": "favourite_branch", "op": "=", "value": "Centrale"}]}
+                    """))
             Issue.record("a branch that is not an id compiled")
         } catch SegmentError.invalid(let errors) {
             #expect(errors.map(\.field) == ["rule.any[1].value"])
@@ -345,18 +380,22 @@ struct SegmentCase: Sendable, CustomTestStringConvertible {
 
     @Test func malformedNodesFailToDecodeAtTheirPath() throws {
         struct Body: Decodable { let rule: SegmentRule }
-        for (json, path) in [(#"{"rule": {"all": [{"field": "age", "op": ">=", "value": 1}, {"every": []}]}}"#, "rule/all/1"),
-                             (#"{"rule": {"any": [{"not": [1]}]}}"#, "rule/any/0/not"),
-                             (#"{"rule": {"all": [{"field": "age", "op": ">=", "value": 1, "extra": 2}]}}"#, "rule/all/0/extra"),
-                             (#"{"rule": {"field": "age", "value": 1}}"#, "rule/op")] {
+        for (json, path) in [
+            (#"{"rule": {"all": [{"field": "age", "op": ">=", "value": 1}, {"every": []}]}}"#, "rule/all/1"),
+            (#"{"rule": {"any": [{"not": [1]}]}}"#, "rule/any/0/not"),
+            (#"{"rule": {"all": [{"field": "age", "op": ">=", "value": 1, "extra": 2}]}}"#, "rule/all/0/extra"),
+            (#"{"rule": {"field": "age", "value": 1}}"#, "rule/op"),
+        ] {
             do {
                 _ = try JSONDecoder().decode(Body.self, from: Data(json.utf8))
                 Issue.record("\(json) decoded")
             } catch let error as DecodingError {
-                let codingPath: [any CodingKey] = switch error {
-                case .dataCorrupted(let context), .keyNotFound(_, let context), .typeMismatch(_, let context), .valueNotFound(_, let context): context.codingPath
-                @unknown default: []
-                }
+                let codingPath: [any CodingKey] =
+                    switch error {
+                    case .dataCorrupted(let context), .keyNotFound(_, let context), .typeMismatch(_, let context), .valueNotFound(_, let context):
+                        context.codingPath
+                    @unknown default: []
+                    }
                 var parts = codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }
                 if case .keyNotFound(let key, _) = error { parts.append(key.stringValue) }
                 #expect(parts.joined(separator: "/") == path, "\(json)")
@@ -368,7 +407,8 @@ struct SegmentCase: Sendable, CustomTestStringConvertible {
         var deep = SegmentRule.condition(SegmentCondition(field: "age", op: ">=", value: 18))
         for _ in 0..<SegmentCompiler.maximumDepth { deep = .not(deep) }
         #expect(throws: SegmentError.self) { try SegmentCompiler(today: SegmentLibrary.today).compile(deep) }
-        let wide = SegmentRule.any(Array(repeating: .condition(SegmentCondition(field: "age", op: "=", value: 1)), count: SegmentCompiler.maximumConditions + 1))
+        let wide = SegmentRule.any(
+            Array(repeating: .condition(SegmentCondition(field: "age", op: "=", value: 1)), count: SegmentCompiler.maximumConditions + 1))
         #expect(throws: SegmentError.invalid([FieldError(field: "rule", message: "Use at most \(SegmentCompiler.maximumConditions) conditions.")])) {
             try SegmentCompiler(today: SegmentLibrary.today).compile(wide)
         }

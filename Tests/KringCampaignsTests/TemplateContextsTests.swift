@@ -1,10 +1,11 @@
 import Foundation
-@testable import KringCampaigns
 import KringCore
 import KringDatabase
 import KringTestSupport
 import PostgresNIO
 import Testing
+
+@testable import KringCampaigns
 
 /// What a recipient's mail knows about them, loaded for a batch: personal fields, suggested activities, the
 /// reminder's activity; and the template store's versions and the library's layout.
@@ -28,10 +29,12 @@ import Testing
         let (anna, bram, erased, reminder) = (UUID(), UUID(), UUID(), UUID())
         let now = Self.now
         try await env.db.withTenant(tenant) { tx in
-            try await tx.query("""
+            try await tx.query(
+                """
                 INSERT INTO branches (id, name, municipality, created_at) VALUES (\(centrale), 'Centrale', 'Haarlem', \(now)), (\(noord), 'Noord', 'Haarlem', \(now))
                 """)
-            try await tx.query("""
+            try await tx.query(
+                """
                 INSERT INTO customers (id, roles, member_type, first_name, infix, last_name, birth_date, favourite_branch_id, genres, created_at, updated_at)
                 VALUES (\(anna), ARRAY['member'], 'adult', 'Anna', 'de', 'Vries', DATE '1990-12-11', \(centrale), ARRAY['poetry'], \(now), \(now)),
                        (\(bram), ARRAY['guest'], NULL, 'Bram', NULL, NULL, NULL, NULL, '{}', \(now), \(now)),
@@ -52,7 +55,8 @@ import Testing
                 (UUID(), "Voorbij", "course", centrale, now.addingTimeInterval(-day)),
             ]
             for (id, title, category, branch, starts) in activities {
-                try await tx.query("""
+                try await tx.query(
+                    """
                     INSERT INTO activities (id, title, category, branch_id, starts_at, ends_at, created_at, updated_at)
                     VALUES (\(id), \(title), \(category), \(branch), \(starts), \(starts.addingTimeInterval(3600)), \(now), \(now))
                     """)
@@ -65,9 +69,12 @@ import Testing
         let library = try await Self.makeLibrary()
         let unknown = UUID()
         let contexts = try await library.env.db.withTenant(library.tenant) { tx in
-            try await RecipientContexts.load([(.customer(library.anna), ["activity_id": library.reminder.uuidString.lowercased(), "evaluation_url": "https://e.test/1"]),
-                                              (.customer(library.bram), [:]), (.customer(library.erased), [:]), (.customer(unknown), ["confirm_url": "https://c.test"])],
-                                             library: "Bibliotheek Zuid-Kennemerland", now: Self.now, in: tx)
+            try await RecipientContexts.load(
+                [
+                    (.customer(library.anna), ["activity_id": library.reminder.uuidString.lowercased(), "evaluation_url": "https://e.test/1"]),
+                    (.customer(library.bram), [:]), (.customer(library.erased), [:]), (.customer(unknown), ["confirm_url": "https://c.test"]),
+                ],
+                library: "Bibliotheek Zuid-Kennemerland", now: Self.now, in: tx)
         }
         try #require(contexts.count == 4)
         let anna = contexts[0]
@@ -93,8 +100,9 @@ import Testing
         #expect(contexts[3].customer.isEmpty)
         #expect(contexts[3].variables == ["confirm_url": "https://c.test"])
 
-        let content = TemplateContent(subject: "Tot zaterdag, {{customer.first_name}}",
-                                      html: "<p>{{activity.title}} op {{activity.when}}</p>", text: "{{activity.title}} op {{activity.when}}")
+        let content = TemplateContent(
+            subject: "Tot zaterdag, {{customer.first_name}}",
+            html: "<p>{{activity.title}} op {{activity.when}}</p>", text: "{{activity.title}} op {{activity.when}}")
         let mail = try MailRenderer(layout: .standard).render(content, context: anna, tracking: nil)
         #expect(mail.subject == "Tot zaterdag, Anna")
         #expect(mail.html.contains("<p>Taalcafé op zaterdag 12 december, 14:00</p>"))
@@ -103,16 +111,20 @@ import Testing
     @Test func everySaveIsAVersionAndTheLayoutComesFromTheSettings() async throws {
         let library = try await Self.makeLibrary()
         let (first, second, layout, broken) = try await library.env.db.withTenant(library.tenant) { tx in
-            let created = try await Templates.create(TemplateDraft(name: "Welkom", subject: "Welkom", html: "<p>1</p>", text: "1"), by: .system, now: Self.now, in: tx)
-            _ = try await Templates.replace(id: created.id, with: TemplateDraft(name: "Welkom", subject: "Welkom!", html: "<p>2</p>", text: "2"),
-                                            expectedVersion: 1, by: .system, now: Self.now, in: tx)
+            let created = try await Templates.create(
+                TemplateDraft(name: "Welkom", subject: "Welkom", html: "<p>1</p>", text: "1"), by: .system, now: Self.now, in: tx)
+            _ = try await Templates.replace(
+                id: created.id, with: TemplateDraft(name: "Welkom", subject: "Welkom!", html: "<p>2</p>", text: "2"),
+                expectedVersion: 1, by: .system, now: Self.now, in: tx)
             await #expect(throws: TemplateError.versionMismatch(current: 2)) {
-                try await Templates.replace(id: created.id, with: TemplateDraft(name: "Oud", subject: "Oud", html: "x", text: "x"),
-                                            expectedVersion: 1, by: .system, now: Self.now, in: tx)
+                try await Templates.replace(
+                    id: created.id, with: TemplateDraft(name: "Oud", subject: "Oud", html: "x", text: "x"),
+                    expectedVersion: 1, by: .system, now: Self.now, in: tx)
             }
             let first = try await Templates.content(id: created.id, version: 1, in: tx)
             let second = try await Templates.content(id: created.id, version: nil, in: tx)
-            try await tx.query("""
+            try await tx.query(
+                """
                 INSERT INTO settings (key, value, updated_at) VALUES ('mail_layout_html', to_jsonb('<div>{{{content}}}</div>'::text), \(Self.now)),
                     ('mail_layout_text', to_jsonb('{{#broken}}'::text), \(Self.now))
                 """)

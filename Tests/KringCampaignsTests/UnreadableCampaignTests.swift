@@ -51,7 +51,7 @@ import Testing
     @Test func aJourneyThatDoesNotDecodeIsAnErrorNotACampaignWithoutJourney() async throws {
         // No constraint guards the shape of the jsonb column: this is a plain update.
         let (env, tenant, id) = try await Self.corrupted([
-            #"UPDATE {campaigns} SET journey = '{"trigger": "full_moon", "steps": []}' WHERE id = '{id}'"#,
+            #"UPDATE {campaigns} SET journey = '{"trigger": "full_moon", "steps": []}' WHERE id = '{id}'"#
         ])
         let error = await #expect(throws: UnreadableColumn.self) {
             try await env.db.withTenant(tenant) { tx in try await Campaigns.find(id: id, in: tx) }

@@ -9,7 +9,9 @@ import Testing
         #expect(parsed.role.name == "kring_t_" + slug.replacingOccurrences(of: "-", with: "_"))
     }
 
-    @Test(arguments: ["", "a", "1abc", "-abc", "Zuid", "zuid kennemerland", "zuid_kennemerland", "t\"; DROP ROLE x; --", String(repeating: "a", count: 40), "bïb"])
+    @Test(arguments: [
+        "", "a", "1abc", "-abc", "Zuid", "zuid kennemerland", "zuid_kennemerland", "t\"; DROP ROLE x; --", String(repeating: "a", count: 40), "bïb",
+    ])
     func invalidSlugs(slug: String) {
         #expect(TenantSlug(slug) == nil)
     }
@@ -26,7 +28,9 @@ import Testing
         #expect(EmailAddress(raw)?.value == canonical)
     }
 
-    @Test(arguments: ["", "jan", "jan@", "@example.nl", "jan@example", "jan@@example.nl", "jan jansen@example.nl", "jan@example..nl", ".jan@example.nl"])
+    @Test(arguments: [
+        "", "jan", "jan@", "@example.nl", "jan@example", "jan@@example.nl", "jan jansen@example.nl", "jan@example..nl", ".jan@example.nl",
+    ])
     func invalidEmails(raw: String) {
         #expect(EmailAddress(raw) == nil)
     }

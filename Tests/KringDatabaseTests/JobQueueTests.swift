@@ -43,7 +43,9 @@ import Testing
         // Attempts exhausted: never claimed again.
         #expect(try await queue.claim(limit: 10, worker: "w", lease: .seconds(60), now: start + 10_000).filter { $0.id == id }.isEmpty)
         let status = try await env.db.withPlatform { tx in
-            try await tx.query("SELECT status, last_error FROM jobs WHERE id = \(id)").decode((String, String?).self).reduce(into: [(String, String?)]()) { $0.append($1) }
+            try await tx.query("SELECT status, last_error FROM jobs WHERE id = \(id)").decode((String, String?).self).reduce(
+                into: [(String, String?)]()
+            ) { $0.append($1) }
         }
         #expect(status.first?.0 == "failed")
         #expect(status.first?.1 == "smtp down")
@@ -63,7 +65,9 @@ import Testing
         try await queue.fail(reclaimed[0], worker: "dies", error: "late", now: start + 62)
         try await queue.complete(reclaimed[0], worker: "other", now: start + 63)
         let state = try await env.db.withPlatform { tx in
-            try await tx.query("SELECT status, last_error FROM jobs WHERE id = \(id)").decode((String, String?).self).reduce(into: [(String, String?)]()) { $0.append($1) }
+            try await tx.query("SELECT status, last_error FROM jobs WHERE id = \(id)").decode((String, String?).self).reduce(
+                into: [(String, String?)]()
+            ) { $0.append($1) }
         }
         #expect(state.first?.0 == "done")
         #expect(state.first?.1 == nil)

@@ -24,13 +24,15 @@ import Testing
         let bad = try await env.createTenant("x")
         let good2 = try await env.createTenant("g")
         let base = try MigrationSet.load()
-        let extra = Migration(version: 9001, name: "notes", sql: """
-            DO $$ BEGIN
-              IF current_schema() = '\(bad.slug.schema.name)' THEN RAISE EXCEPTION 'this tenant fails'; END IF;
-            END $$;
-            CREATE TABLE notes (id bigserial PRIMARY KEY, body text NOT NULL);
-            GRANT SELECT, INSERT ON notes TO ${tenant_role};
-            """)
+        let extra = Migration(
+            version: 9001, name: "notes",
+            sql: """
+                DO $$ BEGIN
+                  IF current_schema() = '\(bad.slug.schema.name)' THEN RAISE EXCEPTION 'this tenant fails'; END IF;
+                END $$;
+                CREATE TABLE notes (id bigserial PRIMARY KEY, body text NOT NULL);
+                GRANT SELECT, INSERT ON notes TO ${tenant_role};
+                """)
         let migrator = Migrator(owner: env.owner, migrations: MigrationSet(platform: base.platform, tenant: base.tenant + [extra]))
         let report = try await migrator.migrate()
         #expect(report.failed)

@@ -13,16 +13,18 @@ import Testing
 
     /// A pool of exactly one connection, so every borrow gets the same physical connection.
     static func singleConnectionDatabase(_ env: TestEnvironment) async -> Database {
-        Database(client: await TestDatabase.shared.client(user: "kring_app", database: env.databaseName, maxConnections: 1),
-                 logger: .init(label: "single"))
+        Database(
+            client: await TestDatabase.shared.client(user: "kring_app", database: env.databaseName, maxConnections: 1),
+            logger: .init(label: "single"))
     }
 
     @Test func queryOutsideWithTenantFindsNoTenantTable() async throws {
         let env = try await TestEnvironment.forSuite("TenancyLocks")
         let tenant = try await env.createTenant("a")
         // Unqualified: the empty search_path of kring_app finds nothing.
-        await #expect { try await env.db.withConnection { try await $0.query("SELECT count(*) FROM audit_log", logger: env.db.logger) } }
-            throws: { Self.sqlState($0) == "42P01" }
+        await #expect { try await env.db.withConnection { try await $0.query("SELECT count(*) FROM audit_log", logger: env.db.logger) } } throws: {
+            Self.sqlState($0) == "42P01"
+        }
         // Qualified: NOINHERIT means kring_app itself holds no tenant privileges.
         await #expect {
             try await env.db.withConnection {
@@ -61,7 +63,8 @@ import Testing
 
         func settings() async throws -> (String, String, String) {
             try await db.withConnection { connection in
-                let rows = try await connection.query("SELECT current_setting('search_path'), current_user::text, current_setting('role')", logger: db.logger)
+                let rows = try await connection.query(
+                    "SELECT current_setting('search_path'), current_user::text, current_setting('role')", logger: db.logger)
                 for try await row in rows.decode((String, String, String).self) { return row }
                 throw Boom()
             }
@@ -87,12 +90,15 @@ import Testing
         let env = try await TestEnvironment.forSuite("TenancyLocks")
         let tenant = try await env.createTenant("a")
         try await env.db.withTenant(tenant) { tx in
-            try await TenantAudit.record(action: "customer.read", subjectType: "customer", subjectID: "1", actorUserID: UUID(),
-                                         actorAPIKeyID: nil, at: Date(), in: tx)
+            try await TenantAudit.record(
+                action: "customer.read", subjectType: "customer", subjectID: "1", actorUserID: UUID(),
+                actorAPIKeyID: nil, at: Date(), in: tx)
         }
         // Nor may the tenant role drop or replace the table, or create its own objects in the schema.
-        for statement in ["UPDATE audit_log SET action = 'x'", "DELETE FROM audit_log", "TRUNCATE audit_log", "DROP TABLE audit_log",
-                          "ALTER TABLE audit_log DISABLE TRIGGER ALL", "CREATE TABLE audit_log_copy (id int)"] {
+        for statement in [
+            "UPDATE audit_log SET action = 'x'", "DELETE FROM audit_log", "TRUNCATE audit_log", "DROP TABLE audit_log",
+            "ALTER TABLE audit_log DISABLE TRIGGER ALL", "CREATE TABLE audit_log_copy (id int)",
+        ] {
             await #expect {
                 try await env.db.withTenant(tenant) { tx in try await tx.query(PostgresQuery(unsafeSQL: statement)) }
             } throws: { Self.sqlState($0) == "42501" }
@@ -119,7 +125,8 @@ import Testing
         let env = try await TestEnvironment.forSuite("TenancyLocks")
         let tenant = try await env.createTenant("dup")
         let facts = try await env.owner.withConnection { connection in
-            let rows = try await connection.query("""
+            let rows = try await connection.query(
+                """
                 SELECT r.rolcanlogin, r.rolinherit, n.nspowner::regrole::text
                 FROM pg_roles r, pg_namespace n WHERE r.rolname = \(tenant.slug.role.name) AND n.nspname = \(tenant.slug.schema.name)
                 """, logger: env.owner.logger)

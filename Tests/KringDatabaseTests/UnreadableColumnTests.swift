@@ -23,9 +23,11 @@ import Testing
         #expect(try Self.cell("draft").decodeEnum(State?.self) == .draft)
         #expect(try Self.cell(nil).decodeEnum(State?.self) == nil)
         #expect(throws: PostgresDecodingError.self) { try Self.cell(nil).decodeEnum(State.self) }
-        #expect(try Self.cell("2024-02-29", column: "period_start").decodeCalendarDate(CalendarDate.self) == CalendarDate(year: 2024, month: 2, day: 29))
+        #expect(
+            try Self.cell("2024-02-29", column: "period_start").decodeCalendarDate(CalendarDate.self) == CalendarDate(year: 2024, month: 2, day: 29))
         #expect(try Self.cell(nil, column: "period_end").decodeCalendarDate(CalendarDate?.self) == nil)
-        #expect(try Self.cell(#"{"state": "sent", "steps": [1, 2]}"#, column: "journey").decodeJSON(Shape.self) == Shape(state: .sent, steps: [1, 2]))
+        #expect(
+            try Self.cell(#"{"state": "sent", "steps": [1, 2]}"#, column: "journey").decodeJSON(Shape.self) == Shape(state: .sent, steps: [1, 2]))
         #expect(try Self.cell(nil, column: "journey").decodeJSON(Shape?.self) == nil)
     }
 

@@ -33,8 +33,10 @@ import Testing
             var outcomes: [Suppressions.Outcome] = []
             for recipient in report.recipients where recipient.kind.suppresses {
                 let reason: Suppressions.Reason = recipient.kind == .complaint ? .complaint : .hardBounce
-                outcomes.append(try await Suppressions.suppress(EmailAddress(recipient.address)!, reason: reason, detail: recipient.diagnosticCode,
-                                                                by: .system, now: Self.now, in: tx))
+                outcomes.append(
+                    try await Suppressions.suppress(
+                        EmailAddress(recipient.address)!, reason: reason, detail: recipient.diagnosticCode,
+                        by: .system, now: Self.now, in: tx))
             }
             return outcomes
         }
@@ -43,7 +45,9 @@ import Testing
     func suppressions(_ tenant: Tenant, _ env: TestEnvironment) async throws -> [(Data, String)] {
         try await env.db.withTenant(tenant) { tx in
             var rows: [(Data, String)] = []
-            for try await (hash, reason) in try await tx.query("SELECT email_sha256, reason FROM suppressions ORDER BY reason").decode((Data, String).self) {
+            for try await (hash, reason) in try await tx.query("SELECT email_sha256, reason FROM suppressions ORDER BY reason").decode(
+                (Data, String).self)
+            {
                 rows.append((hash, reason))
             }
             return rows
@@ -52,8 +56,10 @@ import Testing
 
     func events(_ customerID: UUID, in tenant: Tenant, _ env: TestEnvironment) async throws -> [String] {
         try await env.db.withTenant(tenant) { tx in
-            try await tx.query("SELECT event FROM contact_moments WHERE customer_id = \(customerID) AND kind = 'system' AND event LIKE 'mail.%' ORDER BY occurred_at")
-                .decode(String.self).reduce(into: []) { $0.append($1) }
+            try await tx.query(
+                "SELECT event FROM contact_moments WHERE customer_id = \(customerID) AND kind = 'system' AND event LIKE 'mail.%' ORDER BY occurred_at"
+            )
+            .decode(String.self).reduce(into: []) { $0.append($1) }
         }
     }
 

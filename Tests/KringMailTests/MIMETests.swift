@@ -18,8 +18,10 @@ struct SplitMix64: RandomNumberGenerator {
 @Suite struct MIMETests {
     static let now = Date(timeIntervalSince1970: 1_795_780_800)  // Fri 27 Nov 2026 12:00:00 UTC
 
-    static func message(subject: String = "Nieuws van de bibliotheek", text: String = "Hallo Anna,\n\nTot ziens!\n",
-                        html: String? = "<p>Hallo Anna,</p>") throws -> MailMessage {
+    static func message(
+        subject: String = "Nieuws van de bibliotheek", text: String = "Hallo Anna,\n\nTot ziens!\n",
+        html: String? = "<p>Hallo Anna,</p>"
+    ) throws -> MailMessage {
         try MailMessage(
             from: MailAddress("nieuws@bibliotheekzk.example", name: "Bibliotheek Zuid-Kennemerland"),
             replyTo: MailAddress("info@bibliotheekzk.example"),
@@ -151,7 +153,8 @@ struct SplitMix64: RandomNumberGenerator {
         // A Message-ID needs an ASCII domain; an international sender domain gets a reserved one.
         #expect(try MailAddress("nieuws@bibliotheek.example").messageIDDomain == "bibliotheek.example")
         #expect(try MailAddress("nieuws@bibliotheek-zo\u{eb}.example").messageIDDomain == "kring.invalid")
-        let international = try MailMessage(from: MailAddress("nieuws@bibliotheek-zo\u{eb}.example"), to: MailAddress("anna@example.nl"), subject: "Hoi", text: "x")
+        let international = try MailMessage(
+            from: MailAddress("nieuws@bibliotheek-zo\u{eb}.example"), to: MailAddress("anna@example.nl"), subject: "Hoi", text: "x")
         #expect(international.messageID.hasSuffix("@kring.invalid"))
         #expect(international.needsSMTPUTF8)
         #expect(throws: MailError.invalidHeader(name: "X-Note")) {
@@ -201,7 +204,10 @@ struct SplitMix64: RandomNumberGenerator {
         #expect(entity.parts.map(\.contentType.value) == ["text/plain", "text/html"])
         #expect(entity.parts[0].text == text)
         #expect(entity.parts[1].text == html)
-        #expect(entity.parts.allSatisfy { $0.header("Content-Transfer-Encoding") == "quoted-printable" && $0.contentType.parameters["charset"] == "utf-8" })
+        #expect(
+            entity.parts.allSatisfy {
+                $0.header("Content-Transfer-Encoding") == "quoted-printable" && $0.contentType.parameters["charset"] == "utf-8"
+            })
 
         // Different boundaries and message ids each time.
         var other = SplitMix64(seed: 2)
@@ -250,6 +256,8 @@ struct SplitMix64: RandomNumberGenerator {
         #expect(two.envelopeSender == "post@bibliotheekhilversum.example")
         #expect(two.messageID.hasSuffix("@bibliotheekhilversum.example"))
         #expect(throws: MailError.self) { try MailSender(settings: [:]) }
-        #expect(throws: MailError.self) { try MailSender(settings: ["mail_from_address": "x@y.example", "mail_from_name": "Evil\r\nBcc: a@b.example"]) }
+        #expect(throws: MailError.self) {
+            try MailSender(settings: ["mail_from_address": "x@y.example", "mail_from_name": "Evil\r\nBcc: a@b.example"])
+        }
     }
 }

@@ -9,10 +9,13 @@ import Testing
 @Suite struct SMTPTransportTests {
     static let fast = SMTPConfiguration.Timeouts(connect: .seconds(5), command: .seconds(10), data: .seconds(10))
 
-    static func configuration(_ sink: SMTPSink, tls: SMTPConfiguration.TLSMode = .none, credentials: SMTPConfiguration.Credentials? = nil,
-                              maxPerConnection: Int = 100) -> SMTPConfiguration {
-        SMTPConfiguration(host: "127.0.0.1", port: sink.port, tls: tls, credentials: credentials, trustRootsFile: sink.certificateFile,
-                          heloName: "kring.test", timeouts: fast, maxMessagesPerConnection: maxPerConnection)
+    static func configuration(
+        _ sink: SMTPSink, tls: SMTPConfiguration.TLSMode = .none, credentials: SMTPConfiguration.Credentials? = nil,
+        maxPerConnection: Int = 100
+    ) -> SMTPConfiguration {
+        SMTPConfiguration(
+            host: "127.0.0.1", port: sink.port, tls: tls, credentials: credentials, trustRootsFile: sink.certificateFile,
+            heloName: "kring.test", timeouts: fast, maxMessagesPerConnection: maxPerConnection)
     }
 
     static let text = """
@@ -29,7 +32,9 @@ import Testing
         """
     static let html = "<p>Beste Anna,</p>\n.\n<p>Zaterdag is er een <b>voorleesochtend</b> in het caf\u{e9} \u{2014} gratis.</p>\n"
 
-    static func message(to: String = "anna@example.nl", subject: String = "Voorlezen in het caf\u{e9} \u{1F4DA}", number: Int? = nil) throws -> MailMessage {
+    static func message(
+        to: String = "anna@example.nl", subject: String = "Voorlezen in het caf\u{e9} \u{1F4DA}", number: Int? = nil
+    ) throws -> MailMessage {
         try MailMessage(
             from: MailAddress("nieuws@bibliotheekzk.example", name: "Bibliotheek Zuid-Kennemerland \u{e9}"),
             replyTo: MailAddress("info@bibliotheekzk.example", name: "Klantenservice"),
@@ -43,7 +48,10 @@ import Testing
         defer { sink.stop() }
         let message = try Self.message()
         let result = try await SMTPTransport(Self.configuration(sink)).send(message)
-        guard case .sent(let messageID, let reply) = result else { Issue.record("not sent: \(result)"); return }
+        guard case .sent(let messageID, let reply) = result else {
+            Issue.record("not sent: \(result)")
+            return
+        }
         #expect(messageID == message.messageID)
         #expect(reply.hasPrefix("250 2.0.0 Ok: queued as sink-"))
 
@@ -83,17 +91,26 @@ import Testing
         let transport = try SMTPTransport(Self.configuration(sink))
         let results = await transport.send(messages)
         try #require(results.count == 2)
-        guard case .sent = results[1] else { Issue.record("the next mail was not sent: \(results[1])"); return }
+        guard case .sent = results[1] else {
+            Issue.record("the next mail was not sent: \(results[1])")
+            return
+        }
         let received = try sink.received()
         if offered {
-            guard case .sent = results[0] else { Issue.record("not sent: \(results[0])"); return }
+            guard case .sent = results[0] else {
+                Issue.record("not sent: \(results[0])")
+                return
+            }
             #expect(received.map(\.recipients) == [["zo\u{eb}@example.nl"], ["bram@example.nl"]])
             let first = try #require(received.first)
             #expect(first.header("To") == "Anna de Vries <zo\u{eb}@example.nl>")
             #expect(first.rawText.contains("To: Anna de Vries <zo\u{eb}@example.nl>"))
             #expect(first.parts[0].text == Self.text)
         } else {
-            guard case .permanentFailure(let failure) = results[0] else { Issue.record("not refused: \(results[0])"); return }
+            guard case .permanentFailure(let failure) = results[0] else {
+                Issue.record("not refused: \(results[0])")
+                return
+            }
             #expect(failure.stage == .mailFrom)
             #expect(failure.description.contains("SMTPUTF8"))
             #expect(received.map(\.recipients) == [["bram@example.nl"]])
@@ -140,7 +157,10 @@ import Testing
         let config = Self.configuration(sink, tls: .starttls, credentials: .init(username: "kring", password: "wrong"))
         let results = try await SMTPTransport(config).send([try Self.message(number: 1), try Self.message(number: 2)])
         for result in results {
-            guard case .permanentFailure(let failure) = result else { Issue.record("expected a permanent failure: \(result)"); continue }
+            guard case .permanentFailure(let failure) = result else {
+                Issue.record("expected a permanent failure: \(result)")
+                continue
+            }
             #expect(failure.stage == .auth)
             #expect(failure.code == 535)
         }
@@ -162,7 +182,10 @@ import Testing
         let sink = try await SMTPSink.start()
         defer { sink.stop() }
         let result = try await SMTPTransport(Self.configuration(sink, tls: .starttls)).send(try Self.message())
-        guard case .temporaryFailure(let failure) = result else { Issue.record("expected a temporary failure: \(result)"); return }
+        guard case .temporaryFailure(let failure) = result else {
+            Issue.record("expected a temporary failure: \(result)")
+            return
+        }
         #expect(failure.stage == .tls)
         #expect(try sink.received().isEmpty)
     }
@@ -175,7 +198,10 @@ import Testing
         var config = Self.configuration(sink, tls: .starttls)
         config.trustRootsFile = nil  // the system's roots do not know the sink's self-signed certificate
         let result = try await SMTPTransport(config).send(try Self.message())
-        guard case .temporaryFailure = result else { Issue.record("expected a temporary failure: \(result)"); return }
+        guard case .temporaryFailure = result else {
+            Issue.record("expected a temporary failure: \(result)")
+            return
+        }
         #expect(try sink.received().isEmpty)
     }
 
@@ -221,11 +247,20 @@ import Testing
         let addresses = ["one@example.nl", "gone@example.nl", "two@example.nl", "busy@example.nl", "full@example.nl", "three@example.nl"]
         let results = try await SMTPTransport(Self.configuration(sink)).send(try addresses.map { try Self.message(to: $0) })
         #expect(results[0].isSent && results[2].isSent && results[5].isSent)
-        guard case .permanentFailure(let gone) = results[1] else { Issue.record("550 must be permanent: \(results[1])"); return }
+        guard case .permanentFailure(let gone) = results[1] else {
+            Issue.record("550 must be permanent: \(results[1])")
+            return
+        }
         #expect(gone.code == 550 && gone.enhancedStatus == "5.1.1" && gone.stage == .rcptTo)
-        guard case .temporaryFailure(let busy) = results[3] else { Issue.record("451 must be temporary: \(results[3])"); return }
+        guard case .temporaryFailure(let busy) = results[3] else {
+            Issue.record("451 must be temporary: \(results[3])")
+            return
+        }
         #expect(busy.code == 451 && busy.enhancedStatus == "4.3.0" && busy.stage == .rcptTo)
-        guard case .temporaryFailure(let full) = results[4] else { Issue.record("452 must be temporary: \(results[4])"); return }
+        guard case .temporaryFailure(let full) = results[4] else {
+            Issue.record("452 must be temporary: \(results[4])")
+            return
+        }
         #expect(full.code == 452)
         let received = try sink.received()
         #expect(received.map { $0.recipients.first ?? "" } == ["one@example.nl", "two@example.nl", "three@example.nl"])
@@ -240,7 +275,10 @@ import Testing
         let addresses = ["one@example.nl", "closing@example.nl", "two@example.nl"]
         let results = try await SMTPTransport(Self.configuration(sink)).send(try addresses.map { try Self.message(to: $0) })
         #expect(results[0].isSent && results[2].isSent)
-        guard case .temporaryFailure(let closing) = results[1] else { Issue.record("421 must be temporary: \(results[1])"); return }
+        guard case .temporaryFailure(let closing) = results[1] else {
+            Issue.record("421 must be temporary: \(results[1])")
+            return
+        }
         #expect(closing.code == 421)
         let received = try sink.received()
         #expect(received.map { $0.recipients.first ?? "" } == ["one@example.nl", "two@example.nl"])
@@ -255,7 +293,10 @@ import Testing
         let config = SMTPConfiguration(host: "127.0.0.1", port: port, tls: .none, timeouts: Self.fast)
         let results = try await SMTPTransport(config).send([try Self.message(number: 1), try Self.message(number: 2)])
         for result in results {
-            guard case .temporaryFailure(let failure) = result else { Issue.record("expected a temporary failure: \(result)"); continue }
+            guard case .temporaryFailure(let failure) = result else {
+                Issue.record("expected a temporary failure: \(result)")
+                continue
+            }
             #expect(failure.stage == .connect)
         }
     }
@@ -270,7 +311,10 @@ import Testing
         let config = SMTPConfiguration(host: "127.0.0.1", port: channel.localAddress!.port!, tls: .none, timeouts: timeouts)
         let started = ContinuousClock.now
         let result = try await SMTPTransport(config).send(try Self.message())
-        guard case .temporaryFailure(let failure) = result else { Issue.record("expected a temporary failure: \(result)"); return }
+        guard case .temporaryFailure(let failure) = result else {
+            Issue.record("expected a temporary failure: \(result)")
+            return
+        }
         #expect(failure.stage == .greeting)
         #expect(ContinuousClock.now - started < .seconds(5))
     }

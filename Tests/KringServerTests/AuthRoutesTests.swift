@@ -1,15 +1,15 @@
-import Synchronization
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import KringAuth
 import KringCore
 import KringDatabase
-import KringServer
-import NIOCore
-import Logging
 import KringMail
+import KringServer
 import KringTestSupport
+import Logging
+import NIOCore
+import Synchronization
 import Testing
 
 @Suite struct AuthRoutesTests {
@@ -19,8 +19,9 @@ import Testing
         let admin = try await env.createUser(in: tenant, role: .tenantAdmin)
         let app = env.application(try await env.services(clock: TestClock(Date())))
         try await app.test(.router) { client in
-            let login = try await client.send(.post, "/api/v1/auth/login",
-                                              json: ["email": admin.email.uppercased(), "password": TestEnvironment.password, "tenant": tenant.slug.value])
+            let login = try await client.send(
+                .post, "/api/v1/auth/login",
+                json: ["email": admin.email.uppercased(), "password": TestEnvironment.password, "tenant": tenant.slug.value])
             #expect(login.status == .ok)
             #expect(login.headers[.cacheControl] == "no-store")
             #expect(login["token_type"] as? String == "Bearer")
@@ -29,7 +30,11 @@ import Testing
             #expect(me["role"] as? String == "tenant_admin")
             #expect((me["tenant"] as? [String: Any])?["slug"] as? String == tenant.slug.value)
             #expect((me["user"] as? [String: Any])?["email"] as? String == admin.email)
-            #expect(me["permissions"] as? [String] == ["api-keys:manage", "branches:manage", "branches:read", "imports:write", "profile:read", "settings:manage", "users:manage", "users:read"])
+            #expect(
+                me["permissions"] as? [String] == [
+                    "api-keys:manage", "branches:manage", "branches:read", "imports:write", "profile:read", "settings:manage", "users:manage",
+                    "users:read",
+                ])
         }
     }
 
@@ -40,8 +45,9 @@ import Testing
         let user = try await env.createUser(in: mine, role: .frontdesk)
         let app = env.application(try await env.services(clock: TestClock(Date())))
         try await app.test(.router) { client in
-            let response = try await client.send(.post, "/api/v1/auth/login",
-                                                 json: ["email": user.email, "password": TestEnvironment.password, "tenant": other.slug.value])
+            let response = try await client.send(
+                .post, "/api/v1/auth/login",
+                json: ["email": user.email, "password": TestEnvironment.password, "tenant": other.slug.value])
             #expect(response.status == .unauthorized)
             // And a staff member cannot log in to the platform without a tenant.
             let platform = try await client.send(.post, "/api/v1/auth/login", json: ["email": user.email, "password": TestEnvironment.password])
@@ -89,8 +95,9 @@ import Testing
             let wrongType = try await client.send(.post, "/api/v1/auth/login", json: ["email": 12, "password": "x"])
             #expect((wrongType["errors"] as? [[String: Any]])?.first?["field"] as? String == "email")
 
-            let huge = try await client.send(.post, "/api/v1/auth/login",
-                                            json: ["email": "a@b.nl", "password": String(repeating: "x", count: 2000)])
+            let huge = try await client.send(
+                .post, "/api/v1/auth/login",
+                json: ["email": "a@b.nl", "password": String(repeating: "x", count: 2000)])
             #expect(huge.status == .contentTooLarge)
             #expect(huge.headers[.contentType] == "application/problem+json")
 
@@ -111,17 +118,23 @@ import Testing
         try await app.test(.router) { client in
             let token = try await client.login(email: platformAdmin.email, tenant: nil, code: TestEnvironment.platformCode(at: clock.now)).access
             let slug = "h-\(UUID().uuidString.prefix(8).lowercased())"
-            let created = try await client.send(.post, "/api/v1/admin/tenants", token: token,
-                                                json: ["slug": slug, "name": "Bibliotheek Hilversum", "admin_email": "Beheer.\(slug)@Example.org"])
+            let created = try await client.send(
+                .post, "/api/v1/admin/tenants", token: token,
+                json: ["slug": slug, "name": "Bibliotheek Hilversum", "admin_email": "Beheer.\(slug)@Example.org"])
             #expect(created.status == .created)
             let admin = try #require(created["admin"] as? [String: Any])
             #expect(admin["email"] as? String == "beheer.\(slug)@example.org")
             let setupToken = try #require(admin["setup_token"] as? String)
 
-            #expect(try await client.send(.post, "/api/v1/auth/password", json: ["setup_token": setupToken, "password": "een goed wachtwoord"]).status == .noContent)
-            #expect(try await client.send(.post, "/api/v1/auth/password", json: ["setup_token": setupToken, "password": "nog een wachtwoord"]).status == .unauthorized)
-            let me = try await client.send(.get, "/api/v1/me",
-                                           token: try await client.login(email: "beheer.\(slug)@example.org", password: "een goed wachtwoord", tenant: slug).access)
+            #expect(
+                try await client.send(.post, "/api/v1/auth/password", json: ["setup_token": setupToken, "password": "een goed wachtwoord"]).status
+                    == .noContent)
+            #expect(
+                try await client.send(.post, "/api/v1/auth/password", json: ["setup_token": setupToken, "password": "nog een wachtwoord"]).status
+                    == .unauthorized)
+            let me = try await client.send(
+                .get, "/api/v1/me",
+                token: try await client.login(email: "beheer.\(slug)@example.org", password: "een goed wachtwoord", tenant: slug).access)
             #expect(me["role"] as? String == "tenant_admin")
 
             let duplicate = try await client.send(.post, "/api/v1/admin/tenants", token: token, json: ["slug": slug, "name": "Again"])
@@ -209,11 +222,14 @@ import Testing
         var closure: @Sendable (TimeInterval) async -> Void { { wait in self.waits.withLock { $0.append(wait) } } }
     }
 
-    static func attempt(_ client: some TestClientProtocol, email: String, password: String, tenant: Tenant, from address: String) async throws -> JSONResponse {
+    static func attempt(
+        _ client: some TestClientProtocol, email: String, password: String, tenant: Tenant, from address: String
+    ) async throws -> JSONResponse {
         var headers = HTTPFields()
         headers[.init("X-Forwarded-For")!] = "10.0.0.1, \(address)"
-        return try await client.send(.post, "/api/v1/auth/login", json: ["email": email, "password": password, "tenant": tenant.slug.value],
-                                     headers: headers)
+        return try await client.send(
+            .post, "/api/v1/auth/login", json: ["email": email, "password": password, "tenant": tenant.slug.value],
+            headers: headers)
     }
 
     @Test func behindAProxyTheLastForwardedAddressIsSlowedDownNotTheProxyAndNotLockedOut() async throws {
@@ -226,18 +242,22 @@ import Testing
         try await app.test(.router) { client in
             // A password-spraying client: one guess per account, many accounts, one address.
             for index in 0..<(throttle.addressFreeFailures + 4) {
-                let status = try await Self.attempt(client, email: "guess\(index)@example.org", password: "wrong password here",
-                                                    tenant: tenant, from: "203.0.113.9").status
+                let status = try await Self.attempt(
+                    client, email: "guess\(index)@example.org", password: "wrong password here",
+                    tenant: tenant, from: "203.0.113.9"
+                ).status
                 #expect(status == .unauthorized)
             }
             #expect(pauses.all.count == 3)
             // A colleague at the sprayed address still gets in, a little slower; one behind another address waits not at all.
-            let sameAddress = try await Self.attempt(client, email: user.email, password: TestEnvironment.password, tenant: tenant, from: "203.0.113.9")
+            let sameAddress = try await Self.attempt(
+                client, email: user.email, password: TestEnvironment.password, tenant: tenant, from: "203.0.113.9")
             #expect(sameAddress.status == .ok)
             let waits = pauses.all
             #expect(waits.count == 4)
             #expect(waits.last.map { abs($0 - 4 * throttle.addressDelayStep) < 0.01 } == true)
-            let elsewhere = try await Self.attempt(client, email: user.email, password: TestEnvironment.password, tenant: tenant, from: "198.51.100.7")
+            let elsewhere = try await Self.attempt(
+                client, email: user.email, password: TestEnvironment.password, tenant: tenant, from: "198.51.100.7")
             #expect(elsewhere.status == .ok)
             #expect(pauses.all.count == 4)
         }
@@ -258,14 +278,17 @@ import Testing
         try await app.test(.router) { client in
             var statuses: [HTTPResponse.Status] = []
             for _ in 0..<30 {
-                statuses.append(try await Self.attempt(client, email: guessed.email, password: "wrong password here", tenant: tenant, from: branch).status)
+                statuses.append(
+                    try await Self.attempt(client, email: guessed.email, password: "wrong password here", tenant: tenant, from: branch).status)
             }
             #expect(statuses.filter { $0 == .unauthorized }.count == LoginThrottle().accountFreeFailures)
             #expect(statuses.filter { $0 == .tooManyRequests }.count == 30 - LoginThrottle().accountFreeFailures)
 
             let results = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
                 for email in colleagues {
-                    group.addTask { try await Self.attempt(client, email: email, password: TestEnvironment.password, tenant: tenant, from: branch).status }
+                    group.addTask {
+                        try await Self.attempt(client, email: email, password: TestEnvironment.password, tenant: tenant, from: branch).status
+                    }
                 }
                 return try await group.reduce(into: [HTTPResponse.Status]()) { $0.append($1) }
             }
@@ -295,13 +318,18 @@ import Testing
             for _ in 0..<(throttle.accountFreeFailures + 1) {
                 _ = try await Self.attempt(client, email: user.email, password: "wrong password here", tenant: tenant, from: "192.0.2.7")
             }
-            #expect(try await Self.attempt(client, email: user.email, password: "wrong", tenant: tenant, from: "192.0.2.7").status == .tooManyRequests)
+            #expect(
+                try await Self.attempt(client, email: user.email, password: "wrong", tenant: tenant, from: "192.0.2.7").status == .tooManyRequests)
             clock.advance(by: 4 * throttle.halfLife)
             // Six failures halved four times leave less than one: three wrong guesses and the right password are all checked.
             for _ in 0..<3 {
-                #expect(try await Self.attempt(client, email: user.email, password: "wrong password here", tenant: tenant, from: "192.0.2.7").status == .unauthorized)
+                #expect(
+                    try await Self.attempt(client, email: user.email, password: "wrong password here", tenant: tenant, from: "192.0.2.7").status
+                        == .unauthorized)
             }
-            #expect(try await Self.attempt(client, email: user.email, password: TestEnvironment.password, tenant: tenant, from: "192.0.2.7").status == .ok)
+            #expect(
+                try await Self.attempt(client, email: user.email, password: TestEnvironment.password, tenant: tenant, from: "192.0.2.7").status == .ok
+            )
         }
     }
 }
@@ -311,9 +339,10 @@ import Testing
     static func deliverInvitations(_ env: TestEnvironment, now: Date) async throws -> [String] {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kring-invitations-\(UUID())")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let handler = try #require(StaffInvitations.handlers(
-            db: env.db, transport: FileTransport(folder: folder), publicURL: "https://kring.test", fallbackSender: "kring@bibliotheek.example",
-            now: { now }, logger: Logger(label: "test"))[StaffInvitations.jobKind])
+        let handler = try #require(
+            StaffInvitations.handlers(
+                db: env.db, transport: FileTransport(folder: folder), publicURL: "https://kring.test", fallbackSender: "kring@bibliotheek.example",
+                now: { now }, logger: Logger(label: "test"))[StaffInvitations.jobKind])
         let queue = JobQueue(db: env.db)
         for job in try await queue.claim(limit: 50, worker: "test", lease: .seconds(60), now: now) where job.kind == StaffInvitations.jobKind {
             try await handler(job)

@@ -30,16 +30,21 @@ struct MailLibrary {
         var templateID = UUID()
         try await env.db.withTenant(tenant) { tx in
             for (index, branch) in branches.enumerated() {
-                try await tx.query("INSERT INTO branches (id, name, municipality, created_at) VALUES (\(branch), \(["Haarlem Centrum", "Zandvoort"][index]), 'Haarlem', \(now))")
+                try await tx.query(
+                    "INSERT INTO branches (id, name, municipality, created_at) VALUES (\(branch), \(["Haarlem Centrum", "Zandvoort"][index]), 'Haarlem', \(now))"
+                )
             }
-            try await tx.query("""
+            try await tx.query(
+                """
                 INSERT INTO lists (id, key, name, consent_text, consent_version, created_at, updated_at)
                 VALUES (\(list), \(key), 'Nieuwsbrief', 'Ja, stuur mij de nieuwsbrief.', 'v1', \(now), \(now))
                 """)
-            let created = try await Templates.create(TemplateDraft(
-                name: "Nieuwsbrief", subject: "Nieuws voor {{customer.first_name}}",
-                html: "<p>Beste {{customer.first_name}},</p><p><a href=\"https://bibliotheek.example/agenda\">Agenda</a></p><p><a href=\"{{unsubscribe_url}}\">Afmelden</a></p>",
-                text: "Beste {{customer.first_name}}, afmelden: {{unsubscribe_url}}"), by: .system, now: now, in: tx)
+            let created = try await Templates.create(
+                TemplateDraft(
+                    name: "Nieuwsbrief", subject: "Nieuws voor {{customer.first_name}}",
+                    html:
+                        "<p>Beste {{customer.first_name}},</p><p><a href=\"https://bibliotheek.example/agenda\">Agenda</a></p><p><a href=\"{{unsubscribe_url}}\">Afmelden</a></p>",
+                    text: "Beste {{customer.first_name}}, afmelden: {{unsubscribe_url}}"), by: .system, now: now, in: tx)
             templateID = created.id
             try await tx.query("INSERT INTO settings (key, value, updated_at) VALUES ('mail_from_address', '\"nieuws@bibliotheek.example\"', \(now))")
             try await tx.query("INSERT INTO settings (key, value, updated_at) VALUES ('mail_from_name', '\"Bibliotheek Zuid-Kennemerland\"', \(now))")
@@ -49,20 +54,24 @@ struct MailLibrary {
 
     /// A member with an e-mail address; `subscribed` gives a confirmed statement on the list.
     @discardableResult
-    func member(_ firstName: String, branch: Int = 0, subscribed: Bool = true, memberType: String = "adult", start: String = "2015-03-01",
-                birthDate: String = "1980-05-05") async throws -> (id: UUID, email: String) {
+    func member(
+        _ firstName: String, branch: Int = 0, subscribed: Bool = true, memberType: String = "adult", start: String = "2015-03-01",
+        birthDate: String = "1980-05-05"
+    ) async throws -> (id: UUID, email: String) {
         let id = UUID()
         let email = "\(firstName.lowercased())-\(UUID().uuidString.prefix(6).lowercased())@example.nl"
         let now = clock.now
         try await env.db.withTenant(tenant) { tx in
-            try await tx.query("""
+            try await tx.query(
+                """
                 INSERT INTO customers (id, roles, member_number, member_type, membership_status, membership_start, first_name, last_name, email,
                                        birth_date, favourite_branch_id, created_at, updated_at)
                 VALUES (\(id), '{member}', \(String(UUID().uuidString.prefix(10))), \(memberType), 'active', \(start)::date, \(firstName), 'Jansen', \(email),
                         \(birthDate)::date, \(branches[branch]), \(now), \(now))
                 """)
             if subscribed {
-                try await tx.query("""
+                try await tx.query(
+                    """
                     INSERT INTO consents (customer_id, topic, status, recorded_at, source, text_version, confirmed_at)
                     VALUES (\(id), \("list:" + listKey), 'confirmed', \(now), 'staff', 'v1', \(now))
                     """)
@@ -72,13 +81,15 @@ struct MailLibrary {
     }
 
     func worker(_ sink: SMTPSink?, port: Int? = nil, name: String = "w1", connections: Int = 2) throws -> SendWorker {
-        let configuration = SMTPConfiguration(host: "127.0.0.1", port: port ?? sink?.port ?? 1, tls: .none, heloName: "kring.test",
-                                              timeouts: .init(connect: .seconds(2), command: .seconds(5), data: .seconds(5)))
+        let configuration = SMTPConfiguration(
+            host: "127.0.0.1", port: port ?? sink?.port ?? 1, tls: .none, heloName: "kring.test",
+            timeouts: .init(connect: .seconds(2), command: .seconds(5), data: .seconds(5)))
         var options = SendWorker.Options()
         options.name = name
         options.connections = connections
-        return SendWorker(db: env.db, transport: try SMTPTransport(configuration), links: TestEnvironment.links, options: options,
-                          now: clock.closure, logger: .init(label: "send-test"))
+        return SendWorker(
+            db: env.db, transport: try SMTPTransport(configuration), links: TestEnvironment.links, options: options,
+            now: clock.closure, logger: .init(label: "send-test"))
     }
 
     func campaign(_ draft: CampaignDraft) async throws -> Campaign {
@@ -91,7 +102,9 @@ struct MailLibrary {
     func sendStatuses(_ campaign: UUID) async throws -> [String: String] {
         try await env.db.withTenant(tenant) { tx in
             var result: [String: String] = [:]
-            for try await (email, status) in try await tx.query("SELECT email, status FROM sends WHERE campaign_id = \(campaign)").decode((String, String).self) {
+            for try await (email, status) in try await tx.query("SELECT email, status FROM sends WHERE campaign_id = \(campaign)").decode(
+                (String, String).self)
+            {
                 result[email] = status
             }
             return result
@@ -109,16 +122,23 @@ struct MailLibrary {
         let library = try await MailLibrary.make("CampaignDelivery")
         let anna = try await library.member("Anna", branch: 0)
         let bram = try await library.member("Bram", branch: 0)
-        _ = try await library.member("Cor", branch: 1)                      // other branch
+        _ = try await library.member("Cor", branch: 1)  // other branch
         _ = try await library.member("Dirk", branch: 0, subscribed: false)  // no consent
         let eva = try await library.member("Eva", branch: 0)
         let segment = try await library.env.db.withTenant(library.tenant) { tx in
-            try await Segments.create(SegmentDraft(name: "Centrum", rule: .condition(SegmentCondition(field: "favourite_branch", op: "=",
-                                                                                                     value: .string(library.branches[0].uuidString.lowercased())))),
-                                      by: .system, now: library.clock.now, in: tx)
+            try await Segments.create(
+                SegmentDraft(
+                    name: "Centrum",
+                    rule: .condition(
+                        SegmentCondition(
+                            field: "favourite_branch", op: "=",
+                            value: .string(library.branches[0].uuidString.lowercased())))),
+                by: .system, now: library.clock.now, in: tx)
         }
-        let campaign = try await library.campaign(CampaignDraft(name: "Nieuwsbrief Centrum", listID: library.list, segmentID: segment.id,
-                                                                templateID: library.template))
+        let campaign = try await library.campaign(
+            CampaignDraft(
+                name: "Nieuwsbrief Centrum", listID: library.list, segmentID: segment.id,
+                templateID: library.template))
         #expect(campaign.state == .sending)
         #expect(campaign.recipients == 3)
         // Eva's address bounces hard after the snapshot: checked again before delivery.
@@ -145,7 +165,9 @@ struct MailLibrary {
         #expect(mail.parts[0].text?.contains(String(unsubscribe.dropFirst().dropLast())) == true)
         // The Message-ID is the send's id: a retry after a crash is recognisably the same message.
         let sendID = try await library.env.db.withTenant(library.tenant) { tx in
-            try await tx.query("SELECT id FROM sends WHERE campaign_id = \(campaign.id) AND email = \(anna.email)").decode(UUID.self).reduce(into: [UUID]()) { $0.append($1) }
+            try await tx.query("SELECT id FROM sends WHERE campaign_id = \(campaign.id) AND email = \(anna.email)").decode(UUID.self).reduce(
+                into: [UUID]()
+            ) { $0.append($1) }
         }
         #expect(mail.header("Message-ID") == "<\(sendID[0].uuidString.lowercased())@bibliotheek.example>")
 
@@ -200,7 +222,9 @@ struct MailLibrary {
         closed.stop()
         try await library.drain(try library.worker(nil, port: deadPort))
         let pending = try await library.env.db.withTenant(library.tenant) { tx in
-            try await tx.query("SELECT count(*) FROM sends WHERE campaign_id = \(campaign.id) AND status = 'pending' AND attempts = 1 AND last_error LIKE 'connect%' AND due_at > \(library.clock.now)").decode(Int.self).reduce(0, +)
+            try await tx.query(
+                "SELECT count(*) FROM sends WHERE campaign_id = \(campaign.id) AND status = 'pending' AND attempts = 1 AND last_error LIKE 'connect%' AND due_at > \(library.clock.now)"
+            ).decode(Int.self).reduce(0, +)
         }
         #expect(pending == 3)
 
@@ -228,18 +252,23 @@ struct MailLibrary {
         let bram = try await library.member("Bram", subscribed: false)
         let cor = try await library.member("Cor", subscribed: false)
         try await library.env.db.withTenant(library.tenant) { tx in
-            _ = try await tx.query("INSERT INTO suppressions (email_sha256, reason, created_at) VALUES (\(CustomerPrivacy.emailHash(bram.email)), 'unsubscribed', \(library.clock.now))")
+            _ = try await tx.query(
+                "INSERT INTO suppressions (email_sha256, reason, created_at) VALUES (\(CustomerPrivacy.emailHash(bram.email)), 'unsubscribed', \(library.clock.now))"
+            )
             _ = try await Suppressions.suppress(EmailAddress(cor.email)!, reason: .complaint, by: .system, now: library.clock.now, in: tx)
         }
         let everyone = try await library.env.db.withTenant(library.tenant) { tx in
-            try await Segments.create(SegmentDraft(name: "Leden", rule: .condition(SegmentCondition(field: "membership_status", op: "=", value: .string("active")))),
-                                      by: .system, now: library.clock.now, in: tx)
+            try await Segments.create(
+                SegmentDraft(name: "Leden", rule: .condition(SegmentCondition(field: "membership_status", op: "=", value: .string("active")))),
+                by: .system, now: library.clock.now, in: tx)
         }
         await #expect(throws: CampaignError.self) {
             _ = try await library.campaign(CampaignDraft(name: "Reclame", segmentID: everyone.id, templateID: library.template))
         }
-        let service = try await library.campaign(CampaignDraft(name: "Sluiting wegens verbouwing", purpose: .service, segmentID: everyone.id,
-                                                               templateID: library.template))
+        let service = try await library.campaign(
+            CampaignDraft(
+                name: "Sluiting wegens verbouwing", purpose: .service, segmentID: everyone.id,
+                templateID: library.template))
         let statuses = try await library.sendStatuses(service.id)
         #expect(Set(statuses.keys) == [anna.email, bram.email])
         let sink = try await SMTPSink.start()

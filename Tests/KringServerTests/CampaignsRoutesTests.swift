@@ -25,7 +25,9 @@ import Testing
             #expect(response.status == .notFound, "\(route.testDescription): \(response.status)")
         }
         let statesB = try await cast.env.db.withTenant(cast.b) { tx in
-            try await tx.query("SELECT name || ':' || state FROM campaigns ORDER BY name, state").decode(String.self).reduce(into: [String]()) { $0.append($1) }
+            try await tx.query("SELECT name || ':' || state FROM campaigns ORDER BY name, state").decode(String.self).reduce(into: [String]()) {
+                $0.append($1)
+            }
         }
         #expect(statesB == ["Fixture:draft", "Fixture:paused", "Fixture:scheduled"])
         #expect(try await cast.tenantAuditCount("access.unknown_resource", tenant: cast.a) == 1)
@@ -38,8 +40,9 @@ import Testing
         let app = cast.env.application(cast.services)
         try await app.test(.router) { client in
             let token = try await client.login(email: marketingA.email, tenant: cast.a.slug.value).access
-            let response = try await client.send(.post, "/api/v1/campaigns", token: token,
-                                                 json: fixturesB.fill(["name": "Lek", "list_id": "{sendlist}", "template_id": "{sendtemplate}"]))
+            let response = try await client.send(
+                .post, "/api/v1/campaigns", token: token,
+                json: fixturesB.fill(["name": "Lek", "list_id": "{sendlist}", "template_id": "{sendtemplate}"]))
             #expect(response.status == .unprocessableContent)
             #expect(response.text.contains("list_id") && response.text.contains("template_id"))
             let list = try await client.send(.get, "/api/v1/campaigns", token: token)
@@ -56,9 +59,12 @@ import Testing
         let app = cast.env.application(cast.services)
         try await app.test(.router) { client in
             let token = try await client.login(email: marketingA.email, tenant: cast.a.slug.value).access
-            let created = try await client.send(.post, "/api/v1/campaigns", token: token,
-                                                json: fixtures.fill(["name": "Kerst", "list_id": "{sendlist}", "template_id": "{sendtemplate}",
-                                                                     "subject": "Kerstvakantie", "subject_b": "Open tijdens de kerst", "from_address": "kerst@bibliotheek.example"]))
+            let created = try await client.send(
+                .post, "/api/v1/campaigns", token: token,
+                json: fixtures.fill([
+                    "name": "Kerst", "list_id": "{sendlist}", "template_id": "{sendtemplate}",
+                    "subject": "Kerstvakantie", "subject_b": "Open tijdens de kerst", "from_address": "kerst@bibliotheek.example",
+                ]))
             #expect(created.status == .created)
             let id = try #require(created["id"] as? String)
             #expect(created["state"] as? String == "draft")
@@ -73,7 +79,8 @@ import Testing
             let now = try await client.send(.post, "/api/v1/campaigns/\(id)/schedule", token: token, json: [:])
             #expect(now["state"] as? String == "sending")
             #expect(now["recipients"] as? Int == 0)
-            let bad = try await client.send(.post, "/api/v1/campaigns", token: token, json: ["name": "", "kind": "journey", "from_address": "geen adres"])
+            let bad = try await client.send(
+                .post, "/api/v1/campaigns", token: token, json: ["name": "", "kind": "journey", "from_address": "geen adres"])
             #expect(bad.status == .unprocessableContent)
             for field in ["name", "journey", "from_address"] { #expect(bad.text.contains("\"\(field)\"")) }
 

@@ -77,29 +77,39 @@ import Testing
             #expect(changed["complaint_due_days"] as? Int == 3)
             let invalid = try await client.send(.patch, "/api/v1/settings", token: token, json: ["complaint_due_days": 0])
             #expect(invalid.status == .unprocessableContent)
-            let mail = try await client.send(.patch, "/api/v1/settings", token: token,
-                                             json: ["mail_from_name": "Bibliotheek A", "mail_from_address": "Nieuws@A.example", "mail_tracking": true,
-                                                    "mail_rate_per_minute": 600])
+            let mail = try await client.send(
+                .patch, "/api/v1/settings", token: token,
+                json: [
+                    "mail_from_name": "Bibliotheek A", "mail_from_address": "Nieuws@A.example", "mail_tracking": true,
+                    "mail_rate_per_minute": 600,
+                ])
             #expect(mail.status == .ok)
             #expect(mail["mail_from_address"] as? String == "nieuws@a.example")
             #expect(mail["mail_tracking"] as? Bool == true)
-            let badMail = try await client.send(.patch, "/api/v1/settings", token: token,
-                                                json: ["mail_from_address": "geen adres", "mail_rate_per_minute": -1, "mail_from_name": "a\nb"])
+            let badMail = try await client.send(
+                .patch, "/api/v1/settings", token: token,
+                json: ["mail_from_address": "geen adres", "mail_rate_per_minute": -1, "mail_from_name": "a\nb"])
             #expect(badMail.status == .unprocessableContent)
             for field in ["mail_from_address", "mail_rate_per_minute", "mail_from_name"] { #expect(badMail.text.contains(field)) }
         }
-        let (a, b) = try await (cast.env.db.withTenant(cast.a) { tx in try await TenantSettings.load(in: tx) },
-                                cast.env.db.withTenant(cast.b) { tx in try await TenantSettings.load(in: tx) })
+        let (a, b) = try await (
+            cast.env.db.withTenant(cast.a) { tx in try await TenantSettings.load(in: tx) },
+            cast.env.db.withTenant(cast.b) { tx in try await TenantSettings.load(in: tx) }
+        )
         #expect(a.complaintDueDays == 3)
         #expect(a.mailFromName == "Bibliotheek A" && a.mailTracking && a.mailRatePerMinute == 600)
         #expect(b == TenantSettings.defaults)
         // The service level decides each library's due dates.
         let now = Date()
         let dueA = try await cast.env.db.withTenant(cast.a) { tx in
-            try await Complaints.create(ComplaintDraft(customerID: nil, channel: "desk", category: "service", description: "Lang gewacht"), by: .system, now: now, in: tx).dueAt
+            try await Complaints.create(
+                ComplaintDraft(customerID: nil, channel: "desk", category: "service", description: "Lang gewacht"), by: .system, now: now, in: tx
+            ).dueAt
         }
         let dueB = try await cast.env.db.withTenant(cast.b) { tx in
-            try await Complaints.create(ComplaintDraft(customerID: nil, channel: "desk", category: "service", description: "Lang gewacht"), by: .system, now: now, in: tx).dueAt
+            try await Complaints.create(
+                ComplaintDraft(customerID: nil, channel: "desk", category: "service", description: "Lang gewacht"), by: .system, now: now, in: tx
+            ).dueAt
         }
         #expect(abs(dueA.timeIntervalSince(now) - 3 * 86400) < 1)
         #expect(abs(dueB.timeIntervalSince(now) - 14 * 86400) < 1)
@@ -132,11 +142,13 @@ import Testing
         try await app.test(.router) { client in
             let token = try await client.login(email: frontdeskA.email, tenant: cast.a.slug.value).access
             let path = route.path.replacingOccurrences(of: "{customer}", with: customerB.id.uuidString.lowercased())
-            let body = route.body.map { $0.mapValues { value -> Any in
-                guard let text = value as? String else { return value }
-                return text.replacingOccurrences(of: "{other}", with: otherA.id.uuidString.lowercased())
-                    .replacingOccurrences(of: "{newemail}", with: "x-\(UUID().uuidString.prefix(6))@example.nl")
-            } }
+            let body = route.body.map {
+                $0.mapValues { value -> Any in
+                    guard let text = value as? String else { return value }
+                    return text.replacingOccurrences(of: "{other}", with: otherA.id.uuidString.lowercased())
+                        .replacingOccurrences(of: "{newemail}", with: "x-\(UUID().uuidString.prefix(6))@example.nl")
+                }
+            }
             var headers = HTTPFields()
             if route.ifMatch { headers[.ifMatch] = "\"1\"" }
             let response = try await client.send(route.method, path, token: token, json: body, headers: headers)
@@ -167,32 +179,44 @@ import Testing
 
 /// Activities, registrations and complaints: tenant A's staff with tenant B's ids.
 @Suite struct ActivityCrossTenantTests {
-    static let routes = RouteCase.all.filter { ["{activity}", "{registration}", "{attended}", "{complaint}", "{import}"].contains(where: $0.path.contains) }
+    static let routes = RouteCase.all.filter {
+        ["{activity}", "{registration}", "{attended}", "{complaint}", "{import}"].contains(where: $0.path.contains)
+    }
 
     @Test(arguments: routes)
     func anotherLibrarysActivityRegistrationOrComplaintAnswers404(route: RouteCase) async throws {
         let cast = try await TwoTenants.make(suite: "ActivityCrossTenant")
         let frontdeskA = try await cast.env.createUser(in: cast.a, role: .frontdesk)
         let marketingA = try await cast.env.createUser(in: cast.a, role: .marketing)
-        let fixturesB = try await cast.env.createActivityFixtures(in: cast.b, customers: (try await cast.env.createCustomer(in: cast.b).id,
-                                                                                          try await cast.env.createCustomer(in: cast.b).id))
+        let fixturesB = try await cast.env.createActivityFixtures(
+            in: cast.b,
+            customers: (
+                try await cast.env.createCustomer(in: cast.b).id,
+                try await cast.env.createCustomer(in: cast.b).id
+            ))
         let customerA = try await cast.env.createCustomer(in: cast.a)
         let app = cast.env.application(cast.services)
         try await app.test(.router) { client in
-            let caller = route.permission == .activitiesManage ? marketingA : route.permission == .importsWrite ? (id: cast.adminA.id, email: cast.adminA.email) : frontdeskA
+            let caller =
+                route.permission == .activitiesManage
+                ? marketingA : route.permission == .importsWrite ? (id: cast.adminA.id, email: cast.adminA.email) : frontdeskA
             let token = try await client.login(email: caller.email, tenant: cast.a.slug.value).access
             let path = route.path.replacingOccurrences(of: "{activity}", with: fixturesB.activity.uuidString.lowercased())
                 .replacingOccurrences(of: "{registration}", with: fixturesB.registration.uuidString.lowercased())
                 .replacingOccurrences(of: "{attended}", with: fixturesB.attended.uuidString.lowercased())
                 .replacingOccurrences(of: "{complaint}", with: fixturesB.complaint.uuidString.lowercased())
                 .replacingOccurrences(of: "{import}", with: fixturesB.upload.uuidString.lowercased())
-            let body = route.body.map { $0.mapValues { value -> Any in
-                (value as? String)?.replacingOccurrences(of: "{customer}", with: customerA.id.uuidString.lowercased()) ?? value
-            } }
+            let body = route.body.map {
+                $0.mapValues { value -> Any in
+                    (value as? String)?.replacingOccurrences(of: "{customer}", with: customerA.id.uuidString.lowercased()) ?? value
+                }
+            }
             let response = try await client.send(route.method, path, token: token, json: body)
             #expect(response.status == .notFound, "\(route.testDescription): \(response.status) \(response.text)")
         }
-        let registrations = try await cast.env.db.withTenant(cast.b) { tx in try await Activities.registrations(activityID: fixturesB.activity, in: tx) }
+        let registrations = try await cast.env.db.withTenant(cast.b) { tx in
+            try await Activities.registrations(activityID: fixturesB.activity, in: tx)
+        }
         #expect(Set(registrations.map(\.status)) == [.booked, .attended])
         #expect(registrations.count == 2)
     }

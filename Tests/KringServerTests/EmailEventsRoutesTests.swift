@@ -15,8 +15,9 @@ import Testing
 @Suite struct EmailEventsRoutesTests {
     func key(_ cast: TwoTenants, in tenant: Tenant, scopes: [String] = ["email-events:write"]) async throws -> String {
         try await cast.env.db.withPlatform { tx in
-            try await APIKeys.create(tenantID: tenant.id, name: "mailprovider", scopes: scopes, expiresAt: nil, environment: "test",
-                                     createdBy: nil, now: cast.clock.now, in: tx)
+            try await APIKeys.create(
+                tenantID: tenant.id, name: "mailprovider", scopes: scopes, expiresAt: nil, environment: "test",
+                createdBy: nil, now: cast.clock.now, in: tx)
         }.secret
     }
 
@@ -24,12 +25,18 @@ import Testing
         let cast = try await TwoTenants.make(suite: "EmailEvents")
         let customer = try await cast.env.createCustomer(in: cast.a)
         let other = try await cast.env.createCustomer(in: cast.a)
-        let email = try #require(customer.email), otherEmail = try #require(other.email)
-        let mailed = try await cast.env.createSend(in: cast.a, list: nil, customer: customer.id, email: email, status: "sent", messageID: "<m1@kring.test>")
-        let delivered = try await cast.env.createSend(in: cast.a, list: nil, customer: other.id, email: otherEmail, status: "sent", messageID: "<m2@kring.test>")
+        let email = try #require(customer.email)
+        let otherEmail = try #require(other.email)
+        let mailed = try await cast.env.createSend(
+            in: cast.a, list: nil, customer: customer.id, email: email, status: "sent", messageID: "<m1@kring.test>")
+        let delivered = try await cast.env.createSend(
+            in: cast.a, list: nil, customer: other.id, email: otherEmail, status: "sent", messageID: "<m2@kring.test>")
         let secret = try await key(cast, in: cast.a)
         let events: [[String: String]] = [
-            ["type": "bounce", "bounce_type": "hard", "email": email.uppercased(), "message_id": "m1@kring.test", "detail": "550 5.1.1 user unknown"],
+            [
+                "type": "bounce", "bounce_type": "hard", "email": email.uppercased(), "message_id": "m1@kring.test",
+                "detail": "550 5.1.1 user unknown",
+            ],
             ["type": "delivered", "email": otherEmail, "message_id": "<m2@kring.test>"],
             ["type": "complaint", "email": "klager@example.nl"],
         ]
@@ -62,14 +69,20 @@ import Testing
         let secret = try await key(cast, in: cast.a)
         let app = cast.env.application(cast.services)
         try await app.test(.router) { client in
-            let bad = try await client.send(.post, "/api/v1/email-events", token: secret, json: ["events": [
-                ["type": "complaint", "email": "a@example.nl"], ["type": "bounce", "email": "b@example.nl"], ["type": "opened", "email": "geen-adres"],
-            ]])
+            let bad = try await client.send(
+                .post, "/api/v1/email-events", token: secret,
+                json: [
+                    "events": [
+                        ["type": "complaint", "email": "a@example.nl"], ["type": "bounce", "email": "b@example.nl"],
+                        ["type": "opened", "email": "geen-adres"],
+                    ]
+                ])
             #expect(bad.status == .unprocessableContent)
             let fields = (bad["errors"] as? [[String: Any]] ?? []).compactMap { $0["field"] as? String }
             #expect(fields == ["events[1].bounce_type"])
-            let tooMany = try await client.send(.post, "/api/v1/email-events", token: secret,
-                                                json: ["events": Array(repeating: ["type": "delivered", "email": "a@example.nl"], count: 1001)])
+            let tooMany = try await client.send(
+                .post, "/api/v1/email-events", token: secret,
+                json: ["events": Array(repeating: ["type": "delivered", "email": "a@example.nl"], count: 1001)])
             #expect(tooMany.status == .unprocessableContent)
             // Staff and keys without the scope may not report.
             let other = try await key(cast, in: cast.a, scopes: ["customers:read"])
@@ -83,14 +96,19 @@ import Testing
         let cast = try await TwoTenants.make(suite: "EmailEvents")
         let customer = try await cast.env.createCustomer(in: cast.a)
         let email = try #require(customer.email)
-        let mailedInA = try await cast.env.createSend(in: cast.a, list: nil, customer: customer.id, email: email, status: "sent",
-                                                      messageID: "<a-only@kring.test>")
+        let mailedInA = try await cast.env.createSend(
+            in: cast.a, list: nil, customer: customer.id, email: email, status: "sent",
+            messageID: "<a-only@kring.test>")
         let secretB = try await key(cast, in: cast.b)
         let app = cast.env.application(cast.services)
         try await app.test(.router) { client in
-            let response = try await client.send(.post, "/api/v1/email-events", token: secretB, json: ["events": [
-                ["type": "bounce", "bounce_type": "hard", "email": email, "message_id": "<a-only@kring.test>"],
-            ]])
+            let response = try await client.send(
+                .post, "/api/v1/email-events", token: secretB,
+                json: [
+                    "events": [
+                        ["type": "bounce", "bounce_type": "hard", "email": email, "message_id": "<a-only@kring.test>"]
+                    ]
+                ])
             #expect(response.status == .ok)
             #expect(response["matched"] as? Int == 0)
         }

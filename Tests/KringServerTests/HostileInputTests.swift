@@ -33,10 +33,12 @@ import Testing
             let admin = try await client.login(email: t.adminA.email, tenant: t.a.slug.value).access
 
             // Query strings, on every route alike (checked before any route runs).
-            for (path, token, field) in [("/api/v1/customers?q=ab%00c", desk, "q"), ("/api/v1/contacts?q=%00", rel, "q"),
-                                         ("/api/v1/organisations?type=school%00", rel, "type"), ("/api/v1/organisations?tag=%00", rel, "tag"),
-                                         ("/api/v1/interactions?q=%00", rel, "q"), ("/api/v1/orders?q=%00", rel, "q"),
-                                         ("/api/v1/agreements?q=%00", rel, "q"), ("/api/v1/api-keys?after=%00", admin, "after")] {
+            for (path, token, field) in [
+                ("/api/v1/customers?q=ab%00c", desk, "q"), ("/api/v1/contacts?q=%00", rel, "q"),
+                ("/api/v1/organisations?type=school%00", rel, "type"), ("/api/v1/organisations?tag=%00", rel, "tag"),
+                ("/api/v1/interactions?q=%00", rel, "q"), ("/api/v1/orders?q=%00", rel, "q"),
+                ("/api/v1/agreements?q=%00", rel, "q"), ("/api/v1/api-keys?after=%00", admin, "after"),
+            ] {
                 let response = try await client.send(.get, path, token: token)
                 #expect(response.status == .badRequest, "\(path)")
                 #expect(Self.problemField(response) == field, "\(path)")
@@ -44,34 +46,41 @@ import Testing
             }
 
             // JSON bodies: the field's path is named, nested or not.
-            let newCustomer = try await client.send(.post, "/api/v1/customers", token: desk,
-                                                    rawBody: #"{"roles":["guest"],"last_name":"De\u0000kker"}"#)
+            let newCustomer = try await client.send(
+                .post, "/api/v1/customers", token: desk,
+                rawBody: #"{"roles":["guest"],"last_name":"De\u0000kker"}"#)
             #expect(newCustomer.status == .badRequest)
             #expect(Self.problemField(newCustomer) == "last_name")
-            let rule = try await client.send(.post, "/api/v1/segments/preview", token: mark, rawBody: """
-                {"rule":{"all":[{"field":"municipality","op":"in","value":["Haarlem","Bloemen\\u0000daal"]}]}}
-                """)
+            let rule = try await client.send(
+                .post, "/api/v1/segments/preview", token: mark,
+                rawBody: """
+                    {"rule":{"all":[{"field":"municipality","op":"in","value":["Haarlem","Bloemen\\u0000daal"]}]}}
+                    """)
             #expect(rule.status == .badRequest)
             #expect(Self.problemField(rule) == "rule.all[0].value[1]")
-            let template = try await client.send(.post, "/api/v1/templates", token: mark,
-                                                 rawBody: #"{"name":"x","subject":"Hallo\u0000","html":"<p>x</p>","text":"x"}"#)
+            let template = try await client.send(
+                .post, "/api/v1/templates", token: mark,
+                rawBody: #"{"name":"x","subject":"Hallo\u0000","html":"<p>x</p>","text":"x"}"#)
             #expect(template.status == .badRequest)
             #expect(Self.problemField(template) == "subject")
-            let consent = try await client.send(.post, "/api/v1/customers/\(customer.id.uuidString.lowercased())/consents", token: desk,
-                                                rawBody: #"{"topic":"newsletter","status":"opted_in","evidence":{"form":"balie\u0000"}}"#)
+            let consent = try await client.send(
+                .post, "/api/v1/customers/\(customer.id.uuidString.lowercased())/consents", token: desk,
+                rawBody: #"{"topic":"newsletter","status":"opted_in","evidence":{"form":"balie\u0000"}}"#)
             #expect(consent.status == .badRequest)
             #expect(Self.problemField(consent) == "evidence.form")
 
             // JSON in a query parameter (an import's column mapping) is read the same way.
             let mapping = #"{"columns":{"Lenernummer\u0000":"member_number"}}"#.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
-            let upload = try await client.send(.post, "/api/v1/imports?kind=members&dry_run=true&mapping=\(mapping)", token: admin,
-                                               rawBody: "Lenernummer\n1\n")
+            let upload = try await client.send(
+                .post, "/api/v1/imports?kind=members&dry_run=true&mapping=\(mapping)", token: admin,
+                rawBody: "Lenernummer\n1\n")
             #expect(upload.status == .badRequest)
             #expect(Self.problemField(upload) == "mapping.columns")
 
             // An escaped backslash before u0000 is text, not NUL: the same consent is recorded.
-            let literal = try await client.send(.post, "/api/v1/customers/\(customer.id.uuidString.lowercased())/consents", token: desk,
-                                                rawBody: #"{"topic":"newsletter","status":"opted_in","evidence":{"form":"balie\\u0000"}}"#)
+            let literal = try await client.send(
+                .post, "/api/v1/customers/\(customer.id.uuidString.lowercased())/consents", token: desk,
+                rawBody: #"{"topic":"newsletter","status":"opted_in","evidence":{"form":"balie\\u0000"}}"#)
             #expect(literal.status == .created)
         }
     }
@@ -86,14 +95,16 @@ import Testing
         try await t.env.application(t.services).test(.router) { client in
             let desk = try await client.login(email: frontdesk.email, tenant: t.a.slug.value).access
             let rel = try await client.login(email: relations.email, tenant: t.a.slug.value).access
-            let complaint = try await client.send(.patch, "/api/v1/complaints/\(fixtures.complaint.uuidString.lowercased())", token: desk,
-                                                  json: ["owner_user_id": frontdesk.id.uuidString.lowercased()])
+            let complaint = try await client.send(
+                .patch, "/api/v1/complaints/\(fixtures.complaint.uuidString.lowercased())", token: desk,
+                json: ["owner_user_id": frontdesk.id.uuidString.lowercased()])
             #expect(complaint.status == .ok)
             #expect(complaint["status"] as? String == "new")
             #expect(try await client.send(.patch, "/api/v1/complaints/\(UUID())", token: desk, json: [:]).status == .notFound)
 
-            let task = try await client.send(.patch, "/api/v1/tasks/\(relationFixtures.task.uuidString.lowercased())", token: rel,
-                                             json: ["title": "Terugbellen over de leskisten"])
+            let task = try await client.send(
+                .patch, "/api/v1/tasks/\(relationFixtures.task.uuidString.lowercased())", token: rel,
+                json: ["title": "Terugbellen over de leskisten"])
             #expect(task.status == .ok)
             #expect(task["status"] as? String == "open")
             #expect(try await client.send(.patch, "/api/v1/tasks/\(UUID())", token: rel, json: [:]).status == .notFound)
@@ -109,9 +120,12 @@ import Testing
             let desk = try await client.login(email: frontdesk.email, tenant: t.a.slug.value).access
             let before = try await t.tenantAuditCount("access.unknown_customer", tenant: t.a)
             for status in ["opted_in", "withdrawn"] {
-                let response = try await client.send(.post, "/api/v1/customers/\(adult.id.uuidString.lowercased())/consents", token: desk,
-                                                     json: ["topic": "newsletter", "status": status,
-                                                            "given_by_parent_id": otherLibrarys.id.uuidString.lowercased()])
+                let response = try await client.send(
+                    .post, "/api/v1/customers/\(adult.id.uuidString.lowercased())/consents", token: desk,
+                    json: [
+                        "topic": "newsletter", "status": status,
+                        "given_by_parent_id": otherLibrarys.id.uuidString.lowercased(),
+                    ])
                 #expect(response.status == .unprocessableContent)
                 #expect(Self.problemField(response) == "given_by_parent_id")
             }
@@ -129,8 +143,14 @@ import Testing
         ("SELECT 'geen getal'::int", 422, "22P02"),
         ("SELECT '2026-13-45'::date", 422, "22008"),
         ("INSERT INTO household_links (parent_id, child_id, created_at) VALUES (gen_random_uuid(), gen_random_uuid(), now())", 422, "23503"),
-        ("INSERT INTO complaints (id, channel, category, status, due_at, created_at, updated_at) VALUES (gen_random_uuid(), 'desk', NULL, 'new', now(), now(), now())", 422, "23502"),
-        ("INSERT INTO complaints (id, channel, category, status, due_at, created_at, updated_at) VALUES (gen_random_uuid(), 'fax', 'x', 'new', now(), now(), now())", 422, "23514"),
+        (
+            "INSERT INTO complaints (id, channel, category, status, due_at, created_at, updated_at) VALUES (gen_random_uuid(), 'desk', NULL, 'new', now(), now(), now())",
+            422, "23502"
+        ),
+        (
+            "INSERT INTO complaints (id, channel, category, status, due_at, created_at, updated_at) VALUES (gen_random_uuid(), 'fax', 'x', 'new', now(), now(), now())",
+            422, "23514"
+        ),
         ("SELECT * FROM no_such_table", 500, "42P01"),
         ("SELECT 1 / 0", 500, "22012"),
     ])
@@ -208,9 +228,11 @@ import Testing
         let env = try await TestEnvironment.forSuite("HostilePublicURL")
         let tenant = try await env.createTenant("t")
         let marketing = try await env.createUser(in: tenant, role: .marketing)
-        let services = try await env.services(clock: TestClock(Date()), configure: {
-            $0.links = PublicLinks(baseURL: "http://kring.example", signer: TestEnvironment.links.signer)
-        })
+        let services = try await env.services(
+            clock: TestClock(Date()),
+            configure: {
+                $0.links = PublicLinks(baseURL: "http://kring.example", signer: TestEnvironment.links.signer)
+            })
         try await env.application(services).test(.router) { client in
             let token = try await client.login(email: marketing.email, tenant: tenant.slug.value).access
             let draft = try await client.send(.post, "/api/v1/campaigns", token: token, json: ["name": "Weekbrief"])
@@ -233,17 +255,30 @@ import Testing
 
     /// The JSON of the API is Foundation's but for the case of UUIDs: dictionary keys, dates and nesting are as they were.
     @Test func theEncoderChangesOnlyTheCaseOfIds() throws {
-        struct Inner: Encodable { let ids: [UUID]; let maybe: UUID?; let missing: UUID?; let at: Date }
-        struct Outer: Encodable { let ownerID: UUID; let details: [String: String]; let inner: Inner; let list: [Inner]; let counts: [String: Int] }
+        struct Inner: Encodable {
+            let ids: [UUID]
+            let maybe: UUID?
+            let missing: UUID?
+            let at: Date
+        }
+        struct Outer: Encodable {
+            let ownerID: UUID
+            let details: [String: String]
+            let inner: Inner
+            let list: [Inner]
+            let counts: [String: Int]
+        }
         let id = UUID()
-        let value = Outer(ownerID: id, details: ["clientAddress": "x", "Lenernummer": "1"],
-                          inner: Inner(ids: [id, id], maybe: id, missing: nil, at: Date(timeIntervalSince1970: 1_800_000_000)),
-                          list: [Inner(ids: [], maybe: nil, missing: nil, at: Date(timeIntervalSince1970: 0))], counts: ["aB": 1])
+        let value = Outer(
+            ownerID: id, details: ["clientAddress": "x", "Lenernummer": "1"],
+            inner: Inner(ids: [id, id], maybe: id, missing: nil, at: Date(timeIntervalSince1970: 1_800_000_000)),
+            list: [Inner(ids: [], maybe: nil, missing: nil, at: Date(timeIntervalSince1970: 0))], counts: ["aB": 1])
         let plain = JSONEncoder()
         plain.keyEncodingStrategy = .convertToSnakeCase
         plain.dateEncodingStrategy = .iso8601
         plain.outputFormatting = [.sortedKeys]
-        let expected = String(decoding: try plain.encode(value), as: UTF8.self).replacingOccurrences(of: id.uuidString, with: id.uuidString.lowercased())
+        let expected = String(decoding: try plain.encode(value), as: UTF8.self).replacingOccurrences(
+            of: id.uuidString, with: id.uuidString.lowercased())
         let ours = String(decoding: try KringJSONEncoder().encode(value), as: UTF8.self)
         #expect(ours == expected)
         #expect(ours.contains("\"Lenernummer\"") && ours.contains("\"owner_id\""))

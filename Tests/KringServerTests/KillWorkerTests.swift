@@ -48,7 +48,8 @@ import Testing
     }
 
     static func receivedCount(_ sink: SMTPSink) -> Int {
-        (try? FileManager.default.contentsOfDirectory(atPath: sink.folder.appendingPathComponent("messages").path).filter { $0.hasSuffix(".json") }.count) ?? 0
+        (try? FileManager.default.contentsOfDirectory(atPath: sink.folder.appendingPathComponent("messages").path).filter { $0.hasSuffix(".json") }
+            .count) ?? 0
     }
 
     @Test func killingAWorkerMidCampaignLosesNothingAndMailsNobodyTwice() async throws {
@@ -56,13 +57,15 @@ import Testing
         let recipients = 10_000
         try await library.env.db.withTenant(library.tenant) { tx in
             let now = Date()
-            try await tx.query("""
+            try await tx.query(
+                """
                 INSERT INTO customers (id, roles, member_number, member_type, membership_status, membership_start, first_name, last_name, email,
                                        created_at, updated_at)
                 SELECT gen_random_uuid(), '{member}', 'K' || n, 'adult', 'active', '2020-01-01', 'Lid' || n, 'Test', 'lid' || n || '@example.nl', \(now), \(now)
                 FROM generate_series(1, \(recipients)) n
                 """)
-            try await tx.query("""
+            try await tx.query(
+                """
                 INSERT INTO consents (customer_id, topic, status, recorded_at, source, text_version, confirmed_at)
                 SELECT id, \("list:" + library.listKey), 'confirmed', \(now), 'staff', 'v1', \(now) FROM customers
                 """)
@@ -74,14 +77,17 @@ import Testing
         defer { sink.stop() }
         let secret = sink.folder.appendingPathComponent("link-secret")
         try Data(repeating: 7, count: 32).write(to: secret)
-        let first = try await Self.startWorker("killed", env: library.env, sink: sink, secret: secret, log: sink.folder.appendingPathComponent("killed.log"))
+        let first = try await Self.startWorker(
+            "killed", env: library.env, sink: sink, secret: secret, log: sink.folder.appendingPathComponent("killed.log"))
         #expect(try await Self.waitUntil(seconds: 900) { Self.receivedCount(sink) >= 1_000 })
         kill(first.processIdentifier, SIGKILL)
         try await SMTPSink.waitForExit(first, seconds: 10)
         let atKill = Self.receivedCount(sink)
         // Two workers share the rest; one of them is stopped gracefully half-way.
-        let second = try await Self.startWorker("stopped", env: library.env, sink: sink, secret: secret, log: sink.folder.appendingPathComponent("stopped.log"))
-        let third = try await Self.startWorker("finisher", env: library.env, sink: sink, secret: secret, log: sink.folder.appendingPathComponent("finisher.log"))
+        let second = try await Self.startWorker(
+            "stopped", env: library.env, sink: sink, secret: secret, log: sink.folder.appendingPathComponent("stopped.log"))
+        let third = try await Self.startWorker(
+            "finisher", env: library.env, sink: sink, secret: secret, log: sink.folder.appendingPathComponent("finisher.log"))
         defer { if third.isRunning { third.terminate() } }
         #expect(try await Self.waitUntil(seconds: 900) { Self.receivedCount(sink) >= atKill + 1_000 })
         second.terminate()

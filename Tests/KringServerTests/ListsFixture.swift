@@ -11,11 +11,13 @@ extension RouteCase {
     /// The subscription list, public page and e-mail event routes.
     static let lists: [RouteCase] = [
         RouteCase(method: .get, path: "/api/v1/lists", permission: .campaignsRead, body: nil),
-        RouteCase(method: .post, path: "/api/v1/lists", permission: .campaignsWrite,
-                  body: ["key": "{newslug}", "name": "Nieuwsbrief", "consent_text": "Ja, stuur mij de nieuwsbrief."]),
+        RouteCase(
+            method: .post, path: "/api/v1/lists", permission: .campaignsWrite,
+            body: ["key": "{newslug}", "name": "Nieuwsbrief", "consent_text": "Ja, stuur mij de nieuwsbrief."]),
         RouteCase(method: .get, path: "/api/v1/lists/{list}", permission: .campaignsRead, body: nil),
-        RouteCase(method: .put, path: "/api/v1/lists/{list}", permission: .campaignsWrite,
-                  body: ["name": "Nieuwsbrief volwassenen", "consent_text": "Ja, stuur mij elke maand de nieuwsbrief."]),
+        RouteCase(
+            method: .put, path: "/api/v1/lists/{list}", permission: .campaignsWrite,
+            body: ["name": "Nieuwsbrief volwassenen", "consent_text": "Ja, stuur mij elke maand de nieuwsbrief."]),
         RouteCase(method: .get, path: "/api/v1/lists/{list}/subscribers", permission: .campaignsRead, body: nil),
         RouteCase(method: .post, path: "/api/v1/email-events", permission: .emailEventsWrite, body: ["events": [] as [String]]),
     ]
@@ -34,8 +36,9 @@ extension TestEnvironment {
 
     /// A public list in `tenant`.
     func createList(in tenant: Tenant, key: String? = nil, name: String = "Nieuwsbrief") async throws -> SubscriptionList {
-        let draft = SubscriptionListDraft(key: key ?? "l-\(UUID().uuidString.prefix(8).lowercased())", name: name,
-                                          consentText: "Ja, ik wil de \(name) ontvangen.")
+        let draft = SubscriptionListDraft(
+            key: key ?? "l-\(UUID().uuidString.prefix(8).lowercased())", name: name,
+            consentText: "Ja, ik wil de \(name) ontvangen.")
         return try await db.withTenant(tenant) { tx in try await SubscriptionLists.create(draft, by: .system, now: Date(), in: tx) }
     }
 }
@@ -43,16 +46,22 @@ extension TestEnvironment {
 extension TestEnvironment {
     /// A campaign in `tenant` (to `list`, or else to a new segment: a marketing mailing without a list) and a pending
     /// send of it to `customer`.
-    func createSend(in tenant: Tenant, list: SubscriptionList?, customer: UUID, email: String, status: String = "pending",
-                    messageID: String? = nil) async throws -> (campaign: UUID, send: UUID) {
+    func createSend(
+        in tenant: Tenant, list: SubscriptionList?, customer: UUID, email: String, status: String = "pending",
+        messageID: String? = nil
+    ) async throws -> (campaign: UUID, send: UUID) {
         let segment = list == nil ? try await createSegment(in: tenant).id : nil
         return try await db.withTenant(tenant) { tx in
-            let campaign = UUID(), send = UUID(), now = Date()
-            try await tx.query("""
+            let campaign = UUID()
+            let send = UUID()
+            let now = Date()
+            try await tx.query(
+                """
                 INSERT INTO campaigns (id, name, kind, purpose, state, list_id, segment_id, created_at, updated_at)
                 VALUES (\(campaign), 'Maandbrief', 'one_off', 'marketing', 'sending', \(list?.id), \(segment), \(now), \(now))
                 """)
-            try await tx.query("""
+            try await tx.query(
+                """
                 INSERT INTO sends (id, campaign_id, customer_id, email, status, priority, due_at, message_id, created_at)
                 VALUES (\(send), \(campaign), \(customer), \(email), \(status), 5, \(now), \(messageID), \(now))
                 """)
@@ -64,8 +73,9 @@ extension TestEnvironment {
     /// server acts on it later: the latest statement is the one recorded last).
     func recordConsent(in tenant: Tenant, list: SubscriptionList, customer: UUID, status: Consent.Status, at now: Date = Date()) async throws {
         _ = try await db.withTenant(tenant) { tx in
-            try await Consents.record(ConsentDraft(topic: list.topic, status: status.rawValue, textVersion: list.consentVersion),
-                                      customerID: customer, by: .system, now: now, in: tx)
+            try await Consents.record(
+                ConsentDraft(topic: list.topic, status: status.rawValue, textVersion: list.consentVersion),
+                customerID: customer, by: .system, now: now, in: tx)
         }
     }
 
@@ -86,7 +96,8 @@ extension TestEnvironment {
         try await db.withTenant(tenant) { tx in
             var events: [(kind: String, url: String?)] = []
             for try await (kind, url) in try await tx.query("SELECT kind, url FROM campaign_events WHERE send_id = \(send) ORDER BY id")
-                .decode((String, String?).self) { events.append((kind, url)) }
+                .decode((String, String?).self)
+            { events.append((kind, url)) }
             return events
         }
     }
@@ -97,9 +108,13 @@ extension TestClientProtocol {
     func postForm(_ uri: String, _ fields: [(String, String)]) async throws -> FormResponse {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")
-        let body = fields.map { "\($0.0.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")" }
-            .joined(separator: "&")
-        return try await execute(uri: uri, method: .post, headers: [.contentType: "application/x-www-form-urlencoded"], body: ByteBuffer(string: body)) { response in
+        let body = fields.map {
+            "\($0.0.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")"
+        }
+        .joined(separator: "&")
+        return try await execute(
+            uri: uri, method: .post, headers: [.contentType: "application/x-www-form-urlencoded"], body: ByteBuffer(string: body)
+        ) { response in
             FormResponse(status: response.status, headers: response.headers, text: String(buffer: response.body))
         }
     }

@@ -18,31 +18,37 @@ import Testing
         let app = cast.env.application(cast.services)
         try await app.test(.router) { client in
             let token = try await client.login(email: marketing.email, tenant: cast.a.slug.value).access
-            let created = try await client.send(.post, "/api/v1/lists", token: token,
-                                                json: ["key": "nieuwsbrief", "name": "Nieuwsbrief", "consent_text": "Ja, stuur mij de nieuwsbrief."])
+            let created = try await client.send(
+                .post, "/api/v1/lists", token: token,
+                json: ["key": "nieuwsbrief", "name": "Nieuwsbrief", "consent_text": "Ja, stuur mij de nieuwsbrief."])
             #expect(created.status == .created, "\(created.text)")
             let id = try #require(created["id"] as? String)
             let version = try #require(created["consent_version"] as? String)
             #expect(created["public"] as? Bool == true)
-            let duplicate = try await client.send(.post, "/api/v1/lists", token: token,
-                                                  json: ["key": "nieuwsbrief", "name": "Nog een", "consent_text": "Ja."])
+            let duplicate = try await client.send(
+                .post, "/api/v1/lists", token: token,
+                json: ["key": "nieuwsbrief", "name": "Nog een", "consent_text": "Ja."])
             #expect(duplicate.status == .conflict)
             let invalid = try await client.send(.post, "/api/v1/lists", token: token, json: ["key": "Niet Goed!", "name": "", "consent_text": ""])
             #expect(invalid.status == .unprocessableContent)
             #expect(Set((invalid["errors"] as? [[String: Any]] ?? []).compactMap { $0["field"] as? String }) == ["key", "name", "consent_text"])
 
             // Same text: same version; a new text: a new version.
-            let renamed = try await client.send(.put, "/api/v1/lists/\(id)", token: token,
-                                                json: ["name": "Maandbrief", "consent_text": "Ja, stuur mij de nieuwsbrief."])
+            let renamed = try await client.send(
+                .put, "/api/v1/lists/\(id)", token: token,
+                json: ["name": "Maandbrief", "consent_text": "Ja, stuur mij de nieuwsbrief."])
             #expect(renamed["name"] as? String == "Maandbrief")
             #expect(renamed["consent_version"] as? String == version)
-            let reworded = try await client.send(.put, "/api/v1/lists/\(id)", token: token,
-                                                 json: ["name": "Maandbrief", "consent_text": "Ja, stuur mij elke maand de nieuwsbrief."])
+            let reworded = try await client.send(
+                .put, "/api/v1/lists/\(id)", token: token,
+                json: ["name": "Maandbrief", "consent_text": "Ja, stuur mij elke maand de nieuwsbrief."])
             #expect(reworded["consent_version"] as? String != version)
-            let rekeyed = try await client.send(.put, "/api/v1/lists/\(id)", token: token, json: ["key": "anders", "name": "X", "consent_text": "Ja."])
+            let rekeyed = try await client.send(
+                .put, "/api/v1/lists/\(id)", token: token, json: ["key": "anders", "name": "X", "consent_text": "Ja."])
             #expect(rekeyed.status == .unprocessableContent)
-            let archived = try await client.send(.put, "/api/v1/lists/\(id)", token: token,
-                                                 json: ["name": "Maandbrief", "consent_text": "Ja, stuur mij elke maand de nieuwsbrief.", "archived": true])
+            let archived = try await client.send(
+                .put, "/api/v1/lists/\(id)", token: token,
+                json: ["name": "Maandbrief", "consent_text": "Ja, stuur mij elke maand de nieuwsbrief.", "archived": true])
             #expect(archived["archived_at"] is String)
             let read = try await client.send(.get, "/api/v1/lists/\(id)", token: token)
             #expect(read["name"] as? String == "Maandbrief")
@@ -91,8 +97,9 @@ import Testing
         let app = cast.env.application(cast.services)
         try await app.test(.router) { client in
             let token = try await client.login(email: marketingA.email, tenant: cast.a.slug.value).access
-            let response = try await client.send(route.method, route.path.replacingOccurrences(of: "{list}", with: listB.id.uuidString.lowercased()),
-                                                 token: token, json: route.body)
+            let response = try await client.send(
+                route.method, route.path.replacingOccurrences(of: "{list}", with: listB.id.uuidString.lowercased()),
+                token: token, json: route.body)
             #expect(response.status == .notFound, "\(route.testDescription): \(response.status)")
             #expect(response.headers[.contentType] == "application/problem+json")
             #expect(!response.text.contains("Verborgen"))

@@ -44,10 +44,14 @@ import Testing
     @Test func openAPIDocumentListsEveryRoute() async throws {
         let env = try await TestEnvironment.forSuite("Operations")
         let router = buildRouter(try await env.services(clock: TestClock()))
-        let registered = Set(router.routes.map { route in
-            let path = "/" + route.path.description.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }.joined(separator: "/")
-            return "\(route.method.rawValue.lowercased()) \(path)"
-        })
+        let registered = Set(
+            router.routes.map { route in
+                let path =
+                    "/"
+                    + route.path.description.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }.joined(
+                        separator: "/")
+                return "\(route.method.rawValue.lowercased()) \(path)"
+            })
         let url = try #require(ProjectFiles.locate("openapi.yaml"))
         var documented = Set<String>()
         var currentPath: String?
@@ -61,7 +65,8 @@ import Testing
             }
         }
         #expect(registered.subtracting(documented).isEmpty, "routes missing from openapi.yaml: \(registered.subtracting(documented).sorted())")
-        #expect(documented.subtracting(registered).isEmpty, "openapi.yaml names routes that do not exist: \(documented.subtracting(registered).sorted())")
+        #expect(
+            documented.subtracting(registered).isEmpty, "openapi.yaml names routes that do not exist: \(documented.subtracting(registered).sorted())")
         try await env.application(try await env.services(clock: TestClock())).test(.router) { client in
             let served = try await client.send(.get, "/api/v1/openapi.yaml")
             #expect(served.status == .ok)
@@ -76,19 +81,24 @@ import Testing
         let broken = "test.broken.\(UUID())"
         let elsewhere = "test.elsewhere.\(UUID())"
         let ids = try await env.db.withPlatform { tx in
-            (try await JobQueue.enqueue(kind: ok, runAt: clock.now, in: tx),
-             try await JobQueue.enqueue(kind: broken, runAt: clock.now, maxAttempts: 3, in: tx),
-             try await JobQueue.enqueue(kind: elsewhere, runAt: clock.now, maxAttempts: 1, in: tx))
+            (
+                try await JobQueue.enqueue(kind: ok, runAt: clock.now, in: tx),
+                try await JobQueue.enqueue(kind: broken, runAt: clock.now, maxAttempts: 3, in: tx),
+                try await JobQueue.enqueue(kind: elsewhere, runAt: clock.now, maxAttempts: 1, in: tx)
+            )
         }
         struct Broken: Error {}
-        let worker = JobWorker(queue: JobQueue(db: env.db), handlers: [ok: { _ in }, broken: { _ in throw Broken() }],
-                               now: clock.closure, logger: Logger(label: "worker-test"))
+        let worker = JobWorker(
+            queue: JobQueue(db: env.db), handlers: [ok: { _ in }, broken: { _ in throw Broken() }],
+            now: clock.closure, logger: Logger(label: "worker-test"))
         // A worker claims only the kinds it can run: another worker's job (mail, say, without a relay here) waits for it.
         #expect(try await worker.runOnce() == 2)
         func states() async throws -> [Int64: String] {
             try await env.db.withPlatform { tx in
                 var states: [Int64: String] = [:]
-                for try await (id, status) in try await tx.query("SELECT id, status FROM jobs WHERE id IN (\(ids.0), \(ids.1), \(ids.2))").decode((Int64, String).self) {
+                for try await (id, status) in try await tx.query("SELECT id, status FROM jobs WHERE id IN (\(ids.0), \(ids.1), \(ids.2))").decode(
+                    (Int64, String).self)
+                {
                     states[id] = status
                 }
                 return states
@@ -111,17 +121,21 @@ import Testing
         let tenant = try await env.createTenant("p")
         let user = try await env.createUser(in: tenant, role: .analyst)
         let (old, fresh) = try await env.db.withPlatform { tx in
-            let old = try await Sessions.start(userID: user.id, tenantID: tenant.id, now: clock.now.addingTimeInterval(-Sessions.lifetime - 2 * 86400), in: tx)
+            let old = try await Sessions.start(
+                userID: user.id, tenantID: tenant.id, now: clock.now.addingTimeInterval(-Sessions.lifetime - 2 * 86400), in: tx)
             let fresh = try await Sessions.start(userID: user.id, tenantID: tenant.id, now: clock.now, in: tx)
             try await PlatformJobs.schedulePrune(at: clock.now, in: tx)
             try await PlatformJobs.schedulePrune(at: clock.now, in: tx)
             return (old.sessionID, fresh.sessionID)
         }
-        let worker = JobWorker(queue: JobQueue(db: env.db), handlers: PlatformJobs.handlers(db: env.db, now: clock.closure),
-                               now: clock.closure, logger: Logger(label: "prune-test"))
+        let worker = JobWorker(
+            queue: JobQueue(db: env.db), handlers: PlatformJobs.handlers(db: env.db, now: clock.closure),
+            now: clock.closure, logger: Logger(label: "prune-test"))
         #expect(try await worker.runOnce() == 1)
         let remaining = try await env.db.withPlatform { tx in
-            try await tx.query("SELECT id FROM refresh_token_families WHERE id IN (\(old), \(fresh))").decode(UUID.self).reduce(into: Set<UUID>()) { $0.insert($1) }
+            try await tx.query("SELECT id FROM refresh_token_families WHERE id IN (\(old), \(fresh))").decode(UUID.self).reduce(into: Set<UUID>()) {
+                $0.insert($1)
+            }
         }
         #expect(remaining == [fresh])
         #expect(try await worker.runOnce() == 0)
@@ -137,8 +151,9 @@ import Testing
         let tenant = try await env.createTenant("up")
         let admin = try await env.createUser(in: tenant, role: .tenantAdmin)
         let key = try await env.db.withPlatform { tx in
-            try await APIKeys.create(tenantID: tenant.id, name: "wise", scopes: ["imports:write"], expiresAt: nil, environment: "test",
-                                     createdBy: admin.id, now: clock.now, in: tx)
+            try await APIKeys.create(
+                tenantID: tenant.id, name: "wise", scopes: ["imports:write"], expiresAt: nil, environment: "test",
+                createdBy: admin.id, now: clock.now, in: tx)
         }
         let csv = "Lenernummer;Lenerscategorie;Achternaam;Postcode\n500001;Jeugd;Smit;2011 AB\n500002;Onbekend;Bos;2011 AB\n"
         let app = env.application(try await env.services(clock: clock))
@@ -148,8 +163,9 @@ import Testing
             #expect(uploaded["status"] as? String == "queued")
             return try #require(uploaded["id"] as? String)
         }
-        let worker = JobWorker(queue: JobQueue(db: env.db), handlers: B2CJobs.handlers(db: env.db, now: clock.closure),
-                               now: clock.closure, logger: Logger(label: "import-test"))
+        let worker = JobWorker(
+            queue: JobQueue(db: env.db), handlers: B2CJobs.handlers(db: env.db, now: clock.closure),
+            now: clock.closure, logger: Logger(label: "import-test"))
         #expect(try await worker.runOnce() == 1)
         try await app.test(.router) { client in
             let run = try await client.send(.get, "/api/v1/imports/\(id)", token: key.secret)
@@ -174,22 +190,25 @@ import Testing
         let clock = TestClock(Date())
         let tenant = try await env.createTenant("tix")
         let admin = try await env.createUser(in: tenant, role: .tenantAdmin)
-        let csv = "Evenement;Datum;Aanvang;Voornaam;Achternaam;E-mail;Status\nVoorleesuurtje;05-12-2026;10:00;Lotte;Smit;lotte@example.nl;betaald\n"
+        let csv =
+            "Evenement;Datum;Aanvang;Voornaam;Achternaam;E-mail;Status\nVoorleesuurtje;05-12-2026;10:00;Lotte;Smit;lotte@example.nl;betaald\n"
             + "Voorleesuurtje;05-12-2026;10:00;Mia;Mol;mia@example.nl;kwijt\n"
         let app = env.application(try await env.services(clock: clock))
         let (id, token): (String, String) = try await app.test(.router) { client in
             let token = try await client.login(email: admin.email, tenant: tenant.slug.value).access
             let refused = try await client.send(.post, "/api/v1/imports?kind=loans", token: token, rawBody: csv)
             #expect(refused.status == .unprocessableContent)
-            let badMapping = try await client.send(.post, "/api/v1/imports?kind=registrations&mapping=%7B%22columns%22%3A1%7D", token: token, rawBody: csv)
+            let badMapping = try await client.send(
+                .post, "/api/v1/imports?kind=registrations&mapping=%7B%22columns%22%3A1%7D", token: token, rawBody: csv)
             #expect(badMapping.status == .unprocessableContent)
             let uploaded = try await client.send(.post, "/api/v1/imports?kind=registrations", token: token, rawBody: csv)
             #expect(uploaded.status == .accepted)
             #expect(uploaded["kind"] as? String == "registrations")
             return (try #require(uploaded["id"] as? String), token)
         }
-        let worker = JobWorker(queue: JobQueue(db: env.db), handlers: B2CJobs.handlers(db: env.db, now: clock.closure),
-                               now: clock.closure, logger: Logger(label: "import-test"))
+        let worker = JobWorker(
+            queue: JobQueue(db: env.db), handlers: B2CJobs.handlers(db: env.db, now: clock.closure),
+            now: clock.closure, logger: Logger(label: "import-test"))
         #expect(try await worker.runOnce() == 1)
         try await app.test(.router) { client in
             let run = try await client.send(.get, "/api/v1/imports/\(id)", token: token)

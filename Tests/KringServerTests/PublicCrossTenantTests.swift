@@ -24,24 +24,29 @@ import Testing
         let customer = try await cast.env.createCustomer(in: cast.a)
         let email = try #require(customer.email)
         let consent = try await cast.env.db.withTenant(cast.a) { tx in
-            try await Consents.record(ConsentDraft(topic: list.topic, status: "opted_in", source: "web_form", textVersion: list.consentVersion),
-                                      customerID: customer.id, by: .system, now: Date(), in: tx)
+            try await Consents.record(
+                ConsentDraft(topic: list.topic, status: "opted_in", source: "web_form", textVersion: list.consentVersion),
+                customerID: customer.id, by: .system, now: Date(), in: tx)
         }
         let mailed = try await cast.env.createSend(in: cast.a, list: list, customer: customer.id, email: email, status: "sent")
-        let attended = try await cast.env.createActivityFixtures(in: cast.a, customers: (try await cast.env.createCustomer(in: cast.a).id, customer.id)).attended
-        let now = cast.clock.now, a = cast.a.slug.value
-        let (method, url): (HTTPRequest.Method, String) = switch route {
-        case .confirmPage: (.get, links.confirm(tenant: a, consentID: consent.id, now: now))
-        case .confirm: (.post, links.confirm(tenant: a, consentID: consent.id, now: now))
-        case .unsubscribePage: (.get, links.unsubscribe(tenant: a, sendID: mailed.send, now: now))
-        case .unsubscribe: (.post, links.unsubscribe(tenant: a, sendID: mailed.send, now: now))
-        case .preferencesPage: (.get, links.preferences(tenant: a, customerID: customer.id, now: now))
-        case .preferences: (.post, links.preferences(tenant: a, customerID: customer.id, now: now))
-        case .evaluationPage: (.get, links.evaluate(tenant: a, registrationID: attended, now: now))
-        case .evaluate: (.post, links.evaluate(tenant: a, registrationID: attended, now: now))
-        case .open: (.get, links.openPixel(tenant: a, sendID: mailed.send, now: now))
-        case .click: (.get, links.click(tenant: a, sendID: mailed.send, url: "https://bibliotheek.example/", now: now))
-        }
+        let attended = try await cast.env.createActivityFixtures(
+            in: cast.a, customers: (try await cast.env.createCustomer(in: cast.a).id, customer.id)
+        ).attended
+        let now = cast.clock.now
+        let a = cast.a.slug.value
+        let (method, url): (HTTPRequest.Method, String) =
+            switch route {
+            case .confirmPage: (.get, links.confirm(tenant: a, consentID: consent.id, now: now))
+            case .confirm: (.post, links.confirm(tenant: a, consentID: consent.id, now: now))
+            case .unsubscribePage: (.get, links.unsubscribe(tenant: a, sendID: mailed.send, now: now))
+            case .unsubscribe: (.post, links.unsubscribe(tenant: a, sendID: mailed.send, now: now))
+            case .preferencesPage: (.get, links.preferences(tenant: a, customerID: customer.id, now: now))
+            case .preferences: (.post, links.preferences(tenant: a, customerID: customer.id, now: now))
+            case .evaluationPage: (.get, links.evaluate(tenant: a, registrationID: attended, now: now))
+            case .evaluate: (.post, links.evaluate(tenant: a, registrationID: attended, now: now))
+            case .open: (.get, links.openPixel(tenant: a, sendID: mailed.send, now: now))
+            case .click: (.get, links.click(tenant: a, sendID: mailed.send, url: "https://bibliotheek.example/", now: now))
+            }
         let pathA = String(url.dropFirst("https://kring.test".count))
         let pathB = pathA.replacingOccurrences(of: "/\(a)/", with: "/\(cast.b.slug.value)/")
         let app = cast.env.application(cast.services)
@@ -62,7 +67,10 @@ import Testing
         let suppressed = try await cast.env.db.withTenant(cast.a) { tx in try await Suppressions.suppressed([email], marketing: true, in: tx) }
         #expect(suppressed.isEmpty)
         for tenant in [cast.a, cast.b] {
-            #expect(try await cast.env.db.withTenant(tenant) { tx in try await tx.query("SELECT count(*)::int FROM evaluations").decode(Int.self).reduce(0, +) } == 0)
+            #expect(
+                try await cast.env.db.withTenant(tenant) { tx in
+                    try await tx.query("SELECT count(*)::int FROM evaluations").decode(Int.self).reduce(0, +)
+                } == 0)
         }
 
         // Suspended: A's own links answer 404 too.

@@ -19,19 +19,27 @@ import Testing
         // 10 March 2027, 08:00 in the Netherlands; the Taalcafé was last night.
         let library = try await MailLibrary.make("PublicEvaluationMail", clock: TestClock(Self.date("2027-03-10T07:00:00Z")))
         let template = try await library.env.db.withTenant(library.tenant) { tx in
-            try await Templates.create(TemplateDraft(name: "Derde helft", subject: "Hoe was {{activity.title}}?",
-                                                     html: #"<p>Wat vond je ervan?</p><p><a href="{{{evaluation_url}}}">Geef je cijfer</a></p>"#,
-                                                     text: "Wat vond je ervan? Geef je cijfer: {{{evaluation_url}}}"),
-                                       by: .system, now: library.clock.now, in: tx).id
+            try await Templates.create(
+                TemplateDraft(
+                    name: "Derde helft", subject: "Hoe was {{activity.title}}?",
+                    html: #"<p>Wat vond je ervan?</p><p><a href="{{{evaluation_url}}}">Geef je cijfer</a></p>"#,
+                    text: "Wat vond je ervan? Geef je cijfer: {{{evaluation_url}}}"),
+                by: .system, now: library.clock.now, in: tx
+            ).id
         }
-        _ = try await library.campaign(CampaignDraft(name: "Derde helft", kind: .journey, purpose: .service,
-                                                     journey: Journey(trigger: .thirdHalf, days: 1, steps: [.init(templateID: template)])))
+        _ = try await library.campaign(
+            CampaignDraft(
+                name: "Derde helft", kind: .journey, purpose: .service,
+                journey: Journey(trigger: .thirdHalf, days: 1, steps: [.init(templateID: template)])))
         let quinn = try await library.member("Quinn", subscribed: false)
         let registration = try await library.env.db.withTenant(library.tenant) { tx in
-            let activity = try await Activities.create(ActivityDraft(title: "Taalcafé", category: "nt2", startsAt: Self.date("2027-03-09T18:00:00Z"),
-                                                                     endsAt: Self.date("2027-03-09T19:30:00Z")), by: .system, now: library.clock.now, in: tx)
-            let booked = try await Activities.register(customerID: quinn.id, activityID: activity.id, source: .staff, pricePaidCents: 0, by: .system,
-                                                       now: library.clock.now, in: tx)
+            let activity = try await Activities.create(
+                ActivityDraft(
+                    title: "Taalcafé", category: "nt2", startsAt: Self.date("2027-03-09T18:00:00Z"),
+                    endsAt: Self.date("2027-03-09T19:30:00Z")), by: .system, now: library.clock.now, in: tx)
+            let booked = try await Activities.register(
+                customerID: quinn.id, activityID: activity.id, source: .staff, pricePaidCents: 0, by: .system,
+                now: library.clock.now, in: tx)
             return try await Activities.setStatus(registrationID: booked.id, to: .attended, by: .system, now: library.clock.now, in: tx).id
         }
         #expect(try await library.env.db.withTenant(library.tenant) { tx in try await Campaigns.tick(now: library.clock.now, in: tx) } == 1)
@@ -67,9 +75,11 @@ import Testing
         let stored = try await evaluation(registration, library.env, library.tenant)
         #expect(stored?.score == 8 && stored?.comment == "Gezellig & leerzaam")
         let audit = try await library.env.db.withTenant(library.tenant) { tx in
-            try await tx.query("""
+            try await tx.query(
+                """
                 SELECT actor_user_id, actor_api_key_id, details ->> 'via', subject_id FROM audit_log WHERE action = 'evaluation.created'
-                """).decode((UUID?, String?, String?, String?).self).reduce(into: [(UUID?, String?, String?, String?)]()) { $0.append($1) }
+                """
+            ).decode((UUID?, String?, String?, String?).self).reduce(into: [(UUID?, String?, String?, String?)]()) { $0.append($1) }
         }
         #expect(audit.count == 1)
         #expect(audit.first?.0 == nil && audit.first?.1 == nil && audit.first?.2 == "evaluation_link")
@@ -81,14 +91,16 @@ import Testing
         let came = try await cast.env.createCustomer(in: cast.a)
         let stayedAway = try await cast.env.createCustomer(in: cast.a)
         let fixtures = try await cast.env.createActivityFixtures(in: cast.a, customers: (stayedAway.id, came.id))
-        let links = TestEnvironment.links, a = cast.a.slug.value, now = cast.clock.now
+        let links = TestEnvironment.links
+        let a = cast.a.slug.value
+        let now = cast.clock.now
         let attended = path(links.evaluate(tenant: a, registrationID: fixtures.attended, now: now))
         let booked = path(links.evaluate(tenant: a, registrationID: fixtures.registration, now: now))
         let unusable = [
             path(links.evaluate(tenant: a, registrationID: fixtures.attended, now: now - PublicLinks.mailLinkLifetime - 60)),  // expired
-            attended + "x",                                                                                                    // tampered
-            path(links.preferences(tenant: a, customerID: came.id, now: now)).replacingOccurrences(of: "/p/", with: "/e/"),   // another purpose
-            path(links.evaluate(tenant: a, registrationID: UUID(), now: now)),                                                 // unknown registration
+            attended + "x",  // tampered
+            path(links.preferences(tenant: a, customerID: came.id, now: now)).replacingOccurrences(of: "/p/", with: "/e/"),  // another purpose
+            path(links.evaluate(tenant: a, registrationID: UUID(), now: now)),  // unknown registration
             "/s/\(a)/e/niet-een-token",
         ]
         let app = cast.env.application(cast.services)

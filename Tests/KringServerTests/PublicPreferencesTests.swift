@@ -20,8 +20,9 @@ import Testing
         }
         let customer = try await cast.env.createCustomer(in: cast.a)
         try await cast.env.recordConsent(in: cast.a, list: weekly, customer: customer.id, status: .confirmed, at: cast.clock.now)
-        let url = String(TestEnvironment.links.preferences(tenant: cast.a.slug.value, customerID: customer.id, now: cast.clock.now)
-            .dropFirst("https://kring.test".count))
+        let url = String(
+            TestEnvironment.links.preferences(tenant: cast.a.slug.value, customerID: customer.id, now: cast.clock.now)
+                .dropFirst("https://kring.test".count))
         let app = cast.env.application(cast.services)
         try await app.test(.router) { client in
             let page = try await client.send(.get, url)
@@ -31,8 +32,12 @@ import Testing
             #expect(page.text.contains("Weekbrief &lt;b&gt;") && !page.text.contains("Weekbrief <b>"))
             #expect(page.text.contains("Centrale &amp; Co"))
 
-            let saved = try await client.postForm(url, [("list", "jeugd"), ("branch", branch.id.uuidString.lowercased()), ("genres", "Thrillers, koken"),
-                                                        ("action", "save")])
+            let saved = try await client.postForm(
+                url,
+                [
+                    ("list", "jeugd"), ("branch", branch.id.uuidString.lowercased()), ("genres", "Thrillers, koken"),
+                    ("action", "save"),
+                ])
             #expect(saved.status == .ok, "\(saved.text)")
             #expect(saved.text.contains(#"value="jeugd" checked"#))
         }
@@ -53,8 +58,9 @@ import Testing
         let email = try #require(customer.email)
         try await cast.env.recordConsent(in: cast.a, list: list, customer: customer.id, status: .confirmed, at: cast.clock.now)
         let pending = try await cast.env.createSend(in: cast.a, list: nil, customer: customer.id, email: email)
-        let url = String(TestEnvironment.links.preferences(tenant: cast.a.slug.value, customerID: customer.id, now: cast.clock.now)
-            .dropFirst("https://kring.test".count))
+        let url = String(
+            TestEnvironment.links.preferences(tenant: cast.a.slug.value, customerID: customer.id, now: cast.clock.now)
+                .dropFirst("https://kring.test".count))
         let app = cast.env.application(cast.services)
         try await app.test(.router) { client in
             let response = try await client.postForm(url, [("action", "unsubscribe_all")])

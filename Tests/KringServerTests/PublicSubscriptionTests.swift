@@ -16,7 +16,8 @@ import Testing
     func confirmationSends(in tenant: Tenant, env: TestEnvironment) async throws -> [(customer: UUID, email: String, url: String, list: String)] {
         try await env.db.withTenant(tenant) { tx in
             var sends: [(customer: UUID, email: String, url: String, list: String)] = []
-            let rows = try await tx.query("""
+            let rows = try await tx.query(
+                """
                 SELECT s.customer_id, s.email, s.context->>'confirm_url', s.context->>'list_name' FROM sends s JOIN campaigns c ON c.id = s.campaign_id
                 WHERE c.system_key = 'double_opt_in' AND s.status = 'pending' AND s.priority = 0 ORDER BY s.created_at, s.id
                 """)
@@ -30,8 +31,9 @@ import Testing
         let list = try await cast.env.createList(in: cast.a, key: "nieuwsbrief", name: "Nieuwsbrief")
         let app = cast.env.application(cast.services)
         try await app.test(.router) { client in
-            let signUp = try await client.postForm("/s/\(cast.a.slug.value)/subscribe",
-                                                   [("email", "Nieuw@Example.nl"), ("first_name", "Noor"), ("lists", "nieuwsbrief")])
+            let signUp = try await client.postForm(
+                "/s/\(cast.a.slug.value)/subscribe",
+                [("email", "Nieuw@Example.nl"), ("first_name", "Noor"), ("lists", "nieuwsbrief")])
             #expect(signUp.status == .accepted, "\(signUp.text)")
             let sends = try await confirmationSends(in: cast.a, env: cast.env)
             #expect(sends.count == 1)
@@ -44,7 +46,9 @@ import Testing
             #expect(pending.textVersion == list.consentVersion)
             #expect(pending.evidence["address"] == "nieuw@example.nl")
             #expect(pending.evidence["source"] == "sign_up_form")
-            let customer = try await cast.env.db.withTenant(cast.a) { tx in try await Customers.read(id: send.customer, by: .system, now: Date(), in: tx) }
+            let customer = try await cast.env.db.withTenant(cast.a) { tx in
+                try await Customers.read(id: send.customer, by: .system, now: Date(), in: tx)
+            }
             #expect(customer.roles == [.visitor])
             #expect(customer.firstName == "Noor")
 
@@ -95,11 +99,13 @@ import Testing
             #expect(mailed == ["onbekend@example.nl", known.email ?? ""])
             #expect(try await cast.env.latestConsent(in: cast.a, list: list, customer: known.id)?.status == .optedIn)
 
-            let unknownList = try await client.send(.post, "/s/\(cast.a.slug.value)/subscribe", json: ["email": "x@example.nl", "lists": ["bestaat-niet"]])
+            let unknownList = try await client.send(
+                .post, "/s/\(cast.a.slug.value)/subscribe", json: ["email": "x@example.nl", "lists": ["bestaat-niet"]])
             #expect(unknownList.status == .unprocessableContent)
             let hidden = try await cast.env.db.withTenant(cast.a) { tx in
-                try await SubscriptionLists.create(SubscriptionListDraft(key: "intern", name: "Intern", consentText: "Ja.", public: false),
-                                                   by: .system, now: Date(), in: tx)
+                try await SubscriptionLists.create(
+                    SubscriptionListDraft(key: "intern", name: "Intern", consentText: "Ja.", public: false),
+                    by: .system, now: Date(), in: tx)
             }
             let notPublic = try await client.send(.post, "/s/\(cast.a.slug.value)/subscribe", json: ["email": "x@example.nl", "lists": [hidden.key]])
             #expect(notPublic.status == .unprocessableContent)

@@ -15,7 +15,8 @@ import Testing
 
     func setTracking(_ on: Bool, in tenant: Tenant, env: TestEnvironment) async throws {
         try await env.db.withTenant(tenant) { tx in
-            try await tx.query("""
+            try await tx.query(
+                """
                 INSERT INTO settings (key, value, updated_at) VALUES ('mail_tracking', \(on ? "true" : "false")::jsonb, now())
                 ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value
                 """)
@@ -31,12 +32,14 @@ import Testing
         let target = "https://bibliotheek.example/agenda?maand=mei&x=1"
         let app = cast.env.application(cast.services)
         try await app.test(.router) { client in
-            let pixel = try await client.send(.get, path(TestEnvironment.links.openPixel(tenant: cast.a.slug.value, sendID: mailed.send, now: cast.clock.now)))
+            let pixel = try await client.send(
+                .get, path(TestEnvironment.links.openPixel(tenant: cast.a.slug.value, sendID: mailed.send, now: cast.clock.now)))
             #expect(pixel.status == .ok)
             #expect(pixel.headers[.contentType] == "image/gif")
             #expect(pixel.headers[.cacheControl] == "no-store")
             #expect(pixel.body.count == 43)
-            let click = try await client.send(.get, path(TestEnvironment.links.click(tenant: cast.a.slug.value, sendID: mailed.send, url: target, now: cast.clock.now)))
+            let click = try await client.send(
+                .get, path(TestEnvironment.links.click(tenant: cast.a.slug.value, sendID: mailed.send, url: target, now: cast.clock.now)))
             #expect(click.status == .found)
             #expect(click.headers[.location] == target)
         }
@@ -54,7 +57,8 @@ import Testing
         try await setTracking(true, in: cast.a, env: cast.env)
         let customer = try await cast.env.createCustomer(in: cast.a)
         let mailed = try await cast.env.createSend(in: cast.a, list: nil, customer: customer.id, email: customer.email ?? "", status: "sent")
-        let signed = path(TestEnvironment.links.click(tenant: cast.a.slug.value, sendID: mailed.send, url: "https://bibliotheek.example/", now: cast.clock.now))
+        let signed = path(
+            TestEnvironment.links.click(tenant: cast.a.slug.value, sendID: mailed.send, url: "https://bibliotheek.example/", now: cast.clock.now))
         let token = String(try #require(signed.split(separator: "?").first))
         let app = cast.env.application(cast.services)
         try await app.test(.router) { client in
@@ -65,7 +69,8 @@ import Testing
             }
             // An open-pixel token is no click token.
             let pixel = path(TestEnvironment.links.openPixel(tenant: cast.a.slug.value, sendID: mailed.send, now: cast.clock.now))
-            let wrongPurpose = try await client.send(.get, pixel.replacingOccurrences(of: "/o/", with: "/c/") + "?u=https%3A%2F%2Fbibliotheek.example%2F")
+            let wrongPurpose = try await client.send(
+                .get, pixel.replacingOccurrences(of: "/o/", with: "/c/") + "?u=https%3A%2F%2Fbibliotheek.example%2F")
             #expect(wrongPurpose.status == .badRequest)
         }
         #expect(try await cast.env.events(of: mailed.send, in: cast.a).isEmpty)

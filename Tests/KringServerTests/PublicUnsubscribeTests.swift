@@ -19,7 +19,9 @@ import Testing
         let other = try await cast.env.createList(in: cast.a, name: "Cultuur")
         let customer = try await cast.env.createCustomer(in: cast.a)
         let email = try #require(customer.email)
-        for subscribed in [list, other] { try await cast.env.recordConsent(in: cast.a, list: subscribed, customer: customer.id, status: .confirmed, at: cast.clock.now) }
+        for subscribed in [list, other] {
+            try await cast.env.recordConsent(in: cast.a, list: subscribed, customer: customer.id, status: .confirmed, at: cast.clock.now)
+        }
         let mailed = try await cast.env.createSend(in: cast.a, list: list, customer: customer.id, email: email, status: "sent")
         let next = try await cast.env.createSend(in: cast.a, list: list, customer: customer.id, email: email)
         let otherList = try await cast.env.createSend(in: cast.a, list: other, customer: customer.id, email: email)
@@ -62,7 +64,10 @@ import Testing
             #expect(response.status == .ok)
         }
         let suppressed = try await cast.env.db.withTenant(cast.a) { tx in
-            (try await Suppressions.suppressed([email], marketing: true, in: tx), try await Suppressions.suppressed([email], marketing: false, in: tx))
+            (
+                try await Suppressions.suppressed([email], marketing: true, in: tx),
+                try await Suppressions.suppressed([email], marketing: false, in: tx)
+            )
         }
         #expect(suppressed.0 == [email])
         #expect(suppressed.1.isEmpty)

@@ -40,13 +40,15 @@ import Testing
     }
 
     static func body(_ route: RouteCase, ids: RelationFixtures, user: UUID) -> [String: Any]? {
-        route.body.map { $0.mapValues { value in
-            ids.fill(value) { text in
-                text.replacingOccurrences(of: "{user}", with: user.uuidString.lowercased())
-                    .replacingOccurrences(of: "{newslug}", with: "n-\(UUID().uuidString.prefix(8).lowercased())")
-                    .replacingOccurrences(of: "{newemail}", with: "x-\(UUID().uuidString.prefix(6))@example.nl")
+        route.body.map {
+            $0.mapValues { value in
+                ids.fill(value) { text in
+                    text.replacingOccurrences(of: "{user}", with: user.uuidString.lowercased())
+                        .replacingOccurrences(of: "{newslug}", with: "n-\(UUID().uuidString.prefix(8).lowercased())")
+                        .replacingOccurrences(of: "{newemail}", with: "x-\(UUID().uuidString.prefix(6))@example.nl")
+                }
             }
-        } }
+        }
     }
 
     /// What B holds, to prove a probe changed nothing.
@@ -63,9 +65,11 @@ import Testing
             let agreement = try await Agreements.find(id: fixtures.agreement, in: tx)
             let contact = try await tx.query("SELECT version, last_name FROM contacts WHERE id = \(fixtures.contact)").decode((Int, String).self)
                 .reduce(into: [String]()) { $0.append("\($1.0) \($1.1)") }
-            return ["\(organisation.version) \(organisation.name)", bare.name, "\(roles.count) \(roles.map { $0.activeTo?.description ?? "-" })",
-                    "\(consents.count)", "\(interaction.subject) \(interaction.contactIDs.count)", "\(task.status) \(task.title)",
-                    "\(order.amountCents) \(order.status)", "\(agreement.title) \(agreement.kind)"] + contact
+            return [
+                "\(organisation.version) \(organisation.name)", bare.name, "\(roles.count) \(roles.map { $0.activeTo?.description ?? "-" })",
+                "\(consents.count)", "\(interaction.subject) \(interaction.contactIDs.count)", "\(task.status) \(task.title)",
+                "\(order.amountCents) \(order.status)", "\(agreement.title) \(agreement.kind)",
+            ] + contact
         }
     }
 
@@ -79,8 +83,9 @@ import Testing
             let path = cast.fixturesB.fill(route.path)
             var headers = HTTPFields()
             if route.ifMatch { headers[.ifMatch] = "\"1\"" }
-            let response = try await client.send(route.method, path, token: token, json: Self.body(route, ids: cast.fixturesA, user: cast.callerA.id),
-                                                 headers: headers)
+            let response = try await client.send(
+                route.method, path, token: token, json: Self.body(route, ids: cast.fixturesA, user: cast.callerA.id),
+                headers: headers)
             #expect(response.status == .notFound, "\(route.testDescription): \(response.status) \(response.text)")
             #expect(response.headers[.contentType] == "application/problem+json")
             #expect(!response.text.contains("Alleen in B"))
@@ -104,8 +109,10 @@ import Testing
                 let response = try await client.send(.get, path, token: token)
                 #expect(response.status == .ok, "\(path): \(response.status) \(response.text)")
                 #expect(!response.text.contains("Alleen in B") && !response.text.contains("alleen_in_b"))
-                for id in [cast.fixturesB.organisation, cast.fixturesB.contact, cast.fixturesB.interaction, cast.fixturesB.task, cast.fixturesB.order,
-                           cast.fixturesB.agreement] {
+                for id in [
+                    cast.fixturesB.organisation, cast.fixturesB.contact, cast.fixturesB.interaction, cast.fixturesB.task, cast.fixturesB.order,
+                    cast.fixturesB.agreement,
+                ] {
                     #expect(!response.text.contains(id.uuidString.lowercased()), "\(path) shows B's \(id)")
                 }
             }
@@ -124,29 +131,35 @@ import Testing
             let token = try await client.login(email: cast.callerA.email, tenant: cast.two.a.slug.value).access
             // B's ids only in the body; the path names A's records.
             let body = Self.body(route, ids: cast.fixturesB, user: cast.two.userB.id)
-            let response = try await client.send(route.method, cast.fixturesA.fill(route.path), token: token, json: body,
-                                                 headers: route.ifMatch ? [.ifMatch: "\"1\""] : [:])
+            let response = try await client.send(
+                route.method, cast.fixturesA.fill(route.path), token: token, json: body,
+                headers: route.ifMatch ? [.ifMatch: "\"1\""] : [:])
             #expect(response.status.code == 422, "\(route.testDescription): \(response.status) \(response.text)")
             #expect(!response.text.contains("Alleen in B"))
         }
         #expect(try await Self.snapshot(cast.fixturesB, in: cast.two.b, cast.two.env) == before)
         let counts = try await cast.two.env.db.withTenant(cast.two.b) { tx in
-            try await tx.query("""
+            try await tx.query(
+                """
                 SELECT (SELECT count(*) FROM interactions)::int, (SELECT count(*) FROM tasks)::int, (SELECT count(*) FROM orders)::int,
                        (SELECT count(*) FROM agreements)::int, (SELECT count(*) FROM contact_roles)::int
-                """).decode((Int, Int, Int, Int, Int).self).reduce(into: [Int]()) { $0 += [$1.0, $1.1, $1.2, $1.3, $1.4] }
+                """
+            ).decode((Int, Int, Int, Int, Int).self).reduce(into: [Int]()) { $0 += [$1.0, $1.1, $1.2, $1.3, $1.4] }
         }
         #expect(counts == [1, 1, 1, 1, 1])
     }
 
     @Test func importsAndTypesStayInTheCredentialsLibrary() async throws {
         let cast = try await Self.cast("RelationsCrossTenant")
-        let nameB = try await cast.two.env.db.withTenant(cast.two.b) { tx in try await Organisations.find(id: cast.fixturesB.organisation, in: tx).name }
+        let nameB = try await cast.two.env.db.withTenant(cast.two.b) { tx in
+            try await Organisations.find(id: cast.fixturesB.organisation, in: tx).name
+        }
         let app = cast.two.env.application(cast.two.services)
         try await app.test(.router) { client in
             let token = try await client.login(email: cast.callerA.email, tenant: cast.two.a.slug.value).access
             // A contact at B's school is not found in A.
-            let contacts = try await client.send(.post, "/api/v1/contacts/import", token: token, rawBody: "Organisatie;Achternaam;Rol\n\(nameB);Visser;adviseur\n")
+            let contacts = try await client.send(
+                .post, "/api/v1/contacts/import", token: token, rawBody: "Organisatie;Achternaam;Rol\n\(nameB);Visser;adviseur\n")
             #expect(contacts.status == .ok)
             #expect(contacts["rejected"] as? Int == 1)
             // An organisation of B's name is A's own new organisation.

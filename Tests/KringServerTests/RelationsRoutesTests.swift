@@ -43,26 +43,33 @@ import Testing
         let app = setting.env.application(setting.services)
         try await app.test(.router) { client in
             let token = try await client.login(email: setting.manager.email, tenant: setting.tenant.slug.value).access
-            let type = try await client.send(.post, "/api/v1/organisation-types", token: token, json: ["code": "school_board", "name": "Schoolbestuur"])
+            let type = try await client.send(
+                .post, "/api/v1/organisation-types", token: token, json: ["code": "school_board", "name": "Schoolbestuur"])
             #expect(type.status == .created)
-            let board = try await client.send(.post, "/api/v1/organisations", token: token,
-                                              json: ["name": "Stichting Spaarnesant", "type": "school_board", "postcode": "2013 ZK",
-                                                     "account_owner_user_id": setting.manager.id.uuidString])
+            let board = try await client.send(
+                .post, "/api/v1/organisations", token: token,
+                json: [
+                    "name": "Stichting Spaarnesant", "type": "school_board", "postcode": "2013 ZK",
+                    "account_owner_user_id": setting.manager.id.uuidString,
+                ])
             #expect(board.status == .created, "\(board.text)")
             let boardID = try id(board, "id")
             var schools: [String] = []
             var people: [String: String] = [:]
             for (index, name) in ["De Ster", "Het Kompas", "De Regenboog"].enumerated() {
-                let school = try await client.send(.post, "/api/v1/organisations", token: token,
-                                                   json: ["name": name, "type": "primary_school", "postcode": "201\(index + 1) AB", "parent_id": boardID])
+                let school = try await client.send(
+                    .post, "/api/v1/organisations", token: token,
+                    json: ["name": name, "type": "primary_school", "postcode": "201\(index + 1) AB", "parent_id": boardID])
                 #expect(school.status == .created, "\(school.text)")
                 let schoolID = try id(school, "id")
                 schools.append(schoolID)
                 for (role, last) in [("decision_maker", "Directeur"), ("advisor", "Leescoordinator"), ("gatekeeper", "Administratie")] {
-                    let contact = try await client.send(.post, "/api/v1/contacts", token: token, json: [
-                        "first_name": "Sam", "last_name": "\(last) \(index)", "email": "\(role)-\(index)@scholen.example",
-                        "roles": [["organisation_id": schoolID, "dmu_role": role, "job_title": last, "active_from": "2024-08-01"]],
-                    ])
+                    let contact = try await client.send(
+                        .post, "/api/v1/contacts", token: token,
+                        json: [
+                            "first_name": "Sam", "last_name": "\(last) \(index)", "email": "\(role)-\(index)@scholen.example",
+                            "roles": [["organisation_id": schoolID, "dmu_role": role, "job_title": last, "active_from": "2024-08-01"]],
+                        ])
                     #expect(contact.status == .created, "\(contact.text)")
                     people["\(index) \(role)"] = try id(contact, "contact", "id")
                 }
@@ -74,8 +81,9 @@ import Testing
             let oldRole = try #require(((detail["roles"] as? [[String: Any]])?.first)?["id"] as? String)
             let ended = try await client.send(.patch, "/api/v1/contacts/\(mover)/roles/\(oldRole)", token: token, json: ["active_to": "2026-11-24"])
             #expect(ended.status == .ok, "\(ended.text)")
-            let started = try await client.send(.post, "/api/v1/contacts/\(mover)/roles", token: token,
-                                                json: ["organisation_id": schools[1], "dmu_role": "advisor", "job_title": "Leescoordinator"])
+            let started = try await client.send(
+                .post, "/api/v1/contacts/\(mover)/roles", token: token,
+                json: ["organisation_id": schools[1], "dmu_role": "advisor", "job_title": "Leescoordinator"])
             #expect(started.status == .created, "\(started.text)")
             let history = try await client.send(.get, "/api/v1/contacts/\(mover)", token: token)
             let roles = history["roles"] as? [[String: Any]] ?? []
@@ -117,13 +125,17 @@ import Testing
         let app = setting.env.application(setting.services)
         try await app.test(.router) { client in
             let token = try await client.login(email: setting.manager.email, tenant: setting.tenant.slug.value).access
-            let school = try id(try await client.send(.post, "/api/v1/organisations", token: token,
-                                                      json: ["name": "OBS Zandvoort", "type": "primary_school", "postcode": "2041 AB"]), "id")
-            let report = try await client.send(.post, "/api/v1/interactions", token: token, json: [
-                "organisation_id": school, "kind": "visit_report", "subject": "Schoolbezoek", "report": "Wil meer leskisten.",
-                "staff_user_ids": [setting.manager.id.uuidString], "follow_up": "Offerte",
-                "follow_up_task": ["title": "Offerte leskisten sturen", "due_on": "2026-11-27"],
-            ])
+            let school = try id(
+                try await client.send(
+                    .post, "/api/v1/organisations", token: token,
+                    json: ["name": "OBS Zandvoort", "type": "primary_school", "postcode": "2041 AB"]), "id")
+            let report = try await client.send(
+                .post, "/api/v1/interactions", token: token,
+                json: [
+                    "organisation_id": school, "kind": "visit_report", "subject": "Schoolbezoek", "report": "Wil meer leskisten.",
+                    "staff_user_ids": [setting.manager.id.uuidString], "follow_up": "Offerte",
+                    "follow_up_task": ["title": "Offerte leskisten sturen", "due_on": "2026-11-27"],
+                ])
             #expect(report.status == .created, "\(report.text)")
             let taskID = try #require((report["follow_up_task_ids"] as? [String])?.first)
 
@@ -146,8 +158,9 @@ import Testing
             #expect(try await tasks("assignee=me&due=overdue", token: colleagueToken).isEmpty)
 
             // The reminder job marks it and leaves a trace; done, it is no longer overdue.
-            let worker = JobWorker(queue: JobQueue(db: setting.env.db), handlers: RelationsJobs.handlers(db: setting.env.db, now: setting.clock.closure),
-                                   name: "reminders-\(UUID())", now: setting.clock.closure, logger: Logger(label: "reminders"))
+            let worker = JobWorker(
+                queue: JobQueue(db: setting.env.db), handlers: RelationsJobs.handlers(db: setting.env.db, now: setting.clock.closure),
+                name: "reminders-\(UUID())", now: setting.clock.closure, logger: Logger(label: "reminders"))
             try await setting.env.db.withPlatform { tx in
                 try await tx.query("UPDATE jobs SET status = 'done' WHERE kind = \(RelationsJobs.taskReminders) AND status = 'queued'")
                 try await RelationsJobs.scheduleReminders(at: setting.clock.now, in: tx)
@@ -170,37 +183,56 @@ import Testing
         let app = setting.env.application(setting.services)
         try await app.test(.router) { client in
             let token = try await client.login(email: setting.manager.email, tenant: setting.tenant.slug.value).access
-            let school = try id(try await client.send(.post, "/api/v1/organisations", token: token,
-                                                      json: ["name": "Het Mozaïek", "type": "primary_school", "postcode": "2102 AB",
-                                                             "account_owner_user_id": setting.manager.id.uuidString]), "id")
-            let contact = try await client.send(.post, "/api/v1/contacts", token: token, json: [
-                "first_name": "Fatima", "last_name": "El Amrani", "email": "f.elamrani@mozaiek.example",
-                "roles": [["organisation_id": school, "dmu_role": "decision_maker", "job_title": "Directeur"]],
-            ])
+            let school = try id(
+                try await client.send(
+                    .post, "/api/v1/organisations", token: token,
+                    json: [
+                        "name": "Het Mozaïek", "type": "primary_school", "postcode": "2102 AB",
+                        "account_owner_user_id": setting.manager.id.uuidString,
+                    ]), "id")
+            let contact = try await client.send(
+                .post, "/api/v1/contacts", token: token,
+                json: [
+                    "first_name": "Fatima", "last_name": "El Amrani", "email": "f.elamrani@mozaiek.example",
+                    "roles": [["organisation_id": school, "dmu_role": "decision_maker", "job_title": "Directeur"]],
+                ])
             let contactID = try id(contact, "contact", "id")
-            _ = try await client.send(.post, "/api/v1/interactions", token: token, json: [
-                "organisation_id": school, "kind": "phone_call", "subject": "Kennismaking", "contact_ids": [contactID],
-                "follow_up_task": ["title": "Afspraak inplannen", "due_on": "2026-12-02"],
-            ])
-            _ = try await client.send(.post, "/api/v1/orders", token: token, json: [
-                "organisation_id": school, "product": "Kinderboekenweek-pakket", "period_start": "2026-10-01", "quantity": 3, "amount_cents": 45_000,
-            ])
-            _ = try await client.send(.post, "/api/v1/orders", token: token, json: [
-                "organisation_id": school, "product": "Leskist 2025", "period_start": "2025-03-01", "amount_cents": 9_900,
-            ])
-            let agreement = try await client.send(.post, "/api/v1/agreements", token: token, json: [
-                "organisation_id": school, "kind": "performance", "title": "Bibliotheek op school", "period_start": "2026-08-01",
-                "period_end": "2027-07-31", "deliverables": "Leesconsulent 1 dag per week", "renewal_date": "2027-06-01",
-            ])
+            _ = try await client.send(
+                .post, "/api/v1/interactions", token: token,
+                json: [
+                    "organisation_id": school, "kind": "phone_call", "subject": "Kennismaking", "contact_ids": [contactID],
+                    "follow_up_task": ["title": "Afspraak inplannen", "due_on": "2026-12-02"],
+                ])
+            _ = try await client.send(
+                .post, "/api/v1/orders", token: token,
+                json: [
+                    "organisation_id": school, "product": "Kinderboekenweek-pakket", "period_start": "2026-10-01", "quantity": 3,
+                    "amount_cents": 45_000,
+                ])
+            _ = try await client.send(
+                .post, "/api/v1/orders", token: token,
+                json: [
+                    "organisation_id": school, "product": "Leskist 2025", "period_start": "2025-03-01", "amount_cents": 9_900,
+                ])
+            let agreement = try await client.send(
+                .post, "/api/v1/agreements", token: token,
+                json: [
+                    "organisation_id": school, "kind": "performance", "title": "Bibliotheek op school", "period_start": "2026-08-01",
+                    "period_end": "2027-07-31", "deliverables": "Leesconsulent 1 dag per week", "renewal_date": "2027-06-01",
+                ])
             #expect(agreement.status == .created, "\(agreement.text)")
-            _ = try await client.send(.post, "/api/v1/contacts/\(contactID)/consents", token: token, json: ["topic": "relations:newsletter-po", "status": "opted_in"])
+            _ = try await client.send(
+                .post, "/api/v1/contacts/\(contactID)/consents", token: token, json: ["topic": "relations:newsletter-po", "status": "opted_in"])
 
             let view = try await client.send(.get, "/api/v1/organisations/\(school)", token: token)
             #expect(view.status == .ok)
             #expect(view.headers[.eTag] == "\"1\"")
             // `parent` is left out: this school has none.
-            #expect(Set(view.json.keys) == ["organisation", "members", "dmu", "open_tasks", "last_interactions", "orders_this_year",
-                                            "orders_this_year_amount_cents", "agreements"])
+            #expect(
+                Set(view.json.keys) == [
+                    "organisation", "members", "dmu", "open_tasks", "last_interactions", "orders_this_year",
+                    "orders_this_year_amount_cents", "agreements",
+                ])
             #expect(((view["dmu"] as? [String: Any])?["decision_maker"] as? [[String: Any]])?.first?["name"] as? String == "Fatima El Amrani")
             let openTasks = (view["open_tasks"] as? [[String: Any]])?.compactMap { $0["title"] as? String } ?? []
             #expect(openTasks == ["Afspraak inplannen", "Verlenging voorbereiden: Bibliotheek op school"])
@@ -219,9 +251,11 @@ import Testing
             #expect(try await client.send(.get, "/api/v1/organisations/\(school)", token: frontdeskToken).status == .forbidden)
 
             // Validation answers per field.
-            let bad = try await client.send(.post, "/api/v1/orders", token: token, json: ["organisation_id": school, "product": "", "period_start": "31-02-2026"])
+            let bad = try await client.send(
+                .post, "/api/v1/orders", token: token, json: ["organisation_id": school, "product": "", "period_start": "31-02-2026"])
             #expect(bad.status.code == 422)
-            #expect(Set((bad["errors"] as? [[String: Any]])?.compactMap { $0["field"] as? String } ?? []) == ["product", "period_start", "amount_cents"])
+            #expect(
+                Set((bad["errors"] as? [[String: Any]])?.compactMap { $0["field"] as? String } ?? []) == ["product", "period_start", "amount_cents"])
         }
     }
 }

@@ -10,8 +10,10 @@ import Testing
 
 /// Walks the permission matrix whole: every role against every route.
 @Suite struct RoleMatrixTests {
-    func fill(_ text: String, tenant: Tenant, userID: UUID, keyID: String, customers: (UUID, UUID) = (UUID(), UUID()),
-              fixtures: (activity: UUID, registration: UUID, attended: UUID, complaint: UUID, upload: UUID)? = nil) -> String {
+    func fill(
+        _ text: String, tenant: Tenant, userID: UUID, keyID: String, customers: (UUID, UUID) = (UUID(), UUID()),
+        fixtures: (activity: UUID, registration: UUID, attended: UUID, complaint: UUID, upload: UUID)? = nil
+    ) -> String {
         var text = text
         if let fixtures {
             text = text.replacingOccurrences(of: "{activity}", with: fixtures.activity.uuidString.lowercased())
@@ -29,8 +31,10 @@ import Testing
             .replacingOccurrences(of: "{newemail}", with: "new-\(UUID().uuidString.prefix(8))@example.org")
     }
 
-    func fill(_ body: [String: any Sendable]?, tenant: Tenant, userID: UUID, keyID: String, customers: (UUID, UUID),
-              relations: RelationFixtures) -> [String: Any]? {
+    func fill(
+        _ body: [String: any Sendable]?, tenant: Tenant, userID: UUID, keyID: String, customers: (UUID, UUID),
+        relations: RelationFixtures
+    ) -> [String: Any]? {
         body.map { $0.mapValues { relations.fill($0) { fill($0, tenant: tenant, userID: userID, keyID: keyID, customers: customers) } } }
     }
 
@@ -49,21 +53,30 @@ import Testing
             for route in RouteCase.all {
                 let colleague = try await env.createUser(in: tenant, role: .analyst)
                 let key = try await env.db.withPlatform { tx in
-                    try await APIKeys.create(tenantID: tenant.id, name: "k", scopes: ["customers:read"], expiresAt: nil,
-                                             environment: "test", createdBy: nil, now: clock.now, in: tx)
+                    try await APIKeys.create(
+                        tenantID: tenant.id, name: "k", scopes: ["customers:read"], expiresAt: nil,
+                        environment: "test", createdBy: nil, now: clock.now, in: tx)
                 }
                 let customers = (try await env.createCustomer(in: tenant).id, try await env.createCustomer(in: tenant).id)
-                let fixtures = try await env.createActivityFixtures(in: tenant, customers: (try await env.createCustomer(in: tenant).id,
-                                                                                            try await env.createCustomer(in: tenant).id))
+                let fixtures = try await env.createActivityFixtures(
+                    in: tenant,
+                    customers: (
+                        try await env.createCustomer(in: tenant).id,
+                        try await env.createCustomer(in: tenant).id
+                    ))
                 let relations = try await env.createRelationFixtures(in: tenant)
                 let segment = try await env.createSegment(in: tenant)
                 let campaignIDs = try await env.createCampaignFixtures(in: tenant)
                 // A two-factor code works once: a platform administrator's next login waits for the app's next code.
                 if role == .platformAdmin { clock.advance(by: 30) }
-                let token = try await client.login(email: caller.email, tenant: role == .platformAdmin ? nil : tenant.slug.value,
-                                                   code: role == .platformAdmin ? TestEnvironment.platformCode(at: clock.now) : nil).access
-                let path = relations.fill(fill(route.path, tenant: tenant, userID: colleague.id, keyID: key.key.id, customers: customers, fixtures: fixtures))
-                    .replacingOccurrences(of: "{segment}", with: segment.id.uuidString.lowercased())
+                let token = try await client.login(
+                    email: caller.email, tenant: role == .platformAdmin ? nil : tenant.slug.value,
+                    code: role == .platformAdmin ? TestEnvironment.platformCode(at: clock.now) : nil
+                ).access
+                let path = relations.fill(
+                    fill(route.path, tenant: tenant, userID: colleague.id, keyID: key.key.id, customers: customers, fixtures: fixtures)
+                )
+                .replacingOccurrences(of: "{segment}", with: segment.id.uuidString.lowercased())
                 let filledPath = campaignIDs.fill(path)
                 let body = fill(route.body, tenant: tenant, userID: colleague.id, keyID: key.key.id, customers: customers, relations: relations)
                     .map { campaignIDs.fill($0) }
@@ -89,11 +102,13 @@ import Testing
                 .replacingOccurrences(of: "{registration}", with: UUID().uuidString).replacingOccurrences(of: "{attended}", with: UUID().uuidString)
                 .replacingOccurrences(of: "{complaint}", with: UUID().uuidString).replacingOccurrences(of: "{import}", with: UUID().uuidString)
                 .replacingOccurrences(of: "{key}", with: "0123456789abcdef").replacingOccurrences(of: "{segment}", with: UUID().uuidString)
-            let anyIDs = RelationFixtures(organisation: UUID(), bareOrganisation: UUID(), contact: UUID(), role: UUID(), interaction: UUID(),
-                                          task: UUID(), order: UUID(), agreement: UUID())
+            let anyIDs = RelationFixtures(
+                organisation: UUID(), bareOrganisation: UUID(), contact: UUID(), role: UUID(), interaction: UUID(),
+                task: UUID(), order: UUID(), agreement: UUID())
             let anonymous = try await client.send(route.method, anyIDs.fill(CampaignFixtures.anyIDs.fill(path)), json: route.body.map { _ in [:] })
             #expect(anonymous.status == .unauthorized)
-            let garbage = try await client.send(route.method, anyIDs.fill(CampaignFixtures.anyIDs.fill(path)), token: "not.a.token", json: route.body.map { _ in [:] })
+            let garbage = try await client.send(
+                route.method, anyIDs.fill(CampaignFixtures.anyIDs.fill(path)), token: "not.a.token", json: route.body.map { _ in [:] })
             #expect(garbage.status == .unauthorized)
             #expect(garbage.headers[.contentType] == "application/problem+json")
         }
@@ -104,8 +119,11 @@ import Testing
         for role in Role.tenantRoles {
             #expect(!PermissionMatrix.allows(role, .tenantsManage))
         }
-        #expect(PermissionMatrix.permissions(of: .analyst) == [.profileRead, .branchesRead, .customersRead, .activitiesRead, .complaintsRead, .relationsRead,
-                                                               .segmentsRead, .campaignsRead])
+        #expect(
+            PermissionMatrix.permissions(of: .analyst) == [
+                .profileRead, .branchesRead, .customersRead, .activitiesRead, .complaintsRead, .relationsRead,
+                .segmentsRead, .campaignsRead,
+            ])
         #expect(!PermissionMatrix.allows(.analyst, .customersExport))
         #expect(!PermissionMatrix.allows(.relations, .customersRead))
         // Business relations: relations edits, marketing and analysts read, the front desk and administrators stay out.

@@ -63,18 +63,22 @@ import Testing
         try await app.test(.router) { client in
             let token = try await client.login(email: marketing.email, tenant: cast.a.slug.value).access
             // Well-formed, but an unknown field and a value of the wrong type: 422, the project's status for invalid input.
-            let invalid = try await client.send(.post, "/api/v1/segments/preview", token: token, rawBody: """
-                {"rule": {"all": [{"field": "age", "op": ">=", "value": 18}, {"field": "shoe_size", "op": "=", "value": 1},
-                                  {"field": "age", "op": ">=", "value": "18"}]}}
-                """)
+            let invalid = try await client.send(
+                .post, "/api/v1/segments/preview", token: token,
+                rawBody: """
+                    {"rule": {"all": [{"field": "age", "op": ">=", "value": 18}, {"field": "shoe_size", "op": "=", "value": 1},
+                                      {"field": "age", "op": ">=", "value": "18"}]}}
+                    """)
             #expect(invalid.status == .unprocessableContent)
             #expect(invalid.headers[.contentType] == "application/problem+json")
             let fields = (invalid["errors"] as? [[String: Any]] ?? []).compactMap { $0["field"] as? String }
             #expect(fields == ["rule.all[1].field", "rule.all[2].value"])
             // Not the shape of a rule tree: 400, as any malformed body.
-            let malformed = try await client.send(.post, "/api/v1/segments", token: token, rawBody: """
-                {"name": "Kapot", "rule": {"any": [{"field": "age", "op": ">=", "value": 18}, {"every": []}]}}
-                """)
+            let malformed = try await client.send(
+                .post, "/api/v1/segments", token: token,
+                rawBody: """
+                    {"name": "Kapot", "rule": {"any": [{"field": "age", "op": ">=", "value": 18}, {"every": []}]}}
+                    """)
             #expect(malformed.status == .badRequest)
             #expect((malformed["errors"] as? [[String: Any]])?.first?["field"] as? String == "rule.any[1]")
             let list = try await client.send(.get, "/api/v1/segments", token: token)
@@ -88,14 +92,16 @@ import Testing
         let app = cast.env.application(cast.services)
         try await app.test(.router) { client in
             let token = try await client.login(email: marketing.email, tenant: cast.a.slug.value).access
-            let created = try await client.send(.post, "/api/v1/segments", token: token, json: ["name": "Gasten", "rule": Self.guests["rule"] as Any])
+            let created = try await client.send(
+                .post, "/api/v1/segments", token: token, json: ["name": "Gasten", "rule": Self.guests["rule"] as Any])
             #expect(created.status == .created)
             #expect(created.headers[.eTag] == "\"1\"")
             let id = try #require(created["id"] as? String)
             let adults: [String: Any] = ["field": "age", "op": ">=", "value": 18]
             var ifMatch = HTTPFields()
             ifMatch[.ifMatch] = "\"1\""
-            let changed = try await client.send(.put, "/api/v1/segments/\(id)", token: token, json: ["name": "Volwassenen", "rule": adults], headers: ifMatch)
+            let changed = try await client.send(
+                .put, "/api/v1/segments/\(id)", token: token, json: ["name": "Volwassenen", "rule": adults], headers: ifMatch)
             #expect(changed.status == .ok)
             #expect(changed["version"] as? Int == 2)
             // Someone else's change from version 1 would overwrite version 2.
@@ -103,7 +109,8 @@ import Testing
             #expect(lost.status == .preconditionFailed)
             let unversioned = try await client.send(.put, "/api/v1/segments/\(id)", token: token, json: ["name": "Oud", "rule": adults])
             #expect(unversioned.status == .preconditionRequired)
-            let byBody = try await client.send(.put, "/api/v1/segments/\(id)", token: token, json: ["name": "Volwassenen 3", "rule": adults, "version": 2])
+            let byBody = try await client.send(
+                .put, "/api/v1/segments/\(id)", token: token, json: ["name": "Volwassenen 3", "rule": adults, "version": 2])
             #expect(byBody["version"] as? Int == 3)
             let current = try await client.send(.get, "/api/v1/segments/\(id)", token: token)
             #expect(current["name"] as? String == "Volwassenen 3")
@@ -135,8 +142,9 @@ import Testing
             let token = try await client.login(email: marketingA.email, tenant: cast.a.slug.value).access
             var headers = HTTPFields()
             if route.ifMatch { headers[.ifMatch] = "\"1\"" }
-            let response = try await client.send(route.method, route.path.replacingOccurrences(of: "{segment}", with: segmentB.id.uuidString.lowercased()),
-                                                 token: token, json: route.body, headers: headers)
+            let response = try await client.send(
+                route.method, route.path.replacingOccurrences(of: "{segment}", with: segmentB.id.uuidString.lowercased()),
+                token: token, json: route.body, headers: headers)
             #expect(response.status == .notFound, "\(route.testDescription): \(response.status)")
             #expect(!response.text.contains("Geheim"))
         }

@@ -29,8 +29,9 @@ extension CampaignFixtures {
 extension TestEnvironment {
     /// Template records of `tenant` by placeholder.
     func createTemplateFixtures(in tenant: Tenant) async throws -> [String: String] {
-        let draft = TemplateDraft(name: "Welkom", subject: "Welkom, {{customer.first_name}}", html: "<p>Welkom bij {{library.name}}.</p>",
-                                  text: "Welkom bij {{library.name}}.")
+        let draft = TemplateDraft(
+            name: "Welkom", subject: "Welkom, {{customer.first_name}}", html: "<p>Welkom bij {{library.name}}.</p>",
+            text: "Welkom bij {{library.name}}.")
         let template = try await db.withTenant(tenant) { tx in try await Templates.create(draft, by: .system, now: Date(), in: tx) }
         return ["{template}": template.id.uuidString.lowercased()]
     }

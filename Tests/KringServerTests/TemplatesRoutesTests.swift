@@ -12,8 +12,12 @@ import Testing
 /// Templates over HTTP: parts that do not parse name the part, versions refuse lost updates, a preview renders for
 /// one customer of the caller's library.
 @Suite struct TemplatesRoutesTests {
-    static var body: [String: Any] { ["name": "Nieuwsbrief", "subject": "Nieuws voor {{customer.first_name}}",
-                                      "html": "<p>Beste {{customer.full_name}},</p>", "text": "Beste {{customer.full_name}},"] }
+    static var body: [String: Any] {
+        [
+            "name": "Nieuwsbrief", "subject": "Nieuws voor {{customer.first_name}}",
+            "html": "<p>Beste {{customer.full_name}},</p>", "text": "Beste {{customer.full_name}},",
+        ]
+    }
 
     @Test func aPartThatDoesNotParseAnswers422NamingThePart() async throws {
         let cast = try await TwoTenants.make(suite: "Templates")
@@ -89,9 +93,12 @@ import Testing
             let token = try await client.login(email: marketing.email, tenant: cast.a.slug.value).access
             let created = try await client.send(.post, "/api/v1/templates", token: token, json: Self.body)
             let id = try #require(created["id"] as? String)
-            let preview = try await client.send(.post, "/api/v1/templates/\(id)/preview", token: token,
-                                                json: ["customer_id": customer.id.uuidString.lowercased(), "subject": "Voor {{customer.last_name}}",
-                                                       "context": ["confirm_url": "https://c.test"]])
+            let preview = try await client.send(
+                .post, "/api/v1/templates/\(id)/preview", token: token,
+                json: [
+                    "customer_id": customer.id.uuidString.lowercased(), "subject": "Voor {{customer.last_name}}",
+                    "context": ["confirm_url": "https://c.test"],
+                ])
             #expect(preview.status == .ok, "\(preview.text)")
             #expect(preview["subject"] as? String == "Voor Dekker & Zn")
             #expect(preview["version"] as? Int == 1)
@@ -109,8 +116,9 @@ import Testing
             let analyst = try await cast.env.createUser(in: cast.a, role: .analyst)
             let analystToken = try await client.login(email: analyst.email, tenant: cast.a.slug.value).access
             #expect(try await client.send(.get, "/api/v1/templates/\(id)", token: analystToken).status == .ok)
-            let refused = try await client.send(.post, "/api/v1/templates/\(id)/preview", token: analystToken,
-                                                json: ["customer_id": customer.id.uuidString.lowercased()])
+            let refused = try await client.send(
+                .post, "/api/v1/templates/\(id)/preview", token: analystToken,
+                json: ["customer_id": customer.id.uuidString.lowercased()])
             #expect(refused.status == .forbidden)
         }
         #expect(try await cast.tenantAuditCount("template.previewed", tenant: cast.a) == 1)
@@ -128,16 +136,20 @@ import Testing
         let marketingA = try await cast.env.createUser(in: cast.a, role: .marketing)
         let customerA = try await cast.env.createCustomer(in: cast.a)
         let templateB = try await cast.env.db.withTenant(cast.b) { tx in
-            try await Templates.create(TemplateDraft(name: "Geheim van B", subject: "Geheim", html: "<p>Geheim</p>", text: "Geheim"), by: .system, now: Date(), in: tx)
+            try await Templates.create(
+                TemplateDraft(name: "Geheim van B", subject: "Geheim", html: "<p>Geheim</p>", text: "Geheim"), by: .system, now: Date(), in: tx)
         }
         let app = cast.env.application(cast.services)
         try await app.test(.router) { client in
             let token = try await client.login(email: marketingA.email, tenant: cast.a.slug.value).access
             var headers = HTTPFields()
             if route.ifMatch { headers[.ifMatch] = "\"1\"" }
-            let fixtures = CampaignFixtures(ids: ["{template}": templateB.id.uuidString.lowercased(), "{customer}": customerA.id.uuidString.lowercased()])
-            let response = try await client.send(route.method, fixtures.fill(route.path), token: token, json: route.body.map { fixtures.fill($0) },
-                                                 headers: headers)
+            let fixtures = CampaignFixtures(ids: [
+                "{template}": templateB.id.uuidString.lowercased(), "{customer}": customerA.id.uuidString.lowercased(),
+            ])
+            let response = try await client.send(
+                route.method, fixtures.fill(route.path), token: token, json: route.body.map { fixtures.fill($0) },
+                headers: headers)
             #expect(response.status == .notFound, "\(route.testDescription): \(response.status)")
             #expect(!response.text.contains("Geheim"))
         }
@@ -153,14 +165,16 @@ import Testing
         let marketingA = try await cast.env.createUser(in: cast.a, role: .marketing)
         let customerB = try await cast.env.createCustomer(in: cast.b, lastName: "Verborgen")
         let templateA = try await cast.env.db.withTenant(cast.a) { tx in
-            try await Templates.create(TemplateDraft(name: "Welkom", subject: "Hallo {{customer.last_name}}", html: "<p>{{customer.full_name}}</p>", text: "x"),
-                                       by: .system, now: Date(), in: tx)
+            try await Templates.create(
+                TemplateDraft(name: "Welkom", subject: "Hallo {{customer.last_name}}", html: "<p>{{customer.full_name}}</p>", text: "x"),
+                by: .system, now: Date(), in: tx)
         }
         let app = cast.env.application(cast.services)
         try await app.test(.router) { client in
             let token = try await client.login(email: marketingA.email, tenant: cast.a.slug.value).access
-            let response = try await client.send(.post, "/api/v1/templates/\(templateA.id.uuidString.lowercased())/preview", token: token,
-                                                 json: ["customer_id": customerB.id.uuidString.lowercased()])
+            let response = try await client.send(
+                .post, "/api/v1/templates/\(templateA.id.uuidString.lowercased())/preview", token: token,
+                json: ["customer_id": customerB.id.uuidString.lowercased()])
             #expect(response.status == .notFound)
             #expect(!response.text.contains("Verborgen"))
         }

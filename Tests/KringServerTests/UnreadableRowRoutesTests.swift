@@ -24,8 +24,9 @@ import Testing
             for constraint in ["campaigns_state_check", "campaigns_one_off_audience"] {
                 try await connection.query(PostgresQuery(unsafeSQL: "ALTER TABLE \(table) DROP CONSTRAINT \(constraint)"), logger: env.owner.logger)
             }
-            try await connection.query(PostgresQuery(unsafeSQL: "UPDATE \(table) SET state = 'archived' WHERE id = '\(campaign.id.uuidString.lowercased())'"),
-                                       logger: env.owner.logger)
+            try await connection.query(
+                PostgresQuery(unsafeSQL: "UPDATE \(table) SET state = 'archived' WHERE id = '\(campaign.id.uuidString.lowercased())'"),
+                logger: env.owner.logger)
         }
         let app = env.application(services)
         try await app.test(.router) { client in

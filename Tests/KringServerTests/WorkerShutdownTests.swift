@@ -38,14 +38,20 @@ import Testing
         let clock = TestClock(Date(timeIntervalSince1970: 1_970_000_000))
         let kind = "test.slow.\(UUID())"
         let (running, waiting) = try await env.db.withPlatform { tx in
-            (try await JobQueue.enqueue(kind: kind, runAt: clock.now, in: tx),
-             try await JobQueue.enqueue(kind: kind, runAt: clock.now + 1, in: tx))
+            (
+                try await JobQueue.enqueue(kind: kind, runAt: clock.now, in: tx),
+                try await JobQueue.enqueue(kind: kind, runAt: clock.now + 1, in: tx)
+            )
         }
         let gate = Gate()
-        let worker = JobWorker(queue: JobQueue(db: env.db), handlers: [kind: { _ in
-            await gate.markStarted()
-            await gate.waitForRelease()
-        }], batchSize: 1, pollInterval: .milliseconds(20), now: clock.closure, logger: Logger(label: "shutdown-test"))
+        let worker = JobWorker(
+            queue: JobQueue(db: env.db),
+            handlers: [
+                kind: { _ in
+                    await gate.markStarted()
+                    await gate.waitForRelease()
+                }
+            ], batchSize: 1, pollInterval: .milliseconds(20), now: clock.closure, logger: Logger(label: "shutdown-test"))
 
         try await testGracefulShutdown { trigger in
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -60,7 +66,8 @@ import Testing
         let states = try await env.db.withPlatform { tx in
             var states: [Int64: String] = [:]
             for try await (id, status, attempts) in try await tx.query("SELECT id, status, attempts FROM jobs WHERE id IN (\(running), \(waiting))")
-                .decode((Int64, String, Int).self) {
+                .decode((Int64, String, Int).self)
+            {
                 states[id] = "\(status)/\(attempts)"
             }
             return states

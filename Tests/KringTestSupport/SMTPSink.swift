@@ -79,7 +79,9 @@ public final class SMTPSink: Sendable {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kring-smtp-sink-\(UUID().uuidString.prefix(8))")
         let messages = folder.appendingPathComponent("messages")
         try FileManager.default.createDirectory(at: messages, withIntermediateDirectories: true)
-        var arguments = [script.path, "--dir", messages.path, "--ready-file", folder.appendingPathComponent("port").path, "--tls", options.tls.rawValue]
+        var arguments = [
+            script.path, "--dir", messages.path, "--ready-file", folder.appendingPathComponent("port").path, "--tls", options.tls.rawValue,
+        ]
         var certificate: String?
         if options.tls != .none {
             let (cert, key) = try await makeCertificate(in: folder)
@@ -115,7 +117,8 @@ public final class SMTPSink: Sendable {
         }
         process.terminate()
         let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-        throw SinkFailed(description: "the SMTP sink did not start (is python3-aiosmtpd installed? Deploy/test.sh installs it): \(output.suffix(2000))")
+        throw SinkFailed(
+            description: "the SMTP sink did not start (is python3-aiosmtpd installed? Deploy/test.sh installs it): \(output.suffix(2000))")
     }
 
     public struct SinkFailed: Error, CustomStringConvertible {
@@ -128,8 +131,10 @@ public final class SMTPSink: Sendable {
         let key = folder.appendingPathComponent("key.pem").path
         let openssl = Process()
         openssl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        openssl.arguments = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2",
-                             "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"]
+        openssl.arguments = [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2",
+            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+        ]
         openssl.standardInput = FileHandle.nullDevice
         openssl.standardOutput = FileHandle.nullDevice
         openssl.standardError = FileHandle.nullDevice
@@ -159,9 +164,10 @@ public final class SMTPSink: Sendable {
             let json = try JSONSerialization.jsonObject(with: Data(contentsOf: messages.appendingPathComponent(file))) as? [String: Any] ?? [:]
             let raw = try Data(contentsOf: messages.appendingPathComponent(file.replacingOccurrences(of: ".json", with: ".eml")))
             let parts = (json["parts"] as? [[String: Any]] ?? []).map { part in
-                Received.Part(contentType: part["content_type"] as? String ?? "", charset: part["charset"] as? String,
-                              transferEncoding: part["transfer_encoding"] as? String,
-                              text: (part["text"] as? String).map { $0.replacingOccurrences(of: "\r\n", with: "\n") })
+                Received.Part(
+                    contentType: part["content_type"] as? String ?? "", charset: part["charset"] as? String,
+                    transferEncoding: part["transfer_encoding"] as? String,
+                    text: (part["text"] as? String).map { $0.replacingOccurrences(of: "\r\n", with: "\n") })
             }
             return Received(
                 raw: Array(raw), mailFrom: json["mail_from"] as? String ?? "", recipients: json["rcpt_tos"] as? [String] ?? [],

@@ -41,7 +41,9 @@ extension TestClientProtocol {
     }
 
     /// Logs in and answers the access and refresh tokens; fails the test on anything but 200.
-    public func login(email: String, password: String = TestEnvironment.password, tenant: String?, code: String? = nil) async throws -> (access: String, refresh: String) {
+    public func login(
+        email: String, password: String = TestEnvironment.password, tenant: String?, code: String? = nil
+    ) async throws -> (access: String, refresh: String) {
         var body: [String: Any] = ["email": email, "password": password]
         if let tenant { body["tenant"] = tenant }
         if let code { body["totp_code"] = code }

@@ -33,8 +33,9 @@ public actor TestDatabase {
 
     /// A running client; it lives until the test process ends.
     public func client(user: String, database: String, maxConnections: Int = 4) -> PostgresClient {
-        let client = PostgresClient(configuration: configuration(user: user, database: database, maxConnections: maxConnections),
-                                    backgroundLogger: Self.logger)
+        let client = PostgresClient(
+            configuration: configuration(user: user, database: database, maxConnections: maxConnections),
+            backgroundLogger: Self.logger)
         Task { await client.run() }
         return client
     }
@@ -58,8 +59,9 @@ public actor TestDatabase {
         try await admin("DROP DATABASE IF EXISTS \(template)")
         try await admin("CREATE DATABASE \(template) OWNER kring_owner")
         // Migrate with a throwaway pool, then close it: a template must have no connections when copied.
-        let client = PostgresClient(configuration: configuration(user: "kring_owner", database: template, maxConnections: 2),
-                                    backgroundLogger: Self.logger)
+        let client = PostgresClient(
+            configuration: configuration(user: "kring_owner", database: template, maxConnections: 2),
+            backgroundLogger: Self.logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             defer { group.cancelAll() }

@@ -84,15 +84,19 @@ public struct TestEnvironment: Sendable {
     /// The code a platform administrator's app shows at `date`.
     public static func platformCode(at date: Date) -> String { TwoFactor.code(secret: platformTOTPSecret, at: date) }
 
-    public static func makeKeys(kids: [String] = ["k1"], active: String = "k1", issuer: String = "kring-test") async throws -> (TokenKeys, [String: Curve25519.Signing.PrivateKey]) {
+    public static func makeKeys(
+        kids: [String] = ["k1"], active: String = "k1", issuer: String = "kring-test"
+    ) async throws -> (TokenKeys, [String: Curve25519.Signing.PrivateKey]) {
         var keys: [String: Curve25519.Signing.PrivateKey] = [:]
         for kid in kids { keys[kid] = Curve25519.Signing.PrivateKey() }
         return (try await TokenKeys(privateKeys: keys, activeKID: active, issuer: issuer), keys)
     }
 
     /// Tests never sleep: a throttled address's wait goes to `pause`, which records it where a test asks.
-    public func authentication(clock: TestClock, keys: TokenKeys, throttle: LoginThrottle = LoginThrottle(),
-                               pause: @escaping @Sendable (TimeInterval) async -> Void = { _ in }) -> Authentication {
+    public func authentication(
+        clock: TestClock, keys: TokenKeys, throttle: LoginThrottle = LoginThrottle(),
+        pause: @escaping @Sendable (TimeInterval) async -> Void = { _ in }
+    ) -> Authentication {
         Authentication(db: db, keys: keys, hasher: Self.hasher, throttle: throttle, environment: "test", now: clock.closure, pause: pause)
     }
 

@@ -21,10 +21,13 @@ import Testing
         let colleague = try await env.createUser(in: tenant, role: .frontdesk)
         let stranger = try await env.createUser(in: elsewhere, role: .frontdesk)
         let clock = TestClock(Date())
-        _ = try await env.db.withPlatform { tx in try await TwoFactor.enable(userID: colleague.id, secret: TwoFactor.newSecret(), confirmedStep: 0, now: clock.now, in: tx) }
+        _ = try await env.db.withPlatform { tx in
+            try await TwoFactor.enable(userID: colleague.id, secret: TwoFactor.newSecret(), confirmedStep: 0, now: clock.now, in: tx)
+        }
         let app = try await env.webApplication(try await env.services(clock: clock))
         try await app.test(.router) { client in
-            let colleagueToken = try await client.send(.post, "/api/v1/auth/login", json: ["email": colleague.email, "password": TestEnvironment.password, "tenant": tenant.slug.value])
+            let colleagueToken = try await client.send(
+                .post, "/api/v1/auth/login", json: ["email": colleague.email, "password": TestEnvironment.password, "tenant": tenant.slug.value])
             #expect(colleagueToken.status == .unauthorized)  // two-factor on: a code is needed
             let browser = Browser(client)
             try await browser.signIn(admin.email, password: TestEnvironment.password, library: tenant.slug.value)
@@ -33,7 +36,8 @@ import Testing
             #expect(list.contains(colleague.email))
             #expect(!list.contains(stranger.email))
 
-            let invited = try await browser.post("/beheer/medewerkers", [("name", "Els Jansen"), ("email", "els.\(UUID().uuidString.prefix(6))@example.org"), ("role", "marketing")])
+            let invited = try await browser.post(
+                "/beheer/medewerkers", [("name", "Els Jansen"), ("email", "els.\(UUID().uuidString.prefix(6))@example.org"), ("role", "marketing")])
             #expect(invited.location == "/beheer/medewerkers?gedaan=uitgenodigd")
             try await browser.get("/beheer/medewerkers")
             let bad = try await browser.post("/beheer/medewerkers", [("email", "geen-adres"), ("role", "marketing")])
@@ -45,28 +49,36 @@ import Testing
             try await browser.get("/beheer/medewerkers")
             #expect(try await browser.post(path, [("action", "reset-two-factor")]).location == "/beheer/medewerkers?gedaan=tweestaps")
             // Two-factor off: the password alone works again (the library does not require it).
-            let after = try await client.send(.post, "/api/v1/auth/login", json: ["email": colleague.email, "password": TestEnvironment.password, "tenant": tenant.slug.value])
+            let after = try await client.send(
+                .post, "/api/v1/auth/login", json: ["email": colleague.email, "password": TestEnvironment.password, "tenant": tenant.slug.value])
             #expect(after.status == .ok)
 
             try await browser.get("/beheer/medewerkers")
             let foreign = try await browser.post("/beheer/medewerkers/\(stranger.id.uuidString.lowercased())", [("action", "reset-two-factor")])
             #expect(foreign.status == .notFound)
-            let foreignRole = try await browser.post("/beheer/medewerkers/\(stranger.id.uuidString.lowercased())", [("action", "role"), ("role", "analyst")])
+            let foreignRole = try await browser.post(
+                "/beheer/medewerkers/\(stranger.id.uuidString.lowercased())", [("action", "role"), ("role", "analyst")])
             #expect(foreignRole.status == .notFound)
         }
         let audit = try await env.db.withPlatform { tx in
-            try await tx.query("""
+            try await tx.query(
+                """
                 SELECT action FROM platform.audit_log WHERE tenant_id = \(tenant.id) AND action IN ('user.invited', 'membership.updated', 'two_factor.reset', 'access.foreign_resource')
                 ORDER BY id
-                """).decode(String.self).reduce(into: [String]()) { $0.append($1) }
+                """
+            ).decode(String.self).reduce(into: [String]()) { $0.append($1) }
         }
         #expect(audit == ["user.invited", "membership.updated", "two_factor.reset", "access.foreign_resource", "access.foreign_resource"])
         let role = try await env.db.withPlatform { tx in
-            try await tx.query("SELECT role FROM platform.memberships WHERE user_id = \(colleague.id) AND tenant_id = \(tenant.id)").decode(String.self).first { _ in true }
+            try await tx.query("SELECT role FROM platform.memberships WHERE user_id = \(colleague.id) AND tenant_id = \(tenant.id)").decode(
+                String.self
+            ).first { _ in true }
         }
         #expect(role == "analyst")
         let queued = try await env.db.withPlatform { tx in
-            try await tx.query("SELECT count(*)::int FROM platform.jobs WHERE kind = 'staff.invitation' AND tenant_id = \(tenant.id)").decode(Int.self).first { _ in true }
+            try await tx.query("SELECT count(*)::int FROM platform.jobs WHERE kind = 'staff.invitation' AND tenant_id = \(tenant.id)").decode(
+                Int.self
+            ).first { _ in true }
         }
         #expect(queued == 1)
     }
@@ -80,7 +92,8 @@ import Testing
             let browser = Browser(client)
             try await browser.signIn(admin.email, password: TestEnvironment.password, library: tenant.slug.value)
             try await browser.get("/beheer/api-sleutels")
-            let created = try await browser.post("/beheer/api-sleutels", [("name", "Ticketing"), ("scope", "registrations:write"), ("scope", "customers:read"), ("days", "90")])
+            let created = try await browser.post(
+                "/beheer/api-sleutels", [("name", "Ticketing"), ("scope", "registrations:write"), ("scope", "customers:read"), ("days", "90")])
             #expect(created.status == .ok)
             let start = try #require(created.html.range(of: "<code class=\"secret\" id=\"new-key\">"))
             let secret = String(created.html[start.upperBound...].prefix { $0 != "<" })
@@ -100,11 +113,13 @@ import Testing
             #expect(twice.contains("Er is al een vestiging met deze naam."))
 
             try await browser.get("/beheer/instellingen")
-            let invalid = try await browser.post("/beheer/instellingen", [("complaint_due_days", "900"), ("idle_timeout_minutes", "15"), ("two_factor_required", "on")])
+            let invalid = try await browser.post(
+                "/beheer/instellingen", [("complaint_due_days", "900"), ("idle_timeout_minutes", "15"), ("two_factor_required", "on")])
             #expect(invalid.status == .unprocessableContent)
             #expect(invalid.contains("Vul een aantal dagen in, van 1 tot 365."))
             #expect(invalid.field("idle_timeout_minutes") == "15")
-            let saved = try await browser.post("/beheer/instellingen", [("complaint_due_days", "10"), ("idle_timeout_minutes", "15"), ("two_factor_required", "on")])
+            let saved = try await browser.post(
+                "/beheer/instellingen", [("complaint_due_days", "10"), ("idle_timeout_minutes", "15"), ("two_factor_required", "on")])
             #expect(saved.location == "/beheer/instellingen?gedaan=instellingen")
         }
         let settings = try await env.db.withTenant(tenant) { tx in try await TenantSettings.load(in: tx) }

@@ -19,7 +19,9 @@ final class Browser {
         /// The value of the first input named `name` (or the text of a textarea), HTML entities decoded.
         func field(_ name: String) -> String? {
             guard let nameRange = html.range(of: "name=\"\(name)\"") else { return nil }
-            guard let open = html[..<nameRange.lowerBound].lastIndex(of: "<"), let close = html[nameRange.upperBound...].firstIndex(of: ">") else { return nil }
+            guard let open = html[..<nameRange.lowerBound].lastIndex(of: "<"), let close = html[nameRange.upperBound...].firstIndex(of: ">") else {
+                return nil
+            }
             let tag = html[open...close]
             if tag.hasPrefix("<textarea") {
                 let rest = html[html.index(after: close)...]
@@ -75,7 +77,8 @@ final class Browser {
         for header in page.headers[values: .setCookie] {
             let pair = header.split(separator: ";", maxSplits: 1)[0].split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard pair.count == 2 else { continue }
-            let name = String(pair[0]), value = String(pair[1])
+            let name = String(pair[0])
+            let value = String(pair[1])
             if value.isEmpty || header.contains("Max-Age=0") { cookies[name] = nil } else { cookies[name] = value }
         }
         if let token = page.formToken { lastToken = token }

@@ -27,7 +27,8 @@ import Testing
             #expect(invalid.status == .unprocessableContent)
             #expect(invalid.contains("Vul een postcode in zoals 2011 AB."))
             #expect(invalid.field("last_name") == "Jansen")
-            let created = try await browser.post("/klanten/nieuw", [("kind", "guest"), ("first_name", "Saar"), ("last_name", "Jansen"), ("postcode", "2011 AB")])
+            let created = try await browser.post(
+                "/klanten/nieuw", [("kind", "guest"), ("first_name", "Saar"), ("last_name", "Jansen"), ("postcode", "2011 AB")])
             let guestPath = try #require(created.location?.components(separatedBy: "?").first)
             let guestID = String(guestPath.dropFirst("/klanten/".count))
 
@@ -38,7 +39,8 @@ import Testing
             #expect(sideBySide.contains("Gaat op in de andere"))
             let unticked = try await browser.post("/klanten/\(survivor.id.uuidString.lowercased())/samenvoegen", [("duplicate", guestID)])
             #expect(unticked.status == .unprocessableContent)
-            let merged = try await browser.post("/klanten/\(survivor.id.uuidString.lowercased())/samenvoegen", [("duplicate", guestID), ("confirm", "on")])
+            let merged = try await browser.post(
+                "/klanten/\(survivor.id.uuidString.lowercased())/samenvoegen", [("duplicate", guestID), ("confirm", "on")])
             #expect(merged.status == .seeOther)
             #expect(try await browser.get(guestPath).status == .notFound)
 

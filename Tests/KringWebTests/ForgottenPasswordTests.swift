@@ -40,9 +40,10 @@ import Testing
 
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kring-resets-\(UUID())")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let handler = try #require(PasswordResets.handlers(
-            db: env.db, transport: FileTransport(folder: folder), publicURL: "https://kring.test", fallbackSender: "kring@bibliotheek.example",
-            now: clock.closure, logger: Logger(label: "test"))[PasswordResets.jobKind])
+        let handler = try #require(
+            PasswordResets.handlers(
+                db: env.db, transport: FileTransport(folder: folder), publicURL: "https://kring.test", fallbackSender: "kring@bibliotheek.example",
+                now: clock.closure, logger: Logger(label: "test"))[PasswordResets.jobKind])
         let queue = JobQueue(db: env.db)
         for job in try await queue.claim(limit: 10, worker: "test", lease: .seconds(60), now: clock.now, kinds: [PasswordResets.jobKind]) {
             try await handler(job)
@@ -56,8 +57,12 @@ import Testing
         let token = try #require(text.range(of: "https://kring.test/wachtwoord/").map { String(text[$0.upperBound...].prefix { !$0.isWhitespace }) })
 
         try await app.test(.router) { client in
-            #expect(try await client.send(.post, "/api/v1/auth/password", json: ["setup_token": token, "password": "een nieuw goed wachtwoord"]).status == .noContent)
-            #expect(try await client.send(.post, "/api/v1/auth/password", json: ["setup_token": token, "password": "nog een ander wachtwoord"]).status == .unauthorized)
+            #expect(
+                try await client.send(.post, "/api/v1/auth/password", json: ["setup_token": token, "password": "een nieuw goed wachtwoord"]).status
+                    == .noContent)
+            #expect(
+                try await client.send(.post, "/api/v1/auth/password", json: ["setup_token": token, "password": "nog een ander wachtwoord"]).status
+                    == .unauthorized)
             _ = try await client.login(email: user.email, password: "een nieuw goed wachtwoord", tenant: tenant.slug.value)
         }
     }

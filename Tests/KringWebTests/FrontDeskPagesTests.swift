@@ -17,12 +17,17 @@ import Testing
         let tenant = try await env.createTenant("wd")
         let desk = try await env.createUser(in: tenant, role: .frontdesk)
         var made: [Customer] = []
-        for index in 0..<5 { made.append(try await WebAppTests.customer(in: tenant, env: env, lastName: "Gast\(index)", memberNumber: "55\(index)\(Int.random(in: 10_000...99_999))")) }
+        for index in 0..<5 {
+            made.append(
+                try await WebAppTests.customer(
+                    in: tenant, env: env, lastName: "Gast\(index)", memberNumber: "55\(index)\(Int.random(in: 10_000...99_999))"))
+        }
         let people = made
         let clock = TestClock(Date())
         let activity = try await env.db.withTenant(tenant) { tx in
-            try await Activities.create(ActivityDraft(title: "Voorlezen", category: "jeugd", startsAt: clock.now + 600, endsAt: clock.now + 4200, capacity: 4),
-                                        by: .system, now: clock.now, in: tx)
+            try await Activities.create(
+                ActivityDraft(title: "Voorlezen", category: "jeugd", startsAt: clock.now + 600, endsAt: clock.now + 4200, capacity: 4),
+                by: .system, now: clock.now, in: tx)
         }
         let app = try await env.webApplication(try await env.services(clock: clock))
         try await app.test(.router) { client in
@@ -64,10 +69,12 @@ import Testing
 
             // A registration of another activity cannot be changed through this one.
             let other = try await env.db.withTenant(tenant) { tx in
-                try await Activities.create(ActivityDraft(title: "Leesclub", category: "volwassenen", startsAt: clock.now + 600, endsAt: clock.now + 4200),
-                                            by: .system, now: clock.now, in: tx)
+                try await Activities.create(
+                    ActivityDraft(title: "Leesclub", category: "volwassenen", startsAt: clock.now + 600, endsAt: clock.now + 4200),
+                    by: .system, now: clock.now, in: tx)
             }
-            let wrongPair = try await browser.post("/activiteiten/\(other.id.uuidString.lowercased())/aanmeldingen/\(fourth)", [("status", "attended")])
+            let wrongPair = try await browser.post(
+                "/activiteiten/\(other.id.uuidString.lowercased())/aanmeldingen/\(fourth)", [("status", "attended")])
             #expect(wrongPair.status == .notFound)
         }
     }
@@ -80,10 +87,12 @@ import Testing
         let customer = try await WebAppTests.customer(in: tenant, env: env)
         let clock = TestClock(Date())
         let (late, soon) = try await env.db.withTenant(tenant) { tx in
-            let soon = try await Complaints.create(ComplaintDraft(customerID: customer.id, channel: "desk", category: "wachttijd", description: "Lang gewacht"),
-                                                   by: .system, now: clock.now, in: tx)
-            let late = try await Complaints.create(ComplaintDraft(customerID: nil, channel: "email", category: "boete", description: "Boete klopt niet"),
-                                                   by: .system, now: clock.now - 20 * 86_400, in: tx)
+            let soon = try await Complaints.create(
+                ComplaintDraft(customerID: customer.id, channel: "desk", category: "wachttijd", description: "Lang gewacht"),
+                by: .system, now: clock.now, in: tx)
+            let late = try await Complaints.create(
+                ComplaintDraft(customerID: nil, channel: "email", category: "boete", description: "Boete klopt niet"),
+                by: .system, now: clock.now - 20 * 86_400, in: tx)
             return (late, soon)
         }
         let app = try await env.webApplication(try await env.services(clock: clock))
@@ -92,7 +101,8 @@ import Testing
             try await reader.signIn(analyst.email, password: TestEnvironment.password, library: tenant.slug.value)
             let list = try await reader.get("/klachten")
             #expect(list.status == .ok)
-            let lateAt = try #require(list.html.range(of: "boete")), soonAt = try #require(list.html.range(of: "wachttijd"))
+            let lateAt = try #require(list.html.range(of: "boete"))
+            let soonAt = try #require(list.html.range(of: "wachttijd"))
             #expect(lateAt.lowerBound < soonAt.lowerBound)
             #expect(list.contains("dagen te laat"))
             let readOnly = try await reader.get("/klachten/\(late.id.uuidString.lowercased())")
@@ -110,7 +120,8 @@ import Testing
             let empty = try await browser.post(path, [("action", "resolve"), ("resolution", "  ")])
             #expect(empty.status == .unprocessableContent)
             #expect(empty.contains("Schrijf op hoe de klacht is afgehandeld."))
-            #expect(try await browser.post(path, [("action", "resolve"), ("resolution", "Excuses aangeboden; boek gereserveerd.")]).status == .seeOther)
+            #expect(
+                try await browser.post(path, [("action", "resolve"), ("resolution", "Excuses aangeboden; boek gereserveerd.")]).status == .seeOther)
         }
         let resolved = try await env.db.withTenant(tenant) { tx in try await Complaints.find(soon.id, in: tx) }
         #expect(resolved?.status == .resolved)

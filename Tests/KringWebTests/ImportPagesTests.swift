@@ -42,7 +42,8 @@ import Testing
         body += "--\(boundary)\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n\(token)\r\n"
         body += "--\(boundary)\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\nmembers\r\n"
         body += "--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"leden.csv\"\r\nContent-Type: text/csv\r\n\r\n\(file)\r\n"
-        body += "--\(boundary)\r\nContent-Disposition: form-data; name=\"mapping\"; filename=\"\"\r\nContent-Type: application/octet-stream\r\n\r\n\r\n"
+        body +=
+            "--\(boundary)\r\nContent-Disposition: form-data; name=\"mapping\"; filename=\"\"\r\nContent-Type: application/octet-stream\r\n\r\n\r\n"
         body += "--\(boundary)--\r\n"
         return ("multipart/form-data; boundary=\(boundary)", ByteBuffer(string: body))
     }
@@ -63,13 +64,19 @@ import Testing
             let token = try #require(form.formToken)
             // Without the token inside the multipart body, refused.
             let (badType, badBody) = Self.multipart("wrong", file: Self.header + Self.rows.joined(separator: "\r\n"))
-            let refused = try await client.execute(uri: "/beheer/import", method: .post, headers: [
-                .contentType: badType, .cookie: browser.cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")], body: badBody)
+            let refused = try await client.execute(
+                uri: "/beheer/import", method: .post,
+                headers: [
+                    .contentType: badType, .cookie: browser.cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; "),
+                ], body: badBody)
             #expect(refused.status == .forbidden)
 
             let (type, body) = Self.multipart(token, file: Self.header + Self.rows.joined(separator: "\r\n"))
-            let uploaded = try await client.execute(uri: "/beheer/import", method: .post, headers: [
-                .contentType: type, .cookie: browser.cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")], body: body)
+            let uploaded = try await client.execute(
+                uri: "/beheer/import", method: .post,
+                headers: [
+                    .contentType: type, .cookie: browser.cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; "),
+                ], body: body)
             #expect(uploaded.status == .seeOther)
             let dryRunPath = try #require(uploaded.headers[.location])
             let queued = try await browser.get(dryRunPath)
@@ -81,15 +88,17 @@ import Testing
             #expect(dryRun.contains("Vestigingen die Kring nog niet kent"))
             #expect(dryRun.contains("<li>Heemstede</li>") && dryRun.contains("<li>Bloemendaal</li>"))
             #expect(dryRun.contains("4 rijen met deze vestigingen"))
-            #expect(!dryRun.contains("Vestiging ‘Heemstede’ bestaat niet in Kring."), "rows refused for their branch are counted in the card, not listed")
+            #expect(
+                !dryRun.contains("Vestiging ‘Heemstede’ bestaat niet in Kring."), "rows refused for their branch are counted in the card, not listed")
             let firstCSV = try await browser.get(dryRunPath + "/fouten.csv")
             #expect(firstCSV.html.contains("Vestiging ‘Heemstede’ bestaat niet in Kring."))
             let progress = try await browser.get(dryRunPath + "/voortgang")
             #expect(progress.html.contains("\"percent\":100") && progress.html.contains("\"finished\":true"))
             #expect(try await env.db.withTenant(tenant) { tx in try await Branches.list(in: tx) }.isEmpty)
-            #expect(try await env.db.withTenant(tenant) { tx in
-                try await tx.query("SELECT count(*)::int FROM customers").decode(Int.self).first { _ in true }
-            } == 0, "a dry run writes nothing")
+            #expect(
+                try await env.db.withTenant(tenant) { tx in
+                    try await tx.query("SELECT count(*)::int FROM customers").decode(Int.self).first { _ in true }
+                } == 0, "a dry run writes nothing")
 
             // Another library's administrator gets the 404 page for this import.
             let stranger = Browser(client)

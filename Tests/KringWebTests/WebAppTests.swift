@@ -48,7 +48,8 @@ import Testing
             #expect(wrong.status == .unauthorized)
             #expect(wrong.contains("klopt niet"))
             #expect(wrong.contains("value=\"\(user.email)\""))
-            let signedIn = try await browser.post("/inloggen", [("email", user.email), ("password", TestEnvironment.password), ("library", tenant.slug.value)])
+            let signedIn = try await browser.post(
+                "/inloggen", [("email", user.email), ("password", TestEnvironment.password), ("library", tenant.slug.value)])
             #expect(signedIn.status == .seeOther)
             #expect(signedIn.location == "/")
             let cookie = try #require(signedIn.headers[values: .setCookie].first { $0.hasPrefix(BrowserSessions.cookieName + "=") })
@@ -83,8 +84,11 @@ import Testing
         try await app.test(.router) { client in
             let browser = Browser(client)
             try await browser.get("/inloggen")
-            #expect(try await browser.post("/inloggen", [("email", user.email), ("password", TestEnvironment.password), ("library", tenant.slug.value)],
-                                           token: "").status == .forbidden)
+            #expect(
+                try await browser.post(
+                    "/inloggen", [("email", user.email), ("password", TestEnvironment.password), ("library", tenant.slug.value)],
+                    token: ""
+                ).status == .forbidden)
             try await browser.signIn(user.email, password: TestEnvironment.password, library: tenant.slug.value)
             let path = "/klanten/\(customer.id.uuidString.lowercased())/contactmoment"
             try await browser.get(path)
@@ -99,7 +103,8 @@ import Testing
             let saved = try await browser.post(path, fields)
             #expect(saved.status == .seeOther)
             let count = try await env.db.withTenant(tenant) { tx in
-                try await tx.query("SELECT count(*)::int FROM contact_moments WHERE customer_id = \(customer.id) AND subject = 'Vraag over boete'").decode(Int.self).first { _ in true }
+                try await tx.query("SELECT count(*)::int FROM contact_moments WHERE customer_id = \(customer.id) AND subject = 'Vraag over boete'")
+                    .decode(Int.self).first { _ in true }
             }
             #expect(count == 1)
         }
@@ -129,8 +134,10 @@ import Testing
             #expect(try await browser.get("/bestaat-niet").status == .notFound)
         }
         let audited = try await env.db.withTenant(libraryB) { tx in
-            try await tx.query("SELECT count(*)::int FROM audit_log WHERE action = 'access.unknown_customer' AND subject_id = \(customerA.id.uuidString.lowercased())")
-                .decode(Int.self).first { _ in true }
+            try await tx.query(
+                "SELECT count(*)::int FROM audit_log WHERE action = 'access.unknown_customer' AND subject_id = \(customerA.id.uuidString.lowercased())"
+            )
+            .decode(Int.self).first { _ in true }
         }
         #expect(audited == 5)
     }
@@ -141,7 +148,9 @@ import Testing
         let user = try await env.createUser(in: tenant, role: .frontdesk)
         let clock = TestClock(Date())
         let secret = TwoFactor.newSecret()
-        let codes = try await env.db.withPlatform { tx in try await TwoFactor.enable(userID: user.id, secret: secret, confirmedStep: 0, now: clock.now, in: tx) }
+        let codes = try await env.db.withPlatform { tx in
+            try await TwoFactor.enable(userID: user.id, secret: secret, confirmedStep: 0, now: clock.now, in: tx)
+        }
         let app = try await env.webApplication(try await env.services(clock: clock))
         try await app.test(.router) { client in
             let browser = Browser(client)
@@ -161,11 +170,16 @@ import Testing
             #expect(try await browser.get("/klanten").status == .ok)
 
             // The API: no code, 401 naming the field; the same code again, refused; a recovery code, once.
-            let noCode = try await client.send(.post, "/api/v1/auth/login", json: ["email": user.email, "password": TestEnvironment.password, "tenant": tenant.slug.value])
+            let noCode = try await client.send(
+                .post, "/api/v1/auth/login", json: ["email": user.email, "password": TestEnvironment.password, "tenant": tenant.slug.value])
             #expect(noCode.status == .unauthorized)
             #expect(noCode["type"] as? String == "https://kring.nl/problems/two-factor-required")
-            let replay = try await client.send(.post, "/api/v1/auth/login", json: [
-                "email": user.email, "password": TestEnvironment.password, "tenant": tenant.slug.value, "totp_code": TwoFactor.code(secret: secret, at: clock.now)])
+            let replay = try await client.send(
+                .post, "/api/v1/auth/login",
+                json: [
+                    "email": user.email, "password": TestEnvironment.password, "tenant": tenant.slug.value,
+                    "totp_code": TwoFactor.code(secret: secret, at: clock.now),
+                ])
             #expect(replay.status == .unauthorized)
             let recovery = ["email": user.email, "password": TestEnvironment.password, "tenant": tenant.slug.value, "totp_code": codes[3]]
             #expect(try await client.send(.post, "/api/v1/auth/login", json: recovery).status == .ok)
@@ -174,8 +188,10 @@ import Testing
             _ = try await client.login(email: user.email, tenant: tenant.slug.value, code: TwoFactor.code(secret: secret, at: clock.now))
         }
         let failures = try await env.db.withPlatform { tx in
-            try await tx.query("SELECT count(*)::int FROM platform.audit_log WHERE actor_user_id = \(user.id) AND details->>'reason' = 'wrong_second_factor'")
-                .decode(Int.self).first { _ in true }
+            try await tx.query(
+                "SELECT count(*)::int FROM platform.audit_log WHERE actor_user_id = \(user.id) AND details->>'reason' = 'wrong_second_factor'"
+            )
+            .decode(Int.self).first { _ in true }
         }
         #expect(failures == 3)
     }
@@ -190,7 +206,8 @@ import Testing
         let clock = TestClock(Date())
         let app = try await env.webApplication(try await env.services(clock: clock))
         try await app.test(.router) { client in
-            let api = try await client.send(.post, "/api/v1/auth/login", json: ["email": user.email, "password": TestEnvironment.password, "tenant": tenant.slug.value])
+            let api = try await client.send(
+                .post, "/api/v1/auth/login", json: ["email": user.email, "password": TestEnvironment.password, "tenant": tenant.slug.value])
             #expect(api.status == .forbidden)
             let browser = Browser(client)
             let afterPassword = try await browser.signIn(user.email, password: TestEnvironment.password, library: tenant.slug.value)
@@ -211,7 +228,8 @@ import Testing
             #expect(try await browser.get("/").status == .ok)
         }
         let stored = try await env.db.withPlatform { tx in
-            try await tx.query("SELECT count(*)::int FROM platform.recovery_codes WHERE user_id = \(user.id) AND used_at IS NULL").decode(Int.self).first { _ in true }
+            try await tx.query("SELECT count(*)::int FROM platform.recovery_codes WHERE user_id = \(user.id) AND used_at IS NULL").decode(Int.self)
+                .first { _ in true }
         }
         #expect(stored == 10)
     }
@@ -254,7 +272,8 @@ import Testing
         let customer = try await Self.customer(in: tenant, env: env)
         let app = try await env.webApplication(try await env.services(clock: TestClock(Date())))
         try await app.test(.router) { client in
-            let first = Browser(client), second = Browser(client)
+            let first = Browser(client)
+            let second = Browser(client)
             try await first.signIn(anna.email, password: TestEnvironment.password, library: tenant.slug.value)
             try await second.signIn(bram.email, password: TestEnvironment.password, library: tenant.slug.value)
             let path = "/klanten/\(customer.id.uuidString.lowercased())/bewerken"
@@ -262,8 +281,10 @@ import Testing
             let formB = try await second.get(path)
             func fields(_ page: Browser.Page, _ changes: [String: String]) -> [(String, String)] {
                 var out: [(String, String)] = [("version", page.field("version") ?? "")]
-                for name in ["first_name", "infix", "last_name", "birth_date", "email", "phone", "street", "house_number",
-                             "house_number_addition", "postcode", "city", "municipality", "notes"] {
+                for name in [
+                    "first_name", "infix", "last_name", "birth_date", "email", "phone", "street", "house_number",
+                    "house_number_addition", "postcode", "city", "municipality", "notes",
+                ] {
                     let value = page.field(name) ?? ""
                     out.append((name, changes[name] ?? value))
                     out.append(("orig_" + name, page.field("orig_" + name) ?? value))
@@ -329,7 +350,8 @@ import Testing
             let choice = try await browser.get("/bibliotheek-wisselen")
             #expect(choice.contains(first.name) && choice.contains(second.name))
             #expect(!choice.contains("Probiblio"))
-            let switched = try await browser.post("/inloggen", [("email", user.email), ("password", TestEnvironment.password), ("library", second.slug.value)])
+            let switched = try await browser.post(
+                "/inloggen", [("email", user.email), ("password", TestEnvironment.password), ("library", second.slug.value)])
             #expect(switched.location == "/")
             let home = try await browser.get("/")
             #expect(home.contains(second.name) && home.contains("analist"))

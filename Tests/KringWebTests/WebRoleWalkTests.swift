@@ -35,9 +35,12 @@ import Testing
         Route(method: .get, path: "/klanten/{c}/export", permission: .customersExport, form: []),
         Route(method: .get, path: "/klanten/{c}/wissen", permission: .customersErase, form: []),
         Route(method: .post, path: "/klanten/{c}/wissen", permission: .customersErase, form: [("confirmation", "nee")]),
-        Route(method: .post, path: "/klanten/{c}/contactmoment", permission: .customersWrite,
-              form: [("channel", "desk"), ("direction", "inbound"), ("subject", "Vraag")]),
-        Route(method: .post, path: "/klanten/{c}/toestemming", permission: .consentsWrite, form: [("topic", "newsletter:weekly"), ("status", "confirmed")]),
+        Route(
+            method: .post, path: "/klanten/{c}/contactmoment", permission: .customersWrite,
+            form: [("channel", "desk"), ("direction", "inbound"), ("subject", "Vraag")]),
+        Route(
+            method: .post, path: "/klanten/{c}/toestemming", permission: .consentsWrite,
+            form: [("topic", "newsletter:weekly"), ("status", "confirmed")]),
         Route(method: .post, path: "/klanten/{c}/bewerken", permission: .customersWrite, form: [("version", "1")]),
         Route(method: .get, path: "/activiteiten", permission: .activitiesRead, form: []),
         Route(method: .get, path: "/activiteiten/{a}", permission: .activitiesRead, form: []),
@@ -56,9 +59,12 @@ import Testing
         Route(method: .post, path: "/beheer/medewerkers/{u}", permission: .usersManage, form: [("action", "role"), ("role", "analyst")]),
         Route(method: .get, path: "/beheer/import", permission: .importsWrite, form: []),
         Route(method: .get, path: "/beheer/api-sleutels", permission: .apiKeysManage, form: []),
-        Route(method: .post, path: "/beheer/api-sleutels", permission: .apiKeysManage, form: [("name", "Wise"), ("scope", "imports:write"), ("days", "90")]),
+        Route(
+            method: .post, path: "/beheer/api-sleutels", permission: .apiKeysManage,
+            form: [("name", "Wise"), ("scope", "imports:write"), ("days", "90")]),
         Route(method: .get, path: "/beheer/vestigingen", permission: .branchesManage, form: []),
-        Route(method: .post, path: "/beheer/vestigingen", permission: .branchesManage, form: [("name", "Vestiging {n}"), ("municipality", "Haarlem")]),
+        Route(
+            method: .post, path: "/beheer/vestigingen", permission: .branchesManage, form: [("name", "Vestiging {n}"), ("municipality", "Haarlem")]),
         Route(method: .get, path: "/beheer/instellingen", permission: .settingsManage, form: []),
         Route(method: .post, path: "/beheer/instellingen", permission: .settingsManage, form: [("complaint_due_days", "10")]),
         Route(method: .get, path: "/platform", permission: .tenantsManage, form: []),
@@ -73,12 +79,15 @@ import Testing
         let colleague = try await env.createUser(in: tenant, role: .analyst)
         let (customer, other) = (try await WebAppTests.customer(in: tenant, env: env), try await WebAppTests.customer(in: tenant, env: env))
         let (activity, registration, complaint) = try await env.db.withTenant(tenant) { tx in
-            let activity = try await Activities.create(ActivityDraft(title: "Taalcafé", category: "taal", startsAt: clock.now + 3600, endsAt: clock.now + 7200),
-                                                       by: .system, now: clock.now, in: tx)
-            let registration = try await Activities.register(customerID: other.id, activityID: activity.id, source: .staff, pricePaidCents: 0,
-                                                             by: .system, now: clock.now, in: tx)
-            let complaint = try await Complaints.create(ComplaintDraft(customerID: customer.id, channel: "desk", category: "boete", description: "Te hoog"),
-                                                        by: .system, now: clock.now, in: tx)
+            let activity = try await Activities.create(
+                ActivityDraft(title: "Taalcafé", category: "taal", startsAt: clock.now + 3600, endsAt: clock.now + 7200),
+                by: .system, now: clock.now, in: tx)
+            let registration = try await Activities.register(
+                customerID: other.id, activityID: activity.id, source: .staff, pricePaidCents: 0,
+                by: .system, now: clock.now, in: tx)
+            let complaint = try await Complaints.create(
+                ComplaintDraft(customerID: customer.id, channel: "desk", category: "boete", description: "Te hoog"),
+                by: .system, now: clock.now, in: tx)
             return (activity.id, registration.id, complaint.id)
         }
         let app = try await env.webApplication(try await env.services(clock: clock))

@@ -61,9 +61,9 @@ public enum APIKeys {
         public init?(_ token: String) {
             let parts = token.split(separator: "_", omittingEmptySubsequences: false)
             guard parts.count == 4, parts[0] == "kr",
-                  (2...12).contains(parts[1].count), parts[1].allSatisfy({ $0.isASCII && $0.isLowercase }),
-                  parts[2].count == 16, parts[2].allSatisfy(\.isHexDigit),
-                  parts[3].count == 64, parts[3].allSatisfy(\.isHexDigit)
+                (2...12).contains(parts[1].count), parts[1].allSatisfy({ $0.isASCII && $0.isLowercase }),
+                parts[2].count == 16, parts[2].allSatisfy(\.isHexDigit),
+                parts[3].count == 64, parts[3].allSatisfy(\.isHexDigit)
             else { return nil }
             environment = String(parts[1])
             id = String(parts[2]).lowercased()
@@ -80,8 +80,14 @@ public enum APIKeys {
         if trimmed.isEmpty || trimmed.count > 100 { errors.append(FieldError(field: "name", message: "Give the key a name of 1 to 100 characters.")) }
         var parsed: [APIScope] = []
         for (index, scope) in scopes.enumerated() {
-            if let scope = APIScope(rawValue: scope) { parsed.append(scope) } else {
-                errors.append(FieldError(field: "scopes[\(index)]", message: "Unknown scope; use one of \(APIScope.allCases.map(\.rawValue).joined(separator: ", ")).")) }
+            if let scope = APIScope(rawValue: scope) {
+                parsed.append(scope)
+            } else {
+                errors.append(
+                    FieldError(
+                        field: "scopes[\(index)]", message: "Unknown scope; use one of \(APIScope.allCases.map(\.rawValue).joined(separator: ", ")).")
+                )
+            }
         }
         if scopes.isEmpty { errors.append(FieldError(field: "scopes", message: "Name at least one scope.")) }
         if let expiresAt, expiresAt <= now { errors.append(FieldError(field: "expires_at", message: "Must lie in the future.")) }
@@ -90,7 +96,8 @@ public enum APIKeys {
         let id = SecureRandom.hex(8)
         let secret = SecureRandom.hex(32)
         let uniqueScopes = Array(Set(parsed.map(\.rawValue))).sorted()
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             INSERT INTO platform.api_keys (id, tenant_id, environment, name, scopes, secret_hash, created_by, created_at, expires_at)
             VALUES (\(id), \(tenantID), \(environment), \(trimmed), \(uniqueScopes), \(SecureRandom.sha256(secret)), \(createdBy), \(now), \(expiresAt))
             RETURNING \(unescaped: APIKey.columns)
@@ -102,7 +109,8 @@ public enum APIKeys {
     }
 
     public static func list(tenantID: UUID, after: String?, limit: Int, in tx: PlatformTransaction) async throws -> [APIKey] {
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT \(unescaped: APIKey.columns) FROM platform.api_keys
             WHERE tenant_id = \(tenantID) AND (\(after)::text IS NULL OR id > \(after))
             ORDER BY id LIMIT \(limit)
@@ -114,7 +122,8 @@ public enum APIKeys {
 
     /// Revokes a key of this library; another library's key id answers `notFound`.
     public static func revoke(id: String, tenantID: UUID, now: Date, in tx: PlatformTransaction) async throws -> APIKey {
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             UPDATE platform.api_keys SET revoked_at = coalesce(revoked_at, \(now))
             WHERE id = \(id) AND tenant_id = \(tenantID)
             RETURNING \(unescaped: APIKey.columns)
@@ -140,7 +149,8 @@ public enum APIKeys {
         guard let presented = Presented(token), presented.environment == environment else {
             return .invalid(keyID: nil, tenantID: nil, reason: "malformed")
         }
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT \(unescaped: APIKey.columns.split(separator: ",").map { "k." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")),
                    k.secret_hash, t.status
             FROM platform.api_keys k JOIN platform.tenants t ON t.id = k.tenant_id
@@ -157,7 +167,8 @@ public enum APIKeys {
             if key.revokedAt != nil { return .invalid(keyID: key.id, tenantID: key.tenantID, reason: "revoked") }
             if let expiresAt = key.expiresAt, expiresAt <= now { return .invalid(keyID: key.id, tenantID: key.tenantID, reason: "expired") }
             if tenantStatus != Tenant.Status.active.rawValue { return .invalid(keyID: key.id, tenantID: key.tenantID, reason: "tenant_suspended") }
-            let touched = try await tx.query("""
+            let touched = try await tx.query(
+                """
                 UPDATE platform.api_keys SET last_used_at = \(now)
                 WHERE id = \(key.id) AND (last_used_at IS NULL OR last_used_at < \(now.addingTimeInterval(-60)))
                 RETURNING id

@@ -18,9 +18,11 @@ public struct Authentication: Sendable {
     /// Waits before an attempt from an address that has failed often; tests record the wait instead of sleeping.
     public let pause: @Sendable (TimeInterval) async -> Void
 
-    public init(db: Database, keys: TokenKeys, hasher: PasswordHasher, throttle: LoginThrottle = LoginThrottle(),
-                environment: String, now: @escaping @Sendable () -> Date,
-                pause: @escaping @Sendable (TimeInterval) async -> Void = { try? await Task.sleep(for: .seconds($0)) }) {
+    public init(
+        db: Database, keys: TokenKeys, hasher: PasswordHasher, throttle: LoginThrottle = LoginThrottle(),
+        environment: String, now: @escaping @Sendable () -> Date,
+        pause: @escaping @Sendable (TimeInterval) async -> Void = { try? await Task.sleep(for: .seconds($0)) }
+    ) {
         self.db = db
         self.keys = keys
         self.hasher = hasher
@@ -37,7 +39,10 @@ public struct Authentication: Sendable {
         public let expiresIn: Int
 
         enum CodingKeys: String, CodingKey {
-            case accessToken = "access_token", refreshToken = "refresh_token", tokenType = "token_type", expiresIn = "expires_in"
+            case accessToken = "access_token"
+            case refreshToken = "refresh_token"
+            case tokenType = "token_type"
+            case expiresIn = "expires_in"
         }
     }
 
@@ -63,16 +68,19 @@ public struct Authentication: Sendable {
     /// Logs in to one library (`tenant` given) or to the platform (a platform administrator, no tenant), for the API:
     /// where two-factor is set up, `code` (from the app, or a recovery code) is needed too.
     /// Every failure answers the same 401, whether the e-mail exists or not; failures are throttled and audited.
-    public func login(email rawEmail: String, password: String, tenant rawTenant: String?, code: String? = nil, address: String?) async throws -> TokenPair {
+    public func login(
+        email rawEmail: String, password: String, tenant rawTenant: String?, code: String? = nil, address: String?
+    ) async throws -> TokenPair {
         let verified = try await verifyPassword(email: rawEmail, password: password, tenant: rawTenant, address: address)
         if verified.mustEnrol {
             throw Problem.forbidden("Two-factor sign-in is required for this account. Set it up by signing in to the web app first.")
         }
         if verified.twoFactorEnabled {
             guard let code, !code.isEmpty else {
-                throw Problem(status: 401, type: "https://kring.nl/problems/two-factor-required", title: "Two-factor code required",
-                              detail: "This account uses two-factor sign-in: send the code from the authenticator app (or a recovery code) as totp_code.",
-                              errors: [FieldError(field: "totp_code", message: "Required for this account.")])
+                throw Problem(
+                    status: 401, type: "https://kring.nl/problems/two-factor-required", title: "Two-factor code required",
+                    detail: "This account uses two-factor sign-in: send the code from the authenticator app (or a recovery code) as totp_code.",
+                    errors: [FieldError(field: "totp_code", message: "Required for this account.")])
             }
             guard try await checkSecondFactor(verified, code: code, address: address) else {
                 throw Problem.unauthorized("The two-factor code is not right.")
@@ -108,7 +116,8 @@ public struct Authentication: Sendable {
             // Looked up whether or not the account exists, so both paths run the same queries.
             if let slug { candidate.tenant = try await TenantDirectory.find(slug: slug, in: tx) }
             guard let email else { return (decision, candidate) }
-            let rows = try await tx.query("SELECT id, password_hash, disabled_at, totp_enabled_at IS NOT NULL FROM users WHERE email = \(email.value)")
+            let rows = try await tx.query(
+                "SELECT id, password_hash, disabled_at, totp_enabled_at IS NOT NULL FROM users WHERE email = \(email.value)")
             for try await (id, hash, disabledAt, twoFactor) in rows.decode((UUID, String?, Date?, Bool).self) {
                 candidate.userID = id
                 candidate.passwordHash = hash
@@ -143,21 +152,20 @@ public struct Authentication: Sendable {
         let passwordOK = await hasher.verify(password, against: candidate.passwordHash)
 
         let failure: String? =
-            if candidate.userID == nil { "unknown_account" }
-            else if !passwordOK { "wrong_password" }
-            else if candidate.userDisabled { "user_disabled" }
-            else if rawTenant != nil && candidate.tenant == nil { "unknown_tenant" }
-            else if let tenant = candidate.tenant, tenant.status != .active { "tenant_suspended" }
-            else if candidate.tenant != nil && (candidate.role == nil || candidate.membershipDisabled) { "no_membership" }
-            else if rawTenant == nil && !candidate.isPlatformAdmin { "not_platform_admin" }
-            else { nil }
+            if candidate.userID == nil { "unknown_account" } else if !passwordOK { "wrong_password" } else if candidate.userDisabled {
+                "user_disabled"
+            } else if rawTenant != nil && candidate.tenant == nil { "unknown_tenant" } else if let tenant = candidate.tenant, tenant.status != .active
+            { "tenant_suspended" } else if candidate.tenant != nil && (candidate.role == nil || candidate.membershipDisabled) {
+                "no_membership"
+            } else if rawTenant == nil && !candidate.isPlatformAdmin { "not_platform_admin" } else { nil }
 
         if let failure {
             try await db.withPlatform { tx in
                 try await throttle.recordFailure(address: addressKey, now: time, in: tx)
-                try await PlatformAudit.record(AuditEvent(
-                    action: "login.failed", tenantID: candidate.tenant?.id, actorUserID: candidate.userID, ip: address,
-                    details: ["reason": failure]), at: time, in: tx)
+                try await PlatformAudit.record(
+                    AuditEvent(
+                        action: "login.failed", tenantID: candidate.tenant?.id, actorUserID: candidate.userID, ip: address,
+                        details: ["reason": failure]), at: time, in: tx)
             }
             throw Self.invalidCredentials
         }
@@ -165,8 +173,9 @@ public struct Authentication: Sendable {
         let rehash: String? = if let stored = candidate.passwordHash, hasher.needsRehash(stored) { try await hasher.hash(password) } else { nil }
         let policy: SessionPolicy = if let tenant = candidate.tenant { try await SessionPolicy.load(tenant: tenant, db: db) } else { .platform }
         let role: Role = candidate.tenant == nil ? .platformAdmin : (candidate.role ?? .analyst)
-        return VerifiedLogin(userID: userID, tenant: candidate.tenant, role: role, twoFactorEnabled: candidate.twoFactorEnabled,
-                             policy: policy, accountKey: accountKey, rehash: rehash)
+        return VerifiedLogin(
+            userID: userID, tenant: candidate.tenant, role: role, twoFactorEnabled: candidate.twoFactorEnabled,
+            policy: policy, accountKey: accountKey, rehash: rehash)
     }
 
     /// Checks the second factor of a verified login and spends the code. Wrong codes count as failed logins
@@ -183,9 +192,10 @@ public struct Authentication: Sendable {
         if !outcome.ok {
             try await db.withPlatform { tx in
                 try await throttle.recordFailure(address: addressKey, now: time, in: tx)
-                try await PlatformAudit.record(AuditEvent(
-                    action: "login.failed", tenantID: verified.tenant?.id, actorUserID: verified.userID, ip: address,
-                    details: ["reason": "wrong_second_factor"]), at: time, in: tx)
+                try await PlatformAudit.record(
+                    AuditEvent(
+                        action: "login.failed", tenantID: verified.tenant?.id, actorUserID: verified.userID, ip: address,
+                        details: ["reason": "wrong_second_factor"]), at: time, in: tx)
             }
         }
         return outcome.ok
@@ -198,9 +208,10 @@ public struct Authentication: Sendable {
             try await throttle.recordSuccess(account: verified.accountKey, in: tx)
             if let rehash = verified.rehash { try await StaffAccounts.setPassword(userID: verified.userID, hash: rehash, now: time, in: tx) }
             let session = try await Sessions.start(userID: verified.userID, tenantID: verified.tenant?.id, now: time, in: tx)
-            try await PlatformAudit.record(AuditEvent(
-                action: "login.succeeded", tenantID: verified.tenant?.id, actorUserID: verified.userID, ip: address,
-                details: ["session": session.sessionID.uuidString.lowercased()]), at: time, in: tx)
+            try await PlatformAudit.record(
+                AuditEvent(
+                    action: "login.succeeded", tenantID: verified.tenant?.id, actorUserID: verified.userID, ip: address,
+                    details: ["session": session.sessionID.uuidString.lowercased()]), at: time, in: tx)
             return session
         }
         if let existing { return try await start(existing) }
@@ -212,8 +223,9 @@ public struct Authentication: Sendable {
             issuer: keys.issuer, audience: tenantID == nil ? AccessClaims.Audience.platform : AccessClaims.Audience.staff,
             userID: userID, tenantID: tenantID, role: role, sessionID: session.sessionID,
             issuedAt: now, expiresAt: now.addingTimeInterval(keys.lifetime))
-        return TokenPair(accessToken: try await keys.sign(claims), refreshToken: session.refreshToken,
-                         tokenType: "Bearer", expiresIn: Int(keys.lifetime))
+        return TokenPair(
+            accessToken: try await keys.sign(claims), refreshToken: session.refreshToken,
+            tokenType: "Bearer", expiresIn: Int(keys.lifetime))
     }
 
     // MARK: Refresh and logout
@@ -230,9 +242,10 @@ public struct Authentication: Sendable {
         }
         switch outcome {
         case (.reused(let sessionID, let userID, let tenantID), _):
-            await PlatformAudit.record(AuditEvent(
-                action: "refresh.reused", tenantID: tenantID, actorUserID: userID, targetType: "session",
-                targetID: sessionID.uuidString.lowercased(), ip: address), at: time, using: db)
+            await PlatformAudit.record(
+                AuditEvent(
+                    action: "refresh.reused", tenantID: tenantID, actorUserID: userID, targetType: "session",
+                    targetID: sessionID.uuidString.lowercased(), ip: address), at: time, using: db)
             throw Problem.unauthorized("This refresh token was used before; the session has been ended. Log in again.")
         case (.rotated(let session, let userID, let tenantID), let role?):
             return try await tokens(userID: userID, tenantID: tenantID, role: role, session: session, now: time)
@@ -245,16 +258,18 @@ public struct Authentication: Sendable {
         let time = now()
         try await db.withPlatform { tx in
             try await Sessions.revoke(sessionID: sessionID, reason: "logout", now: time, in: tx)
-            try await PlatformAudit.record(AuditEvent(
-                action: "logout", tenantID: tenantID, actorUserID: userID, targetType: "session",
-                targetID: sessionID.uuidString.lowercased(), ip: address), at: time, in: tx)
+            try await PlatformAudit.record(
+                AuditEvent(
+                    action: "logout", tenantID: tenantID, actorUserID: userID, targetType: "session",
+                    targetID: sessionID.uuidString.lowercased(), ip: address), at: time, in: tx)
         }
     }
 
     /// The role a user holds now in a tenant (or as platform admin when `tenantID` is nil), or nil when they may not log in.
     func currentRole(userID: UUID, tenantID: UUID?, in tx: PlatformTransaction) async throws -> Role? {
         if let tenantID {
-            let rows = try await tx.query("""
+            let rows = try await tx.query(
+                """
                 SELECT m.role FROM memberships m JOIN users u ON u.id = m.user_id JOIN tenants t ON t.id = m.tenant_id
                 WHERE m.user_id = \(userID) AND m.tenant_id = \(tenantID)
                   AND m.disabled_at IS NULL AND u.disabled_at IS NULL AND t.status = 'active'
@@ -262,7 +277,8 @@ public struct Authentication: Sendable {
             for try await role in rows.decode(String.self) { return try UnreadableColumn.enumValue(Role.self, role, column: "role") }
             return nil
         }
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT 1 FROM platform_admins a JOIN users u ON u.id = a.user_id WHERE a.user_id = \(userID) AND u.disabled_at IS NULL
             """)
         for try await _ in rows { return .platformAdmin }
@@ -294,7 +310,8 @@ public struct Authentication: Sendable {
         // One statement, outside a transaction (a single read needs none): the session is live, the person and their
         // membership (or platform role) are not disabled, and the library is active. It runs on every request.
         let rows = try await db.withConnection { connection in
-            try await connection.query("""
+            try await connection.query(
+                """
                 SELECT m.role, a.user_id IS NOT NULL, t.id, t.slug, t.name, t.status, t.created_at
                 FROM platform.refresh_token_families f
                 JOIN platform.users u ON u.id = f.user_id AND u.disabled_at IS NULL
@@ -303,24 +320,28 @@ public struct Authentication: Sendable {
                 LEFT JOIN platform.platform_admins a ON f.tenant_id IS NULL AND a.user_id = f.user_id
                 WHERE f.id = \(sessionID) AND f.user_id = \(userID) AND f.revoked_at IS NULL AND f.expires_at > \(time)
                   AND f.tenant_id IS NOT DISTINCT FROM \(claims.tenantID)
-                """, logger: db.queryLogger).collect()
+                """, logger: db.queryLogger
+            ).collect()
         }
         var principal: Principal?
         if let row = rows.first {
             let cells = row.makeRandomAccess()
             let platformAdmin = try cells[1].decode(Bool.self)
-            let role: Role? = claims.tenantID == nil
+            let role: Role? =
+                claims.tenantID == nil
                 ? (platformAdmin ? .platformAdmin : nil)
                 : try cells[0].decodeEnum(Role?.self)
             var tenant: Tenant?
             if let id = try cells[2].decode(UUID?.self) {
                 guard let slug = TenantSlug(try cells[3].decode(String.self)) else { throw TenantError.corruptRow(id) }
-                tenant = Tenant(id: id, slug: slug, name: try cells[4].decode(String.self), status: try cells[5].decodeEnum(Tenant.Status.self),
-                                createdAt: try cells[6].decode(Date.self))
+                tenant = Tenant(
+                    id: id, slug: slug, name: try cells[4].decode(String.self), status: try cells[5].decodeEnum(Tenant.Status.self),
+                    createdAt: try cells[6].decode(Date.self))
             }
             if let role, (claims.tenantID == nil) == (tenant == nil) {
-                principal = Principal(credential: .staff(userID: userID, sessionID: sessionID), tenant: tenant,
-                                      role: role, permissions: PermissionMatrix.permissions(of: role))
+                principal = Principal(
+                    credential: .staff(userID: userID, sessionID: sessionID), tenant: tenant,
+                    role: role, permissions: PermissionMatrix.permissions(of: role))
             }
         }
         guard let principal else { throw Problem.unauthorized("The session has ended or access was withdrawn. Log in again.") }
@@ -332,20 +353,23 @@ public struct Authentication: Sendable {
             let check = try await APIKeys.check(token, environment: environment, now: time, in: tx)
             guard case .valid(let key, let first) = check else { return (check, nil) }
             if first {
-                try await PlatformAudit.record(AuditEvent(
-                    action: "api_key.used", tenantID: key.tenantID, actorAPIKeyID: key.id, ip: address), at: time, in: tx)
+                try await PlatformAudit.record(
+                    AuditEvent(
+                        action: "api_key.used", tenantID: key.tenantID, actorAPIKeyID: key.id, ip: address), at: time, in: tx)
             }
             return (check, try await TenantDirectory.find(id: key.tenantID, in: tx))
         }
         switch check {
         case .valid(let key, _):
             guard let tenant else { throw Problem.unauthorized("The API key is not valid.") }
-            return Principal(credential: .apiKey(key), tenant: tenant, role: nil,
-                             permissions: PermissionMatrix.permissions(of: key.scopes))
+            return Principal(
+                credential: .apiKey(key), tenant: tenant, role: nil,
+                permissions: PermissionMatrix.permissions(of: key.scopes))
         case .invalid(let keyID, let tenantID, let reason):
-            await PlatformAudit.record(AuditEvent(
-                action: "api_key.rejected", tenantID: tenantID, actorAPIKeyID: keyID, ip: address,
-                details: ["reason": reason]), at: time, using: db)
+            await PlatformAudit.record(
+                AuditEvent(
+                    action: "api_key.rejected", tenantID: tenantID, actorAPIKeyID: keyID, ip: address,
+                    details: ["reason": reason]), at: time, using: db)
             throw Problem.unauthorized("The API key is not valid.")
         }
     }

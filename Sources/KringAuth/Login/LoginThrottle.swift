@@ -55,7 +55,8 @@ public struct LoginThrottle: Sendable {
     /// A failed or refused attempt counts against its address.
     public func recordFailure(address: String?, now: Date, in tx: PlatformTransaction) async throws {
         guard let address else { return }
-        try await tx.query("""
+        try await tx.query(
+            """
             INSERT INTO platform.login_throttle (key, failures, last_failure_at) VALUES (\(address), 0, \(now))
             ON CONFLICT (key) DO NOTHING
             """)
@@ -81,7 +82,8 @@ public struct LoginThrottle: Sendable {
     /// concurrent guesses are refused); the attempt that first crosses the limit is refused, and after a lock ends
     /// one attempt is checked.
     private func reserve(_ key: String, now: Date, in tx: PlatformTransaction) async throws -> Int? {
-        try await tx.query("""
+        try await tx.query(
+            """
             INSERT INTO platform.login_throttle (key, failures, last_failure_at) VALUES (\(key), 0, \(now))
             ON CONFLICT (key) DO NOTHING
             """)
@@ -98,7 +100,8 @@ public struct LoginThrottle: Sendable {
                 lockUntil = now.addingTimeInterval(lock)
                 if lockedUntil == nil { refuse = Int(lock) }
             }
-            try await tx.query("""
+            try await tx.query(
+                """
                 UPDATE platform.login_throttle SET failures = \(score), last_failure_at = \(now), locked_until = \(lockUntil)
                 WHERE key = \(key)
                 """)

@@ -61,7 +61,8 @@ public enum TwoFactor {
     }
 
     public static func status(userID: UUID, in tx: PlatformTransaction) async throws -> Status {
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT u.totp_enabled_at IS NOT NULL,
                    (SELECT count(*) FROM platform.recovery_codes r WHERE r.user_id = u.id AND r.used_at IS NULL)::int
             FROM platform.users u WHERE u.id = \(userID)
@@ -74,7 +75,8 @@ public enum TwoFactor {
 
     /// Checks a code from the app or a recovery code, and spends it: the same code never works twice.
     public static func redeem(code: String, userID: UUID, now: Date, in tx: PlatformTransaction) async throws -> Bool {
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT totp_secret, totp_last_step FROM platform.users WHERE id = \(userID) AND totp_enabled_at IS NOT NULL FOR UPDATE
             """)
         var stored: (String, Int64?)?
@@ -86,7 +88,8 @@ public enum TwoFactor {
         }
         let normalised = normaliseRecoveryCode(code)
         guard normalised.count == 10 else { return false }
-        let used = try await tx.query("""
+        let used = try await tx.query(
+            """
             UPDATE platform.recovery_codes SET used_at = \(now)
             WHERE user_id = \(userID) AND code_hash = \(SecureRandom.sha256(normalised)) AND used_at IS NULL
             RETURNING 1
@@ -103,11 +106,13 @@ public enum TwoFactor {
     /// Turns two-factor on with a secret the user's app has confirmed, and answers ten new recovery codes (shown once).
     /// Never replaces an active secret; the secret on offer in the user's browser sessions is forgotten.
     public static func enable(userID: UUID, secret: String, confirmedStep: Int64, now: Date, in tx: PlatformTransaction) async throws -> [String] {
-        let updated = try await tx.query("""
+        let updated = try await tx.query(
+            """
             UPDATE platform.users SET totp_secret = \(secret), totp_enabled_at = \(now), totp_last_step = \(confirmedStep), updated_at = \(now)
             WHERE id = \(userID) AND totp_enabled_at IS NULL
             RETURNING 1
-            """).decode(Int.self).first { _ in true }
+            """
+        ).decode(Int.self).first { _ in true }
         guard updated != nil else { throw EnableError.alreadyEnabled }
         try await tx.query("UPDATE platform.browser_sessions SET pending_secret = NULL WHERE user_id = \(userID)")
         return try await newRecoveryCodes(userID: userID, now: now, in: tx)
@@ -121,7 +126,8 @@ public enum TwoFactor {
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<recoveryCodeCount {
             let raw = String((0..<10).map { _ in alphabet[Int(generator.next(upperBound: UInt64(alphabet.count)))] })
-            try await tx.query("""
+            try await tx.query(
+                """
                 INSERT INTO platform.recovery_codes (user_id, code_hash, created_at) VALUES (\(userID), \(SecureRandom.sha256(raw)), \(now))
                 ON CONFLICT DO NOTHING
                 """)
@@ -132,7 +138,8 @@ public enum TwoFactor {
 
     /// Turns two-factor off (a colleague's reset, or the user's own choice where it is not required).
     public static func reset(userID: UUID, now: Date, in tx: PlatformTransaction) async throws {
-        try await tx.query("""
+        try await tx.query(
+            """
             UPDATE platform.users SET totp_secret = NULL, totp_enabled_at = NULL, totp_last_step = NULL, updated_at = \(now)
             WHERE id = \(userID)
             """)
@@ -159,7 +166,8 @@ public struct SessionPolicy: Sendable, Equatable {
     public static func load(tenant: Tenant, db: Database) async throws -> SessionPolicy {
         try await db.withTenant(tenant) { tx in
             var policy = SessionPolicy(twoFactorRequired: false, idleMinutes: defaultIdleMinutes)
-            let rows = try await tx.query("""
+            let rows = try await tx.query(
+                """
                 SELECT key, value #>> '{}' FROM settings WHERE key IN ('two_factor_required', 'idle_timeout_minutes')
                 """)
             // A stored value that does not read is an error: never two-factor switched off, nor a default idle time.

@@ -1,8 +1,8 @@
 import Crypto
-import _CryptoExtras
 import Foundation
 import KringCore
 import NIOPosix
+import _CryptoExtras
 
 /// scrypt password hashing in a self-describing string: `$scrypt$ln=15,r=8,p=1$<salt>$<hash>` (base64).
 ///
@@ -67,12 +67,13 @@ public final class PasswordHasher: Sendable {
         var generator = SystemRandomNumberGenerator()
         for index in salt.indices { salt[index] = generator.next() }
         let key = try derive(password, salt: salt, parameters: parameters)
-        return "$scrypt$ln=\(parameters.logN),r=\(parameters.r),p=\(parameters.p)$\(Data(salt).base64EncodedString())$\(Data(key).base64EncodedString())"
+        return
+            "$scrypt$ln=\(parameters.logN),r=\(parameters.r),p=\(parameters.p)$\(Data(salt).base64EncodedString())$\(Data(key).base64EncodedString())"
     }
 
     static func verifySync(_ password: String, encoded: String) -> Bool {
         guard let parsed = parse(encoded),
-              let key = try? derive(password, salt: parsed.salt, parameters: parsed.parameters)
+            let key = try? derive(password, salt: parsed.salt, parameters: parsed.parameters)
         else { return false }
         return constantTimeEqual(key, parsed.hash)
     }
@@ -94,8 +95,8 @@ public final class PasswordHasher: Sendable {
             values[String(kv[0])] = value
         }
         guard let logN = values["ln"], let r = values["r"], let p = values["p"],
-              (1...24).contains(logN), (1...32).contains(r), (1...16).contains(p),
-              let salt = Data(base64Encoded: String(parts[3])), let hash = Data(base64Encoded: String(parts[4]))
+            (1...24).contains(logN), (1...32).contains(r), (1...16).contains(p),
+            let salt = Data(base64Encoded: String(parts[3])), let hash = Data(base64Encoded: String(parts[4]))
         else { return nil }
         return (Parameters(logN: logN, r: r, p: p), Array(salt), Array(hash))
     }

@@ -70,12 +70,16 @@ public enum PermissionMatrix {
         case .tenantAdmin: [.profileRead, .usersRead, .usersManage, .apiKeysManage, .branchesRead, .branchesManage, .importsWrite, .settingsManage]
         // The front desk serves members: it keeps their data, handles their privacy requests.
         case .frontdesk:
-            [.profileRead, .branchesRead, .customersRead, .customersWrite, .customersExport, .customersErase, .consentsWrite,
-             .activitiesRead, .registrationsWrite, .complaintsRead, .complaintsManage]
+            [
+                .profileRead, .branchesRead, .customersRead, .customersWrite, .customersExport, .customersErase, .consentsWrite,
+                .activitiesRead, .registrationsWrite, .complaintsRead, .complaintsManage,
+            ]
         // Marketing reads relations for B2B mailings (new-year greetings, education newsletters) but does not keep them.
         case .marketing:
-            [.profileRead, .branchesRead, .customersRead, .consentsWrite, .activitiesRead, .activitiesManage, .registrationsWrite, .relationsRead,
-             .segmentsRead, .segmentsWrite, .campaignsRead, .campaignsWrite]
+            [
+                .profileRead, .branchesRead, .customersRead, .consentsWrite, .activitiesRead, .activitiesManage, .registrationsWrite, .relationsRead,
+                .segmentsRead, .segmentsWrite, .campaignsRead, .campaignsWrite,
+            ]
         // Reads without exporting personal data. Segments: counts only. A preview's sample is a list of named
         // customers drawn by a rule the analyst chose (e.g. "open complaint, over 70, in Zandvoort"): a selection of
         // personal data rather than a report, so it stays with marketing, who mails the segment.

@@ -29,7 +29,8 @@ public enum StaffAccounts {
     public static func findOrCreateReporting(
         email: EmailAddress, displayName: String, now: Date, in tx: PlatformTransaction
     ) async throws -> (user: StaffUser, created: Bool) {
-        let inserted = try await tx.query("""
+        let inserted = try await tx.query(
+            """
             INSERT INTO platform.users (id, email, display_name, created_at, updated_at)
             VALUES (\(UUID()), \(email.value), \(displayName), \(now), \(now))
             ON CONFLICT (email) DO NOTHING
@@ -59,7 +60,8 @@ public enum StaffAccounts {
     /// The slugs of active tenants in which no enabled user is an active tenant administrator (e.g. after an operator
     /// disabled the last one everywhere).
     public static func tenantsWithoutAdministrator(in tx: PlatformTransaction) async throws -> [String] {
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT t.slug FROM platform.tenants t
             WHERE t.status = 'active' AND NOT EXISTS (
                 SELECT 1 FROM platform.memberships m JOIN platform.users u ON u.id = m.user_id
@@ -73,10 +75,13 @@ public enum StaffAccounts {
 
     /// Adds the user to a library. `displayName` is the name this library knows them by (an invitation's); without it
     /// the library sees the account's own name.
-    public static func addMembership(userID: UUID, tenantID: UUID, role: Role, displayName: String? = nil, now: Date,
-                                     in tx: PlatformTransaction) async throws {
+    public static func addMembership(
+        userID: UUID, tenantID: UUID, role: Role, displayName: String? = nil, now: Date,
+        in tx: PlatformTransaction
+    ) async throws {
         guard Role.tenantRoles.contains(role) else { throw StaffError.notATenantRole(role.rawValue) }
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             INSERT INTO platform.memberships (user_id, tenant_id, role, display_name, created_at, updated_at)
             VALUES (\(userID), \(tenantID), \(role.rawValue), \(displayName), \(now), \(now))
             ON CONFLICT (user_id, tenant_id) DO NOTHING
@@ -87,7 +92,8 @@ public enum StaffAccounts {
     }
 
     public static func makePlatformAdmin(userID: UUID, now: Date, in tx: PlatformTransaction) async throws {
-        try await tx.query("""
+        try await tx.query(
+            """
             INSERT INTO platform.platform_admins (user_id, created_at) VALUES (\(userID), \(now))
             ON CONFLICT (user_id) DO NOTHING
             """)
@@ -102,7 +108,8 @@ public enum StaffAccounts {
 
     /// A library's staff in keyset order of user id.
     public static func members(tenantID: UUID, after: UUID?, limit: Int, in tx: PlatformTransaction) async throws -> [TenantMember] {
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             \(unescaped: memberSelect)
             WHERE m.tenant_id = \(tenantID) AND (\(after)::uuid IS NULL OR u.id > \(after))
             ORDER BY u.id LIMIT \(limit)
@@ -129,14 +136,16 @@ public enum StaffAccounts {
         let newRole = role ?? current.role
         let newDisabled = disabled ?? current.disabled
         if current.role == .tenantAdmin, !current.disabled, newRole != .tenantAdmin || newDisabled {
-            let rows = try await tx.query("""
+            let rows = try await tx.query(
+                """
                 SELECT count(*) FROM platform.memberships m JOIN platform.users u ON u.id = m.user_id
                 WHERE m.tenant_id = \(tenantID) AND m.role = 'tenant_admin' AND m.disabled_at IS NULL
                   AND u.disabled_at IS NULL AND m.user_id <> \(userID)
                 """)
             for try await others in rows.decode(Int.self) where others == 0 { throw StaffError.lastAdministrator }
         }
-        try await tx.query("""
+        try await tx.query(
+            """
             UPDATE platform.memberships SET role = \(newRole.rawValue),
                 disabled_at = CASE WHEN \(newDisabled) THEN coalesce(disabled_at, \(now)) ELSE NULL END,
                 updated_at = \(now)

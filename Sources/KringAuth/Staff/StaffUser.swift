@@ -62,9 +62,14 @@ public enum StaffError: Error, ProblemConvertible, Equatable {
         case .notFound: .notFound("No such user in this library.")
         case .alreadyMember: .conflict("This user is a member of this library already.")
         case .notATenantRole(let role):
-            .validation([FieldError(field: "role", message: "'\(role)' is not a library role; use one of \(Role.tenantRoles.map(\.rawValue).joined(separator: ", ")).")])
+            .validation([
+                FieldError(
+                    field: "role", message: "'\(role)' is not a library role; use one of \(Role.tenantRoles.map(\.rawValue).joined(separator: ", "))."
+                )
+            ])
         case .lastAdministrator: .conflict("A library keeps at least one active tenant_admin.")
-        case .sharedAccount: .conflict("This person also works for another library or for Probiblio; ask Probiblio to reset their two-factor sign-in.")
+        case .sharedAccount:
+            .conflict("This person also works for another library or for Probiblio; ask Probiblio to reset their two-factor sign-in.")
         case .invalidSetupToken: .unauthorized("The set-up link is invalid, used or expired.")
         case .corruptRow: .internalError()
         }

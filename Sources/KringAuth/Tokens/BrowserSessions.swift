@@ -35,10 +35,13 @@ public enum BrowserSessions {
     static let touchInterval: TimeInterval = 60
 
     /// Starts a browser session and answers the cookie value (shown to nobody else, stored only as a hash).
-    public static func create(userID: UUID, tenantID: UUID?, familyID: UUID?, pending: BrowserSession.Pending?, idleMinutes: Int,
-                              now: Date, in tx: PlatformTransaction) async throws -> String {
+    public static func create(
+        userID: UUID, tenantID: UUID?, familyID: UUID?, pending: BrowserSession.Pending?, idleMinutes: Int,
+        now: Date, in tx: PlatformTransaction
+    ) async throws -> String {
         let cookie = SecureRandom.token(32)
-        try await tx.query("""
+        try await tx.query(
+            """
             INSERT INTO platform.browser_sessions (id_hash, family_id, user_id, tenant_id, csrf_token, pending, created_at, last_seen_at, idle_minutes)
             VALUES (\(SecureRandom.sha256(cookie)), \(familyID), \(userID), \(tenantID), \(SecureRandom.token(32)), \(pending?.rawValue),
                     \(now), \(now), \(pending == nil ? idleMinutes : pendingMinutes))
@@ -49,7 +52,8 @@ public enum BrowserSessions {
     /// The live session a cookie names, or nil (unknown, idle too long, or its family ended). Marks it seen.
     public static func find(cookie: String, now: Date, in tx: PlatformTransaction) async throws -> BrowserSession? {
         let hash = SecureRandom.sha256(cookie)
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT s.user_id, s.tenant_id, s.family_id, s.csrf_token, s.pending, s.pending_secret, s.failed_codes, s.idle_minutes, s.last_seen_at,
                    COALESCE(NULLIF(m.display_name, ''), u.display_name)
             FROM platform.browser_sessions s
@@ -62,14 +66,16 @@ public enum BrowserSessions {
               AND (s.family_id IS NULL OR (f.revoked_at IS NULL AND f.expires_at > \(now)))
             """)
         for try await (userID, tenantID, familyID, csrf, pending, secret, failed, idle, lastSeen, name)
-            in rows.decode((UUID, UUID?, UUID?, String, String?, String?, Int, Int, Date, String).self) {
+            in rows.decode((UUID, UUID?, UUID?, String, String?, String?, Int, Int, Date, String).self)
+        {
             if now.timeIntervalSince(lastSeen) >= touchInterval {
                 try await tx.query("UPDATE platform.browser_sessions SET last_seen_at = \(now) WHERE id_hash = \(hash)")
             }
-            return BrowserSession(userID: userID, tenantID: tenantID, familyID: familyID, csrfToken: csrf,
-                                  pending: try pending.map { try UnreadableColumn.enumValue(BrowserSession.Pending.self, $0, column: "pending") },
-                                  pendingSecret: secret,
-                                  failedCodes: failed, idleMinutes: idle, displayName: name)
+            return BrowserSession(
+                userID: userID, tenantID: tenantID, familyID: familyID, csrfToken: csrf,
+                pending: try pending.map { try UnreadableColumn.enumValue(BrowserSession.Pending.self, $0, column: "pending") },
+                pendingSecret: secret,
+                failedCodes: failed, idleMinutes: idle, displayName: name)
         }
         return nil
     }
@@ -85,7 +91,8 @@ public enum BrowserSessions {
 
     /// Counts a wrong code in a half-done sign-in and answers how many there were.
     public static func countWrongCode(cookie: String, in tx: PlatformTransaction) async throws -> Int {
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             UPDATE platform.browser_sessions SET failed_codes = failed_codes + 1 WHERE id_hash = \(SecureRandom.sha256(cookie)) RETURNING failed_codes
             """)
         for try await count in rows.decode(Int.self) { return count }
@@ -94,7 +101,8 @@ public enum BrowserSessions {
 
     /// Removes sessions idle past their time (a housekeeping job; `find` already ignores them).
     public static func purgeIdle(now: Date, in tx: PlatformTransaction) async throws {
-        try await tx.query("""
+        try await tx.query(
+            """
             DELETE FROM platform.browser_sessions WHERE last_seen_at + make_interval(mins => idle_minutes) <= \(now)
                OR (family_id IS NULL AND created_at + make_interval(mins => \(pendingMinutes)::int) <= \(now))
             """)
@@ -115,8 +123,11 @@ extension Authentication {
                 guard let found = try await TenantDirectory.find(id: tenantID, in: tx) else { return nil }
                 tenant = found
             }
-            return (Principal(credential: .staff(userID: session.userID, sessionID: familyID), tenant: tenant,
-                              role: role, permissions: PermissionMatrix.permissions(of: role)), session)
+            return (
+                Principal(
+                    credential: .staff(userID: session.userID, sessionID: familyID), tenant: tenant,
+                    role: role, permissions: PermissionMatrix.permissions(of: role)), session
+            )
         }
     }
 }
@@ -137,7 +148,8 @@ extension Authentication {
         }
         guard let (tenant, role, twoFactor, email) = found else { return nil }
         let policy: SessionPolicy = if let tenant { try await SessionPolicy.load(tenant: tenant, db: db) } else { .platform }
-        return VerifiedLogin(userID: session.userID, tenant: tenant, role: role, twoFactorEnabled: twoFactor, policy: policy,
-                             accountKey: LoginThrottle.accountKey(email), rehash: nil)
+        return VerifiedLogin(
+            userID: session.userID, tenant: tenant, role: role, twoFactorEnabled: twoFactor, policy: policy,
+            accountKey: LoginThrottle.accountKey(email), rehash: nil)
     }
 }

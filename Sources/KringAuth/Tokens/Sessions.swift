@@ -16,7 +16,8 @@ public enum Sessions {
 
     public static func start(userID: UUID, tenantID: UUID?, now: Date, in tx: PlatformTransaction) async throws -> Issued {
         let sessionID = UUID()
-        try await tx.query("""
+        try await tx.query(
+            """
             INSERT INTO platform.refresh_token_families (id, user_id, tenant_id, created_at, expires_at)
             VALUES (\(sessionID), \(userID), \(tenantID), \(now), \(now.addingTimeInterval(lifetime)))
             """)
@@ -25,7 +26,8 @@ public enum Sessions {
 
     private static func issueToken(sessionID: UUID, now: Date, in tx: PlatformTransaction) async throws -> String {
         let token = "krr_" + SecureRandom.token(32)
-        try await tx.query("""
+        try await tx.query(
+            """
             INSERT INTO platform.refresh_tokens (token_hash, family_id, created_at)
             VALUES (\(SecureRandom.sha256(token)), \(sessionID), \(now))
             """)
@@ -40,7 +42,8 @@ public enum Sessions {
     }
 
     public static func rotate(refreshToken: String, now: Date, in tx: PlatformTransaction) async throws -> RotationOutcome {
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT f.id, f.user_id, f.tenant_id, f.expires_at, f.revoked_at, t.used_at
             FROM platform.refresh_tokens t JOIN platform.refresh_token_families f ON f.id = t.family_id
             WHERE t.token_hash = \(SecureRandom.sha256(refreshToken))
@@ -60,7 +63,8 @@ public enum Sessions {
     }
 
     public static func revoke(sessionID: UUID, reason: String, now: Date, in tx: PlatformTransaction) async throws {
-        try await tx.query("""
+        try await tx.query(
+            """
             UPDATE platform.refresh_token_families SET revoked_at = \(now), revoke_reason = \(reason)
             WHERE id = \(sessionID) AND revoked_at IS NULL
             """)
@@ -68,11 +72,13 @@ public enum Sessions {
 
     /// Ends a user's sessions, in one library or (tenantID nil) everywhere, and any half-done browser sign-in.
     public static func revokeAll(userID: UUID, tenantID: UUID?, reason: String, now: Date, in tx: PlatformTransaction) async throws {
-        try await tx.query("""
+        try await tx.query(
+            """
             DELETE FROM platform.browser_sessions WHERE user_id = \(userID) AND family_id IS NULL
               AND (\(tenantID)::uuid IS NULL OR tenant_id IS NOT DISTINCT FROM \(tenantID))
             """)
-        try await tx.query("""
+        try await tx.query(
+            """
             UPDATE platform.refresh_token_families SET revoked_at = \(now), revoke_reason = \(reason)
             WHERE user_id = \(userID) AND revoked_at IS NULL AND (\(tenantID)::uuid IS NULL OR tenant_id = \(tenantID))
             """)
@@ -88,7 +94,8 @@ public enum SetupTokens {
     public static func issue(userID: UUID, now: Date, in tx: PlatformTransaction) async throws -> String {
         try await tx.query("UPDATE platform.password_setup_tokens SET used_at = \(now) WHERE user_id = \(userID) AND used_at IS NULL")
         let token = "krs_" + SecureRandom.token(32)
-        try await tx.query("""
+        try await tx.query(
+            """
             INSERT INTO platform.password_setup_tokens (token_hash, user_id, created_at, expires_at)
             VALUES (\(SecureRandom.sha256(token)), \(userID), \(now), \(now.addingTimeInterval(lifetime)))
             """)
@@ -97,7 +104,8 @@ public enum SetupTokens {
 
     /// Whether the token can still be redeemed (unused, unexpired), without using it.
     public static func isUsable(_ token: String, now: Date, in tx: PlatformTransaction) async throws -> Bool {
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT 1 FROM platform.password_setup_tokens WHERE token_hash = \(SecureRandom.sha256(token)) AND used_at IS NULL AND expires_at > \(now)
             """)
         for try await _ in rows { return true }
@@ -106,7 +114,8 @@ public enum SetupTokens {
 
     /// Marks the token used and answers its user, or throws `invalidSetupToken`.
     public static func redeem(_ token: String, now: Date, in tx: PlatformTransaction) async throws -> UUID {
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             UPDATE platform.password_setup_tokens SET used_at = \(now)
             WHERE token_hash = \(SecureRandom.sha256(token)) AND used_at IS NULL AND expires_at > \(now)
             RETURNING user_id

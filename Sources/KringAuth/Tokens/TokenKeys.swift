@@ -21,8 +21,10 @@ public struct TokenKeys: Sendable {
         public let description: String
     }
 
-    public init(privateKeys: [String: Curve25519.Signing.PrivateKey], publicKeys: [String: Curve25519.Signing.PublicKey] = [:],
-                activeKID: String, issuer: String = "kring", lifetime: TimeInterval = 900) async throws {
+    public init(
+        privateKeys: [String: Curve25519.Signing.PrivateKey], publicKeys: [String: Curve25519.Signing.PublicKey] = [:],
+        activeKID: String, issuer: String = "kring", lifetime: TimeInterval = 900
+    ) async throws {
         guard privateKeys[activeKID] != nil else { throw Invalid(description: "active key '\(activeKID)' has no private key") }
         guard lifetime > 0, lifetime <= 900 else { throw Invalid(description: "access tokens live at most 15 minutes") }
         let collection = JWTKeyCollection()
@@ -105,7 +107,7 @@ public struct TokenKeys: Sendable {
         if let claims = verified.claims(of: token) { return claims }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let headerData = Self.base64URLDecode(parts[0]),
-              let header = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any]
+            let header = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any]
         else { throw .malformed }
         guard header["alg"] as? String == "EdDSA" else { throw .wrongAlgorithm }
         guard header["typ"] as? String == Self.tokenType else { throw .wrongType }

@@ -59,12 +59,20 @@ public struct AgreementDraft: Sendable, Decodable {
     public var status: String?
 
     enum CodingKeys: String, CodingKey {
-        case organisationID = "organisation_id", kind, title, periodStart = "period_start", periodEnd = "period_end", amountCents = "amount_cents"
-        case deliverables, renewalDate = "renewal_date", status
+        case organisationID = "organisation_id"
+        case kind, title
+        case periodStart = "period_start"
+        case periodEnd = "period_end"
+        case amountCents = "amount_cents"
+        case deliverables
+        case renewalDate = "renewal_date"
+        case status
     }
 
-    public init(organisationID: UUID?, kind: String?, title: String?, periodStart: String?, periodEnd: String? = nil, amountCents: Int? = nil,
-                deliverables: String? = nil, renewalDate: String? = nil, status: String? = nil) {
+    public init(
+        organisationID: UUID?, kind: String?, title: String?, periodStart: String?, periodEnd: String? = nil, amountCents: Int? = nil,
+        deliverables: String? = nil, renewalDate: String? = nil, status: String? = nil
+    ) {
         self.organisationID = organisationID
         self.kind = kind
         self.title = title
@@ -102,7 +110,8 @@ public struct AgreementDraft: Sendable, Decodable {
         let status: Agreement.Status? = v.choice(status, "status", fallback: .active)
         try v.check()
         guard let organisationID, let kind, let start, let status else { throw .invalid(v.errors) }
-        return Valid(organisationID: organisationID, kind: kind, title: title, periodStart: start, periodEnd: end, amountCents: amount,
-                     deliverables: deliverables, renewalDate: renewal, status: status)
+        return Valid(
+            organisationID: organisationID, kind: kind, title: title, periodStart: start, periodEnd: end, amountCents: amount,
+            deliverables: deliverables, renewalDate: renewal, status: status)
     }
 }

@@ -11,22 +11,27 @@ public enum Agreements {
     public static func create(_ draft: AgreementDraft.Valid, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> Agreement {
         let organisation = try await Organisations.require(id: draft.organisationID, as: "organisation_id", in: tx)
         let id = UUID()
-        try await tx.query("""
+        try await tx.query(
+            """
             INSERT INTO agreements (id, organisation_id, kind, title, period_start, period_end, amount_cents, deliverables, renewal_date, status,
                                     created_at, updated_at)
             VALUES (\(id), \(draft.organisationID), \(draft.kind.rawValue), \(draft.title), \(draft.periodStart.sql)::date, \(draft.periodEnd?.sql)::date,
                     \(draft.amountCents), \(draft.deliverables), \(draft.renewalDate?.sql)::date, \(draft.status.rawValue), \(now), \(now))
             """)
-        try await TenantAudit.record("agreement.created", subjectType: "agreement", subjectID: id.lowercased, by: actor,
-                                     details: ["organisation": draft.organisationID.lowercased], at: now, in: tx)
+        try await TenantAudit.record(
+            "agreement.created", subjectType: "agreement", subjectID: id.lowercased, by: actor,
+            details: ["organisation": draft.organisationID.lowercased], at: now, in: tx)
         try await syncRenewalTask(agreementID: id, draft: draft, accountOwner: organisation.accountOwnerUserID, by: actor, now: now, in: tx)
         return try await find(id: id, in: tx)
     }
 
-    public static func replace(id: UUID, with draft: AgreementDraft.Valid, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> Agreement {
+    public static func replace(
+        id: UUID, with draft: AgreementDraft.Valid, by actor: AuditActor, now: Date, in tx: TenantTransaction
+    ) async throws -> Agreement {
         _ = try await find(id: id, in: tx)
         let organisation = try await Organisations.require(id: draft.organisationID, as: "organisation_id", in: tx)
-        try await tx.query("""
+        try await tx.query(
+            """
             UPDATE agreements SET organisation_id = \(draft.organisationID), kind = \(draft.kind.rawValue), title = \(draft.title),
                 period_start = \(draft.periodStart.sql)::date, period_end = \(draft.periodEnd?.sql)::date, amount_cents = \(draft.amountCents),
                 deliverables = \(draft.deliverables), renewal_date = \(draft.renewalDate?.sql)::date, status = \(draft.status.rawValue), updated_at = \(now)
@@ -43,14 +48,16 @@ public enum Agreements {
         agreementID: UUID, draft: AgreementDraft.Valid, accountOwner: UUID?, by actor: AuditActor, now: Date, in tx: TenantTransaction
     ) async throws {
         guard let renewal = draft.renewalDate, draft.status != .ended else {
-            try await tx.query("""
+            try await tx.query(
+                """
                 UPDATE tasks SET status = 'cancelled', updated_at = \(now)
                 WHERE agreement_id = \(agreementID) AND kind = 'renewal' AND status = 'open'
                 """)
             return
         }
         let title = "Verlenging voorbereiden: \(draft.title)"
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             INSERT INTO tasks AS t (id, kind, title, notes, due_on, assignee_user_id, organisation_id, agreement_id, status, created_by_user_id,
                                     created_at, updated_at)
             VALUES (\(UUID()), 'renewal', \(String(title.prefix(200))), \("Verlengingsdatum \(renewal.sql)"),
@@ -66,8 +73,9 @@ public enum Agreements {
             RETURNING t.id, (xmax = 0)
             """)
         for try await (taskID, inserted) in rows.decode((UUID, Bool).self) {
-            try await TenantAudit.record(inserted ? "task.created" : "task.updated", subjectType: "task", subjectID: taskID.lowercased, by: actor,
-                                         details: ["agreement": agreementID.lowercased, "renewal_date": renewal.sql], at: now, in: tx)
+            try await TenantAudit.record(
+                inserted ? "task.created" : "task.updated", subjectType: "task", subjectID: taskID.lowercased, by: actor,
+                details: ["agreement": agreementID.lowercased, "renewal_date": renewal.sql], at: now, in: tx)
         }
     }
 
@@ -96,8 +104,10 @@ public enum Agreements {
         public var before: (CalendarDate, UUID)?
         public var limit: Int
 
-        public init(organisationID: UUID? = nil, kind: Agreement.Kind? = nil, status: Agreement.Status? = nil, renewalBefore: CalendarDate? = nil,
-                    query: String? = nil, before: (CalendarDate, UUID)? = nil, limit: Int = 50) {
+        public init(
+            organisationID: UUID? = nil, kind: Agreement.Kind? = nil, status: Agreement.Status? = nil, renewalBefore: CalendarDate? = nil,
+            query: String? = nil, before: (CalendarDate, UUID)? = nil, limit: Int = 50
+        ) {
             self.organisationID = organisationID
             self.kind = kind
             self.status = status
@@ -111,7 +121,8 @@ public enum Agreements {
     /// Newest period first; keyset on (period_start, id).
     public static func list(_ filter: Filter, in tx: TenantTransaction) async throws -> [Agreement] {
         let pattern = filter.query.flatMap { $0.trimmed().isEmpty ? nil : likePattern($0.trimmed().lowercased()) }
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT \(unescaped: Agreement.columns) FROM agreements a
             WHERE (\(filter.organisationID)::uuid IS NULL OR a.organisation_id = \(filter.organisationID))
               AND (\(filter.kind?.rawValue)::text IS NULL OR a.kind = \(filter.kind?.rawValue))

@@ -31,7 +31,8 @@ public struct Contact: Sendable, Codable, Equatable {
 
 /// A role in an organisation's decision-making unit (DMU).
 public enum DMURole: String, Sendable, Codable, CaseIterable {
-    case decisionMaker = "decision_maker", advisor, gatekeeper, user, influencer
+    case decisionMaker = "decision_maker"
+    case advisor, gatekeeper, user, influencer
 }
 
 /// A person's role at one organisation for a period. Ending it (`active_to`) keeps it as history.
@@ -76,10 +77,17 @@ public struct ContactDraft: Sendable, Decodable, Equatable {
     /// Roles to give the new contact (create only).
     public var roles: [ContactRoleDraft]?
 
-    enum CodingKeys: String, CodingKey { case firstName = "first_name", infix, lastName = "last_name", email, phone, notes, roles }
+    enum CodingKeys: String, CodingKey {
+        case firstName = "first_name"
+        case infix
+        case lastName = "last_name"
+        case email, phone, notes, roles
+    }
 
-    public init(firstName: String? = nil, infix: String? = nil, lastName: String?, email: String? = nil, phone: String? = nil,
-                notes: String? = nil, roles: [ContactRoleDraft]? = nil) {
+    public init(
+        firstName: String? = nil, infix: String? = nil, lastName: String?, email: String? = nil, phone: String? = nil,
+        notes: String? = nil, roles: [ContactRoleDraft]? = nil
+    ) {
         self.firstName = firstName
         self.infix = infix
         self.lastName = lastName
@@ -101,9 +109,10 @@ public struct ContactDraft: Sendable, Decodable, Equatable {
 
     public func validate(today: CalendarDate) throws(RelationsError) -> Valid {
         var v = Validator()
-        var valid = Valid(firstName: v.text(firstName, "first_name", max: 100), infix: v.text(infix, "infix", max: 30),
-                          lastName: v.required(lastName, "last_name", max: 150), email: v.email(email, "email"),
-                          phone: v.phone(phone, "phone"), notes: v.text(notes, "notes", max: 4000), roles: [])
+        var valid = Valid(
+            firstName: v.text(firstName, "first_name", max: 100), infix: v.text(infix, "infix", max: 30),
+            lastName: v.required(lastName, "last_name", max: 150), email: v.email(email, "email"),
+            phone: v.phone(phone, "phone"), notes: v.text(notes, "notes", max: 4000), roles: [])
         for (index, role) in (roles ?? []).enumerated() {
             do {
                 valid.roles.append(try role.validate(today: today))
@@ -127,7 +136,11 @@ public struct ContactRoleDraft: Sendable, Decodable, Equatable {
     public var activeTo: String?
 
     enum CodingKeys: String, CodingKey {
-        case organisationID = "organisation_id", dmuRole = "dmu_role", jobTitle = "job_title", activeFrom = "active_from", activeTo = "active_to"
+        case organisationID = "organisation_id"
+        case dmuRole = "dmu_role"
+        case jobTitle = "job_title"
+        case activeFrom = "active_from"
+        case activeTo = "active_to"
     }
 
     public init(organisationID: UUID?, dmuRole: String?, jobTitle: String? = nil, activeFrom: String? = nil, activeTo: String? = nil) {
@@ -167,7 +180,11 @@ public struct ContactRoleChange: Sendable, Decodable, Equatable {
     public var jobTitle: String?
     public var activeTo: String?
 
-    enum CodingKeys: String, CodingKey { case dmuRole = "dmu_role", jobTitle = "job_title", activeTo = "active_to" }
+    enum CodingKeys: String, CodingKey {
+        case dmuRole = "dmu_role"
+        case jobTitle = "job_title"
+        case activeTo = "active_to"
+    }
 
     public init(dmuRole: String? = nil, jobTitle: String? = nil, activeTo: String? = nil) {
         self.dmuRole = dmuRole

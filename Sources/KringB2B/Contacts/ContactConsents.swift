@@ -5,8 +5,14 @@ import PostgresNIO
 
 /// One statement of consent for relationship mailings: given, confirmed or withdrawn, with its evidence.
 public struct ContactConsent: Sendable, Codable, Equatable {
-    public enum Status: String, Sendable, Codable, CaseIterable { case optedIn = "opted_in", confirmed, withdrawn }
-    public enum Source: String, Sendable, Codable, CaseIterable { case `import`, staff, webForm = "web_form" }
+    public enum Status: String, Sendable, Codable, CaseIterable {
+        case optedIn = "opted_in"
+        case confirmed, withdrawn
+    }
+    public enum Source: String, Sendable, Codable, CaseIterable {
+        case `import`, staff
+        case webForm = "web_form"
+    }
 
     public let id: Int64
     public let contactID: UUID
@@ -46,7 +52,11 @@ public struct ContactConsentDraft: Sendable, Decodable {
     public var textVersion: String?
     public var evidence: [String: String]?
 
-    enum CodingKeys: String, CodingKey { case topic, status, source, textVersion = "text_version", evidence }
+    enum CodingKeys: String, CodingKey {
+        case topic, status, source
+        case textVersion = "text_version"
+        case evidence
+    }
 
     public init(topic: String, status: String, source: String? = nil, textVersion: String? = nil, evidence: [String: String]? = nil) {
         self.topic = topic
@@ -59,7 +69,9 @@ public struct ContactConsentDraft: Sendable, Decodable {
 
 /// Consent history of contacts: appended to, never overwritten.
 public enum ContactConsents {
-    public static func record(_ draft: ContactConsentDraft, contactID: UUID, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> ContactConsent {
+    public static func record(
+        _ draft: ContactConsentDraft, contactID: UUID, by actor: AuditActor, now: Date, in tx: TenantTransaction
+    ) async throws -> ContactConsent {
         var v = Validator()
         let topic = draft.topic.trimmed().lowercased()
         if topic.range(of: "^[a-z0-9][a-z0-9:._-]{0,79}$", options: .regularExpression) == nil {
@@ -72,22 +84,25 @@ public enum ContactConsents {
         try v.check()
         guard let status, let source else { throw RelationsError.invalid(v.errors) }
         let evidence = String(decoding: try JSONEncoder().encode(draft.evidence ?? [:]), as: UTF8.self)
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             INSERT INTO contact_consents (contact_id, topic, status, recorded_at, source, staff_user_id, api_key_id, evidence, text_version)
             VALUES (\(contactID), \(topic), \(status.rawValue), \(now), \(source.rawValue), \(actor.userID), \(actor.apiKeyID), \(evidence)::jsonb,
                     \(draft.textVersion))
             RETURNING \(unescaped: ContactConsent.columns)
             """)
         guard let row = try await rows.first() else { throw NoRowReturned() }
-        try await TenantAudit.record("contact_consent.recorded", subjectType: "contact", subjectID: contactID.lowercased, by: actor,
-                                     details: ["topic": topic, "status": status.rawValue], at: now, in: tx)
+        try await TenantAudit.record(
+            "contact_consent.recorded", subjectType: "contact", subjectID: contactID.lowercased, by: actor,
+            details: ["topic": topic, "status": status.rawValue], at: now, in: tx)
         return try ContactConsent(row: row)
     }
 
     /// The whole history, oldest first.
     public static func history(contactID: UUID, in tx: TenantTransaction) async throws -> [ContactConsent] {
         _ = try await Contacts.require(id: contactID, forUpdate: false, in: tx)
-        let rows = try await tx.query("SELECT \(unescaped: ContactConsent.columns) FROM contact_consents WHERE contact_id = \(contactID) ORDER BY recorded_at, id")
+        let rows = try await tx.query(
+            "SELECT \(unescaped: ContactConsent.columns) FROM contact_consents WHERE contact_id = \(contactID) ORDER BY recorded_at, id")
         var consents: [ContactConsent] = []
         for try await row in rows { consents.append(try ContactConsent(row: row)) }
         return consents
@@ -95,7 +110,8 @@ public enum ContactConsents {
 
     /// The latest statement per topic: what holds now.
     public static func current(contactID: UUID, in tx: TenantTransaction) async throws -> [ContactConsent] {
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT DISTINCT ON (topic) \(unescaped: ContactConsent.columns) FROM contact_consents
             WHERE contact_id = \(contactID) ORDER BY topic, recorded_at DESC, id DESC
             """)

@@ -9,7 +9,8 @@ public enum Contacts {
     public static func create(_ draft: ContactDraft.Valid, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> ContactDetail {
         let id = UUID()
         do {
-            try await tx.query("""
+            try await tx.query(
+                """
                 INSERT INTO contacts (id, first_name, infix, last_name, email, phone, notes, created_at, updated_at)
                 VALUES (\(id), \(draft.firstName), \(draft.infix), \(draft.lastName), \(draft.email), \(draft.phone), \(draft.notes), \(now), \(now))
                 """)
@@ -30,7 +31,8 @@ public enum Contacts {
         if let expectedVersion, current.version != expectedVersion { throw RelationsError.versionMismatch(current: current.version) }
         let updated: Contact
         do {
-            let rows = try await tx.query("""
+            let rows = try await tx.query(
+                """
                 UPDATE contacts c SET version = version + 1, first_name = \(draft.firstName), infix = \(draft.infix), last_name = \(draft.lastName),
                     email = \(draft.email), phone = \(draft.phone), notes = \(draft.notes), updated_at = \(now)
                 WHERE id = \(id)
@@ -48,8 +50,9 @@ public enum Contacts {
         if current.email != updated.email { fields.append("email") }
         if current.phone != updated.phone { fields.append("phone") }
         if current.notes != updated.notes { fields.append("notes") }
-        try await TenantAudit.record("contact.updated", subjectType: "contact", subjectID: id.lowercased, by: actor,
-                                     details: ["fields": fields.joined(separator: " ")], at: now, in: tx)
+        try await TenantAudit.record(
+            "contact.updated", subjectType: "contact", subjectID: id.lowercased, by: actor,
+            details: ["fields": fields.joined(separator: " ")], at: now, in: tx)
         return updated
     }
 
@@ -77,13 +80,15 @@ public enum Contacts {
 
     static func detail(id: UUID, in tx: TenantTransaction) async throws -> ContactDetail {
         let contact = try await require(id: id, forUpdate: false, in: tx)
-        return ContactDetail(contact: contact, roles: try await roles(contactID: id, in: tx),
-                             consents: try await ContactConsents.current(contactID: id, in: tx))
+        return ContactDetail(
+            contact: contact, roles: try await roles(contactID: id, in: tx),
+            consents: try await ContactConsents.current(contactID: id, in: tx))
     }
 
     /// Every role the person held, newest first.
     public static func roles(contactID: UUID, in tx: TenantTransaction) async throws -> [ContactRole] {
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT \(unescaped: ContactRole.columns) FROM contact_roles r JOIN organisations o ON o.id = r.organisation_id
             WHERE r.contact_id = \(contactID) ORDER BY r.active_from DESC, r.created_at DESC, r.id
             """)
@@ -93,7 +98,8 @@ public enum Contacts {
     }
 
     static func require(id: UUID, forUpdate: Bool, in tx: TenantTransaction) async throws -> Contact {
-        let rows = try await tx.query("SELECT \(unescaped: Contact.columns) FROM contacts c WHERE c.id = \(id) \(unescaped: forUpdate ? "FOR UPDATE" : "")")
+        let rows = try await tx.query(
+            "SELECT \(unescaped: Contact.columns) FROM contacts c WHERE c.id = \(id) \(unescaped: forUpdate ? "FOR UPDATE" : "")")
         for try await row in rows { return try Contact(row: row) }
         throw RelationsError.notFound(.contact)
     }
@@ -114,14 +120,16 @@ public enum Contacts {
         _ = try await require(id: contactID, forUpdate: false, in: tx)
         _ = try await Organisations.require(id: draft.organisationID, as: field, in: tx)
         let id = UUID()
-        try await tx.query("""
+        try await tx.query(
+            """
             INSERT INTO contact_roles (id, contact_id, organisation_id, dmu_role, job_title, active_from, active_to, created_at, updated_at)
             VALUES (\(id), \(contactID), \(draft.organisationID), \(draft.dmuRole.rawValue), \(draft.jobTitle), \(draft.activeFrom.sql)::date,
                     \(draft.activeTo?.sql)::date, \(now), \(now))
             """)
-        try await TenantAudit.record("contact_role.created", subjectType: "contact", subjectID: contactID.lowercased, by: actor,
-                                     details: ["role": id.lowercased, "organisation": draft.organisationID.lowercased, "dmu_role": draft.dmuRole.rawValue],
-                                     at: now, in: tx)
+        try await TenantAudit.record(
+            "contact_role.created", subjectType: "contact", subjectID: contactID.lowercased, by: actor,
+            details: ["role": id.lowercased, "organisation": draft.organisationID.lowercased, "dmu_role": draft.dmuRole.rawValue],
+            at: now, in: tx)
         return try await role(id: id, contactID: contactID, in: tx)
     }
 
@@ -139,7 +147,8 @@ public enum Contacts {
             v.fail("dmu_role", "This role has ended; give the person a new role instead.")
         }
         try v.check()
-        try await tx.query("""
+        try await tx.query(
+            """
             UPDATE contact_roles SET dmu_role = coalesce(\(dmuRole?.rawValue), dmu_role), job_title = coalesce(\(title), job_title),
                 active_to = coalesce(\(activeTo?.sql)::date, active_to), updated_at = \(now)
             WHERE id = \(id)
@@ -147,13 +156,15 @@ public enum Contacts {
         var details = ["role": id.lowercased]
         if let activeTo { details["active_to"] = activeTo.sql }
         if let dmuRole { details["dmu_role"] = dmuRole.rawValue }
-        try await TenantAudit.record("contact_role.updated", subjectType: "contact", subjectID: contactID.lowercased, by: actor,
-                                     details: details, at: now, in: tx)
+        try await TenantAudit.record(
+            "contact_role.updated", subjectType: "contact", subjectID: contactID.lowercased, by: actor,
+            details: details, at: now, in: tx)
         return try await role(id: id, contactID: contactID, in: tx)
     }
 
     static func role(id: UUID, contactID: UUID, in tx: TenantTransaction) async throws -> ContactRole {
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT \(unescaped: ContactRole.columns) FROM contact_roles r JOIN organisations o ON o.id = r.organisation_id
             WHERE r.id = \(id) AND r.contact_id = \(contactID)
             """)
@@ -185,7 +196,8 @@ public enum Contacts {
         let pattern = needle.flatMap { $0.isEmpty ? nil : likePattern($0, prefix: true) }
         let today = CalendarDate(now).sql
         let roleFilter = search.organisationID != nil || search.dmuRole != nil
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT \(unescaped: Contact.columns) FROM contacts c
             WHERE (\(pattern)::text IS NULL OR lower(c.last_name) LIKE \(pattern) OR c.email = \(needle))
               AND (NOT \(roleFilter) OR EXISTS (
@@ -199,8 +211,9 @@ public enum Contacts {
             """)
         var contacts: [Contact] = []
         for try await row in rows { contacts.append(try Contact(row: row)) }
-        try await TenantAudit.record("contact.search", subjectType: "contact", subjectID: nil, by: actor,
-                                     details: ["results": String(contacts.count)], at: now, in: tx)
+        try await TenantAudit.record(
+            "contact.search", subjectType: "contact", subjectID: nil, by: actor,
+            details: ["results": String(contacts.count)], at: now, in: tx)
         return contacts
     }
 

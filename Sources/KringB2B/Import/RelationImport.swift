@@ -53,7 +53,9 @@ public struct RelationImport: Sendable {
 
     /// Runs the import in one transaction of the tenant. `staff` maps lowercased e-mail addresses of the library's
     /// staff to their user ids (for the account owner column).
-    public func run(_ bytes: [UInt8], staff: [String: UUID], by actor: AuditActor, now: Date, db: Database, tenant: Tenant) async throws -> RelationImportReport {
+    public func run(
+        _ bytes: [UInt8], staff: [String: UUID], by actor: AuditActor, now: Date, db: Database, tenant: Tenant
+    ) async throws -> RelationImportReport {
         do {
             return try await db.withTenant(tenant) { tx in
                 let report = try await run(bytes, staff: staff, by: actor, now: now, in: tx)
@@ -66,7 +68,9 @@ public struct RelationImport: Sendable {
     }
 
     /// The import inside the caller's transaction; a dry run's caller rolls it back.
-    public func run(_ bytes: [UInt8], staff: [String: UUID], by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> RelationImportReport {
+    public func run(
+        _ bytes: [UInt8], staff: [String: UUID], by actor: AuditActor, now: Date, in tx: TenantTransaction
+    ) async throws -> RelationImportReport {
         var report = RelationImportReport(kind: kind, dryRun: dryRun)
         let table = try Table(bytes, mapping: mapping, report: &report)
         switch kind {
@@ -74,10 +78,14 @@ public struct RelationImport: Sendable {
         case .contacts: try await importContacts(table, now: now, into: &report, in: tx)
         }
         report.unchanged = report.rows - report.rejected - report.inserted - report.updated
-        try await TenantAudit.record(dryRun ? "import.\(kind.rawValue).dry_run" : "import.\(kind.rawValue)", subjectType: "import", subjectID: nil,
-                                     by: actor, details: ["rows": String(report.rows), "inserted": String(report.inserted),
-                                                          "updated": String(report.updated), "rejected": String(report.rejected)],
-                                     at: now, in: tx)
+        try await TenantAudit.record(
+            dryRun ? "import.\(kind.rawValue).dry_run" : "import.\(kind.rawValue)", subjectType: "import", subjectID: nil,
+            by: actor,
+            details: [
+                "rows": String(report.rows), "inserted": String(report.inserted),
+                "updated": String(report.updated), "rejected": String(report.rejected),
+            ],
+            at: now, in: tx)
         return report
     }
 
@@ -115,7 +123,9 @@ public struct RelationImport: Sendable {
                 throw RelationsError.unreadableFile("The file has more than \(RelationImport.maxRows) rows.")
             }
             for (position, field) in first.fields.enumerated() {
-                guard let name = encoding.decode(field) else { throw RelationsError.unreadableFile("Header column \(position + 1) is not \(encoding.rawValue) text.") }
+                guard let name = encoding.decode(field) else {
+                    throw RelationsError.unreadableFile("Header column \(position + 1) is not \(encoding.rawValue) text.")
+                }
                 header.append(name.trimmed())
             }
             let byKey = Dictionary(mapping.columns.map { (RelationImportMapping.key($0.key), $0.value) }, uniquingKeysWith: { first, _ in first })
@@ -164,11 +174,20 @@ public struct RelationImport: Sendable {
         let statusMap = Dictionary(mapping.statuses.map { (RelationImportMapping.key($0.key), $0.value) }, uniquingKeysWith: { first, _ in first })
         let listSeparator = mapping.listSeparator?.first ?? "|"
 
-        struct Pending { let line: Int; let valid: OrganisationDraft.Valid; let typeGiven: Bool; let statusGiven: Bool; let parent: (String, String?)? }
+        struct Pending {
+            let line: Int
+            let valid: OrganisationDraft.Valid
+            let typeGiven: Bool
+            let statusGiven: Bool
+            let parent: (String, String?)?
+        }
         var pending: [Pending] = []
         var seen: [String: Int] = [:]
         for row in table.rows {
-            if let problem = row.undecodable { report.reject(line: row.line, column: nil, problem); continue }
+            if let problem = row.undecodable {
+                report.reject(line: row.line, column: nil, problem)
+                continue
+            }
             let values = row.values
             var draft = OrganisationDraft(name: values[.name], type: nil)
             if let raw = values[.type] {
@@ -188,7 +207,8 @@ public struct RelationImport: Sendable {
             draft.notes = values[.notes]
             if let owner = values[.accountOwner] {
                 guard let id = staff[RelationImportMapping.key(owner)] else {
-                    report.reject(line: row.line, column: table.column(.accountOwner), "No staff member of this library has the e-mail address '\(owner)'.")
+                    report.reject(
+                        line: row.line, column: table.column(.accountOwner), "No staff member of this library has the e-mail address '\(owner)'.")
                     continue
                 }
                 draft.accountOwnerUserID = id
@@ -212,14 +232,17 @@ public struct RelationImport: Sendable {
             }
             seen[key] = row.line
             let parent = values[.parentName].map { ($0, values[.parentPostcode].flatMap(Postcode.init)?.value) }
-            pending.append(Pending(line: row.line, valid: valid, typeGiven: values[.type] != nil, statusGiven: values[.status] != nil, parent: parent))
+            pending.append(
+                Pending(line: row.line, valid: valid, typeGiven: values[.type] != nil, statusGiven: values[.status] != nil, parent: parent))
         }
 
         // A parent must be in the file or in Kring already; otherwise the row is not imported at all.
         var accepted: [Pending] = []
         for item in pending {
             if let (name, postcode) = item.parent {
-                let inFile = pending.contains { RelationImportMapping.key($0.valid.name) == RelationImportMapping.key(name) && (postcode == nil || $0.valid.postcode == postcode) }
+                let inFile = pending.contains {
+                    RelationImportMapping.key($0.valid.name) == RelationImportMapping.key(name) && (postcode == nil || $0.valid.postcode == postcode)
+                }
                 if !inFile, case .failure(let reason) = try await findOrganisation(name: name, postcode: postcode, in: tx) {
                     report.reject(line: item.line, column: table.column(.parentName), reason.description)
                     continue
@@ -245,10 +268,13 @@ public struct RelationImport: Sendable {
                 report.reject(line: item.line, column: table.column(.parentName), "An organisation cannot lie below itself.")
                 outcome[item.line] = nil
             case .success(let parentID):
-                let changed = try await tx.query("""
-                    UPDATE organisations SET parent_id = \(parentID), version = version + 1, updated_at = \(now)
-                    WHERE id = \(id) AND parent_id IS DISTINCT FROM \(parentID) RETURNING id
-                    """).first() != nil
+                let changed =
+                    try await tx.query(
+                        """
+                        UPDATE organisations SET parent_id = \(parentID), version = version + 1, updated_at = \(now)
+                        WHERE id = \(id) AND parent_id IS DISTINCT FROM \(parentID) RETURNING id
+                        """
+                    ).first() != nil
                 if changed, outcome[item.line] == .unchanged { outcome[item.line] = .updated }
             }
         }
@@ -284,14 +310,18 @@ public struct RelationImport: Sendable {
 
     /// The one organisation with this name (and postcode, when given).
     private func findOrganisation(name: String, postcode: String?, in tx: TenantTransaction) async throws -> Result<UUID, LookupFailure> {
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT id FROM organisations WHERE lower(name) = \(RelationImportMapping.key(name)) AND (\(postcode)::text IS NULL OR postcode = \(postcode))
             ORDER BY id LIMIT 2
             """)
         var ids: [UUID] = []
         for try await id in rows.decode(UUID.self) { ids.append(id) }
         switch ids.count {
-        case 0: return .failure(LookupFailure("No organisation '\(name)'\(postcode.map { " with postcode \($0)" } ?? "") in this library; import organisations first."))
+        case 0:
+            return .failure(
+                LookupFailure(
+                    "No organisation '\(name)'\(postcode.map { " with postcode \($0)" } ?? "") in this library; import organisations first."))
         case 1: return .success(ids[0])
         default: return .failure(LookupFailure("Several organisations are called '\(name)'; give the postcode."))
         }
@@ -305,12 +335,15 @@ public struct RelationImport: Sendable {
     private func upsertOrganisation(
         _ valid: OrganisationDraft.Valid, typeGiven: Bool, statusGiven: Bool, now: Date, in tx: TenantTransaction
     ) async throws -> (UUID, Outcome) {
-        let existing = try await tx.query("""
+        let existing = try await tx.query(
+            """
             SELECT id FROM organisations WHERE lower(name) = lower(\(valid.name)) AND coalesce(postcode, '') = \(valid.postcode ?? "") FOR UPDATE
-            """).first()
+            """
+        ).first()
         guard let row = existing else {
             let id = UUID()
-            try await tx.query("""
+            try await tx.query(
+                """
                 INSERT INTO organisations (id, name, type, status, street, house_number, postcode, city, municipality, website, account_owner_user_id,
                                            tags, notes, created_at, updated_at)
                 VALUES (\(id), \(valid.name), \(valid.type), \(valid.status.rawValue), \(valid.street), \(valid.houseNumber), \(valid.postcode),
@@ -322,20 +355,23 @@ public struct RelationImport: Sendable {
         let type = typeGiven ? valid.type : nil
         let status = statusGiven ? valid.status.rawValue : nil
         let tags = valid.tags.isEmpty ? nil : valid.tags
-        let changed = try await tx.query("""
-            UPDATE organisations SET name = \(valid.name), type = coalesce(\(type), type), status = coalesce(\(status), status),
-                street = coalesce(\(valid.street), street), house_number = coalesce(\(valid.houseNumber), house_number),
-                city = coalesce(\(valid.city), city), municipality = coalesce(\(valid.municipality), municipality),
-                website = coalesce(\(valid.website), website), account_owner_user_id = coalesce(\(valid.accountOwnerUserID), account_owner_user_id),
-                tags = coalesce(\(tags)::text[], tags), notes = coalesce(\(valid.notes), notes), version = version + 1, updated_at = \(now)
-            WHERE id = \(id)
-              AND (name, type, status, street, house_number, city, municipality, website, account_owner_user_id, tags, notes) IS DISTINCT FROM
-                  (\(valid.name), coalesce(\(type), type), coalesce(\(status), status), coalesce(\(valid.street), street),
-                   coalesce(\(valid.houseNumber), house_number), coalesce(\(valid.city), city), coalesce(\(valid.municipality), municipality),
-                   coalesce(\(valid.website), website), coalesce(\(valid.accountOwnerUserID), account_owner_user_id), coalesce(\(tags)::text[], tags),
-                   coalesce(\(valid.notes), notes))
-            RETURNING id
-            """).first() != nil
+        let changed =
+            try await tx.query(
+                """
+                UPDATE organisations SET name = \(valid.name), type = coalesce(\(type), type), status = coalesce(\(status), status),
+                    street = coalesce(\(valid.street), street), house_number = coalesce(\(valid.houseNumber), house_number),
+                    city = coalesce(\(valid.city), city), municipality = coalesce(\(valid.municipality), municipality),
+                    website = coalesce(\(valid.website), website), account_owner_user_id = coalesce(\(valid.accountOwnerUserID), account_owner_user_id),
+                    tags = coalesce(\(tags)::text[], tags), notes = coalesce(\(valid.notes), notes), version = version + 1, updated_at = \(now)
+                WHERE id = \(id)
+                  AND (name, type, status, street, house_number, city, municipality, website, account_owner_user_id, tags, notes) IS DISTINCT FROM
+                      (\(valid.name), coalesce(\(type), type), coalesce(\(status), status), coalesce(\(valid.street), street),
+                       coalesce(\(valid.houseNumber), house_number), coalesce(\(valid.city), city), coalesce(\(valid.municipality), municipality),
+                       coalesce(\(valid.website), website), coalesce(\(valid.accountOwnerUserID), account_owner_user_id), coalesce(\(tags)::text[], tags),
+                       coalesce(\(valid.notes), notes))
+                RETURNING id
+                """
+            ).first() != nil
         return (id, changed ? .updated : .unchanged)
     }
 
@@ -350,7 +386,10 @@ public struct RelationImport: Sendable {
         let today = CalendarDate(now)
         var seen: [String: Int] = [:]
         for row in table.rows {
-            if let problem = row.undecodable { report.reject(line: row.line, column: nil, problem); continue }
+            if let problem = row.undecodable {
+                report.reject(line: row.line, column: nil, problem)
+                continue
+            }
             let values = row.values
             guard let organisationName = values[.organisationName] else {
                 report.reject(line: row.line, column: table.column(.organisationName), "Name the organisation.")
@@ -364,10 +403,12 @@ public struct RelationImport: Sendable {
                 }
                 organisationPostcode = code.value
             }
-            let role = ContactRoleDraft(organisationID: UUID(), dmuRole: values[.dmuRole].map { roleMap[RelationImportMapping.key($0)] ?? RelationImportMapping.key($0) },
-                                        jobTitle: values[.jobTitle], activeFrom: values[.activeFrom], activeTo: values[.activeTo])
-            let draft = ContactDraft(firstName: values[.firstName], infix: values[.infix], lastName: values[.lastName], email: values[.email],
-                                     phone: values[.phone], notes: values[.notes], roles: [role])
+            let role = ContactRoleDraft(
+                organisationID: UUID(), dmuRole: values[.dmuRole].map { roleMap[RelationImportMapping.key($0)] ?? RelationImportMapping.key($0) },
+                jobTitle: values[.jobTitle], activeFrom: values[.activeFrom], activeTo: values[.activeTo])
+            let draft = ContactDraft(
+                firstName: values[.firstName], infix: values[.infix], lastName: values[.lastName], email: values[.email],
+                phone: values[.phone], notes: values[.notes], roles: [role])
             let valid: ContactDraft.Valid
             do {
                 valid = try draft.validate(today: today)
@@ -394,18 +435,21 @@ public struct RelationImport: Sendable {
                 continue
             case .success(let id): organisationID = id
             }
-            let person = valid.email ?? RelationImportMapping.key([valid.firstName, valid.infix, valid.lastName].compactMap { $0 }.joined(separator: " "))
+            let person =
+                valid.email ?? RelationImportMapping.key([valid.firstName, valid.infix, valid.lastName].compactMap { $0 }.joined(separator: " "))
             let key = person + "|" + organisationID.lowercased
             if let firstLine = seen[key] {
-                report.reject(line: row.line, column: table.column(valid.email == nil ? .lastName : .email),
-                              "This person appears again at this organisation (first on line \(firstLine)).")
+                report.reject(
+                    line: row.line, column: table.column(valid.email == nil ? .lastName : .email),
+                    "This person appears again at this organisation (first on line \(firstLine)).")
                 continue
             }
             seen[key] = row.line
             guard var roleValid = valid.roles.first else { continue }
             roleValid.organisationID = organisationID
-            let outcome = try await upsertContact(valid, role: roleValid, activeFromGiven: values[.activeFrom] != nil, consent: consent, topic: topic,
-                                                  now: now, in: tx)
+            let outcome = try await upsertContact(
+                valid, role: roleValid, activeFromGiven: values[.activeFrom] != nil, consent: consent, topic: topic,
+                now: now, in: tx)
             switch outcome {
             case .inserted: report.inserted += 1
             case .updated: report.updated += 1
@@ -425,7 +469,8 @@ public struct RelationImport: Sendable {
         if contactID == nil {
             // Without an e-mail match: the one person of this name with a role at this organisation, if any.
             let name = RelationImportMapping.key([valid.firstName, valid.infix, valid.lastName].compactMap { $0 }.joined(separator: " "))
-            let rows = try await tx.query("""
+            let rows = try await tx.query(
+                """
                 SELECT DISTINCT c.id FROM contacts c JOIN contact_roles r ON r.contact_id = c.id
                 WHERE r.organisation_id = \(role.organisationID) AND lower(concat_ws(' ', c.first_name, c.infix, c.last_name)) = \(name)
                   AND (c.email IS NULL OR \(valid.email)::text IS NULL)
@@ -439,20 +484,24 @@ public struct RelationImport: Sendable {
         let id: UUID
         if let contactID {
             id = contactID
-            let changed = try await tx.query("""
-                UPDATE contacts SET first_name = coalesce(\(valid.firstName), first_name), infix = coalesce(\(valid.infix), infix),
-                    last_name = \(valid.lastName), email = coalesce(\(valid.email), email), phone = coalesce(\(valid.phone), phone),
-                    notes = coalesce(\(valid.notes), notes), version = version + 1, updated_at = \(now)
-                WHERE id = \(id)
-                  AND (first_name, infix, last_name, email, phone, notes) IS DISTINCT FROM
-                      (coalesce(\(valid.firstName), first_name), coalesce(\(valid.infix), infix), \(valid.lastName), coalesce(\(valid.email), email),
-                       coalesce(\(valid.phone), phone), coalesce(\(valid.notes), notes))
-                RETURNING id
-                """).first() != nil
+            let changed =
+                try await tx.query(
+                    """
+                    UPDATE contacts SET first_name = coalesce(\(valid.firstName), first_name), infix = coalesce(\(valid.infix), infix),
+                        last_name = \(valid.lastName), email = coalesce(\(valid.email), email), phone = coalesce(\(valid.phone), phone),
+                        notes = coalesce(\(valid.notes), notes), version = version + 1, updated_at = \(now)
+                    WHERE id = \(id)
+                      AND (first_name, infix, last_name, email, phone, notes) IS DISTINCT FROM
+                          (coalesce(\(valid.firstName), first_name), coalesce(\(valid.infix), infix), \(valid.lastName), coalesce(\(valid.email), email),
+                           coalesce(\(valid.phone), phone), coalesce(\(valid.notes), notes))
+                    RETURNING id
+                    """
+                ).first() != nil
             if changed { outcome = .updated }
         } else {
             id = UUID()
-            try await tx.query("""
+            try await tx.query(
+                """
                 INSERT INTO contacts (id, first_name, infix, last_name, email, phone, notes, created_at, updated_at)
                 VALUES (\(id), \(valid.firstName), \(valid.infix), \(valid.lastName), \(valid.email), \(valid.phone), \(valid.notes), \(now), \(now))
                 """)
@@ -461,24 +510,30 @@ public struct RelationImport: Sendable {
 
         // The role at this organisation: the one that started on the given day, else the one still running.
         let from = activeFromGiven ? role.activeFrom.sql : nil
-        let existingRole = try await tx.query("""
+        let existingRole = try await tx.query(
+            """
             SELECT id FROM contact_roles
             WHERE contact_id = \(id) AND organisation_id = \(role.organisationID)
               AND ((\(from)::date IS NOT NULL AND active_from = \(from)::date) OR (\(from)::date IS NULL AND active_to IS NULL))
             ORDER BY active_from DESC, id LIMIT 1
-            """).first()?.decode(UUID.self)
+            """
+        ).first()?.decode(UUID.self)
         if let roleID = existingRole {
-            let changed = try await tx.query("""
-                UPDATE contact_roles SET dmu_role = \(role.dmuRole.rawValue), job_title = coalesce(\(role.jobTitle), job_title),
-                    active_to = coalesce(\(role.activeTo?.sql)::date, active_to), updated_at = \(now)
-                WHERE id = \(roleID)
-                  AND (dmu_role, job_title, active_to) IS DISTINCT FROM
-                      (\(role.dmuRole.rawValue), coalesce(\(role.jobTitle), job_title), coalesce(\(role.activeTo?.sql)::date, active_to))
-                RETURNING id
-                """).first() != nil
+            let changed =
+                try await tx.query(
+                    """
+                    UPDATE contact_roles SET dmu_role = \(role.dmuRole.rawValue), job_title = coalesce(\(role.jobTitle), job_title),
+                        active_to = coalesce(\(role.activeTo?.sql)::date, active_to), updated_at = \(now)
+                    WHERE id = \(roleID)
+                      AND (dmu_role, job_title, active_to) IS DISTINCT FROM
+                          (\(role.dmuRole.rawValue), coalesce(\(role.jobTitle), job_title), coalesce(\(role.activeTo?.sql)::date, active_to))
+                    RETURNING id
+                    """
+                ).first() != nil
             if changed && outcome == .unchanged { outcome = .updated }
         } else {
-            try await tx.query("""
+            try await tx.query(
+                """
                 INSERT INTO contact_roles (id, contact_id, organisation_id, dmu_role, job_title, active_from, active_to, created_at, updated_at)
                 VALUES (\(UUID()), \(id), \(role.organisationID), \(role.dmuRole.rawValue), \(role.jobTitle), \(role.activeFrom.sql)::date,
                         \(role.activeTo?.sql)::date, \(now), \(now))
@@ -487,13 +542,16 @@ public struct RelationImport: Sendable {
         }
 
         if let consent {
-            let current = try await tx.query("""
+            let current = try await tx.query(
+                """
                 SELECT status FROM contact_consents WHERE contact_id = \(id) AND topic = \(topic) ORDER BY recorded_at DESC, id DESC LIMIT 1
-                """).first()?.decode(String.self)
+                """
+            ).first()?.decode(String.self)
             let holds = try current.map { try UnreadableColumn.enumValue(ContactConsent.Status.self, $0, column: "status") }
                 .map { $0 == .withdrawn ? ContactConsent.Status.withdrawn : .optedIn }
             if holds != consent && !(holds == nil && consent == .withdrawn) {
-                try await tx.query("""
+                try await tx.query(
+                    """
                     INSERT INTO contact_consents (contact_id, topic, status, recorded_at, source, evidence)
                     VALUES (\(id), \(topic), \(consent.rawValue), \(now), 'import', '{}')
                     """)

@@ -8,12 +8,25 @@ import KringCore
 public struct RelationImportMapping: Sendable, Codable, Equatable {
     public enum Field: String, Sendable, Codable, CaseIterable {
         // Organisations.
-        case name, type, status, street, houseNumber = "house_number", postcode, city, municipality, website
-        case accountOwner = "account_owner", tags, notes, parentName = "parent_name", parentPostcode = "parent_postcode"
+        case name, type, status, street
+        case houseNumber = "house_number"
+        case postcode, city, municipality, website
+        case accountOwner = "account_owner"
+        case tags, notes
+        case parentName = "parent_name"
+        case parentPostcode = "parent_postcode"
         // Contacts and their role at an organisation.
-        case organisationName = "organisation_name", organisationPostcode = "organisation_postcode"
-        case firstName = "first_name", infix, lastName = "last_name", email, phone, jobTitle = "job_title", dmuRole = "dmu_role"
-        case activeFrom = "active_from", activeTo = "active_to", mailingConsent = "mailing_consent"
+        case organisationName = "organisation_name"
+        case organisationPostcode = "organisation_postcode"
+        case firstName = "first_name"
+        case infix
+        case lastName = "last_name"
+        case email, phone
+        case jobTitle = "job_title"
+        case dmuRole = "dmu_role"
+        case activeFrom = "active_from"
+        case activeTo = "active_to"
+        case mailingConsent = "mailing_consent"
     }
 
     /// List column -> field.
@@ -34,11 +47,17 @@ public struct RelationImportMapping: Sendable, Codable, Equatable {
     public var listSeparator: String?
 
     enum CodingKeys: String, CodingKey {
-        case columns, types, statuses, dmuRoles = "dmu_roles", consentTopic = "consent_topic", encoding, separator, listSeparator = "list_separator"
+        case columns, types, statuses
+        case dmuRoles = "dmu_roles"
+        case consentTopic = "consent_topic"
+        case encoding, separator
+        case listSeparator = "list_separator"
     }
 
-    public init(columns: [String: Field], types: [String: String] = [:], statuses: [String: String] = [:], dmuRoles: [String: String] = [:],
-                consentTopic: String? = nil, encoding: TextEncoding? = nil, separator: String? = nil, listSeparator: String? = nil) {
+    public init(
+        columns: [String: Field], types: [String: String] = [:], statuses: [String: String] = [:], dmuRoles: [String: String] = [:],
+        consentTopic: String? = nil, encoding: TextEncoding? = nil, separator: String? = nil, listSeparator: String? = nil
+    ) {
         self.columns = columns
         self.types = types
         self.statuses = statuses
@@ -69,7 +88,9 @@ public struct RelationImportMapping: Sendable, Codable, Equatable {
         "kinderopvang": "childcare", "peuteropvang": "childcare", "bso": "childcare", "partner": "partner", "fonds": "fund",
         "vriend": "friend_sponsor", "sponsor": "friend_sponsor", "vriend/sponsor": "friend_sponsor", "verwijzer": "referrer", "overig": "other",
     ]
-    static let dutchStatuses = ["prospect": "prospect", "actief": "active", "klant": "active", "voormalig": "former", "oud": "former", "inactief": "former"]
+    static let dutchStatuses = [
+        "prospect": "prospect", "actief": "active", "klant": "active", "voormalig": "former", "oud": "former", "inactief": "former",
+    ]
     static let dutchRoles = [
         "beslisser": "decision_maker", "besluitvormer": "decision_maker", "beslissingsbevoegd": "decision_maker", "adviseur": "advisor",
         "poortwachter": "gatekeeper", "gatekeeper": "gatekeeper", "gebruiker": "user", "beïnvloeder": "influencer", "beinvloeder": "influencer",
@@ -91,8 +112,10 @@ public struct RelationImportMapping: Sendable, Codable, Equatable {
         columns: [
             "Organisatie": .organisationName, "Postcode organisatie": .organisationPostcode, "Postcode": .organisationPostcode,
             "Voornaam": .firstName, "Tussenvoegsel": .infix, "Achternaam": .lastName, "E-mail": .email, "E-mailadres": .email,
-            "Telefoon": .phone, "Functie": .jobTitle, "Rol": .dmuRole, "DMU-rol": .dmuRole, "Actief vanaf": .activeFrom, "In functie sinds": .activeFrom,
-            "Actief tot": .activeTo, "Uit functie": .activeTo, "Toestemming relatiemailing": .mailingConsent, "Notities": .notes, "Opmerkingen": .notes,
+            "Telefoon": .phone, "Functie": .jobTitle, "Rol": .dmuRole, "DMU-rol": .dmuRole, "Actief vanaf": .activeFrom,
+            "In functie sinds": .activeFrom,
+            "Actief tot": .activeTo, "Uit functie": .activeTo, "Toestemming relatiemailing": .mailingConsent, "Notities": .notes,
+            "Opmerkingen": .notes,
         ],
         dmuRoles: dutchRoles)
 }

@@ -6,7 +6,10 @@ import PostgresNIO
 /// An entry in an organisation's contact history: a meeting, a visit report, a call, a logged e-mail, a proposal or an agreement.
 public struct Interaction: Sendable, Codable, Equatable {
     public enum Kind: String, Sendable, Codable, CaseIterable {
-        case meeting, visitReport = "visit_report", phoneCall = "phone_call", email, proposal, agreement
+        case meeting
+        case visitReport = "visit_report"
+        case phoneCall = "phone_call"
+        case email, proposal, agreement
     }
 
     public let id: UUID
@@ -25,9 +28,18 @@ public struct Interaction: Sendable, Codable, Equatable {
     public let updatedAt: Date
 
     enum CodingKeys: String, CodingKey {
-        case id, organisationID = "organisation_id", kind, occurredAt = "occurred_at", subject, report, followUp = "follow_up"
-        case staffUserIDs = "staff_user_ids", contactIDs = "contact_ids", followUpTaskIDs = "follow_up_task_ids"
-        case createdByUserID = "created_by_user_id", createdAt = "created_at", updatedAt = "updated_at"
+        case id
+        case organisationID = "organisation_id"
+        case kind
+        case occurredAt = "occurred_at"
+        case subject, report
+        case followUp = "follow_up"
+        case staffUserIDs = "staff_user_ids"
+        case contactIDs = "contact_ids"
+        case followUpTaskIDs = "follow_up_task_ids"
+        case createdByUserID = "created_by_user_id"
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
     }
 
     static let columns = """
@@ -68,12 +80,20 @@ public struct InteractionDraft: Sendable, Decodable {
     public var followUpTask: TaskDraft?
 
     enum CodingKeys: String, CodingKey {
-        case organisationID = "organisation_id", kind, occurredAt = "occurred_at", subject, report, followUp = "follow_up"
-        case staffUserIDs = "staff_user_ids", contactIDs = "contact_ids", followUpTask = "follow_up_task"
+        case organisationID = "organisation_id"
+        case kind
+        case occurredAt = "occurred_at"
+        case subject, report
+        case followUp = "follow_up"
+        case staffUserIDs = "staff_user_ids"
+        case contactIDs = "contact_ids"
+        case followUpTask = "follow_up_task"
     }
 
-    public init(organisationID: UUID?, kind: String?, subject: String?, occurredAt: Date? = nil, report: String? = nil, followUp: String? = nil,
-                staffUserIDs: [UUID]? = nil, contactIDs: [UUID]? = nil, followUpTask: TaskDraft? = nil) {
+    public init(
+        organisationID: UUID?, kind: String?, subject: String?, occurredAt: Date? = nil, report: String? = nil, followUp: String? = nil,
+        staffUserIDs: [UUID]? = nil, contactIDs: [UUID]? = nil, followUpTask: TaskDraft? = nil
+    ) {
         self.organisationID = organisationID
         self.kind = kind
         self.subject = subject
@@ -123,8 +143,9 @@ public struct InteractionDraft: Sendable, Decodable {
         }
         try v.check()
         guard let organisationID, let kind else { throw .invalid(v.errors) }
-        return Valid(organisationID: organisationID, kind: kind, occurredAt: occurred, subject: subject, report: report, followUp: followUp,
-                     staffUserIDs: Array(Set(staffUserIDs ?? [])).sorted { $0.uuidString < $1.uuidString },
-                     contactIDs: Array(Set(contactIDs ?? [])).sorted { $0.uuidString < $1.uuidString }, followUpTask: task)
+        return Valid(
+            organisationID: organisationID, kind: kind, occurredAt: occurred, subject: subject, report: report, followUp: followUp,
+            staffUserIDs: Array(Set(staffUserIDs ?? [])).sorted { $0.uuidString < $1.uuidString },
+            contactIDs: Array(Set(contactIDs ?? [])).sorted { $0.uuidString < $1.uuidString }, followUpTask: task)
     }
 }

@@ -6,18 +6,21 @@ import PostgresNIO
 /// The contact history of organisations.
 public enum Interactions {
     /// Logs an interaction, with its follow-up task when the draft has one (assigned to the author unless it names someone).
-    public static func create(_ draft: InteractionDraft.Valid, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> Interaction {
+    public static func create(_ draft: InteractionDraft.Valid, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> Interaction
+    {
         _ = try await Organisations.require(id: draft.organisationID, as: "organisation_id", in: tx)
         for (index, contact) in draft.contactIDs.enumerated() { try await Contacts.require(id: contact, as: "contact_ids[\(index)]", in: tx) }
         let id = UUID()
-        try await tx.query("""
+        try await tx.query(
+            """
             INSERT INTO interactions (id, organisation_id, kind, occurred_at, subject, report, follow_up, staff_user_ids, created_by_user_id, created_at, updated_at)
             VALUES (\(id), \(draft.organisationID), \(draft.kind.rawValue), \(draft.occurredAt), \(draft.subject), \(draft.report), \(draft.followUp),
                     \(draft.staffUserIDs), \(actor.userID), \(now), \(now))
             """)
         try await setContacts(draft.contactIDs, interactionID: id, in: tx)
-        try await TenantAudit.record("interaction.created", subjectType: "interaction", subjectID: id.lowercased, by: actor,
-                                     details: ["organisation": draft.organisationID.lowercased, "kind": draft.kind.rawValue], at: now, in: tx)
+        try await TenantAudit.record(
+            "interaction.created", subjectType: "interaction", subjectID: id.lowercased, by: actor,
+            details: ["organisation": draft.organisationID.lowercased, "kind": draft.kind.rawValue], at: now, in: tx)
         if var task = draft.followUpTask {
             task.organisationID = task.organisationID ?? draft.organisationID
             task.interactionID = id
@@ -28,11 +31,14 @@ public enum Interactions {
     }
 
     /// Replaces an interaction's fields and participants; its follow-up tasks stay.
-    public static func replace(id: UUID, with draft: InteractionDraft.Valid, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> Interaction {
+    public static func replace(
+        id: UUID, with draft: InteractionDraft.Valid, by actor: AuditActor, now: Date, in tx: TenantTransaction
+    ) async throws -> Interaction {
         _ = try await find(id: id, in: tx)
         _ = try await Organisations.require(id: draft.organisationID, as: "organisation_id", in: tx)
         for (index, contact) in draft.contactIDs.enumerated() { try await Contacts.require(id: contact, as: "contact_ids[\(index)]", in: tx) }
-        try await tx.query("""
+        try await tx.query(
+            """
             UPDATE interactions SET organisation_id = \(draft.organisationID), kind = \(draft.kind.rawValue), occurred_at = \(draft.occurredAt),
                 subject = \(draft.subject), report = \(draft.report), follow_up = \(draft.followUp), staff_user_ids = \(draft.staffUserIDs), updated_at = \(now)
             WHERE id = \(id)
@@ -45,7 +51,8 @@ public enum Interactions {
 
     private static func setContacts(_ contactIDs: [UUID], interactionID: UUID, in tx: TenantTransaction) async throws {
         guard !contactIDs.isEmpty else { return }
-        try await tx.query("""
+        try await tx.query(
+            """
             INSERT INTO interaction_contacts (interaction_id, contact_id) SELECT \(interactionID), unnest(\(contactIDs)::uuid[])
             ON CONFLICT DO NOTHING
             """)
@@ -83,8 +90,10 @@ public enum Interactions {
         public var before: (Date, UUID)?
         public var limit: Int
 
-        public init(organisationID: UUID? = nil, contactID: UUID? = nil, kind: Interaction.Kind? = nil, query: String? = nil,
-                    before: (Date, UUID)? = nil, limit: Int = 50) {
+        public init(
+            organisationID: UUID? = nil, contactID: UUID? = nil, kind: Interaction.Kind? = nil, query: String? = nil,
+            before: (Date, UUID)? = nil, limit: Int = 50
+        ) {
             self.organisationID = organisationID
             self.contactID = contactID
             self.kind = kind
@@ -97,7 +106,8 @@ public enum Interactions {
     /// Newest first, keyset-paginated on (occurred_at, id).
     public static func list(_ filter: Filter, in tx: TenantTransaction) async throws -> [Interaction] {
         let pattern = filter.query.flatMap { $0.trimmed().isEmpty ? nil : likePattern($0.trimmed().lowercased()) }
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT \(unescaped: Interaction.columns) FROM interactions i
             WHERE (\(filter.organisationID)::uuid IS NULL OR i.organisation_id = \(filter.organisationID))
               AND (\(filter.contactID)::uuid IS NULL OR EXISTS (SELECT 1 FROM interaction_contacts ic WHERE ic.interaction_id = i.id AND ic.contact_id = \(filter.contactID)))

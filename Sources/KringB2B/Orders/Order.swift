@@ -55,12 +55,19 @@ public struct OrderDraft: Sendable, Decodable {
     public var notes: String?
 
     enum CodingKeys: String, CodingKey {
-        case organisationID = "organisation_id", kind, product, periodStart = "period_start", periodEnd = "period_end", quantity
-        case amountCents = "amount_cents", status, notes
+        case organisationID = "organisation_id"
+        case kind, product
+        case periodStart = "period_start"
+        case periodEnd = "period_end"
+        case quantity
+        case amountCents = "amount_cents"
+        case status, notes
     }
 
-    public init(organisationID: UUID?, kind: String? = nil, product: String?, periodStart: String?, periodEnd: String? = nil,
-                quantity: Int? = nil, amountCents: Int?, status: String? = nil, notes: String? = nil) {
+    public init(
+        organisationID: UUID?, kind: String? = nil, product: String?, periodStart: String?, periodEnd: String? = nil,
+        quantity: Int? = nil, amountCents: Int?, status: String? = nil, notes: String? = nil
+    ) {
         self.organisationID = organisationID
         self.kind = kind
         self.product = product
@@ -99,7 +106,8 @@ public struct OrderDraft: Sendable, Decodable {
         let notes = v.text(notes, "notes", max: 4000)
         try v.check()
         guard let organisationID, let kind, let start, let amount, let status else { throw .invalid(v.errors) }
-        return Valid(organisationID: organisationID, kind: kind, product: product, periodStart: start, periodEnd: end, quantity: quantity,
-                     amountCents: amount, status: status, notes: notes)
+        return Valid(
+            organisationID: organisationID, kind: kind, product: product, periodStart: start, periodEnd: end, quantity: quantity,
+            amountCents: amount, status: status, notes: notes)
     }
 }

@@ -69,17 +69,22 @@ extension Organisations {
         let members = try await refs(id: nil, parentID: id, in: tx)
 
         var dmu = DecisionMakingUnit()
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT c.id, r.id, concat_ws(' ', c.first_name, c.infix, c.last_name), r.job_title, c.email, c.phone, r.active_from::text, r.dmu_role
             FROM contact_roles r JOIN contacts c ON c.id = r.contact_id
             WHERE r.organisation_id = \(id) AND r.active_from <= \(today.sql)::date AND (r.active_to IS NULL OR r.active_to >= \(today.sql)::date)
             ORDER BY c.last_name, c.id, r.id
             """)
         var shown: Set<UUID> = []
-        for try await (contactID, roleID, name, title, email, phone, from, role) in rows.decode((UUID, UUID, String, String?, String?, String?, String, String).self) {
+        for try await (contactID, roleID, name, title, email, phone, from, role) in rows.decode(
+            (UUID, UUID, String, String?, String?, String?, String, String).self)
+        {
             let dmuRole = try UnreadableColumn.enumValue(DMURole.self, role, column: "dmu_role")
-            dmu[dmuRole].append(DMUMember(contactID: contactID, roleID: roleID, name: name, jobTitle: title, email: email, phone: phone,
-                                       activeFrom: try UnreadableColumn.calendarDate(from, column: "active_from")))
+            dmu[dmuRole].append(
+                DMUMember(
+                    contactID: contactID, roleID: roleID, name: name, jobTitle: title, email: email, phone: phone,
+                    activeFrom: try UnreadableColumn.calendarDate(from, column: "active_from")))
             shown.insert(contactID)
         }
 
@@ -90,8 +95,9 @@ extension Organisations {
 
         try await TenantAudit.record("organisation.account_view", subjectType: "organisation", subjectID: id.lowercased, by: actor, at: now, in: tx)
         for contactID in shown.sorted(by: { $0.uuidString < $1.uuidString }) {
-            try await TenantAudit.record("contact.read", subjectType: "contact", subjectID: contactID.lowercased, by: actor,
-                                         details: ["via": "account_view", "organisation": id.lowercased], at: now, in: tx)
+            try await TenantAudit.record(
+                "contact.read", subjectType: "contact", subjectID: contactID.lowercased, by: actor,
+                details: ["via": "account_view", "organisation": id.lowercased], at: now, in: tx)
         }
         return AccountView(
             organisation: organisation, parent: parent, members: members, dmu: dmu, openTasks: openTasks, lastInteractions: interactions,
@@ -101,14 +107,17 @@ extension Organisations {
 
     /// Organisations by id or by parent, as references.
     private static func refs(id: UUID?, parentID: UUID?, in tx: TenantTransaction) async throws -> [OrganisationRef] {
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT o.id, o.name, o.type, o.status FROM organisations o
             WHERE (\(id)::uuid IS NULL OR o.id = \(id)) AND (\(parentID)::uuid IS NULL OR o.parent_id = \(parentID))
             ORDER BY o.name, o.id
             """)
         var refs: [OrganisationRef] = []
         for try await (id, name, type, status) in rows.decode((UUID, String, String, String).self) {
-            refs.append(OrganisationRef(id: id, name: name, type: type, status: try UnreadableColumn.enumValue(Organisation.Status.self, status, column: "status")))
+            refs.append(
+                OrganisationRef(
+                    id: id, name: name, type: type, status: try UnreadableColumn.enumValue(Organisation.Status.self, status, column: "status")))
         }
         return refs
     }

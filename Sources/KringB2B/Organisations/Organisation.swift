@@ -70,8 +70,13 @@ public struct OrganisationDraft: Sendable, Decodable, Equatable {
     public var notes: String?
 
     enum CodingKeys: String, CodingKey {
-        case name, type, status, parentID = "parent_id", street, houseNumber = "house_number", postcode, city, municipality, website
-        case accountOwnerUserID = "account_owner_user_id", tags, notes
+        case name, type, status
+        case parentID = "parent_id"
+        case street
+        case houseNumber = "house_number"
+        case postcode, city, municipality, website
+        case accountOwnerUserID = "account_owner_user_id"
+        case tags, notes
     }
 
     public init(name: String?, type: String?, status: String? = nil) {

@@ -5,12 +5,15 @@ import PostgresNIO
 
 /// Organisations of one library: create, read, replace, delete, search. Every change is audited.
 public enum Organisations {
-    public static func create(_ draft: OrganisationDraft.Valid, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> Organisation {
+    public static func create(
+        _ draft: OrganisationDraft.Valid, by actor: AuditActor, now: Date, in tx: TenantTransaction
+    ) async throws -> Organisation {
         let id = UUID()
         if let parent = draft.parentID { _ = try await require(id: parent, as: "parent_id", in: tx) }
         let organisation: Organisation
         do {
-            let rows = try await tx.query("""
+            let rows = try await tx.query(
+                """
                 INSERT INTO organisations AS o (id, name, type, status, parent_id, street, house_number, postcode, city, municipality, website,
                                                 account_owner_user_id, tags, notes, created_at, updated_at)
                 VALUES (\(id), \(draft.name), \(draft.type), \(draft.status.rawValue), \(draft.parentID), \(draft.street), \(draft.houseNumber),
@@ -35,7 +38,8 @@ public enum Organisations {
         if let parent = draft.parentID { try await checkParent(parent, of: id, in: tx) }
         let updated: Organisation
         do {
-            let rows = try await tx.query("""
+            let rows = try await tx.query(
+                """
                 UPDATE organisations o SET
                     version = version + 1, name = \(draft.name), type = \(draft.type), status = \(draft.status.rawValue), parent_id = \(draft.parentID),
                     street = \(draft.street), house_number = \(draft.houseNumber), postcode = \(draft.postcode), city = \(draft.city),
@@ -48,24 +52,38 @@ public enum Organisations {
         } catch let error as PSQLError {
             throw map(error)
         }
-        try await TenantAudit.record("organisation.updated", subjectType: "organisation", subjectID: id.lowercased, by: actor,
-                                     details: ["fields": changedFields(current, updated).joined(separator: " ")], at: now, in: tx)
+        try await TenantAudit.record(
+            "organisation.updated", subjectType: "organisation", subjectID: id.lowercased, by: actor,
+            details: ["fields": changedFields(current, updated).joined(separator: " ")], at: now, in: tx)
         return updated
     }
 
     static func changedFields(_ before: Organisation, _ after: Organisation) -> [String] {
         var fields: [String] = []
-        func check<T: Equatable>(_ name: String, _ path: KeyPath<Organisation, T>) { if before[keyPath: path] != after[keyPath: path] { fields.append(name) } }
-        check("name", \.name); check("type", \.type); check("status", \.status); check("parent_id", \.parentID); check("street", \.street)
-        check("house_number", \.houseNumber); check("postcode", \.postcode); check("city", \.city); check("municipality", \.municipality)
-        check("website", \.website); check("account_owner_user_id", \.accountOwnerUserID); check("tags", \.tags); check("notes", \.notes)
+        func check<T: Equatable>(_ name: String, _ path: KeyPath<Organisation, T>) {
+            if before[keyPath: path] != after[keyPath: path] { fields.append(name) }
+        }
+        check("name", \.name)
+        check("type", \.type)
+        check("status", \.status)
+        check("parent_id", \.parentID)
+        check("street", \.street)
+        check("house_number", \.houseNumber)
+        check("postcode", \.postcode)
+        check("city", \.city)
+        check("municipality", \.municipality)
+        check("website", \.website)
+        check("account_owner_user_id", \.accountOwnerUserID)
+        check("tags", \.tags)
+        check("notes", \.notes)
         return fields
     }
 
     /// A parent must exist and must not lie below the organisation itself (no cycles).
     static func checkParent(_ parentID: UUID, of id: UUID, in tx: TenantTransaction) async throws {
         _ = try await require(id: parentID, as: "parent_id", in: tx)
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             WITH RECURSIVE ancestors (id, parent_id, depth) AS (
                 SELECT id, parent_id, 1 FROM organisations WHERE id = \(parentID)
                 UNION ALL
@@ -81,13 +99,15 @@ public enum Organisations {
     /// Deletes an organisation that nothing refers to; one with history is set to `former` instead.
     public static func delete(id: UUID, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws {
         _ = try await require(id: id, forUpdate: true, in: tx)
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT EXISTS (SELECT 1 FROM contact_roles WHERE organisation_id = \(id)) OR EXISTS (SELECT 1 FROM interactions WHERE organisation_id = \(id))
                 OR EXISTS (SELECT 1 FROM orders WHERE organisation_id = \(id)) OR EXISTS (SELECT 1 FROM agreements WHERE organisation_id = \(id))
                 OR EXISTS (SELECT 1 FROM organisations WHERE parent_id = \(id)) OR EXISTS (SELECT 1 FROM tasks WHERE organisation_id = \(id))
             """)
         for try await used in rows.decode(Bool.self) where used {
-            throw RelationsError.conflict("This organisation has contacts, history, orders, agreements, tasks or member organisations; set its status to former instead.")
+            throw RelationsError.conflict(
+                "This organisation has contacts, history, orders, agreements, tasks or member organisations; set its status to former instead.")
         }
         try await tx.query("DELETE FROM organisations WHERE id = \(id)")
         try await TenantAudit.record("organisation.deleted", subjectType: "organisation", subjectID: id.lowercased, by: actor, at: now, in: tx)
@@ -98,7 +118,8 @@ public enum Organisations {
     }
 
     static func require(id: UUID, forUpdate: Bool, in tx: TenantTransaction) async throws -> Organisation {
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT \(unescaped: Organisation.columns) FROM organisations o WHERE o.id = \(id) \(unescaped: forUpdate ? "FOR UPDATE" : "")
             """)
         for try await row in rows { return try Organisation(row: row) }
@@ -125,8 +146,10 @@ public enum Organisations {
         public var after: UUID?
         public var limit: Int
 
-        public init(query: String? = nil, type: String? = nil, status: Organisation.Status? = nil, accountOwnerUserID: UUID? = nil,
-                    parentID: UUID? = nil, tag: String? = nil, after: UUID? = nil, limit: Int = 50) {
+        public init(
+            query: String? = nil, type: String? = nil, status: Organisation.Status? = nil, accountOwnerUserID: UUID? = nil,
+            parentID: UUID? = nil, tag: String? = nil, after: UUID? = nil, limit: Int = 50
+        ) {
             self.query = query
             self.type = type
             self.status = status
@@ -144,7 +167,8 @@ public enum Organisations {
         let contains = needle.flatMap { $0.isEmpty ? nil : likePattern($0) }
         let startsWith = needle.flatMap { $0.isEmpty ? nil : likePattern($0, prefix: true) }
         let postcode = needle.flatMap(Postcode.init)?.value
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT \(unescaped: Organisation.columns) FROM organisations o
             WHERE (\(contains)::text IS NULL OR lower(o.name) LIKE \(contains) OR lower(o.city) LIKE \(startsWith) OR o.postcode = \(postcode))
               AND (\(search.type)::text IS NULL OR o.type = \(search.type))
@@ -193,7 +217,8 @@ public enum OrganisationTypes {
     }
 
     /// Adds one of the library's own types, e.g. `school_board` "Schoolbestuur".
-    public static func create(code: String, name: String, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> OrganisationType {
+    public static func create(code: String, name: String, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> OrganisationType
+    {
         var v = Validator()
         let code = v.required(code, "code", max: 40).lowercased()
         if !code.isEmpty && code.range(of: "^[a-z][a-z0-9_]{1,39}$", options: .regularExpression) == nil {
@@ -201,7 +226,8 @@ public enum OrganisationTypes {
         }
         let name = v.required(name, "name", max: 80)
         try v.check()
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             INSERT INTO organisation_types (code, name, built_in, created_at) VALUES (\(code), \(name), false, \(now))
             ON CONFLICT (code) DO NOTHING RETURNING code
             """)

@@ -4,7 +4,11 @@ import KringCore
 public enum RelationsError: Error, ProblemConvertible, Equatable {
     /// The kinds of record a relations route names, for messages and audit rows.
     public enum Subject: String, Sendable {
-        case organisation, organisationType = "organisation_type", contact, contactRole = "contact_role", interaction, task, order, agreement
+        case organisation
+        case organisationType = "organisation_type"
+        case contact
+        case contactRole = "contact_role"
+        case interaction, task, order, agreement
     }
 
     case invalid([FieldError])
@@ -22,8 +26,9 @@ public enum RelationsError: Error, ProblemConvertible, Equatable {
         case .unreadableFile(let reason):
             .validation([FieldError(field: "file", message: reason)], detail: "The file cannot be imported; nothing was changed.")
         case .versionMismatch(let current):
-            Problem(status: 412, type: "https://kring.nl/problems/version-mismatch", title: "Changed by someone else",
-                    detail: "The record was changed since you read it (now version \(current)). Reload and apply your change again.")
+            Problem(
+                status: 412, type: "https://kring.nl/problems/version-mismatch", title: "Changed by someone else",
+                detail: "The record was changed since you read it (now version \(current)). Reload and apply your change again.")
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import KringCore
+import PostgresNIO
 
 /// Collects field errors while a draft is checked, so that every problem is reported at once.
 struct Validator {
@@ -121,8 +122,6 @@ func likePattern(_ needle: String, prefix: Bool = false) -> String {
         .replacingOccurrences(of: "_", with: "\\_")
     return (prefix ? "" : "%") + escaped + "%"
 }
-
-import PostgresNIO
 
 extension PostgresRowSequence {
     /// The first row, if any; constraint errors of a `RETURNING` statement surface here.

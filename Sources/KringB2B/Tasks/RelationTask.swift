@@ -65,12 +65,18 @@ public struct TaskDraft: Sendable, Decodable {
     public var interactionID: UUID?
 
     enum CodingKeys: String, CodingKey {
-        case title, notes, dueOn = "due_on", assigneeUserID = "assignee_user_id", organisationID = "organisation_id"
-        case contactID = "contact_id", interactionID = "interaction_id"
+        case title, notes
+        case dueOn = "due_on"
+        case assigneeUserID = "assignee_user_id"
+        case organisationID = "organisation_id"
+        case contactID = "contact_id"
+        case interactionID = "interaction_id"
     }
 
-    public init(title: String?, dueOn: String?, assigneeUserID: UUID? = nil, organisationID: UUID? = nil, contactID: UUID? = nil,
-                interactionID: UUID? = nil, notes: String? = nil) {
+    public init(
+        title: String?, dueOn: String?, assigneeUserID: UUID? = nil, organisationID: UUID? = nil, contactID: UUID? = nil,
+        interactionID: UUID? = nil, notes: String? = nil
+    ) {
         self.title = title
         self.dueOn = dueOn
         self.assigneeUserID = assigneeUserID
@@ -97,8 +103,9 @@ public struct TaskDraft: Sendable, Decodable {
         let due = v.requiredDate(dueOn, "due_on")
         try v.check()
         guard let due else { throw .invalid(v.errors) }
-        return Valid(title: title, notes: notes, dueOn: due, assigneeUserID: assigneeUserID, organisationID: organisationID,
-                     contactID: contactID, interactionID: interactionID)
+        return Valid(
+            title: title, notes: notes, dueOn: due, assigneeUserID: assigneeUserID, organisationID: organisationID,
+            contactID: contactID, interactionID: interactionID)
     }
 }
 
@@ -110,7 +117,12 @@ public struct TaskChange: Sendable, Decodable {
     public var assigneeUserID: UUID?
     public var status: String?
 
-    enum CodingKeys: String, CodingKey { case title, notes, dueOn = "due_on", assigneeUserID = "assignee_user_id", status }
+    enum CodingKeys: String, CodingKey {
+        case title, notes
+        case dueOn = "due_on"
+        case assigneeUserID = "assignee_user_id"
+        case status
+    }
 
     public init(title: String? = nil, notes: String? = nil, dueOn: String? = nil, assigneeUserID: UUID? = nil, status: String? = nil) {
         self.title = title

@@ -8,14 +8,16 @@ public enum RelationTasks {
     public static func create(_ draft: TaskDraft.Valid, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> RelationTask {
         try await checkLinks(organisationID: draft.organisationID, contactID: draft.contactID, interactionID: draft.interactionID, in: tx)
         let id = UUID()
-        try await tx.query("""
+        try await tx.query(
+            """
             INSERT INTO tasks (id, kind, title, notes, due_on, assignee_user_id, organisation_id, contact_id, interaction_id, status,
                                created_by_user_id, created_at, updated_at)
             VALUES (\(id), 'task', \(draft.title), \(draft.notes), \(draft.dueOn.sql)::date, \(draft.assigneeUserID), \(draft.organisationID),
                     \(draft.contactID), \(draft.interactionID), 'open', \(actor.userID), \(now), \(now))
             """)
-        try await TenantAudit.record("task.created", subjectType: "task", subjectID: id.lowercased, by: actor,
-                                     details: ["assignee": draft.assigneeUserID?.lowercased ?? "", "due_on": draft.dueOn.sql], at: now, in: tx)
+        try await TenantAudit.record(
+            "task.created", subjectType: "task", subjectID: id.lowercased, by: actor,
+            details: ["assignee": draft.assigneeUserID?.lowercased ?? "", "due_on": draft.dueOn.sql], at: now, in: tx)
         return try await find(id: id, now: now, in: tx)
     }
 
@@ -31,7 +33,8 @@ public enum RelationTasks {
         }
     }
 
-    public static func change(id: UUID, _ change: TaskChange, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> RelationTask {
+    public static func change(id: UUID, _ change: TaskChange, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> RelationTask
+    {
         _ = try await find(id: id, now: now, in: tx)
         var v = Validator()
         let title = change.title == nil ? nil : v.required(change.title, "title")
@@ -39,7 +42,8 @@ public enum RelationTasks {
         let due = v.date(change.dueOn, "due_on")
         let status: RelationTask.Status? = change.status == nil ? nil : v.choice(change.status, "status")
         try v.check()
-        try await tx.query("""
+        try await tx.query(
+            """
             UPDATE tasks SET title = coalesce(\(title), title), notes = coalesce(\(notes), notes),
                 due_on = coalesce(\(due?.sql)::date, due_on),
                 -- A task moved to a later day may fall due again, and is then reminded of again.
@@ -83,8 +87,10 @@ public enum RelationTasks {
         public var after: (CalendarDate, UUID)?
         public var limit: Int
 
-        public init(assigneeUserID: UUID? = nil, due: Due? = nil, status: RelationTask.Status? = .open, organisationID: UUID? = nil,
-                    after: (CalendarDate, UUID)? = nil, limit: Int = 50) {
+        public init(
+            assigneeUserID: UUID? = nil, due: Due? = nil, status: RelationTask.Status? = .open, organisationID: UUID? = nil,
+            after: (CalendarDate, UUID)? = nil, limit: Int = 50
+        ) {
             self.assigneeUserID = assigneeUserID
             self.due = due
             self.status = status
@@ -99,7 +105,8 @@ public enum RelationTasks {
         let today = CalendarDate(now)
         // A due filter is about open tasks, whatever status was asked for.
         let status = filter.due == nil ? filter.status?.rawValue : RelationTask.Status.open.rawValue
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT \(unescaped: RelationTask.columns) FROM tasks t
             WHERE (\(status)::text IS NULL OR t.status = \(status))
               AND (\(filter.assigneeUserID)::uuid IS NULL OR t.assignee_user_id = \(filter.assigneeUserID))

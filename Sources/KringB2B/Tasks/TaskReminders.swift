@@ -15,9 +15,10 @@ public struct AuditTrailReminderNotifier: TaskReminderNotifier {
     public init() {}
 
     public func taskBecameOverdue(_ task: RelationTask, now: Date, in tx: TenantTransaction) async throws {
-        try await TenantAudit.record("task.reminder", subjectType: "task", subjectID: task.id.lowercased, by: .system,
-                                     details: ["assignee": task.assigneeUserID?.lowercased ?? "", "due_on": task.dueOn.sql, "channel": "audit"],
-                                     at: now, in: tx)
+        try await TenantAudit.record(
+            "task.reminder", subjectType: "task", subjectID: task.id.lowercased, by: .system,
+            details: ["assignee": task.assigneeUserID?.lowercased ?? "", "due_on": task.dueOn.sql, "channel": "audit"],
+            at: now, in: tx)
     }
 }
 
@@ -27,7 +28,8 @@ public enum TaskReminders {
     @discardableResult
     public static func run(notifier: any TaskReminderNotifier, now: Date, in tx: TenantTransaction) async throws -> [RelationTask] {
         let today = CalendarDate(now)
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             UPDATE tasks t SET overdue_marked_at = \(now)
             WHERE t.status = 'open' AND t.due_on < \(today.sql)::date AND t.overdue_marked_at IS NULL
             RETURNING \(unescaped: RelationTask.columns)

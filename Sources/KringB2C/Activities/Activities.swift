@@ -39,12 +39,19 @@ public struct ActivityDraft: Sendable, Decodable {
     public var priceCents: Int?
 
     enum CodingKeys: String, CodingKey {
-        case title, category, targetGroup = "target_group", branchID = "branch_id", startsAt = "starts_at", endsAt = "ends_at"
-        case capacity, priceCents = "price_cents"
+        case title, category
+        case targetGroup = "target_group"
+        case branchID = "branch_id"
+        case startsAt = "starts_at"
+        case endsAt = "ends_at"
+        case capacity
+        case priceCents = "price_cents"
     }
 
-    public init(title: String, category: String, startsAt: Date, endsAt: Date, capacity: Int? = nil, priceCents: Int? = nil,
-                branchID: UUID? = nil, targetGroup: String? = nil) {
+    public init(
+        title: String, category: String, startsAt: Date, endsAt: Date, capacity: Int? = nil, priceCents: Int? = nil,
+        branchID: UUID? = nil, targetGroup: String? = nil
+    ) {
         self.title = title
         self.category = category
         self.startsAt = startsAt
@@ -58,7 +65,11 @@ public struct ActivityDraft: Sendable, Decodable {
 
 /// A customer's place at an activity.
 public struct Registration: Sendable, Codable, Equatable {
-    public enum Status: String, Sendable, Codable, CaseIterable { case booked, attended, noShow = "no_show", cancelled, waitlisted }
+    public enum Status: String, Sendable, Codable, CaseIterable {
+        case booked, attended
+        case noShow = "no_show"
+        case cancelled, waitlisted
+    }
     public enum Source: String, Sendable, Codable, CaseIterable { case staff, ticketing, web }
 
     public let id: UUID
@@ -110,7 +121,8 @@ public enum Activities {
         let category = draft.category.trimmingCharacters(in: .whitespaces).lowercased()
         let id = UUID()
         do {
-            try await tx.query("""
+            try await tx.query(
+                """
                 INSERT INTO activities (id, title, category, target_group, branch_id, starts_at, ends_at, capacity, price_cents, created_at, updated_at)
                 VALUES (\(id), \(title), \(category), \(draft.targetGroup), \(draft.branchID), \(draft.startsAt), \(draft.endsAt),
                         \(draft.capacity), \(draft.priceCents ?? 0), \(now), \(now))
@@ -130,7 +142,8 @@ public enum Activities {
 
     /// Activities starting from `from`, in start order; keyset on (starts_at, id).
     public static func list(from: Date?, after: (Date, UUID)?, limit: Int, in tx: TenantTransaction) async throws -> [Activity] {
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT \(unescaped: Activity.columns) FROM activities a
             WHERE (\(from)::timestamptz IS NULL OR a.starts_at >= \(from))
               AND (\(after?.0)::timestamptz IS NULL OR (a.starts_at, a.id) > (\(after?.0), \(after?.1)))
@@ -144,7 +157,8 @@ public enum Activities {
     /// Registers a customer; past capacity the registration goes on the waiting list. Someone who cancelled may register
     /// again (the same registration, at the back of the queue).
     public static func register(
-        customerID: UUID, activityID: UUID, source: Registration.Source, pricePaidCents: Int, by actor: AuditActor, now: Date, in tx: TenantTransaction
+        customerID: UUID, activityID: UUID, source: Registration.Source, pricePaidCents: Int, by actor: AuditActor, now: Date,
+        in tx: TenantTransaction
     ) async throws -> Registration {
         // Locking the activity serialises bookings, so two last places are never both given away.
         let locked = try await tx.query("SELECT capacity FROM activities WHERE id = \(activityID) FOR UPDATE")
@@ -154,10 +168,13 @@ public enum Activities {
         let customer = try await Customers.require(id: customerID, forUpdate: false, in: tx)
         if customer.erasedAt != nil { throw CustomerError.erased }
         if pricePaidCents < 0 { throw ActivityError.invalid([FieldError(field: "price_paid_cents", message: "Cannot be negative.")]) }
-        let taken = try await tx.query("SELECT count(*)::int FROM registrations WHERE activity_id = \(activityID) AND status IN ('booked', 'attended', 'no_show')")
-            .decode(Int.self).reduce(0, +)
+        let taken = try await tx.query(
+            "SELECT count(*)::int FROM registrations WHERE activity_id = \(activityID) AND status IN ('booked', 'attended', 'no_show')"
+        )
+        .decode(Int.self).reduce(0, +)
         let status: Registration.Status = limit.map { taken >= $0 } == true ? .waitlisted : .booked
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             INSERT INTO registrations (id, activity_id, customer_id, status, price_paid_cents, source, registered_at, updated_at)
             VALUES (\(UUID()), \(activityID), \(customerID), \(status.rawValue), \(pricePaidCents), \(source.rawValue), \(now), \(now))
             ON CONFLICT (activity_id, customer_id) DO UPDATE
@@ -168,10 +185,12 @@ public enum Activities {
             """)
         for try await row in rows {
             let registration = try Registration(row: row)
-            try await TenantAudit.record("registration.created", subjectType: "customer", subjectID: customerID.uuidString.lowercased(), by: actor,
-                                         details: ["activity": activityID.uuidString.lowercased(), "status": status.rawValue], at: now, in: tx)
-            try await Timeline.recordSystemEvent("registration.\(status.rawValue)", customerID: customerID, actor: actor,
-                                                 subject: activityID.uuidString.lowercased(), at: now, in: tx)
+            try await TenantAudit.record(
+                "registration.created", subjectType: "customer", subjectID: customerID.uuidString.lowercased(), by: actor,
+                details: ["activity": activityID.uuidString.lowercased(), "status": status.rawValue], at: now, in: tx)
+            try await Timeline.recordSystemEvent(
+                "registration.\(status.rawValue)", customerID: customerID, actor: actor,
+                subject: activityID.uuidString.lowercased(), at: now, in: tx)
             return registration
         }
         throw ActivityError.alreadyRegistered
@@ -179,14 +198,16 @@ public enum Activities {
 
     public static func registrations(activityID: UUID, in tx: TenantTransaction) async throws -> [Registration] {
         _ = try await find(activityID, in: tx)
-        let rows = try await tx.query("SELECT \(unescaped: Registration.columns) FROM registrations WHERE activity_id = \(activityID) ORDER BY registered_at, id")
+        let rows = try await tx.query(
+            "SELECT \(unescaped: Registration.columns) FROM registrations WHERE activity_id = \(activityID) ORDER BY registered_at, id")
         var registrations: [Registration] = []
         for try await row in rows { registrations.append(try Registration(row: row)) }
         return registrations
     }
 
     public static func registrations(customerID: UUID, limit: Int, in tx: TenantTransaction) async throws -> [Registration] {
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT \(unescaped: Registration.columns) FROM registrations WHERE customer_id = \(customerID) ORDER BY registered_at DESC, id LIMIT \(limit)
             """)
         var registrations: [Registration] = []
@@ -203,7 +224,8 @@ public enum Activities {
         for try await row in current { found = try Registration(row: row) }
         guard let before = found else { throw ActivityError.registrationNotFound }
         _ = try await tx.query("SELECT 1 FROM activities WHERE id = \(before.activityID) FOR UPDATE")
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             UPDATE registrations SET status = \(status.rawValue), updated_at = \(now) WHERE id = \(registrationID)
             RETURNING \(unescaped: Registration.columns)
             """)
@@ -211,21 +233,25 @@ public enum Activities {
         for try await row in rows { updated = try Registration(row: row) }
         guard let updated else { throw ActivityError.registrationNotFound }
         if before.status == .booked && status == .cancelled {
-            let promoted = try await tx.query("""
+            let promoted = try await tx.query(
+                """
                 UPDATE registrations SET status = 'booked', updated_at = \(now)
                 WHERE id = (SELECT id FROM registrations WHERE activity_id = \(before.activityID) AND status = 'waitlisted'
                             ORDER BY registered_at, id LIMIT 1)
                 RETURNING customer_id
                 """)
             for try await customerID in promoted.decode(UUID.self) {
-                try await Timeline.recordSystemEvent("registration.booked", customerID: customerID, actor: actor,
-                                                     subject: before.activityID.uuidString.lowercased(), at: now, in: tx)
+                try await Timeline.recordSystemEvent(
+                    "registration.booked", customerID: customerID, actor: actor,
+                    subject: before.activityID.uuidString.lowercased(), at: now, in: tx)
             }
         }
-        try await TenantAudit.record("registration.updated", subjectType: "customer", subjectID: before.customerID.uuidString.lowercased(), by: actor,
-                                     details: ["registration": registrationID.uuidString.lowercased(), "status": status.rawValue], at: now, in: tx)
-        try await Timeline.recordSystemEvent("registration.\(status.rawValue)", customerID: before.customerID, actor: actor,
-                                             subject: before.activityID.uuidString.lowercased(), at: now, in: tx)
+        try await TenantAudit.record(
+            "registration.updated", subjectType: "customer", subjectID: before.customerID.uuidString.lowercased(), by: actor,
+            details: ["registration": registrationID.uuidString.lowercased(), "status": status.rawValue], at: now, in: tx)
+        try await Timeline.recordSystemEvent(
+            "registration.\(status.rawValue)", customerID: before.customerID, actor: actor,
+            subject: before.activityID.uuidString.lowercased(), at: now, in: tx)
         return updated
     }
 
@@ -248,7 +274,8 @@ public enum Activities {
         for try await row in rows.decode((String, UUID).self) { found = row }
         guard let (status, customerID) = found else { throw ActivityError.registrationNotFound }
         guard status == Registration.Status.attended.rawValue else { throw ActivityError.notAttended }
-        let inserted = try await tx.query("""
+        let inserted = try await tx.query(
+            """
             INSERT INTO evaluations (registration_id, score, comment, created_at) VALUES (\(registrationID), \(score), \(comment), \(now))
             ON CONFLICT (registration_id) DO NOTHING RETURNING registration_id
             """)
@@ -257,8 +284,9 @@ public enum Activities {
         guard created else { throw ActivityError.alreadyEvaluated }
         var details = ["registration": registrationID.uuidString.lowercased()]
         details["via"] = via
-        try await TenantAudit.record("evaluation.created", subjectType: "customer", subjectID: customerID.uuidString.lowercased(), by: actor,
-                                     details: details, at: now, in: tx)
+        try await TenantAudit.record(
+            "evaluation.created", subjectType: "customer", subjectID: customerID.uuidString.lowercased(), by: actor,
+            details: details, at: now, in: tx)
     }
 
     /// What an evaluation form needs to know about a registration: its activity and whether it was evaluated.

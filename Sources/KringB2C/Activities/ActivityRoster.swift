@@ -7,7 +7,8 @@ import PostgresNIO
 extension Activities {
     /// Activities starting in [from, to), optionally at one branch, in start order.
     public static func between(_ from: Date, _ to: Date, branchID: UUID?, in tx: TenantTransaction) async throws -> [Activity] {
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT \(unescaped: Activity.columns) FROM activities a
             WHERE a.starts_at >= \(from) AND a.starts_at < \(to) AND (\(branchID)::uuid IS NULL OR a.branch_id = \(branchID))
             ORDER BY a.starts_at, a.id LIMIT 500
@@ -22,7 +23,8 @@ extension Activities {
         try validate(draft)
         let rows: PostgresRowSequence
         do {
-            rows = try await tx.query("""
+            rows = try await tx.query(
+                """
                 UPDATE activities SET title = \(draft.title.trimmingCharacters(in: .whitespacesAndNewlines)),
                     category = \(draft.category.trimmingCharacters(in: .whitespaces).lowercased()), target_group = \(draft.targetGroup),
                     branch_id = \(draft.branchID), starts_at = \(draft.startsAt), ends_at = \(draft.endsAt), capacity = \(draft.capacity),
@@ -47,8 +49,12 @@ extension Activities {
         let category = draft.category.trimmingCharacters(in: .whitespaces).lowercased()
         if category.isEmpty || category.count > 50 { errors.append(FieldError(field: "category", message: "Give a category of 1 to 50 characters.")) }
         if draft.endsAt <= draft.startsAt { errors.append(FieldError(field: "ends_at", message: "Ends after it starts.")) }
-        if let capacity = draft.capacity, capacity < 1 || capacity > 100_000 { errors.append(FieldError(field: "capacity", message: "Use 1 to 100000.")) }
-        if let price = draft.priceCents, price < 0 || price > 1_000_000 { errors.append(FieldError(field: "price_cents", message: "Use 0 to 1000000 cents.")) }
+        if let capacity = draft.capacity, capacity < 1 || capacity > 100_000 {
+            errors.append(FieldError(field: "capacity", message: "Use 1 to 100000."))
+        }
+        if let price = draft.priceCents, price < 0 || price > 1_000_000 {
+            errors.append(FieldError(field: "price_cents", message: "Use 0 to 1000000 cents."))
+        }
         guard errors.isEmpty else { throw ActivityError.invalid(errors) }
     }
 
@@ -62,7 +68,8 @@ extension Activities {
     /// Everyone registered for an activity, booked and attended first, then the waiting list in its order.
     public static func roster(activityID: UUID, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> [RosterLine] {
         _ = try await find(activityID, in: tx)
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT r.id, r.activity_id, r.customer_id, r.status, r.price_paid_cents, r.source, r.registered_at,
                    concat_ws(' ', c.first_name, c.infix, c.last_name), c.member_number
             FROM registrations r JOIN customers c ON c.id = r.customer_id
@@ -76,11 +83,13 @@ extension Activities {
                 id: try c[0].decode(UUID.self), activityID: try c[1].decode(UUID.self), customerID: try c[2].decode(UUID.self),
                 status: try c[3].decodeEnum(Registration.Status.self), pricePaidCents: try c[4].decode(Int.self),
                 source: try c[5].decodeEnum(Registration.Source.self), registeredAt: try c[6].decode(Date.self))
-            lines.append(RosterLine(registration: registration, customerName: try c[7].decode(String.self), memberNumber: try c[8].decode(String?.self)))
+            lines.append(
+                RosterLine(registration: registration, customerName: try c[7].decode(String.self), memberNumber: try c[8].decode(String?.self)))
         }
         // A roster names people: reading it is audited once, with the count.
-        try await TenantAudit.record("activity.roster_read", subjectType: "activity", subjectID: activityID.uuidString.lowercased(), by: actor,
-                                     details: ["registrations": String(lines.count)], at: now, in: tx)
+        try await TenantAudit.record(
+            "activity.roster_read", subjectType: "activity", subjectID: activityID.uuidString.lowercased(), by: actor,
+            details: ["registrations": String(lines.count)], at: now, in: tx)
         return lines
     }
 
@@ -92,7 +101,8 @@ extension Activities {
     }
 
     public static func evaluations(activityID: UUID, in tx: TenantTransaction) async throws -> EvaluationSummary {
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT e.score, e.comment FROM evaluations e JOIN registrations r ON r.id = e.registration_id
             WHERE r.activity_id = \(activityID) ORDER BY e.created_at DESC
             """)
@@ -102,8 +112,9 @@ extension Activities {
             scores.append(score)
             if let comment, !comment.isEmpty { comments.append(comment) }
         }
-        return EvaluationSummary(count: scores.count, averageScore: scores.isEmpty ? nil : Double(scores.reduce(0, +)) / Double(scores.count),
-                                 comments: comments)
+        return EvaluationSummary(
+            count: scores.count, averageScore: scores.isEmpty ? nil : Double(scores.reduce(0, +)) / Double(scores.count),
+            comments: comments)
     }
 }
 

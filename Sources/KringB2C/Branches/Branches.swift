@@ -16,7 +16,8 @@ public struct Branch: Sendable, Codable, Equatable {
     static let columns = "id, name, municipality, street, house_number, postcode, city"
 
     init(row: PostgresRow) throws {
-        (id, name, municipality, street, houseNumber, postcode, city) = try row.decode((UUID, String, String, String?, String?, String?, String?).self)
+        (id, name, municipality, street, houseNumber, postcode, city) = try row.decode(
+            (UUID, String, String, String?, String?, String?, String?).self)
     }
 }
 
@@ -28,7 +29,11 @@ public struct BranchDraft: Sendable, Decodable {
     public var postcode: String?
     public var city: String?
 
-    enum CodingKeys: String, CodingKey { case name, municipality, street, houseNumber = "house_number", postcode, city }
+    enum CodingKeys: String, CodingKey {
+        case name, municipality, street
+        case houseNumber = "house_number"
+        case postcode, city
+    }
 
     public init(name: String, municipality: String, street: String? = nil, houseNumber: String? = nil, postcode: String? = nil, city: String? = nil) {
         self.name = name
@@ -67,7 +72,8 @@ public enum Branches {
         guard errors.isEmpty else { throw BranchError.invalid(errors) }
         // ON CONFLICT rather than catching 23505: a unique violation aborts the transaction, and it surfaces only when
         // the rows are read. No row back means the name is taken, also by a concurrent create.
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             INSERT INTO branches (id, name, municipality, street, house_number, postcode, city, created_at)
             VALUES (\(UUID()), \(name), \(municipality), \(draft.street), \(draft.houseNumber), \(postcode), \(draft.city), \(now))
             ON CONFLICT (name) DO NOTHING
@@ -75,7 +81,8 @@ public enum Branches {
             """)
         for try await row in rows {
             let branch = try Branch(row: row)
-            try await TenantAudit.record("branch.created", subjectType: "branch", subjectID: branch.id.uuidString.lowercased(), by: actor, at: now, in: tx)
+            try await TenantAudit.record(
+                "branch.created", subjectType: "branch", subjectID: branch.id.uuidString.lowercased(), by: actor, at: now, in: tx)
             return branch
         }
         throw BranchError.duplicateName

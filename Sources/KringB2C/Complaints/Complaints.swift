@@ -5,7 +5,11 @@ import PostgresNIO
 
 /// A complaint by a customer, with an owner and a due date.
 public struct Complaint: Sendable, Codable, Equatable {
-    public enum Status: String, Sendable, Codable, CaseIterable { case new, inProgress = "in_progress", resolved }
+    public enum Status: String, Sendable, Codable, CaseIterable {
+        case new
+        case inProgress = "in_progress"
+        case resolved
+    }
 
     public let id: UUID
     public let customerID: UUID?
@@ -43,7 +47,10 @@ public struct ComplaintDraft: Sendable, Decodable {
     public var category: String
     public var description: String
 
-    enum CodingKeys: String, CodingKey { case customerID = "customer_id", channel, category, description }
+    enum CodingKeys: String, CodingKey {
+        case customerID = "customer_id"
+        case channel, category, description
+    }
 
     public init(customerID: UUID?, channel: String, category: String, description: String) {
         self.customerID = customerID
@@ -58,7 +65,11 @@ public struct ComplaintChange: Sendable, Decodable {
     public var ownerUserID: UUID?
     public var resolution: String?
 
-    enum CodingKeys: String, CodingKey { case status, ownerUserID = "owner_user_id", resolution }
+    enum CodingKeys: String, CodingKey {
+        case status
+        case ownerUserID = "owner_user_id"
+        case resolution
+    }
 
     public init(status: String? = nil, ownerUserID: UUID? = nil, resolution: String? = nil) {
         self.status = status
@@ -85,18 +96,23 @@ public enum Complaints {
     public static func create(_ draft: ComplaintDraft, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> Complaint {
         var errors: [FieldError] = []
         if ContactMoment.Channel(rawValue: draft.channel) == nil {
-            errors.append(FieldError(field: "channel", message: "Use one of \(ContactMoment.Channel.allCases.map(\.rawValue).joined(separator: ", ")).")) }
+            errors.append(
+                FieldError(field: "channel", message: "Use one of \(ContactMoment.Channel.allCases.map(\.rawValue).joined(separator: ", "))."))
+        }
         let category = draft.category.trimmingCharacters(in: .whitespaces).lowercased()
         if category.isEmpty || category.count > 50 { errors.append(FieldError(field: "category", message: "Give a category of 1 to 50 characters.")) }
         let description = draft.description.trimmingCharacters(in: .whitespacesAndNewlines)
-        if description.isEmpty || description.count > 20_000 { errors.append(FieldError(field: "description", message: "Describe the complaint (at most 20000 characters).")) }
+        if description.isEmpty || description.count > 20_000 {
+            errors.append(FieldError(field: "description", message: "Describe the complaint (at most 20000 characters)."))
+        }
         guard errors.isEmpty else { throw ComplaintError.invalid(errors) }
         if let customerID = draft.customerID {
             let customer = try await Customers.require(id: customerID, forUpdate: false, in: tx)
             if customer.erasedAt != nil { throw CustomerError.erased }
         }
         let dueDays = try await TenantSettings.load(in: tx).complaintDueDays
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             INSERT INTO complaints (id, customer_id, channel, category, description, status, owner_user_id, due_at, created_at, updated_at)
             VALUES (\(UUID()), \(draft.customerID), \(draft.channel), \(category), \(description), 'new', \(actor.userID),
                     \(now.addingTimeInterval(TimeInterval(dueDays) * 86400)), \(now), \(now))
@@ -104,7 +120,8 @@ public enum Complaints {
             """)
         for try await row in rows {
             let complaint = try Complaint(row: row)
-            try await TenantAudit.record("complaint.created", subjectType: "complaint", subjectID: complaint.id.uuidString.lowercased(), by: actor, at: now, in: tx)
+            try await TenantAudit.record(
+                "complaint.created", subjectType: "complaint", subjectID: complaint.id.uuidString.lowercased(), by: actor, at: now, in: tx)
             if let customerID = draft.customerID {
                 try await Timeline.recordSystemEvent("complaint.created", customerID: customerID, actor: actor, subject: category, at: now, in: tx)
             }
@@ -113,7 +130,9 @@ public enum Complaints {
         throw NoRowReturned()
     }
 
-    public static func update(id: UUID, _ change: ComplaintChange, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> Complaint {
+    public static func update(
+        id: UUID, _ change: ComplaintChange, by actor: AuditActor, now: Date, in tx: TenantTransaction
+    ) async throws -> Complaint {
         var errors: [FieldError] = []
         let status = try change.status.map { raw in
             guard let status = Complaint.Status(rawValue: raw) else {
@@ -125,7 +144,8 @@ public enum Complaints {
             errors.append(FieldError(field: "resolution", message: "Say how the complaint was resolved."))
         }
         guard errors.isEmpty else { throw ComplaintError.invalid(errors) }
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             UPDATE complaints SET
                 status = coalesce(\(status?.rawValue), status), owner_user_id = coalesce(\(change.ownerUserID), owner_user_id),
                 resolution = coalesce(\(change.resolution), resolution),
@@ -136,8 +156,9 @@ public enum Complaints {
             """)
         for try await row in rows {
             let complaint = try Complaint(row: row)
-            try await TenantAudit.record("complaint.updated", subjectType: "complaint", subjectID: id.uuidString.lowercased(), by: actor,
-                                         details: ["status": complaint.status.rawValue], at: now, in: tx)
+            try await TenantAudit.record(
+                "complaint.updated", subjectType: "complaint", subjectID: id.uuidString.lowercased(), by: actor,
+                details: ["status": complaint.status.rawValue], at: now, in: tx)
             return complaint
         }
         throw ComplaintError.notFound
@@ -152,8 +173,11 @@ public enum Complaints {
     }
 
     /// Complaints in due order; `openOnly` leaves resolved ones out. Keyset on (due_at, id).
-    public static func list(openOnly: Bool, customerID: UUID? = nil, after: (Date, UUID)?, limit: Int, in tx: TenantTransaction) async throws -> [Complaint] {
-        let rows = try await tx.query("""
+    public static func list(
+        openOnly: Bool, customerID: UUID? = nil, after: (Date, UUID)?, limit: Int, in tx: TenantTransaction
+    ) async throws -> [Complaint] {
+        let rows = try await tx.query(
+            """
             SELECT \(unescaped: Complaint.columns) FROM complaints
             WHERE (NOT \(openOnly) OR status <> 'resolved')
               AND (\(customerID)::uuid IS NULL OR customer_id = \(customerID))

@@ -5,8 +5,15 @@ import PostgresNIO
 
 /// One statement of consent: given, confirmed (double opt-in) or withdrawn, with its evidence.
 public struct Consent: Sendable, Codable, Equatable {
-    public enum Status: String, Sendable, Codable, CaseIterable { case optedIn = "opted_in", confirmed, withdrawn }
-    public enum Source: String, Sendable, Codable, CaseIterable { case `import`, staff, webForm = "web_form", merge }
+    public enum Status: String, Sendable, Codable, CaseIterable {
+        case optedIn = "opted_in"
+        case confirmed, withdrawn
+    }
+    public enum Source: String, Sendable, Codable, CaseIterable {
+        case `import`, staff
+        case webForm = "web_form"
+        case merge
+    }
 
     public let id: Int64
     public let customerID: UUID
@@ -57,11 +64,16 @@ public struct ConsentDraft: Sendable, Decodable {
     public var evidence: [String: String]?
 
     enum CodingKeys: String, CodingKey {
-        case topic, status, source, textVersion = "text_version", givenByParentID = "given_by_parent_id", evidence
+        case topic, status, source
+        case textVersion = "text_version"
+        case givenByParentID = "given_by_parent_id"
+        case evidence
     }
 
-    public init(topic: String, status: String, source: String? = nil, textVersion: String? = nil, givenByParentID: UUID? = nil,
-                evidence: [String: String]? = nil) {
+    public init(
+        topic: String, status: String, source: String? = nil, textVersion: String? = nil, givenByParentID: UUID? = nil,
+        evidence: [String: String]? = nil
+    ) {
         self.topic = topic
         self.status = status
         self.source = source
@@ -76,7 +88,9 @@ public enum Consents {
     public static let ageOfConsent = 16
 
     /// Appends a statement to the customer's consent history; history is never overwritten.
-    public static func record(_ draft: ConsentDraft, customerID: UUID, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> Consent {
+    public static func record(
+        _ draft: ConsentDraft, customerID: UUID, by actor: AuditActor, now: Date, in tx: TenantTransaction
+    ) async throws -> Consent {
         var errors: [FieldError] = []
         let topic = draft.topic.trimmingCharacters(in: .whitespaces).lowercased()
         if topic.range(of: "^[a-z0-9][a-z0-9:._-]{0,79}$", options: .regularExpression) == nil {
@@ -86,7 +100,9 @@ public enum Consents {
         if status == nil { errors.append(FieldError(field: "status", message: "Use opted_in, confirmed or withdrawn.")) }
         let source = Consent.Source(rawValue: draft.source ?? "staff")
         if source == nil || source == .merge { errors.append(FieldError(field: "source", message: "Use staff, import or web_form.")) }
-        if let version = draft.textVersion, version.count > 128 { errors.append(FieldError(field: "text_version", message: "Use at most 128 characters.")) }
+        if let version = draft.textVersion, version.count > 128 {
+            errors.append(FieldError(field: "text_version", message: "Use at most 128 characters."))
+        }
 
         let customer = try await Customers.require(id: customerID, forUpdate: false, in: tx)
         if customer.erasedAt != nil { throw CustomerError.erased }
@@ -107,7 +123,8 @@ public enum Consents {
         guard errors.isEmpty, let status, let source else { throw CustomerError.invalid(errors) }
 
         let evidence = String(decoding: try JSONEncoder().encode(draft.evidence ?? [:]), as: UTF8.self)
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             INSERT INTO consents (customer_id, topic, status, recorded_at, source, staff_user_id, api_key_id, evidence, text_version,
                                   confirmed_at, withdrawn_at, given_by_parent_id)
             VALUES (\(customerID), \(topic), \(status.rawValue), \(now), \(source.rawValue), \(actor.userID), \(actor.apiKeyID), \(evidence)::jsonb,
@@ -116,8 +133,9 @@ public enum Consents {
             """)
         for try await row in rows {
             let consent = try Consent(row: row)
-            try await TenantAudit.record("consent.recorded", subjectType: "customer", subjectID: customerID.uuidString.lowercased(), by: actor,
-                                         details: ["topic": topic, "status": status.rawValue], at: now, in: tx)
+            try await TenantAudit.record(
+                "consent.recorded", subjectType: "customer", subjectID: customerID.uuidString.lowercased(), by: actor,
+                details: ["topic": topic, "status": status.rawValue], at: now, in: tx)
             try await Timeline.recordSystemEvent("consent.\(status.rawValue)", customerID: customerID, actor: actor, subject: topic, at: now, in: tx)
             return consent
         }
@@ -135,7 +153,8 @@ public enum Consents {
 
     /// The latest statement per topic: what holds now.
     public static func current(customerID: UUID, in tx: TenantTransaction) async throws -> [Consent] {
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT DISTINCT ON (topic) \(unescaped: Consent.columns) FROM consents
             WHERE customer_id = \(customerID) ORDER BY topic, recorded_at DESC, id DESC
             """)

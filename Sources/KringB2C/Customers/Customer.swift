@@ -7,7 +7,9 @@ import PostgresNIO
 public struct Customer: Sendable, Codable, Equatable {
     public enum RoleKind: String, Sendable, Codable, CaseIterable { case member, guest, visitor }
     public enum MemberType: String, Sendable, Codable, CaseIterable {
-        case youth, adult, friend, nt2, libraryAtHome = "library_at_home", digital, institution, other
+        case youth, adult, friend, nt2
+        case libraryAtHome = "library_at_home"
+        case digital, institution, other
     }
     public enum MembershipStatus: String, Sendable, Codable, CaseIterable { case active, ended, suspended }
 
@@ -124,14 +126,17 @@ public enum CustomerError: Error, ProblemConvertible, Equatable {
         case .notFound: .notFound("No such customer in this library.")
         case .merged(let survivor): .notFound("This customer was merged into \(survivor.uuidString.lowercased()).")
         case .versionMismatch(let current):
-            Problem(status: 412, type: "https://kring.nl/problems/version-mismatch", title: "Changed by someone else",
-                    detail: "The customer was changed since you read it (now version \(current)). Reload and apply your change again.")
+            Problem(
+                status: 412, type: "https://kring.nl/problems/version-mismatch", title: "Changed by someone else",
+                detail: "The customer was changed since you read it (now version \(current)). Reload and apply your change again.")
         case .versionRequired:
-            Problem(status: 428, type: "https://kring.nl/problems/version-required", title: "Version required",
-                    detail: "Send If-Match with the version you read, so a concurrent change is not overwritten.")
+            Problem(
+                status: 428, type: "https://kring.nl/problems/version-required", title: "Version required",
+                detail: "Send If-Match with the version you read, so a concurrent change is not overwritten.")
         case .duplicateMemberNumber:
             .validation([FieldError(field: "member_number", message: "Another customer has this member number.")])
-        case .erased: Problem(status: 410, type: "https://kring.nl/problems/erased", title: "Erased", detail: "This customer's personal data was erased.")
+        case .erased:
+            Problem(status: 410, type: "https://kring.nl/problems/erased", title: "Erased", detail: "This customer's personal data was erased.")
         case .cannotMergeWithItself: .validation([FieldError(field: "duplicate_id", message: "A customer cannot be merged with itself.")])
         case .unknownReference(let field, _): .validation([FieldError(field: field, message: "No such customer in this library.")])
         }

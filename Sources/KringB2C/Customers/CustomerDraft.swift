@@ -32,12 +32,25 @@ public struct CustomerDraft: Sendable, Decodable, Equatable {
     public var notes: String?
 
     enum CodingKeys: String, CodingKey {
-        case roles, memberNumber = "member_number", memberType = "member_type", membershipStatus = "membership_status"
-        case membershipStart = "membership_start", membershipEnd = "membership_end", endReason = "end_reason"
-        case subscriptionFeeCents = "subscription_fee_cents", firstName = "first_name", infix, lastName = "last_name"
-        case birthDate = "birth_date", email, phone, postcode, houseNumber = "house_number"
-        case houseNumberAddition = "house_number_addition", street, city, municipality, preferredLanguage = "preferred_language"
-        case favouriteBranchID = "favourite_branch_id", genres, tags, notes
+        case roles
+        case memberNumber = "member_number"
+        case memberType = "member_type"
+        case membershipStatus = "membership_status"
+        case membershipStart = "membership_start"
+        case membershipEnd = "membership_end"
+        case endReason = "end_reason"
+        case subscriptionFeeCents = "subscription_fee_cents"
+        case firstName = "first_name"
+        case infix
+        case lastName = "last_name"
+        case birthDate = "birth_date"
+        case email, phone, postcode
+        case houseNumber = "house_number"
+        case houseNumberAddition = "house_number_addition"
+        case street, city, municipality
+        case preferredLanguage = "preferred_language"
+        case favouriteBranchID = "favourite_branch_id"
+        case genres, tags, notes
     }
 
     public init(roles: [String]) {
@@ -153,7 +166,9 @@ public struct CustomerDraft: Sendable, Decodable, Equatable {
             if let code = Postcode(raw) { valid.postcode = code.value } else { fail("postcode", "Not a Dutch postcode; use 1234 AB.") }
         }
         valid.houseNumber = text(houseNumber, "house_number", max: 10)
-        if let number = valid.houseNumber, !(number.utf8.first.map { (0x30...0x39).contains($0) } ?? false) { fail("house_number", "Starts with a number.") }
+        if let number = valid.houseNumber, !(number.utf8.first.map { (0x30...0x39).contains($0) } ?? false) {
+            fail("house_number", "Starts with a number.")
+        }
         valid.houseNumberAddition = text(houseNumberAddition, "house_number_addition", max: 10)
         valid.street = text(street, "street")
         valid.city = text(city, "city", max: 100)

@@ -48,7 +48,8 @@ public enum CustomerPrivacy {
         // Three index look-ups joined to customers: an OR of them in one WHERE clause made PostgreSQL walk every
         // customer (a millisecond per 3,000, most of a 360 view's database time). A parent or child who also lives
         // at the address is named as parent or child.
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT DISTINCT ON (c.id) c.id, concat_ws(' ', c.first_name, c.infix, c.last_name), c.member_type, r.relation
             FROM (SELECT h.id, 'housemate' AS relation, 3 AS rank FROM customers h WHERE h.household_id = \(customer.householdID)
                   UNION ALL SELECT child_id, 'child', 2 FROM household_links WHERE parent_id = \(customer.id)
@@ -65,7 +66,8 @@ public enum CustomerPrivacy {
     }
 
     static func latestTimeline(_ id: UUID, limit: Int, in tx: TenantTransaction) async throws -> [ContactMoment] {
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT \(unescaped: ContactMoment.columns) FROM contact_moments WHERE customer_id = \(id)
             ORDER BY occurred_at DESC, id DESC LIMIT \(limit)
             """)
@@ -76,20 +78,25 @@ public enum CustomerPrivacy {
 
     /// Links a parent or guardian to a youth member of the same library.
     public static func linkParent(_ parentID: UUID, child childID: UUID, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws {
-        guard parentID != childID else { throw CustomerError.invalid([FieldError(field: "parent_id", message: "A customer is not their own parent.")]) }
+        guard parentID != childID else {
+            throw CustomerError.invalid([FieldError(field: "parent_id", message: "A customer is not their own parent.")])
+        }
         _ = try await Customers.require(id: parentID, forUpdate: false, in: tx)
         _ = try await Customers.require(id: childID, forUpdate: false, in: tx)
-        try await tx.query("""
+        try await tx.query(
+            """
             INSERT INTO household_links (parent_id, child_id, created_at) VALUES (\(parentID), \(childID), \(now))
             ON CONFLICT DO NOTHING
             """)
-        try await TenantAudit.record("household.linked", subjectType: "customer", subjectID: childID.uuidString.lowercased(), by: actor,
-                                     details: ["parent": parentID.uuidString.lowercased()], at: now, in: tx)
+        try await TenantAudit.record(
+            "household.linked", subjectType: "customer", subjectID: childID.uuidString.lowercased(), by: actor,
+            details: ["parent": parentID.uuidString.lowercased()], at: now, in: tx)
     }
 
     public static func export(id: UUID, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> CustomerExport {
         let customer = try await Customers.require(id: id, forUpdate: false, in: tx)
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT \(unescaped: ContactMoment.columns) FROM contact_moments WHERE customer_id = \(id) ORDER BY occurred_at, id
             """)
         var timeline: [ContactMoment] = []
@@ -123,18 +130,21 @@ public enum CustomerPrivacy {
         let customer = try await Customers.require(id: id, forUpdate: true, in: tx)
         if customer.erasedAt != nil { return }
         if let email = customer.email {
-            try await tx.query("""
+            try await tx.query(
+                """
                 INSERT INTO suppressions (email_sha256, reason, created_at) VALUES (\(emailHash(email)), 'erased', \(now))
                 ON CONFLICT (email_sha256) DO NOTHING
                 """)
         }
         if let number = customer.memberNumber {
-            try await tx.query("""
+            try await tx.query(
+                """
                 INSERT INTO erased_member_numbers (member_number_sha256, erased_at) VALUES (\(memberNumberHash(number)), \(now))
                 ON CONFLICT (member_number_sha256) DO NOTHING
                 """)
         }
-        try await tx.query("""
+        try await tx.query(
+            """
             UPDATE customers SET
                 version = version + 1, member_number = NULL, first_name = NULL, infix = NULL, last_name = NULL, birth_date = NULL,
                 email = NULL, phone = NULL, postcode = NULL, house_number = NULL, house_number_addition = NULL, street = NULL, city = NULL,
@@ -144,7 +154,8 @@ public enum CustomerPrivacy {
             """)
         try await tx.query("DELETE FROM household_links WHERE parent_id = \(id) OR child_id = \(id)")
         if let household = customer.householdID {
-            try await tx.query("""
+            try await tx.query(
+                """
                 DELETE FROM households h WHERE h.id = \(household) AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.household_id = h.id)
                 """)
         }
@@ -155,7 +166,8 @@ public enum CustomerPrivacy {
         try await tx.query("UPDATE evaluations SET comment = NULL WHERE registration_id IN (SELECT id FROM registrations WHERE customer_id = \(id))")
         // The mails sent to the person keep their count in a campaign's report, not the address (nor a relay's reply,
         // which quotes it); mails still waiting are cancelled.
-        try await tx.query("""
+        try await tx.query(
+            """
             UPDATE sends SET email = '', last_error = NULL, context = '{}',
                    status = CASE WHEN status IN ('pending', 'sending') THEN 'cancelled' ELSE status END
             WHERE customer_id = \(id)
@@ -168,7 +180,8 @@ public enum CustomerPrivacy {
     /// Merges `duplicateID` into `survivorID`: the survivor keeps its values and takes the duplicate's where its own are
     /// empty; both histories (consents, timeline, household links) move to the survivor, so the most recent consent
     /// statement per topic, whichever record it came from, is what holds. The duplicate stays as a pointer.
-    public static func merge(survivorID: UUID, duplicateID: UUID, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> Customer {
+    public static func merge(survivorID: UUID, duplicateID: UUID, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> Customer
+    {
         guard survivorID != duplicateID else { throw CustomerError.cannotMergeWithItself }
         // Lock both in id order, so two opposite merges cannot deadlock.
         var locked: [UUID: Customer] = [:]
@@ -180,7 +193,8 @@ public enum CustomerPrivacy {
 
         // The duplicate's member number must be released before the survivor can take it.
         try await tx.query("UPDATE customers SET member_number = NULL WHERE id = \(duplicateID)")
-        try await tx.query("""
+        try await tx.query(
+            """
             UPDATE customers s SET
                 version = s.version + 1,
                 roles = ARRAY(SELECT DISTINCT unnest(s.roles || d.roles) ORDER BY 1),
@@ -208,12 +222,14 @@ public enum CustomerPrivacy {
         try await tx.query("UPDATE contact_moments SET customer_id = \(survivorID) WHERE customer_id = \(duplicateID)")
         try await tx.query("UPDATE complaints SET customer_id = \(survivorID) WHERE customer_id = \(duplicateID)")
         // Where both were registered for one activity, the survivor's registration stands.
-        try await tx.query("""
+        try await tx.query(
+            """
             UPDATE registrations d SET customer_id = \(survivorID)
             WHERE d.customer_id = \(duplicateID)
               AND NOT EXISTS (SELECT 1 FROM registrations s WHERE s.customer_id = \(survivorID) AND s.activity_id = d.activity_id)
             """)
-        try await tx.query("""
+        try await tx.query(
+            """
             INSERT INTO household_links (parent_id, child_id, created_at)
             SELECT CASE WHEN parent_id = \(duplicateID) THEN \(survivorID) ELSE parent_id END,
                    CASE WHEN child_id = \(duplicateID) THEN \(survivorID) ELSE child_id END, created_at
@@ -224,10 +240,12 @@ public enum CustomerPrivacy {
             """)
         try await tx.query("DELETE FROM household_links WHERE parent_id = \(duplicateID) OR child_id = \(duplicateID)")
         try await tx.query("UPDATE customers SET merged_into = \(survivorID), version = version + 1, updated_at = \(now) WHERE id = \(duplicateID)")
-        try await TenantAudit.record("customer.merged", subjectType: "customer", subjectID: survivorID.uuidString.lowercased(), by: actor,
-                                     details: ["duplicate": duplicateID.uuidString.lowercased()], at: now, in: tx)
-        try await Timeline.recordSystemEvent("customer.merged", customerID: survivorID, actor: actor,
-                                             subject: "Merged with \(duplicateID.uuidString.lowercased())", at: now, in: tx)
+        try await TenantAudit.record(
+            "customer.merged", subjectType: "customer", subjectID: survivorID.uuidString.lowercased(), by: actor,
+            details: ["duplicate": duplicateID.uuidString.lowercased()], at: now, in: tx)
+        try await Timeline.recordSystemEvent(
+            "customer.merged", customerID: survivorID, actor: actor,
+            subject: "Merged with \(duplicateID.uuidString.lowercased())", at: now, in: tx)
         return try await Customers.require(id: survivorID, forUpdate: false, in: tx)
     }
 }

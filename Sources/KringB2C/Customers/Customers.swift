@@ -8,11 +8,13 @@ import PostgresNIO
 public enum Customers {
     public static func create(_ draft: CustomerDraft.Valid, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> Customer {
         let id = UUID()
-        let household = try await Households.place(postcode: draft.postcode, houseNumber: draft.houseNumber,
-                                                   addition: draft.houseNumberAddition, now: now, in: tx)
+        let household = try await Households.place(
+            postcode: draft.postcode, houseNumber: draft.houseNumber,
+            addition: draft.houseNumberAddition, now: now, in: tx)
         let customer: Customer
         do {
-            let rows = try await tx.query("""
+            let rows = try await tx.query(
+                """
                 INSERT INTO customers (
                     id, roles, member_number, member_type, membership_status, membership_start, membership_end, end_reason,
                     subscription_fee_cents, first_name, infix, last_name, birth_date, email, phone, postcode, house_number,
@@ -49,11 +51,13 @@ public enum Customers {
         let current = try await require(id: id, forUpdate: true, in: tx)
         if current.erasedAt != nil { throw CustomerError.erased }
         guard current.version == expectedVersion else { throw CustomerError.versionMismatch(current: current.version) }
-        let household = try await Households.place(postcode: draft.postcode, houseNumber: draft.houseNumber,
-                                                   addition: draft.houseNumberAddition, now: now, in: tx)
+        let household = try await Households.place(
+            postcode: draft.postcode, houseNumber: draft.houseNumber,
+            addition: draft.houseNumberAddition, now: now, in: tx)
         let updated: Customer
         do {
-            let rows = try await tx.query("""
+            let rows = try await tx.query(
+                """
                 UPDATE customers SET
                     version = version + 1, roles = \(draft.roles), member_number = \(draft.memberNumber), member_type = \(draft.memberType),
                     membership_status = \(draft.membershipStatus), membership_start = \(draft.membershipStart?.description)::date,
@@ -73,11 +77,13 @@ public enum Customers {
             throw map(error)
         }
         let changed = changedFields(current, updated)
-        try await TenantAudit.record("customer.updated", subjectType: "customer", subjectID: id.uuidString.lowercased(), by: actor,
-                                     details: ["fields": changed.joined(separator: " ")], at: now, in: tx)
+        try await TenantAudit.record(
+            "customer.updated", subjectType: "customer", subjectID: id.uuidString.lowercased(), by: actor,
+            details: ["fields": changed.joined(separator: " ")], at: now, in: tx)
         if !changed.isEmpty {
-            try await Timeline.recordSystemEvent("customer.updated", customerID: id, actor: actor, subject: "Changed: \(changed.joined(separator: ", "))",
-                                                 at: now, in: tx)
+            try await Timeline.recordSystemEvent(
+                "customer.updated", customerID: id, actor: actor, subject: "Changed: \(changed.joined(separator: ", "))",
+                at: now, in: tx)
         }
         return updated
     }
@@ -85,13 +91,30 @@ public enum Customers {
     /// Names of the fields that differ, never their values (the audit log holds no personal data itself).
     static func changedFields(_ before: Customer, _ after: Customer) -> [String] {
         var fields: [String] = []
-        func check<T: Equatable>(_ name: String, _ path: KeyPath<Customer, T>) { if before[keyPath: path] != after[keyPath: path] { fields.append(name) } }
-        check("roles", \.roles); check("member_number", \.memberNumber); check("member_type", \.memberType)
-        check("membership_status", \.membershipStatus); check("membership_start", \.membershipStart); check("membership_end", \.membershipEnd)
-        check("first_name", \.firstName); check("infix", \.infix); check("last_name", \.lastName); check("birth_date", \.birthDate)
-        check("email", \.email); check("phone", \.phone); check("postcode", \.postcode); check("house_number", \.houseNumber)
-        check("street", \.street); check("city", \.city); check("municipality", \.municipality)
-        check("favourite_branch_id", \.favouriteBranchID); check("genres", \.genres); check("tags", \.tags); check("notes", \.notes)
+        func check<T: Equatable>(_ name: String, _ path: KeyPath<Customer, T>) {
+            if before[keyPath: path] != after[keyPath: path] { fields.append(name) }
+        }
+        check("roles", \.roles)
+        check("member_number", \.memberNumber)
+        check("member_type", \.memberType)
+        check("membership_status", \.membershipStatus)
+        check("membership_start", \.membershipStart)
+        check("membership_end", \.membershipEnd)
+        check("first_name", \.firstName)
+        check("infix", \.infix)
+        check("last_name", \.lastName)
+        check("birth_date", \.birthDate)
+        check("email", \.email)
+        check("phone", \.phone)
+        check("postcode", \.postcode)
+        check("house_number", \.houseNumber)
+        check("street", \.street)
+        check("city", \.city)
+        check("municipality", \.municipality)
+        check("favourite_branch_id", \.favouriteBranchID)
+        check("genres", \.genres)
+        check("tags", \.tags)
+        check("notes", \.notes)
         return fields
     }
 
@@ -100,19 +123,22 @@ public enum Customers {
     /// One statement reads the row and writes the audit record (only when the customer is there and not merged
     /// away): the 360 view runs it on every look at a customer.
     public static func read(id: UUID, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> Customer {
-        let audit = try TenantAudit.row(action: "customer.read", subjectType: "customer", subjectID: id.uuidString.lowercased(),
-                                        actorUserID: actor.userID, actorAPIKeyID: actor.apiKeyID, at: now)
-        let rows = try await tx.query(sql: """
-            WITH found AS (SELECT \(unescaped: Customer.columns), merged_into FROM customers WHERE id = \(id)),
-                 audited AS (INSERT INTO audit_log (\(TenantAudit.columns)) SELECT \(audit) FROM found WHERE merged_into IS NULL)
-            SELECT * FROM found
-            """)
+        let audit = try TenantAudit.row(
+            action: "customer.read", subjectType: "customer", subjectID: id.uuidString.lowercased(),
+            actorUserID: actor.userID, actorAPIKeyID: actor.apiKeyID, at: now)
+        let rows = try await tx.query(
+            sql: """
+                WITH found AS (SELECT \(unescaped: Customer.columns), merged_into FROM customers WHERE id = \(id)),
+                     audited AS (INSERT INTO audit_log (\(TenantAudit.columns)) SELECT \(audit) FROM found WHERE merged_into IS NULL)
+                SELECT * FROM found
+                """)
         return try await live(rows)
     }
 
     /// The customer, or `notFound` / `merged`; an erased customer is returned (its personal fields are empty).
     static func require(id: UUID, forUpdate: Bool, in tx: TenantTransaction) async throws -> Customer {
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT \(unescaped: Customer.columns), merged_into FROM customers WHERE id = \(id) \(unescaped: forUpdate ? "FOR UPDATE" : "")
             """)
         return try await live(rows)
@@ -136,8 +162,10 @@ public enum Customers {
         public var after: UUID?
         public var limit: Int
 
-        public init(query: String? = nil, role: Customer.RoleKind? = nil, memberType: Customer.MemberType? = nil,
-                    branchID: UUID? = nil, after: UUID? = nil, limit: Int = 50) {
+        public init(
+            query: String? = nil, role: Customer.RoleKind? = nil, memberType: Customer.MemberType? = nil,
+            branchID: UUID? = nil, after: UUID? = nil, limit: Int = 50
+        ) {
             self.query = query
             self.role = role
             self.memberType = memberType
@@ -150,27 +178,31 @@ public enum Customers {
     /// Searches in keyset order of id; merged customers are left out. Audited once per search, with the hit count.
     public static func search(_ search: Search, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> [Customer] {
         let needle = search.query?.trimmingCharacters(in: .whitespaces).lowercased()
-        let pattern = needle.map { $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
-            .replacingOccurrences(of: "_", with: "\\_") + "%" }
+        let pattern = needle.map {
+            $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+                .replacingOccurrences(of: "_", with: "\\_") + "%"
+        }
         let postcode = needle.flatMap(Postcode.init)?.value
         // One statement finds the customers and writes the audit record with their count.
-        let audit = TenantAudit.row(action: "customer.search", subjectType: "customer", subjectID: nil, actorUserID: actor.userID,
-                                    actorAPIKeyID: actor.apiKeyID, details: "jsonb_build_object('results', (SELECT count(*) FROM found)::text)", at: now)
-        let rows = try await tx.query(sql: """
-            WITH found AS (
-            SELECT \(unescaped: Customer.columns) FROM customers
-            WHERE merged_into IS NULL
-              AND (\(pattern)::text IS NULL OR lower(last_name) COLLATE "C" LIKE \(pattern) OR email = \(needle) OR member_number = \(search.query)
-                   OR postcode = \(postcode))
-              AND (\(search.role?.rawValue)::text IS NULL OR \(search.role?.rawValue) = ANY(roles))
-              AND (\(search.memberType?.rawValue)::text IS NULL OR member_type = \(search.memberType?.rawValue))
-              AND (\(search.branchID)::uuid IS NULL OR favourite_branch_id = \(search.branchID))
-              AND (\(search.after)::uuid IS NULL OR id > \(search.after))
-            ORDER BY id
-            LIMIT \(search.limit)),
-            audited AS (INSERT INTO audit_log (\(TenantAudit.columns)) VALUES (\(audit)))
-            SELECT * FROM found ORDER BY id
-            """)
+        let audit = TenantAudit.row(
+            action: "customer.search", subjectType: "customer", subjectID: nil, actorUserID: actor.userID,
+            actorAPIKeyID: actor.apiKeyID, details: "jsonb_build_object('results', (SELECT count(*) FROM found)::text)", at: now)
+        let rows = try await tx.query(
+            sql: """
+                WITH found AS (
+                SELECT \(unescaped: Customer.columns) FROM customers
+                WHERE merged_into IS NULL
+                  AND (\(pattern)::text IS NULL OR lower(last_name) COLLATE "C" LIKE \(pattern) OR email = \(needle) OR member_number = \(search.query)
+                       OR postcode = \(postcode))
+                  AND (\(search.role?.rawValue)::text IS NULL OR \(search.role?.rawValue) = ANY(roles))
+                  AND (\(search.memberType?.rawValue)::text IS NULL OR member_type = \(search.memberType?.rawValue))
+                  AND (\(search.branchID)::uuid IS NULL OR favourite_branch_id = \(search.branchID))
+                  AND (\(search.after)::uuid IS NULL OR id > \(search.after))
+                ORDER BY id
+                LIMIT \(search.limit)),
+                audited AS (INSERT INTO audit_log (\(TenantAudit.columns)) VALUES (\(audit)))
+                SELECT * FROM found ORDER BY id
+                """)
         var customers: [Customer] = []
         for try await row in rows { customers.append(try Customer(row: row)) }
         return customers
@@ -190,7 +222,8 @@ public enum Customers {
 enum Households {
     static func place(postcode: String?, houseNumber: String?, addition: String?, now: Date, in tx: TenantTransaction) async throws -> UUID? {
         guard let postcode, let houseNumber else { return nil }
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             INSERT INTO households (id, postcode, house_number, house_number_addition, created_at)
             VALUES (\(UUID()), \(postcode), \(houseNumber), \(addition ?? ""), \(now))
             ON CONFLICT (postcode, house_number, house_number_addition) DO UPDATE SET postcode = EXCLUDED.postcode

@@ -16,12 +16,17 @@ public struct DemoLibrary: Sendable {
 
     public static let profiles: [String: Profile] = [
         "zuid-kennemerland": Profile(
-            branches: [("Haarlem Centrum", "Haarlem"), ("Haarlem Noord", "Haarlem"), ("Haarlem Oost", "Haarlem"), ("Haarlem Schalkwijk", "Haarlem"),
-                       ("Bibliotheek op het station", "Haarlem"), ("Bloemendaal", "Bloemendaal"), ("Bennebroek", "Bloemendaal"),
-                       ("Zandvoort", "Zandvoort"), ("Hillegom", "Hillegom")],
+            branches: [
+                ("Haarlem Centrum", "Haarlem"), ("Haarlem Noord", "Haarlem"), ("Haarlem Oost", "Haarlem"), ("Haarlem Schalkwijk", "Haarlem"),
+                ("Bibliotheek op het station", "Haarlem"), ("Bloemendaal", "Bloemendaal"), ("Bennebroek", "Bloemendaal"),
+                ("Zandvoort", "Zandvoort"), ("Hillegom", "Hillegom"),
+            ],
             postcodes: [("Haarlem", 2011...2037), ("Bloemendaal", 2061...2121), ("Zandvoort", 2041...2042), ("Hillegom", 2181...2182)]),
         "amstelland": Profile(
-            branches: [("Amstelveen Stadsplein", "Amstelveen"), ("Amstelveen Westwijk", "Amstelveen"), ("Uithoorn", "Uithoorn"), ("Ouder-Amstel", "Ouder-Amstel")],
+            branches: [
+                ("Amstelveen Stadsplein", "Amstelveen"), ("Amstelveen Westwijk", "Amstelveen"), ("Uithoorn", "Uithoorn"),
+                ("Ouder-Amstel", "Ouder-Amstel"),
+            ],
             postcodes: [("Amstelveen", 1181...1189), ("Uithoorn", 1421...1424), ("Ouder-Amstel", 1191...1191)]),
         "hilversum": Profile(
             branches: [("Hilversum Centrum", "Hilversum"), ("Hilversum Noord", "Hilversum")],
@@ -41,13 +46,19 @@ public struct DemoLibrary: Sendable {
     /// Columns of the export, for a plain table of the same shape.
     public static var columnIndices: Range<Int> { header.indices }
 
-    static let header = ["Lenernummer", "Lenerscategorie", "Status", "Inschrijfdatum", "Einddatum", "Reden uitschrijving", "Voornaam", "Tussenvoegsel",
-                         "Achternaam", "Geboortedatum", "E-mail", "Telefoon", "Postcode", "Huisnummer", "Straat", "Woonplaats", "Gemeente", "Vestiging",
-                         "Genres", "Laatste uitlening", "Uitleningen 12 maanden", "Uitleningen totaal"]
-    static let firstNames = ["Anna", "Daan", "Emma", "Sem", "Julia", "Lucas", "Mila", "Finn", "Sophie", "Noah", "Zoë", "Fatima", "Mohamed", "Sanne",
-                             "Pieter", "Tess", "Levi", "Saar", "Bram", "Yara", "Ahmet", "Ingrid", "Kees", "Wilma", "Joost", "Lotte", "Ravi", "Mei"]
-    static let lastNames = ["de Jong", "Jansen", "de Vries", "van den Berg", "Bakker", "Visser", "Smit", "Meijer", "Mulder", "de Boer", "El Amrani",
-                            "Yilmaz", "van Dijk", "Bos", "Vos", "Peters", "Hendriks", "van Leeuwen", "Dekker", "Brouwer", "de Wit", "Kramer"]
+    static let header = [
+        "Lenernummer", "Lenerscategorie", "Status", "Inschrijfdatum", "Einddatum", "Reden uitschrijving", "Voornaam", "Tussenvoegsel",
+        "Achternaam", "Geboortedatum", "E-mail", "Telefoon", "Postcode", "Huisnummer", "Straat", "Woonplaats", "Gemeente", "Vestiging",
+        "Genres", "Laatste uitlening", "Uitleningen 12 maanden", "Uitleningen totaal",
+    ]
+    static let firstNames = [
+        "Anna", "Daan", "Emma", "Sem", "Julia", "Lucas", "Mila", "Finn", "Sophie", "Noah", "Zoë", "Fatima", "Mohamed", "Sanne",
+        "Pieter", "Tess", "Levi", "Saar", "Bram", "Yara", "Ahmet", "Ingrid", "Kees", "Wilma", "Joost", "Lotte", "Ravi", "Mei",
+    ]
+    static let lastNames = [
+        "de Jong", "Jansen", "de Vries", "van den Berg", "Bakker", "Visser", "Smit", "Meijer", "Mulder", "de Boer", "El Amrani",
+        "Yilmaz", "van Dijk", "Bos", "Vos", "Peters", "Hendriks", "van Leeuwen", "Dekker", "Brouwer", "de Wit", "Kramer",
+    ]
     static let streets = ["Kerkstraat", "Dorpsstraat", "Schoolstraat", "Molenweg", "Stationsplein", "Julianalaan", "Beatrixstraat", "Parklaan"]
     static let genres = ["thrillers", "history", "literature", "youth", "comics", "travel", "cooking", "science", "poetry", "picture-books"]
 
@@ -95,21 +106,24 @@ public struct DemoLibrary: Sendable {
             let last = Self.lastNames[random.next(Self.lastNames.count)]
             let parts = last.split(separator: " ")
             let (infix, surname) = parts.count > 1 ? (parts.dropLast().joined(separator: " "), String(parts.last ?? "")) : ("", last)
-            let lastLoan = monthsSinceLoan.map { months -> String in
-                let total = year * 12 + (today.month - 1) - months
-                let day = months == 0 ? 1 + random.next(today.day) : 1 + random.next(28)
-                return String(format: "%02d-%02d-%04d", day, total % 12 + 1, total / 12)
-            } ?? ""
+            let lastLoan =
+                monthsSinceLoan.map { months -> String in
+                    let total = year * 12 + (today.month - 1) - months
+                    let day = months == 0 ? 1 + random.next(today.day) : 1 + random.next(28)
+                    return String(format: "%02d-%02d-%04d", day, total % 12 + 1, total / 12)
+                } ?? ""
             return [
                 String(2_000_000 + index), type, lost ? "Beëindigd" : "Actief",
                 String(format: "%02d-%02d-%04d", 1 + random.next(28), 1 + random.next(12), since),
                 lost ? String(format: "%02d-%02d-%04d", 1 + random.next(28), 1 + random.next(max(1, today.month)), year) : "",
                 lost ? ["verhuisd", "geen tijd", "te duur", "onbekend"][random.next(4)] : "",
                 first, infix, surname, String(format: "%02d-%02d-%04d", 1 + random.next(28), 1 + random.next(12), birthYear),
-                youth || random.chance(300) ? "" : "\(first.lowercased().filter(\.isLetter)).\(surname.lowercased().filter(\.isLetter)).\(index)@example.nl",
+                youth || random.chance(300)
+                    ? "" : "\(first.lowercased().filter(\.isLetter)).\(surname.lowercased().filter(\.isLetter)).\(index)@example.nl",
                 random.chance(400) ? "" : "06-\(10_000_000 + random.next(89_999_999))",
-                String(format: "%04d %@", area.range.lowerBound + random.next(area.range.count),
-                       ["AB", "CD", "EF", "GH", "JK", "LM", "NP", "RS", "TV", "XZ"][random.next(10)]),
+                String(
+                    format: "%04d %@", area.range.lowerBound + random.next(area.range.count),
+                    ["AB", "CD", "EF", "GH", "JK", "LM", "NP", "RS", "TV", "XZ"][random.next(10)]),
                 String(1 + random.next(180)), Self.streets[random.next(Self.streets.count)], area.municipality, area.municipality,
                 profile.branches.filter { $0.municipality == area.municipality }.map(\.name).first ?? profile.branches[0].name,
                 "\(Self.genres[random.next(Self.genres.count)])|\(Self.genres[random.next(Self.genres.count)])",
@@ -120,7 +134,9 @@ public struct DemoLibrary: Sendable {
 
     /// The rows as a member export file (`;`, CRLF, UTF-8), as the library system would write it.
     public func writeExport(to url: URL, today: CalendarDate) throws {
-        guard FileManager.default.createFile(atPath: url.path, contents: nil) else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path]) }
+        guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
+        }
         let handle = try FileHandle(forWritingTo: url)
         defer { try? handle.close() }
         var buffer = Self.header.joined(separator: ";") + "\r\n"
@@ -156,12 +172,15 @@ public struct DemoLibrary: Sendable {
     private func seedActivities(now: Date, in tx: TenantTransaction) async throws {
         var random = Random(state: seed &+ 7)
         let branches = try await Branches.list(in: tx)
-        let categories = [("jeugd", "Voorlezen voor peuters"), ("jeugd", "Kinderboekenweek-feest"), ("volwassenen", "Schrijversavond"),
-                          ("taal", "Taalcafé"), ("digitaal", "Digicafé: veilig online"), ("volwassenen", "Leesclub"), ("jeugd", "Codeerclub")]
+        let categories = [
+            ("jeugd", "Voorlezen voor peuters"), ("jeugd", "Kinderboekenweek-feest"), ("volwassenen", "Schrijversavond"),
+            ("taal", "Taalcafé"), ("digitaal", "Digicafé: veilig online"), ("volwassenen", "Leesclub"), ("jeugd", "Codeerclub"),
+        ]
         let activities = max(10, min(800, members / 100))
         // Two a day around today, at the times libraries hold them (10:00, 14:30, 19:30 in Amsterdam); the last few
         // (at least four) from tomorrow on, so that reminders and bookings have something to go to.
-        try await tx.query("""
+        try await tx.query(
+            """
             INSERT INTO activities (id, title, category, target_group, branch_id, starts_at, ends_at, capacity, price_cents, created_at, updated_at)
             SELECT gen_random_uuid(), (\(categories.map(\.1)))[1 + (i % \(categories.count))], (\(categories.map(\.0)))[1 + (i % \(categories.count))],
                    NULL, (\(branches.map(\.id)))[1 + (i % \(branches.count))], s.at, s.at + interval '90 minutes',
@@ -174,7 +193,8 @@ public struct DemoLibrary: Sendable {
             ) s
             """)
         // Registrations: random members, attended or no-show for past activities, booked for coming ones.
-        try await tx.query("""
+        try await tx.query(
+            """
             INSERT INTO registrations (id, activity_id, customer_id, status, price_paid_cents, source, registered_at, updated_at)
             SELECT gen_random_uuid(), a.id, c.id,
                    CASE WHEN a.starts_at > \(now) THEN 'booked' WHEN random() < 0.85 THEN 'attended' ELSE 'no_show' END,
@@ -190,17 +210,20 @@ public struct DemoLibrary: Sendable {
             ) c
             ON CONFLICT (activity_id, customer_id) DO NOTHING
             """)
-        try await tx.query("""
+        try await tx.query(
+            """
             INSERT INTO evaluations (registration_id, score, comment, created_at)
             SELECT id, 6 + (abs(hashtext(id::text)) % 5), NULL, \(now) FROM registrations WHERE status = 'attended' AND random() < 0.3
             ON CONFLICT DO NOTHING
             """)
-        try await tx.query("""
+        try await tx.query(
+            """
             INSERT INTO consents (customer_id, topic, status, recorded_at, source, text_version)
             SELECT id, 'newsletter:weekly', 'confirmed', \(now) - interval '30 days', 'import', 'demo-v1'
             FROM customers WHERE email IS NOT NULL AND membership_status = 'active' AND abs(hashtext(id::text)) % 10 < 4
             """)
-        try await tx.query("""
+        try await tx.query(
+            """
             INSERT INTO complaints (id, customer_id, channel, category, description, status, due_at, created_at, updated_at)
             SELECT gen_random_uuid(), id, (ARRAY['desk', 'email', 'phone'])[1 + h % 3], (ARRAY['boete', 'wachttijd', 'collectie'])[1 + h % 3],
                    (ARRAY['De boete voor te laat inleveren klopt niet: ik heb het boek op tijd teruggebracht.',

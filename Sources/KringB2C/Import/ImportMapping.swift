@@ -7,12 +7,28 @@ import KringCore
 /// is the default for a typical library-system member export; a library with other headers sends its own.
 public struct ImportMapping: Sendable, Codable, Equatable {
     public enum Field: String, Sendable, Codable, CaseIterable {
-        case memberNumber = "member_number", memberType = "member_type", membershipStatus = "membership_status"
-        case membershipStart = "membership_start", membershipEnd = "membership_end", endReason = "end_reason"
-        case subscriptionFee = "subscription_fee", firstName = "first_name", infix, lastName = "last_name", birthDate = "birth_date"
-        case email, phone, postcode, houseNumber = "house_number", houseNumberAddition = "house_number_addition", street, city
-        case municipality, preferredLanguage = "preferred_language", favouriteBranch = "favourite_branch", genres
-        case lastLoanDate = "last_loan_date", loans12m = "loans_12m", loansTotal = "loans_total"
+        case memberNumber = "member_number"
+        case memberType = "member_type"
+        case membershipStatus = "membership_status"
+        case membershipStart = "membership_start"
+        case membershipEnd = "membership_end"
+        case endReason = "end_reason"
+        case subscriptionFee = "subscription_fee"
+        case firstName = "first_name"
+        case infix
+        case lastName = "last_name"
+        case birthDate = "birth_date"
+        case email, phone, postcode
+        case houseNumber = "house_number"
+        case houseNumberAddition = "house_number_addition"
+        case street, city
+        case municipality
+        case preferredLanguage = "preferred_language"
+        case favouriteBranch = "favourite_branch"
+        case genres
+        case lastLoanDate = "last_loan_date"
+        case loans12m = "loans_12m"
+        case loansTotal = "loans_total"
     }
 
     /// Export column -> field.
@@ -29,11 +45,16 @@ public struct ImportMapping: Sendable, Codable, Equatable {
     public var listSeparator: String?
 
     enum CodingKeys: String, CodingKey {
-        case columns, memberTypes = "member_types", statuses, encoding, separator, listSeparator = "list_separator"
+        case columns
+        case memberTypes = "member_types"
+        case statuses, encoding, separator
+        case listSeparator = "list_separator"
     }
 
-    public init(columns: [String: Field], memberTypes: [String: String] = [:], statuses: [String: String] = [:],
-                encoding: TextEncoding? = nil, separator: String? = nil, listSeparator: String? = nil) {
+    public init(
+        columns: [String: Field], memberTypes: [String: String] = [:], statuses: [String: String] = [:],
+        encoding: TextEncoding? = nil, separator: String? = nil, listSeparator: String? = nil
+    ) {
         self.columns = columns
         self.memberTypes = memberTypes
         self.statuses = statuses
@@ -70,5 +91,7 @@ public struct ImportMapping: Sendable, Codable, Equatable {
             "taalleerder": "nt2", "bibliotheek aan huis": "library_at_home", "digitaal": "digital", "instelling": "institution",
             "overig": "other",
         ],
-        statuses: ["actief": "active", "beëindigd": "ended", "beeindigd": "ended", "opgezegd": "ended", "geblokkeerd": "suspended", "geschorst": "suspended"])
+        statuses: [
+            "actief": "active", "beëindigd": "ended", "beeindigd": "ended", "opgezegd": "ended", "geblokkeerd": "suspended", "geschorst": "suspended",
+        ])
 }

@@ -81,7 +81,8 @@ public enum Imports {
         guard !file.isEmpty else { throw ImportError.unreadable("The file is empty.") }
         let mapping = try Self.mappingJSON(mappingJSON, for: kind)
         try await dropStaleDryRunFiles(now: now, in: tx)
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             INSERT INTO imports (id, kind, status, dry_run, mark_missing_ended, mapping, file, file_bytes, created_by_user_id, created_by_api_key_id, created_at)
             VALUES (\(UUID()), \(kind.rawValue), 'queued', \(dryRun), \(markMissingEnded), \(mapping)::jsonb, \(Data(file)), \(file.count),
                     \(actor.userID), \(actor.apiKeyID), \(now))
@@ -89,8 +90,9 @@ public enum Imports {
             """)
         for try await row in rows {
             let run = try ImportRun(row: row)
-            try await TenantAudit.record("import.uploaded", subjectType: "import", subjectID: run.id.uuidString.lowercased(), by: actor,
-                                         details: ["bytes": String(file.count), "dry_run": String(dryRun)], at: now, in: tx)
+            try await TenantAudit.record(
+                "import.uploaded", subjectType: "import", subjectID: run.id.uuidString.lowercased(), by: actor,
+                details: ["bytes": String(file.count), "dry_run": String(dryRun)], at: now, in: tx)
             return run
         }
         throw NoRowReturned()
@@ -114,7 +116,8 @@ public enum Imports {
     public static func again(dryRunID: UUID, dryRun: Bool, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> ImportRun? {
         // Locked first, so two clicks at once cannot both take the file: the second finds it gone.
         try await tx.query("SELECT 1 FROM imports WHERE id = \(dryRunID) FOR UPDATE")
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             INSERT INTO imports (id, kind, status, dry_run, mark_missing_ended, mapping, file, file_bytes, created_by_user_id, created_by_api_key_id, created_at)
             SELECT \(UUID()), kind, 'queued', \(dryRun), mark_missing_ended, mapping, file, file_bytes, \(actor.userID), \(actor.apiKeyID), \(now)
             FROM imports WHERE id = \(dryRunID) AND dry_run AND status = 'done' AND file IS NOT NULL AND created_at > \(now.addingTimeInterval(-dryRunKeep))
@@ -123,9 +126,10 @@ public enum Imports {
         for try await row in rows {
             let run = try ImportRun(row: row)
             try await tx.query("UPDATE imports SET file = NULL WHERE id = \(dryRunID)")
-            try await TenantAudit.record("import.uploaded", subjectType: "import", subjectID: run.id.uuidString.lowercased(), by: actor,
-                                         details: ["bytes": String(run.fileBytes), "dry_run": String(dryRun), "from": dryRunID.uuidString.lowercased()],
-                                         at: now, in: tx)
+            try await TenantAudit.record(
+                "import.uploaded", subjectType: "import", subjectID: run.id.uuidString.lowercased(), by: actor,
+                details: ["bytes": String(run.fileBytes), "dry_run": String(dryRun), "from": dryRunID.uuidString.lowercased()],
+                at: now, in: tx)
             return run
         }
         return nil
@@ -138,7 +142,8 @@ public enum Imports {
 
     /// Drops the files of dry runs nobody confirmed within `dryRunKeep`.
     public static func dropStaleDryRunFiles(now: Date, in tx: TenantTransaction) async throws {
-        try await tx.query("""
+        try await tx.query(
+            """
             UPDATE imports SET file = NULL WHERE dry_run AND file IS NOT NULL AND status IN ('done', 'failed')
               AND created_at <= \(now.addingTimeInterval(-dryRunKeep))
             """)
@@ -148,7 +153,8 @@ public enum Imports {
     /// a dry run keeps it for a day, so that it can be confirmed without uploading it again.
     public static func run(importID: UUID, tenant: Tenant, db: Database, now: @escaping @Sendable () -> Date) async throws {
         let claimed: (ImportRun, [UInt8], String?)? = try await db.withTenant(tenant) { tx in
-            let rows = try await tx.query("""
+            let rows = try await tx.query(
+                """
                 UPDATE imports SET status = 'running', started_at = \(now()), rows_done = 0
                 WHERE id = \(importID) AND status IN ('queued', 'running') AND file IS NOT NULL
                 RETURNING \(unescaped: ImportRun.columns), file, mapping::text
@@ -183,7 +189,8 @@ public enum Imports {
             }
             let reportJSON = String(decoding: try JSONEncoder().encode(report), as: UTF8.self)
             try await db.withTenant(tenant) { tx in
-                try await tx.query("""
+                try await tx.query(
+                    """
                     UPDATE imports SET status = 'done', report = \(reportJSON)::jsonb, rows_done = \(report.rows),
                            file = CASE WHEN dry_run THEN file END, finished_at = \(now())
                     WHERE id = \(importID)

@@ -41,7 +41,8 @@ public enum ImportError: Error, ProblemConvertible, Equatable {
 
     public var problem: Problem {
         switch self {
-        case .unreadable(let reason): .validation([FieldError(field: "file", message: reason)], detail: "The file cannot be imported; nothing was changed.")
+        case .unreadable(let reason):
+            .validation([FieldError(field: "file", message: reason)], detail: "The file cannot be imported; nothing was changed.")
         }
     }
 }
@@ -191,7 +192,8 @@ public struct MemberImport: Sendable {
         var erased = Set<Data>()
         for try await hash in try await tx.query("SELECT member_number_sha256 FROM erased_member_numbers").decode(Data.self) { erased.insert(hash) }
         let activeBefore = held.customers.compactMap { $0.value.active && $0.value.writable ? $0.key : nil }
-        try await tx.query("""
+        try await tx.query(
+            """
             CREATE TEMPORARY TABLE IF NOT EXISTS import_staging (\(unescaped: Self.stagingColumns)) ON COMMIT DROP
             """)
 
@@ -224,10 +226,12 @@ public struct MemberImport: Sendable {
                     // A row exactly as last imported (same mapping, nothing changed in Kring since) needs no work,
                     // and neither does a member Kring merged away or erased.
                     if let number = reader.memberNumber(of: record), let known = held.customers[number],
-                       !known.writable || known.fingerprint == reader.fingerprint(of: record) {
+                        !known.writable || known.fingerprint == reader.fingerprint(of: record)
+                    {
                         if let firstLine = seen[number] {
-                            report.reject(line: record.line, column: reader.column(for: .memberNumber),
-                                          "Member number \(number) appears again (first on line \(firstLine)).")
+                            report.reject(
+                                line: record.line, column: reader.column(for: .memberNumber),
+                                "Member number \(number) appears again (first on line \(firstLine)).")
                         } else {
                             seen[number] = record.line
                         }
@@ -236,14 +240,17 @@ public struct MemberImport: Sendable {
                     switch reader.read(record, today: today, branches: branches) {
                     case .failure(let error):
                         report.reject(line: record.line, column: error.column, error.reason)
-                    case .success(let row) where !erased.isEmpty && held.customers[row.memberNumber] == nil
+                    case .success(let row)
+                    where !erased.isEmpty && held.customers[row.memberNumber] == nil
                         && erased.contains(CustomerPrivacy.memberNumberHash(row.memberNumber)):
-                        report.reject(line: record.line, column: reader.column(for: .memberNumber),
-                                      "Member \(row.memberNumber) was erased from Kring at their request and is not imported again.")
+                        report.reject(
+                            line: record.line, column: reader.column(for: .memberNumber),
+                            "Member \(row.memberNumber) was erased from Kring at their request and is not imported again.")
                     case .success(let row):
                         if let firstLine = seen[row.memberNumber] {
-                            report.reject(line: record.line, column: reader.column(for: .memberNumber),
-                                          "Member number \(row.memberNumber) appears again (first on line \(firstLine)).")
+                            report.reject(
+                                line: record.line, column: reader.column(for: .memberNumber),
+                                "Member number \(row.memberNumber) appears again (first on line \(firstLine)).")
                         } else {
                             seen[row.memberNumber] = record.line
                             batch.add(row, held: &held)
@@ -271,10 +278,13 @@ public struct MemberImport: Sendable {
         report.add(try await flush(batch, now: now, in: tx))
         report.unchanged = report.rows - report.rejected - report.inserted - report.updated
         try await reportMissing(activeBefore.filter { seen[$0] == nil }.sorted(), into: &report, now: now, in: tx)
-        try await TenantAudit.record(dryRun ? "import.dry_run" : "import.members", subjectType: "import", subjectID: nil, by: actor,
-                                     details: ["rows": String(report.rows), "inserted": String(report.inserted), "updated": String(report.updated),
-                                               "rejected": String(report.rejected), "marked_ended": String(report.markedEnded)],
-                                     at: now, in: tx)
+        try await TenantAudit.record(
+            dryRun ? "import.dry_run" : "import.members", subjectType: "import", subjectID: nil, by: actor,
+            details: [
+                "rows": String(report.rows), "inserted": String(report.inserted), "updated": String(report.updated),
+                "rejected": String(report.rejected), "marked_ended": String(report.markedEnded),
+            ],
+            at: now, in: tx)
         await progress(report.rows)
         return report
     }
@@ -308,14 +318,16 @@ public struct MemberImport: Sendable {
 
         static func load(in tx: TenantTransaction) async throws -> HeldData {
             var held = HeldData()
-            let customers = try await tx.query("""
+            let customers = try await tx.query(
+                """
                 SELECT member_number, id, import_hash, merged_into IS NULL AND erased_at IS NULL, membership_status IS NOT DISTINCT FROM 'active'
                 FROM customers WHERE member_number IS NOT NULL
                 """)
             for try await (number, id, hash, writable, active) in customers.decode((String, UUID, Int64?, Bool, Bool).self) {
                 held.customers[number] = Known(id: id, fingerprint: hash, writable: writable, active: active)
             }
-            let guests = try await tx.query("""
+            let guests = try await tx.query(
+                """
                 SELECT email, id FROM customers
                 WHERE member_number IS NULL AND email IS NOT NULL AND merged_into IS NULL AND erased_at IS NULL
                 """)
@@ -361,8 +373,9 @@ public struct MemberImport: Sendable {
         private var ids = TimeOrderedUUIDs()
 
         init(now: Date) {
-            timestamp = now.formatted(.iso8601.year().month().day().timeZone(separator: .omitted).time(includingFractionalSeconds: true)
-                .timeSeparator(.colon).dateSeparator(.dash).dateTimeSeparator(.standard))
+            timestamp = now.formatted(
+                .iso8601.year().month().day().timeZone(separator: .omitted).time(includingFractionalSeconds: true)
+                    .timeSeparator(.colon).dateSeparator(.dash).dateTimeSeparator(.standard))
         }
 
         mutating func add(_ row: RowReader.Row, held: inout HeldData) {
@@ -444,13 +457,15 @@ public struct MemberImport: Sendable {
     /// through the staging table, changed only where their data differ.
     private func flush(_ batch: Batch, now: Date, in tx: TenantTransaction) async throws -> FlushCounts {
         var counts = FlushCounts()
-        try await copy(batch.households, into: "households", columns: ["id", "postcode", "house_number", "house_number_addition", "created_at"], in: tx)
+        try await copy(
+            batch.households, into: "households", columns: ["id", "postcode", "house_number", "house_number_addition", "created_at"], in: tx)
         try await copy(batch.newCustomers, into: "customers", columns: Self.customerColumns, in: tx)
         counts.inserted = batch.newCustomers.count
         guard !batch.heldCustomers.isEmpty else { return counts }
         try await copy(batch.heldCustomers, into: "import_staging", columns: [], in: tx)
         // Customers whose data differ: written, versioned, and noted on their timeline.
-        let changed = try await tx.query("""
+        let changed = try await tx.query(
+            """
             WITH updated AS (
                 UPDATE customers c SET
                     roles = CASE WHEN 'member' = ANY (c.roles) THEN c.roles ELSE c.roles || ARRAY['member'] END,
@@ -476,7 +491,8 @@ public struct MemberImport: Sendable {
             """)
         for try await count in changed.decode(Int.self) { counts.updated = count }
         // The same data under a new fingerprint (another mapping, a first import since staff edited): remember it.
-        try await tx.query("""
+        try await tx.query(
+            """
             UPDATE customers c SET import_hash = s.import_hash
             FROM pg_temp.import_staging s
             WHERE c.id = s.id AND c.merged_into IS NULL AND c.erased_at IS NULL
@@ -526,7 +542,8 @@ public struct MemberImport: Sendable {
         report.missingMembers = missing.count
         report.missingSample = Array(missing.prefix(100))
         guard markMissingEnded, !missing.isEmpty else { return }
-        let ended = try await tx.query("""
+        let ended = try await tx.query(
+            """
             UPDATE customers SET membership_status = 'ended', membership_end = coalesce(membership_end, \(CalendarDate(now).description)::date),
                 end_reason = coalesce(end_reason, 'missing from the library system export'), version = version + 1, updated_at = \(now)
             WHERE member_number = ANY (\(missing))

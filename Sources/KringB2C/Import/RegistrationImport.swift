@@ -8,10 +8,20 @@ import PostgresNIO
 /// `Deploy/mappings/registrations-default.json` is the default for a typical ticketing export (Dutch headers).
 public struct RegistrationMapping: Sendable, Codable, Equatable {
     public enum Field: String, Sendable, Codable, CaseIterable {
-        case ticketRef = "ticket_ref", activityRef = "activity_ref", activityTitle = "activity_title"
-        case activityDate = "activity_date", activityTime = "activity_time", activityCategory = "activity_category", branch
-        case firstName = "first_name", infix, lastName = "last_name", email, phone, memberNumber = "member_number"
-        case price, status, registeredAt = "registered_at"
+        case ticketRef = "ticket_ref"
+        case activityRef = "activity_ref"
+        case activityTitle = "activity_title"
+        case activityDate = "activity_date"
+        case activityTime = "activity_time"
+        case activityCategory = "activity_category"
+        case branch
+        case firstName = "first_name"
+        case infix
+        case lastName = "last_name"
+        case email, phone
+        case memberNumber = "member_number"
+        case price, status
+        case registeredAt = "registered_at"
     }
 
     /// Export column -> field.
@@ -113,11 +123,14 @@ public struct RegistrationImport: Sendable {
         }
         guard header != nil else { throw ImportError.unreadable("The file has no header row.") }
         report.unchanged = report.rows - report.rejected - report.inserted - report.updated
-        try await TenantAudit.record(dryRun ? "import.dry_run" : "import.registrations", subjectType: "import", subjectID: nil, by: actor,
-                                     details: ["rows": String(report.rows), "inserted": String(report.inserted), "updated": String(report.updated),
-                                               "rejected": String(report.rejected), "guests_created": String(report.guestsCreated ?? 0),
-                                               "activities_created": String(report.activitiesCreated ?? 0)],
-                                     at: now, in: tx)
+        try await TenantAudit.record(
+            dryRun ? "import.dry_run" : "import.registrations", subjectType: "import", subjectID: nil, by: actor,
+            details: [
+                "rows": String(report.rows), "inserted": String(report.inserted), "updated": String(report.updated),
+                "rejected": String(report.rejected), "guests_created": String(report.guestsCreated ?? 0),
+                "activities_created": String(report.activitiesCreated ?? 0),
+            ],
+            at: now, in: tx)
         return report
     }
 
@@ -154,42 +167,52 @@ public struct RegistrationImport: Sendable {
         let activityID = try await activity(for: ticket, state: &state, report: &report, now: now, in: tx)
         var customerID: UUID?
         if let ref = ticket.ticketRef {
-            customerID = try await tx.query("""
+            customerID = try await tx.query(
+                """
                 SELECT customer_id FROM registrations WHERE activity_id = \(activityID) AND external_ref = \(ref)
-                """).decode(UUID.self).reduce(nil) { $0 ?? $1 }
+                """
+            ).decode(UUID.self).reduce(nil) { $0 ?? $1 }
         }
         if customerID == nil, let number = ticket.memberNumber {
-            customerID = try await tx.query("""
+            customerID = try await tx.query(
+                """
                 SELECT id FROM customers WHERE member_number = \(number) AND merged_into IS NULL AND erased_at IS NULL
-                """).decode(UUID.self).reduce(nil) { $0 ?? $1 }
+                """
+            ).decode(UUID.self).reduce(nil) { $0 ?? $1 }
         }
         if customerID == nil, let email = ticket.person.email.flatMap(EmailAddress.init)?.value {
             if let guest = state.guests[email] {
                 customerID = guest
             } else {
                 // A member before a guest, the oldest first: the customer most likely meant.
-                customerID = try await tx.query("""
+                customerID = try await tx.query(
+                    """
                     SELECT id FROM customers WHERE email = \(email) AND merged_into IS NULL AND erased_at IS NULL
                     ORDER BY member_number IS NULL, created_at, id LIMIT 1
-                    """).decode(UUID.self).reduce(nil) { $0 ?? $1 }
+                    """
+                ).decode(UUID.self).reduce(nil) { $0 ?? $1 }
             }
         }
         if customerID == nil {
             let email = ticket.person.email.flatMap(EmailAddress.init)?.value
-            let erased = try await tx.query("""
+            let erased = try await tx.query(
+                """
                 SELECT EXISTS (SELECT 1 FROM suppressions WHERE email_sha256 = \(email.map(CustomerPrivacy.emailHash)) AND reason = 'erased')
                     OR EXISTS (SELECT 1 FROM erased_member_numbers
                                WHERE member_number_sha256 = \(ticket.memberNumber.map(CustomerPrivacy.memberNumberHash)))
-                """).decode(Bool.self).reduce(false) { $0 || $1 }
+                """
+            ).decode(Bool.self).reduce(false) { $0 || $1 }
             if erased {
-                throw RowError(column: ticket.memberNumber != nil ? .memberNumber : .email,
-                               reason: "This person was erased from Kring at their request; the ticket is not registered.")
+                throw RowError(
+                    column: ticket.memberNumber != nil ? .memberNumber : .email,
+                    reason: "This person was erased from Kring at their request; the ticket is not registered.")
             }
             customerID = try await createGuest(ticket, state: &state, report: &report, by: actor, now: now, in: tx)
         }
         guard let customerID else { return }
 
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             WITH existing AS (
                 SELECT id, status, price_paid_cents, external_ref FROM registrations
                 WHERE activity_id = \(activityID) AND customer_id = \(customerID) FOR UPDATE
@@ -212,18 +235,23 @@ public struct RegistrationImport: Sendable {
             report.inserted += inserted
             report.updated += updated
             guard inserted + updated > 0 else { continue }
-            try await TenantAudit.record(inserted > 0 ? "registration.created" : "registration.changed", subjectType: "customer",
-                                         subjectID: customerID.uuidString.lowercased(), by: actor,
-                                         details: ["activity": activityID.uuidString.lowercased(), "status": ticket.status.rawValue, "source": "ticketing"],
-                                         at: now, in: tx)
-            try await Timeline.recordSystemEvent("registration.\(ticket.status.rawValue)", customerID: customerID, actor: actor,
-                                                 subject: activityID.uuidString.lowercased(), at: now, in: tx)
+            try await TenantAudit.record(
+                inserted > 0 ? "registration.created" : "registration.changed", subjectType: "customer",
+                subjectID: customerID.uuidString.lowercased(), by: actor,
+                details: ["activity": activityID.uuidString.lowercased(), "status": ticket.status.rawValue, "source": "ticketing"],
+                at: now, in: tx)
+            try await Timeline.recordSystemEvent(
+                "registration.\(ticket.status.rawValue)", customerID: customerID, actor: actor,
+                subject: activityID.uuidString.lowercased(), at: now, in: tx)
         }
     }
 
     /// The activity of a ticket: by the ticketing system's event id, else by title on the same day, else a new one.
-    private func activity(for ticket: Ticket, state: inout State, report: inout ImportReport, now: Date, in tx: TenantTransaction) async throws -> UUID {
-        let key = ticket.activityRef.map { "ref:" + $0 }
+    private func activity(
+        for ticket: Ticket, state: inout State, report: inout ImportReport, now: Date, in tx: TenantTransaction
+    ) async throws -> UUID {
+        let key =
+            ticket.activityRef.map { "ref:" + $0 }
             ?? "title:\(ImportMapping.key(ticket.title ?? ""))@\(ticket.startsAt.map { CalendarDate($0).description } ?? "")"
         if let known = state.activities[key] { return known }
         var found: UUID?
@@ -232,20 +260,23 @@ public struct RegistrationImport: Sendable {
         }
         if found == nil, let title = ticket.title, let startsAt = ticket.startsAt {
             let day = CalendarDate(startsAt).description
-            found = try await tx.query("""
+            found = try await tx.query(
+                """
                 SELECT id FROM activities
                 WHERE lower(title) = \(title.lowercased()) AND (starts_at AT TIME ZONE 'Europe/Amsterdam')::date = \(day)::date
                   AND (external_ref IS NULL OR \(ticket.activityRef)::text IS NULL)
                 ORDER BY starts_at, id LIMIT 1
-                """).decode(UUID.self).reduce(nil) { $0 ?? $1 }
+                """
+            ).decode(UUID.self).reduce(nil) { $0 ?? $1 }
             if let found, let ref = ticket.activityRef {
                 try await tx.query("UPDATE activities SET external_ref = \(ref), updated_at = \(now) WHERE id = \(found) AND external_ref IS NULL")
             }
         }
         if found == nil {
             guard let title = ticket.title, let startsAt = ticket.startsAt else {
-                throw RowError(column: ticket.activityRef == nil ? .activityTitle : .activityRef,
-                               reason: "Unknown activity; give its title and date so that it can be created.")
+                throw RowError(
+                    column: ticket.activityRef == nil ? .activityTitle : .activityRef,
+                    reason: "Unknown activity; give its title and date so that it can be created.")
             }
             var branchID: UUID?
             if let branch = ticket.branch {
@@ -253,7 +284,8 @@ public struct RegistrationImport: Sendable {
                 if branchID == nil { throw RowError(column: .branch, reason: "Unknown branch '\(branch)'.") }
             }
             let id = UUID()
-            try await tx.query("""
+            try await tx.query(
+                """
                 INSERT INTO activities (id, title, category, branch_id, starts_at, ends_at, price_cents, external_ref, created_at, updated_at)
                 VALUES (\(id), \(title), \(ticket.category ?? "event"), \(branchID), \(startsAt), \(startsAt.addingTimeInterval(Self.defaultDuration)),
                         \(ticket.priceCents), \(ticket.activityRef), \(now), \(now))
@@ -275,8 +307,10 @@ public struct RegistrationImport: Sendable {
         } catch {
             if case .invalid(let errors) = error, let first = errors.first {
                 let field = RegistrationMapping.Field(rawValue: first.field)
-                throw RowError(column: field, reason: first.field == "last_name"
-                    ? "Give the guest's last name or e-mail address (or a member number Kring knows)." : first.message)
+                throw RowError(
+                    column: field,
+                    reason: first.field == "last_name"
+                        ? "Give the guest's last name or e-mail address (or a member number Kring knows)." : first.message)
             }
             throw RowError(column: nil, reason: "Invalid guest.")
         }
@@ -365,10 +399,11 @@ public struct RegistrationImport: Sendable {
             person.lastName = values[.lastName]
             person.email = values[.email]
             person.phone = values[.phone]
-            return .success(Ticket(
-                ticketRef: values[.ticketRef], activityRef: values[.activityRef], title: values[.activityTitle], startsAt: startsAt,
-                category: values[.activityCategory].map { $0.lowercased() }, branch: values[.branch], person: person,
-                memberNumber: values[.memberNumber], priceCents: cents, status: status, registeredAt: registeredAt))
+            return .success(
+                Ticket(
+                    ticketRef: values[.ticketRef], activityRef: values[.activityRef], title: values[.activityTitle], startsAt: startsAt,
+                    category: values[.activityCategory].map { $0.lowercased() }, branch: values[.branch], person: person,
+                    memberNumber: values[.memberNumber], priceCents: cents, status: status, registeredAt: registeredAt))
         }
 
         /// `25-12-2026`, `2026-12-25`, optionally with ` 14:30` (or the time apart), in Dutch time.
@@ -380,10 +415,13 @@ public struct RegistrationImport: Sendable {
                 timePart = timePart ?? raw[raw.index(after: space)...]
             }
             guard let day = CalendarDate(String(datePart)) else { return nil }
-            var hour = 0, minute = 0
+            var hour = 0
+            var minute = 0
             if let timePart {
                 let pieces = timePart.split(separator: ":")
-                guard pieces.count >= 2, let h = Int(pieces[0]), let m = Int(pieces[1]), (0..<24).contains(h), (0..<60).contains(m) else { return nil }
+                guard pieces.count >= 2, let h = Int(pieces[0]), let m = Int(pieces[1]), (0..<24).contains(h), (0..<60).contains(m) else {
+                    return nil
+                }
                 hour = h
                 minute = m
             }

@@ -38,7 +38,9 @@ struct RowReader: Sendable {
         self.encoding = encoding
         var names: [String] = []
         for (position, bytes) in record.fields.enumerated() {
-            guard let name = encoding.decode(bytes) else { throw ImportError.unreadable("Header column \(position + 1) is not \(encoding.rawValue) text.") }
+            guard let name = encoding.decode(bytes) else {
+                throw ImportError.unreadable("Header column \(position + 1) is not \(encoding.rawValue) text.")
+            }
             names.append(name.trimmed())
         }
         headerNames = names
@@ -77,7 +79,7 @@ struct RowReader: Sendable {
     /// The member number of a record whose field count fits the header, trimmed; nil when absent or unreadable.
     func memberNumber(of record: CSVParser.Record) -> String? {
         guard record.count == headerNames.count, let column = columns[ImportMapping.Field.memberNumber.ordinal],
-              let text = encoding.decode(record[column])?.trimmed(), !text.isEmpty
+            let text = encoding.decode(record[column])?.trimmed(), !text.isEmpty
         else { return nil }
         return text
     }
@@ -129,7 +131,9 @@ struct RowReader: Sendable {
 
         var errors: [RowError] = []
         if let fee = value(.subscriptionFee) {
-            if let cents = Self.cents(fee) { draft.subscriptionFeeCents = cents } else {
+            if let cents = Self.cents(fee) {
+                draft.subscriptionFeeCents = cents
+            } else {
                 errors.append(RowError(column: column(for: .subscriptionFee), reason: "Not an amount in euros (e.g. 42,50)."))
             }
         }
@@ -141,8 +145,11 @@ struct RowReader: Sendable {
         var lastLoan: CalendarDate?
         if let raw = value(.lastLoanDate) {
             lastLoan = CalendarDate(raw)
-            if lastLoan == nil { errors.append(RowError(column: column(for: .lastLoanDate), reason: "Not a date; use DD-MM-YYYY or YYYY-MM-DD.")) }
-            else if let date = lastLoan, date > today { errors.append(RowError(column: column(for: .lastLoanDate), reason: "Cannot lie in the future.")) }
+            if lastLoan == nil {
+                errors.append(RowError(column: column(for: .lastLoanDate), reason: "Not a date; use DD-MM-YYYY or YYYY-MM-DD."))
+            } else if let date = lastLoan, date > today {
+                errors.append(RowError(column: column(for: .lastLoanDate), reason: "Cannot lie in the future."))
+            }
         }
         func count(_ field: ImportMapping.Field) -> Int {
             guard let raw = value(field) else { return 0 }
@@ -170,10 +177,14 @@ struct RowReader: Sendable {
             return .failure(errors.first ?? RowError(column: nil, reason: "Invalid row."))
         }
         if let first = errors.first { return .failure(first) }
-        guard let memberNumber = valid.memberNumber else { return .failure(RowError(column: column(for: .memberNumber), reason: "No member number.")) }
+        guard let memberNumber = valid.memberNumber else {
+            return .failure(RowError(column: column(for: .memberNumber), reason: "No member number."))
+        }
 
-        return .success(Row(memberNumber: memberNumber, valid: valid, favouriteBranchID: branchID, lastLoanDate: lastLoan,
-                            loans12m: loans12m, loansTotal: loansTotal, fingerprint: fingerprint(of: record)))
+        return .success(
+            Row(
+                memberNumber: memberNumber, valid: valid, favouriteBranchID: branchID, lastLoanDate: lastLoan,
+                loans12m: loans12m, loansTotal: loansTotal, fingerprint: fingerprint(of: record)))
     }
 
     /// A PostgreSQL array literal of genre names: letters, digits, spaces and hyphens only.
@@ -351,8 +362,11 @@ struct TimeOrderedUUIDs {
         let low = (random & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000
         var bytes = (high.bigEndian, low.bigEndian)
         return withUnsafeBytes(of: &bytes) { raw in
-            UUID(uuid: (raw[0], raw[1], raw[2], raw[3], raw[4], raw[5], raw[6], raw[7],
-                        raw[8], raw[9], raw[10], raw[11], raw[12], raw[13], raw[14], raw[15]))
+            UUID(
+                uuid: (
+                    raw[0], raw[1], raw[2], raw[3], raw[4], raw[5], raw[6], raw[7],
+                    raw[8], raw[9], raw[10], raw[11], raw[12], raw[13], raw[14], raw[15]
+                ))
         }
     }
 }

@@ -24,14 +24,21 @@ public struct TenantSettings: Sendable, Codable, Equatable {
     public static let defaults = TenantSettings(complaintDueDays: 14)
 
     enum CodingKeys: String, CodingKey {
-        case complaintDueDays = "complaint_due_days", mailFromName = "mail_from_name", mailFromAddress = "mail_from_address"
-        case mailReplyTo = "mail_reply_to", mailRatePerMinute = "mail_rate_per_minute", mailTracking = "mail_tracking"
-        case twoFactorRequired = "two_factor_required", idleTimeoutMinutes = "idle_timeout_minutes"
+        case complaintDueDays = "complaint_due_days"
+        case mailFromName = "mail_from_name"
+        case mailFromAddress = "mail_from_address"
+        case mailReplyTo = "mail_reply_to"
+        case mailRatePerMinute = "mail_rate_per_minute"
+        case mailTracking = "mail_tracking"
+        case twoFactorRequired = "two_factor_required"
+        case idleTimeoutMinutes = "idle_timeout_minutes"
     }
 
-    public init(complaintDueDays: Int, mailFromName: String? = nil, mailFromAddress: String? = nil, mailReplyTo: String? = nil,
-                mailRatePerMinute: Int = 0, mailTracking: Bool = false, twoFactorRequired: Bool = false,
-                idleTimeoutMinutes: Int = SessionPolicy.defaultIdleMinutes) {
+    public init(
+        complaintDueDays: Int, mailFromName: String? = nil, mailFromAddress: String? = nil, mailReplyTo: String? = nil,
+        mailRatePerMinute: Int = 0, mailTracking: Bool = false, twoFactorRequired: Bool = false,
+        idleTimeoutMinutes: Int = SessionPolicy.defaultIdleMinutes
+    ) {
         self.complaintDueDays = complaintDueDays
         self.mailFromName = mailFromName
         self.mailFromAddress = mailFromAddress
@@ -54,13 +61,20 @@ public struct TenantSettings: Sendable, Codable, Equatable {
         public var idleTimeoutMinutes: Int?
 
         enum CodingKeys: String, CodingKey {
-            case complaintDueDays = "complaint_due_days", mailFromName = "mail_from_name", mailFromAddress = "mail_from_address"
-            case mailReplyTo = "mail_reply_to", mailRatePerMinute = "mail_rate_per_minute", mailTracking = "mail_tracking"
-            case twoFactorRequired = "two_factor_required", idleTimeoutMinutes = "idle_timeout_minutes"
+            case complaintDueDays = "complaint_due_days"
+            case mailFromName = "mail_from_name"
+            case mailFromAddress = "mail_from_address"
+            case mailReplyTo = "mail_reply_to"
+            case mailRatePerMinute = "mail_rate_per_minute"
+            case mailTracking = "mail_tracking"
+            case twoFactorRequired = "two_factor_required"
+            case idleTimeoutMinutes = "idle_timeout_minutes"
         }
 
-        public init(complaintDueDays: Int? = nil, mailFromName: String? = nil, mailFromAddress: String? = nil, mailReplyTo: String? = nil,
-                    mailRatePerMinute: Int? = nil, mailTracking: Bool? = nil, twoFactorRequired: Bool? = nil, idleTimeoutMinutes: Int? = nil) {
+        public init(
+            complaintDueDays: Int? = nil, mailFromName: String? = nil, mailFromAddress: String? = nil, mailReplyTo: String? = nil,
+            mailRatePerMinute: Int? = nil, mailTracking: Bool? = nil, twoFactorRequired: Bool? = nil, idleTimeoutMinutes: Int? = nil
+        ) {
             self.complaintDueDays = complaintDueDays
             self.mailFromName = mailFromName
             self.mailFromAddress = mailFromAddress
@@ -112,7 +126,10 @@ public struct TenantSettings: Sendable, Codable, Equatable {
             errors.append(FieldError(field: "mail_rate_per_minute", message: "Use 0 (no limit) to 1000000."))
         }
         if let minutes = change.idleTimeoutMinutes, !SessionPolicy.idleMinutesRange.contains(minutes) {
-            errors.append(FieldError(field: "idle_timeout_minutes", message: "Use \(SessionPolicy.idleMinutesRange.lowerBound) to \(SessionPolicy.idleMinutesRange.upperBound) minutes."))
+            errors.append(
+                FieldError(
+                    field: "idle_timeout_minutes",
+                    message: "Use \(SessionPolicy.idleMinutesRange.lowerBound) to \(SessionPolicy.idleMinutesRange.upperBound) minutes."))
         }
         guard errors.isEmpty else { throw SettingsError.invalid(errors) }
         let before = try await load(in: tx)
@@ -133,7 +150,9 @@ public struct TenantSettings: Sendable, Codable, Equatable {
         if let days = change.complaintDueDays, days != before.complaintDueDays {
             changes.append(("complaint_due_days", String(before.complaintDueDays), String(days), String(days)))
         }
-        if let name = change.mailFromName, name != before.mailFromName { changes.append(("mail_from_name", before.mailFromName ?? "", name, json(name))) }
+        if let name = change.mailFromName, name != before.mailFromName {
+            changes.append(("mail_from_name", before.mailFromName ?? "", name, json(name)))
+        }
         if let address = change.mailFromAddress?.lowercased(), address != before.mailFromAddress {
             changes.append(("mail_from_address", before.mailFromAddress ?? "", address, json(address)))
         }
@@ -153,12 +172,14 @@ public struct TenantSettings: Sendable, Codable, Equatable {
             changes.append(("idle_timeout_minutes", String(before.idleTimeoutMinutes), String(minutes), String(minutes)))
         }
         for change in changes {
-            try await tx.query("""
+            try await tx.query(
+                """
                 INSERT INTO settings (key, value, updated_at, updated_by_user_id) VALUES (\(change.key), \(change.json)::jsonb, \(now), \(actor.userID))
                 ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at, updated_by_user_id = EXCLUDED.updated_by_user_id
                 """)
-            try await TenantAudit.record("settings.changed", subjectType: "settings", subjectID: change.key, by: actor,
-                                         details: ["from": change.from, "to": change.to], at: now, in: tx)
+            try await TenantAudit.record(
+                "settings.changed", subjectType: "settings", subjectID: change.key, by: actor,
+                details: ["from": change.from, "to": change.to], at: now, in: tx)
         }
         return try await load(in: tx)
     }

@@ -49,7 +49,8 @@ public enum Suppressions {
         _ email: EmailAddress, reason: Reason, detail: String? = nil, by actor: AuditActor, now: Date, in tx: TenantTransaction
     ) async throws -> Outcome {
         let hash = CustomerPrivacy.emailHash(email.value)
-        let inserted = try await tx.query("""
+        let inserted = try await tx.query(
+            """
             INSERT INTO suppressions (email_sha256, reason, created_at) VALUES (\(hash), \(reason.rawValue), \(now))
             ON CONFLICT (email_sha256) DO UPDATE SET reason = EXCLUDED.reason
                 WHERE suppressions.reason = \(Reason.unsubscribed.rawValue) AND EXCLUDED.reason <> \(Reason.unsubscribed.rawValue)
@@ -61,19 +62,22 @@ public enum Suppressions {
 
         // The audit row names the hash, not the address: the log outlives the customer.
         let hashHex = hash.map { String(format: "%02x", $0) }.joined()
-        try await TenantAudit.record("suppression.added", subjectType: "suppression", subjectID: hashHex, by: actor,
-                                     details: ["reason": reason.rawValue], at: now, in: tx)
+        try await TenantAudit.record(
+            "suppression.added", subjectType: "suppression", subjectID: hashHex, by: actor,
+            details: ["reason": reason.rawValue], at: now, in: tx)
         var customers: [UUID] = []
         if let event = reason.timelineEvent {
-            let rows = try await tx.query("""
+            let rows = try await tx.query(
+                """
                 SELECT id FROM customers WHERE email = \(email.value) AND erased_at IS NULL AND merged_into IS NULL ORDER BY id
                 """)
             for try await id in rows.decode(UUID.self) { customers.append(id) }
             let subject = detail.map { String($0.prefix(200)) }
             for id in customers {
                 try await Timeline.recordSystemEvent(event, customerID: id, actor: actor, subject: subject, at: now, in: tx)
-                try await TenantAudit.record(event, subjectType: "customer", subjectID: id.uuidString.lowercased(), by: actor,
-                                             details: ["reason": reason.rawValue], at: now, in: tx)
+                try await TenantAudit.record(
+                    event, subjectType: "customer", subjectID: id.uuidString.lowercased(), by: actor,
+                    details: ["reason": reason.rawValue], at: now, in: tx)
             }
         }
         return Outcome(added: true, customerIDs: customers)
@@ -85,7 +89,8 @@ public enum Suppressions {
         guard !emails.isEmpty else { return [] }
         let byHash = Dictionary(emails.map { (CustomerPrivacy.emailHash($0), $0) }) { first, _ in first }
         let blocking = Reason.allCases.filter { marketing || $0.blocksServiceMail }.map(\.rawValue)
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT email_sha256 FROM suppressions WHERE email_sha256 = ANY(\(byHash.keys.map { ByteBuffer(bytes: $0) })) AND reason = ANY(\(blocking))
             """)
         var found: Set<String> = []

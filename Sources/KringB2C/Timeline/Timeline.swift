@@ -45,7 +45,10 @@ public struct ContactMomentDraft: Sendable, Decodable {
     public var body: String?
     public var occurredAt: Date?
 
-    enum CodingKeys: String, CodingKey { case channel, direction, subject, body, occurredAt = "occurred_at" }
+    enum CodingKeys: String, CodingKey {
+        case channel, direction, subject, body
+        case occurredAt = "occurred_at"
+    }
 
     public init(channel: String, direction: String, subject: String, body: String? = nil, occurredAt: Date? = nil) {
         self.channel = channel
@@ -58,7 +61,10 @@ public struct ContactMomentDraft: Sendable, Decodable {
     func validate(now: Date) throws(CustomerError) -> (ContactMoment.Channel, ContactMoment.Direction, String, String?, Date) {
         var errors: [FieldError] = []
         let channel = ContactMoment.Channel(rawValue: channel)
-        if channel == nil { errors.append(FieldError(field: "channel", message: "Use one of \(ContactMoment.Channel.allCases.map(\.rawValue).joined(separator: ", ")).")) }
+        if channel == nil {
+            errors.append(
+                FieldError(field: "channel", message: "Use one of \(ContactMoment.Channel.allCases.map(\.rawValue).joined(separator: ", "))."))
+        }
         let direction = ContactMoment.Direction(rawValue: direction)
         if direction == nil { errors.append(FieldError(field: "direction", message: "Use inbound or outbound.")) }
         let subject = subject.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -72,28 +78,35 @@ public struct ContactMomentDraft: Sendable, Decodable {
 }
 
 public enum Timeline {
-    public static func add(_ draft: ContactMomentDraft, customerID: UUID, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> ContactMoment {
+    public static func add(
+        _ draft: ContactMomentDraft, customerID: UUID, by actor: AuditActor, now: Date, in tx: TenantTransaction
+    ) async throws -> ContactMoment {
         let (channel, direction, subject, body, occurred) = try draft.validate(now: now)
         let customer = try await Customers.require(id: customerID, forUpdate: false, in: tx)
         if customer.erasedAt != nil { throw CustomerError.erased }
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             INSERT INTO contact_moments (id, customer_id, kind, channel, direction, subject, body, staff_user_id, occurred_at, created_at)
             VALUES (\(UUID()), \(customerID), 'contact', \(channel.rawValue), \(direction.rawValue), \(subject), \(body), \(actor.userID), \(occurred), \(now))
             RETURNING \(unescaped: ContactMoment.columns)
             """)
         for try await row in rows {
             let moment = try ContactMoment(row: row)
-            try await TenantAudit.record("contact_moment.created", subjectType: "customer", subjectID: customerID.uuidString.lowercased(),
-                                         by: actor, details: ["contact_moment": moment.id.uuidString.lowercased()], at: now, in: tx)
+            try await TenantAudit.record(
+                "contact_moment.created", subjectType: "customer", subjectID: customerID.uuidString.lowercased(),
+                by: actor, details: ["contact_moment": moment.id.uuidString.lowercased()], at: now, in: tx)
             return moment
         }
         throw NoRowReturned()
     }
 
     /// A customer's timeline, newest first, keyset-paginated on (occurred_at, id).
-    public static func list(customerID: UUID, before: (Date, UUID)?, limit: Int, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> [ContactMoment] {
+    public static func list(
+        customerID: UUID, before: (Date, UUID)?, limit: Int, by actor: AuditActor, now: Date, in tx: TenantTransaction
+    ) async throws -> [ContactMoment] {
         _ = try await Customers.require(id: customerID, forUpdate: false, in: tx)
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT \(unescaped: ContactMoment.columns) FROM contact_moments
             WHERE customer_id = \(customerID)
               AND (\(before?.0)::timestamptz IS NULL OR (occurred_at, id) < (\(before?.0), \(before?.1)))
@@ -102,7 +115,8 @@ public enum Timeline {
             """)
         var moments: [ContactMoment] = []
         for try await row in rows { moments.append(try ContactMoment(row: row)) }
-        try await TenantAudit.record("customer.timeline_read", subjectType: "customer", subjectID: customerID.uuidString.lowercased(), by: actor, at: now, in: tx)
+        try await TenantAudit.record(
+            "customer.timeline_read", subjectType: "customer", subjectID: customerID.uuidString.lowercased(), by: actor, at: now, in: tx)
         return moments
     }
 
@@ -110,7 +124,8 @@ public enum Timeline {
     public static func recordSystemEvent(
         _ event: String, customerID: UUID, actor: AuditActor, subject: String? = nil, at time: Date, in tx: TenantTransaction
     ) async throws {
-        try await tx.query("""
+        try await tx.query(
+            """
             INSERT INTO contact_moments (id, customer_id, kind, event, subject, staff_user_id, occurred_at, created_at)
             VALUES (\(UUID()), \(customerID), 'system', \(event), \(subject), \(actor.userID), \(time), \(time))
             """)

@@ -6,7 +6,10 @@ import PostgresNIO
 /// A mailing: one-off to a segment or a list, a journey (automated, see `Journey`), or the library's transactional
 /// mails. Sends are snapshotted per recipient (`sends`), so a recipient never gets the same campaign twice.
 public struct Campaign: Sendable, Codable, Equatable {
-    public enum Kind: String, Sendable, Codable, CaseIterable { case oneOff = "one_off", journey, transactional }
+    public enum Kind: String, Sendable, Codable, CaseIterable {
+        case oneOff = "one_off"
+        case journey, transactional
+    }
     /// Marketing needs a list the recipient confirmed; service mails (reminders, confirmations) go to the customers
     /// they concern. Both skip addresses that bounced hard, complained or were erased; only marketing skips those
     /// who unsubscribed from all.
@@ -92,13 +95,23 @@ public struct CampaignDraft: Sendable, Codable {
     public var journey: Journey?
 
     enum CodingKeys: String, CodingKey {
-        case name, kind, purpose, audience, listID = "list_id", segmentID = "segment_id", templateID = "template_id", subject, subjectB = "subject_b"
-        case fromName = "from_name", fromAddress = "from_address", replyTo = "reply_to", journey
+        case name, kind, purpose, audience
+        case listID = "list_id"
+        case segmentID = "segment_id"
+        case templateID = "template_id"
+        case subject
+        case subjectB = "subject_b"
+        case fromName = "from_name"
+        case fromAddress = "from_address"
+        case replyTo = "reply_to"
+        case journey
     }
 
-    public init(name: String, kind: Campaign.Kind = .oneOff, purpose: Campaign.Purpose = .marketing, listID: UUID? = nil, segmentID: UUID? = nil,
-                templateID: UUID? = nil, subject: String? = nil, subjectB: String? = nil, fromName: String? = nil, fromAddress: String? = nil,
-                replyTo: String? = nil, journey: Journey? = nil, audience: Segment.Subject? = nil) {
+    public init(
+        name: String, kind: Campaign.Kind = .oneOff, purpose: Campaign.Purpose = .marketing, listID: UUID? = nil, segmentID: UUID? = nil,
+        templateID: UUID? = nil, subject: String? = nil, subjectB: String? = nil, fromName: String? = nil, fromAddress: String? = nil,
+        replyTo: String? = nil, journey: Journey? = nil, audience: Segment.Subject? = nil
+    ) {
         self.name = name
         self.kind = kind.rawValue
         self.purpose = purpose.rawValue
@@ -139,7 +152,11 @@ public struct CampaignDraft: Sendable, Codable {
             if let value, EmailAddress(value) == nil { errors.append(FieldError(field: field, message: "Not a valid e-mail address.")) }
         }
         if kind == .journey {
-            if let journey { errors += journey.validate() } else { errors.append(FieldError(field: "journey", message: "A journey needs a trigger and steps.")) }
+            if let journey {
+                errors += journey.validate()
+            } else {
+                errors.append(FieldError(field: "journey", message: "A journey needs a trigger and steps."))
+            }
         } else if journey != nil {
             errors.append(FieldError(field: "journey", message: "Only a journey has a trigger and steps."))
         }

@@ -12,7 +12,8 @@ public enum Campaigns {
         let (kind, purpose, valid) = try draft.validate()
         let audience = try await checkReferences(valid, in: tx)
         let id = UUID()
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             INSERT INTO campaigns (id, name, kind, purpose, audience, state, list_id, segment_id, template_id, subject, subject_b, from_name,
                                    from_address, reply_to, priority, journey, created_by, created_at, updated_at)
             VALUES (\(id), \(valid.name), \(kind.rawValue), \(purpose.rawValue), \(audience.rawValue), 'draft', \(valid.listID), \(valid.segmentID),
@@ -26,7 +27,8 @@ public enum Campaigns {
     }
 
     /// Changes a draft or a paused journey.
-    public static func update(id: UUID, with draft: CampaignDraft, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> Campaign {
+    public static func update(id: UUID, with draft: CampaignDraft, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> Campaign
+    {
         let current = try await find(id: id, forUpdate: true, in: tx)
         guard current.state == .draft || (current.kind == .journey && current.state == .paused) else {
             throw CampaignError.wrongState("Only a draft (or a paused journey) can be changed; this campaign is \(current.state.rawValue).")
@@ -35,7 +37,8 @@ public enum Campaigns {
         guard kind == current.kind else { throw CampaignError.invalid([FieldError(field: "kind", message: "The kind of a campaign cannot change.")]) }
         // A change that names neither an audience nor a segment keeps whom the campaign mails.
         let audience = try await checkReferences(valid, otherwise: current.audience, in: tx)
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             UPDATE campaigns SET name = \(valid.name), purpose = \(purpose.rawValue), audience = \(audience.rawValue), list_id = \(valid.listID), segment_id = \(valid.segmentID),
                    template_id = \(valid.templateID), subject = \(valid.subject), subject_b = \(valid.subjectB), from_name = \(valid.fromName),
                    from_address = \(valid.fromAddress?.lowercased()), reply_to = \(valid.replyTo?.lowercased()),
@@ -49,14 +52,16 @@ public enum Campaigns {
     }
 
     public static func find(id: UUID, forUpdate: Bool = false, in tx: TenantTransaction) async throws -> Campaign {
-        let rows = try await tx.query("SELECT \(unescaped: Campaign.columns) FROM campaigns WHERE id = \(id) \(unescaped: forUpdate ? "FOR UPDATE" : "")")
+        let rows = try await tx.query(
+            "SELECT \(unescaped: Campaign.columns) FROM campaigns WHERE id = \(id) \(unescaped: forUpdate ? "FOR UPDATE" : "")")
         for try await row in rows { return try Campaign(row: row) }
         throw CampaignError.notFound
     }
 
     /// Campaigns and journeys by id (keyset), without the library's built-in transactional campaigns.
     public static func list(after: UUID?, limit: Int, in tx: TenantTransaction) async throws -> [Campaign] {
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT \(unescaped: Campaign.columns) FROM campaigns
             WHERE kind <> 'transactional' AND (\(after == nil) OR id > \(after ?? UUID())) ORDER BY id LIMIT \(limit)
             """)
@@ -81,8 +86,9 @@ public enum Campaigns {
         } else {
             result = try await start(campaign, now: now, in: tx)
         }
-        try await TenantAudit.record("campaign.scheduled", subjectType: "campaign", subjectID: id.uuidString.lowercased(), by: actor,
-                                     details: ["state": result.state.rawValue, "recipients": result.recipients.map(String.init) ?? ""], at: now, in: tx)
+        try await TenantAudit.record(
+            "campaign.scheduled", subjectType: "campaign", subjectID: id.uuidString.lowercased(), by: actor,
+            details: ["state": result.state.rawValue, "recipients": result.recipients.map(String.init) ?? ""], at: now, in: tx)
         return result
     }
 
@@ -100,8 +106,9 @@ public enum Campaigns {
             try await tx.query("UPDATE sends SET status = 'cancelled' WHERE campaign_id = \(id) AND status = 'pending'")
         }
         let result = try await setState(id, target, also: target == .cancelled ? "finished_at = \(now)" : nil, now: now, in: tx)
-        try await TenantAudit.record("campaign.\(action)", subjectType: "campaign", subjectID: id.uuidString.lowercased(), by: actor,
-                                     details: ["state": target.rawValue], at: now, in: tx)
+        try await TenantAudit.record(
+            "campaign.\(action)", subjectType: "campaign", subjectID: id.uuidString.lowercased(), by: actor,
+            details: ["state": target.rawValue], at: now, in: tx)
         return result
     }
 
@@ -109,7 +116,8 @@ public enum Campaigns {
     static func start(_ campaign: Campaign, now: Date, in tx: TenantTransaction) async throws -> Campaign {
         let (templateVersion, segmentVersion) = try await pinVersions(campaign, in: tx)
         let count = try await Snapshot.take(campaign, segmentVersion: segmentVersion, now: now, in: tx)
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             UPDATE campaigns SET state = 'sending', started_at = \(now), recipients = \(count), template_version = \(templateVersion),
                    segment_version = \(segmentVersion), updated_at = \(now)
             WHERE id = \(campaign.id)
@@ -123,7 +131,8 @@ public enum Campaigns {
     @discardableResult
     public static func tick(now: Date, in tx: TenantTransaction) async throws -> Int {
         var queued = 0
-        let due = try await tx.query("""
+        let due = try await tx.query(
+            """
             SELECT \(unescaped: Campaign.columns) FROM campaigns WHERE state = 'scheduled' AND scheduled_at <= \(now) ORDER BY scheduled_at FOR UPDATE SKIP LOCKED
             """)
         var starting: [Campaign] = []
@@ -131,15 +140,18 @@ public enum Campaigns {
         for campaign in starting {
             let started = try await start(campaign, now: now, in: tx)
             queued += started.recipients ?? 0
-            try await TenantAudit.record("campaign.started", subjectType: "campaign", subjectID: campaign.id.uuidString.lowercased(), by: .system,
-                                         details: ["recipients": String(started.recipients ?? 0)], at: now, in: tx)
+            try await TenantAudit.record(
+                "campaign.started", subjectType: "campaign", subjectID: campaign.id.uuidString.lowercased(), by: .system,
+                details: ["recipients": String(started.recipients ?? 0)], at: now, in: tx)
         }
-        let journeys = try await tx.query("SELECT \(unescaped: Campaign.columns) FROM campaigns WHERE kind = 'journey' AND state = 'active' ORDER BY id")
+        let journeys = try await tx.query(
+            "SELECT \(unescaped: Campaign.columns) FROM campaigns WHERE kind = 'journey' AND state = 'active' ORDER BY id")
         var active: [Campaign] = []
         for try await row in journeys { active.append(try Campaign(row: row)) }
         for journey in active { queued += try await JourneyRunner.run(journey, now: now, in: tx) }
         queued += try await TransactionalMails.queueBookingConfirmations(now: now, in: tx)
-        try await tx.query("""
+        try await tx.query(
+            """
             UPDATE campaigns c SET state = 'sent', finished_at = \(now), updated_at = \(now)
             WHERE c.state = 'sending' AND c.kind = 'one_off'
               AND NOT EXISTS (SELECT 1 FROM sends s WHERE s.campaign_id = c.id AND s.status IN ('pending', 'sending'))
@@ -150,41 +162,50 @@ public enum Campaigns {
 
     public static func stats(id: UUID, in tx: TenantTransaction) async throws -> CampaignStats {
         _ = try await find(id: id, in: tx)
-        let counts = try await tx.query("""
+        let counts = try await tx.query(
+            """
             SELECT count(*), count(*) FILTER (WHERE status IN ('pending', 'sending')), count(*) FILTER (WHERE status = 'sent'),
                    count(*) FILTER (WHERE status = 'failed'), count(*) FILTER (WHERE status = 'suppressed'), count(*) FILTER (WHERE status = 'skipped')
             FROM sends WHERE campaign_id = \(id)
-            """).decode((Int, Int, Int, Int, Int, Int).self)
+            """
+        ).decode((Int, Int, Int, Int, Int, Int).self)
         var sends = (0, 0, 0, 0, 0, 0)
         for try await row in counts { sends = row }
-        let events = try await tx.query("""
+        let events = try await tx.query(
+            """
             SELECT count(DISTINCT send_id) FILTER (WHERE kind = 'delivered'), count(DISTINCT send_id) FILTER (WHERE kind = 'bounced_hard'),
                    count(DISTINCT send_id) FILTER (WHERE kind = 'bounced_soft'), count(DISTINCT send_id) FILTER (WHERE kind = 'opened'),
                    count(DISTINCT send_id) FILTER (WHERE kind = 'clicked'), count(DISTINCT coalesce(customer_id, contact_id)) FILTER (WHERE kind = 'unsubscribed'),
                    count(DISTINCT coalesce(customer_id, contact_id)) FILTER (WHERE kind = 'complained')
             FROM campaign_events WHERE campaign_id = \(id)
-            """).decode((Int, Int, Int, Int, Int, Int, Int).self)
+            """
+        ).decode((Int, Int, Int, Int, Int, Int, Int).self)
         var e = (0, 0, 0, 0, 0, 0, 0)
         for try await row in events { e = row }
         var links: [CampaignStats.Link] = []
-        let clicks = try await tx.query("""
+        let clicks = try await tx.query(
+            """
             SELECT url, count(DISTINCT send_id) FROM campaign_events WHERE campaign_id = \(id) AND kind = 'clicked' AND url IS NOT NULL
             GROUP BY url ORDER BY 2 DESC, url LIMIT 50
-            """).decode((String, Int).self)
+            """
+        ).decode((String, Int).self)
         for try await (url, count) in clicks { links.append(.init(url: url, uniqueClicks: count)) }
-        let conversionRows = try await tx.query("""
+        let conversionRows = try await tx.query(
+            """
             SELECT count(DISTINCT s.customer_id) FROM sends s
             WHERE s.campaign_id = \(id) AND s.status = 'sent'
               AND EXISTS (SELECT 1 FROM registrations r WHERE r.customer_id = s.customer_id AND r.registered_at >= s.sent_at
                           AND r.registered_at < s.sent_at + make_interval(days => \(conversionDays)::int))
-            """).decode(Int.self)
+            """
+        ).decode(Int.self)
         var conversions = 0
         for try await count in conversionRows { conversions = count }
         // Without a provider's delivery reports, a mail the relay took and that did not bounce counts as delivered.
         let delivered = e.0 > 0 ? e.0 : max(0, sends.2 - e.1 - e.2)
-        return CampaignStats(campaignID: id, recipients: sends.0, pending: sends.1, sent: sends.2, failed: sends.3, suppressed: sends.4, skipped: sends.5,
-                             delivered: delivered, bouncedHard: e.1, bouncedSoft: e.2, uniqueOpens: e.3, uniqueClicks: e.4, unsubscribed: e.5,
-                             complaints: e.6, conversions: conversions, conversionDays: conversionDays, links: links)
+        return CampaignStats(
+            campaignID: id, recipients: sends.0, pending: sends.1, sent: sends.2, failed: sends.3, suppressed: sends.4, skipped: sends.5,
+            delivered: delivered, bouncedHard: e.1, bouncedSoft: e.2, uniqueOpens: e.3, uniqueClicks: e.4, unsubscribed: e.5,
+            complaints: e.6, conversions: conversions, conversionDays: conversionDays, links: links)
     }
 
     // MARK: Helpers
@@ -204,8 +225,11 @@ public enum Campaigns {
             }
             if let subject {
                 if let audience, audience != subject {
-                    errors.append(FieldError(field: "segment_id", message: "The segment selects \(subject == .b2c ? "customers" : "contacts"); "
-                                                 + "this campaign mails \(audience == .b2c ? "customers" : "contacts")."))
+                    errors.append(
+                        FieldError(
+                            field: "segment_id",
+                            message: "The segment selects \(subject == .b2c ? "customers" : "contacts"); "
+                                + "this campaign mails \(audience == .b2c ? "customers" : "contacts")."))
                 }
                 audience = audience ?? subject
             } else {
@@ -213,8 +237,10 @@ public enum Campaigns {
             }
         }
         if audience == .b2b, draft.kind == Campaign.Kind.journey.rawValue {
-            errors.append(FieldError(field: draft.audience == nil ? "segment_id" : "audience",
-                                     message: "Journeys follow customers (memberships, birthdays, activities): use b2c."))
+            errors.append(
+                FieldError(
+                    field: draft.audience == nil ? "segment_id" : "audience",
+                    message: "Journeys follow customers (memberships, birthdays, activities): use b2c."))
         }
         var templates: [(String, UUID)] = draft.templateID.map { [("template_id", $0)] } ?? []
         for (index, step) in (draft.journey?.steps ?? []).enumerated() { templates.append(("journey.steps[\(index)].template_id", step.templateID)) }
@@ -230,10 +256,14 @@ public enum Campaigns {
         var errors: [FieldError] = []
         if campaign.kind == .oneOff {
             if campaign.templateID == nil { errors.append(FieldError(field: "template_id", message: "Choose a template.")) }
-            if campaign.segmentID == nil && campaign.listID == nil { errors.append(FieldError(field: "segment_id", message: "Choose a segment or a list.")) }
+            if campaign.segmentID == nil && campaign.listID == nil {
+                errors.append(FieldError(field: "segment_id", message: "Choose a segment or a list."))
+            }
         }
         if campaign.purpose == .marketing && campaign.listID == nil {
-            errors.append(FieldError(field: "list_id", message: "Marketing mail goes to a list's confirmed subscribers: choose a list (a segment then narrows it)."))
+            errors.append(
+                FieldError(
+                    field: "list_id", message: "Marketing mail goes to a list's confirmed subscribers: choose a list (a segment then narrows it)."))
         }
         if campaign.fromAddress == nil, try await MailSettings.load(in: tx).fromAddress == nil {
             errors.append(FieldError(field: "from_address", message: "Give a sender, or set the library's mail_from_address."))
@@ -256,9 +286,10 @@ public enum Campaigns {
     /// Moves a campaign to `state`, setting the columns in `also` (e.g. `"finished_at = \(now)"`) in the same update.
     static func setState(_ id: UUID, _ state: Campaign.State, also: SQL? = nil, now: Date, in tx: TenantTransaction) async throws -> Campaign {
         let extra: SQL = also.map { ", \($0)" } ?? ""
-        let rows = try await tx.query(sql: """
-            UPDATE campaigns SET state = \(state.rawValue), updated_at = \(now)\(extra) WHERE id = \(id) RETURNING \(unescaped: Campaign.columns)
-            """)
+        let rows = try await tx.query(
+            sql: """
+                UPDATE campaigns SET state = \(state.rawValue), updated_at = \(now)\(extra) WHERE id = \(id) RETURNING \(unescaped: Campaign.columns)
+                """)
         return try await single(rows)
     }
 

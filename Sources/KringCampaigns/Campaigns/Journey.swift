@@ -41,7 +41,9 @@ public struct Journey: Sendable, Codable, Equatable {
         public var condition: SegmentRule?
 
         enum CodingKeys: String, CodingKey {
-            case waitDays = "wait_days", templateID = "template_id", subject, condition
+            case waitDays = "wait_days"
+            case templateID = "template_id"
+            case subject, condition
         }
 
         public init(waitDays: Int = 0, templateID: UUID, subject: String? = nil, condition: SegmentRule? = nil) {
@@ -84,11 +86,15 @@ public struct Journey: Sendable, Codable, Equatable {
         if let years, years < 1 || years > 100 { errors.append(FieldError(field: "journey.years", message: "Use 1 to 100 years.")) }
         let compiler = SegmentCompiler(today: CalendarDate(year: 2000, month: 1, day: 1)!)
         if let audience {
-            do { _ = try compiler.compile(audience, path: "journey.audience") } catch SegmentError.invalid(let ruleErrors) { errors += ruleErrors } catch {}
+            do { _ = try compiler.compile(audience, path: "journey.audience") } catch SegmentError.invalid(let ruleErrors) {
+                errors += ruleErrors
+            } catch {}
         }
         for (index, step) in steps.enumerated() {
             guard let condition = step.condition else { continue }
-            do { _ = try compiler.compile(condition, path: "journey.steps[\(index)].condition") } catch SegmentError.invalid(let ruleErrors) { errors += ruleErrors } catch {}
+            do { _ = try compiler.compile(condition, path: "journey.steps[\(index)].condition") } catch SegmentError.invalid(let ruleErrors) {
+                errors += ruleErrors
+            } catch {}
         }
         return errors
     }

@@ -74,18 +74,19 @@ enum JourneyRunner {
             wait += step.waitDays
             steps.append("(\(unescaped: String(index)), \(start.addingTimeInterval(TimeInterval(wait) * 86_400)))")
         }
-        let inserted = try await tx.query(sql: """
-            WITH found AS (
-                SELECT DISTINCT ON (o.customer_id, o.occurrence) o.* FROM (\(occurrences)) o
-                JOIN customers c ON c.id = o.customer_id
-                WHERE \(base) AND (\(audience))
-            )
-            INSERT INTO sends (id, campaign_id, customer_id, occurrence, step, email, status, priority, due_at, context, created_at)
-            SELECT gen_random_uuid(), \(campaign.id), f.customer_id, f.occurrence, s.step, f.email, 'pending', \(campaign.priority), s.due, f.context, \(now)
-            FROM found f CROSS JOIN (VALUES \(steps.joined(separator: ", "))) AS s (step, due)
-            ON CONFLICT (campaign_id, customer_id, occurrence, step) DO NOTHING
-            RETURNING 1
-            """)
+        let inserted = try await tx.query(
+            sql: """
+                WITH found AS (
+                    SELECT DISTINCT ON (o.customer_id, o.occurrence) o.* FROM (\(occurrences)) o
+                    JOIN customers c ON c.id = o.customer_id
+                    WHERE \(base) AND (\(audience))
+                )
+                INSERT INTO sends (id, campaign_id, customer_id, occurrence, step, email, status, priority, due_at, context, created_at)
+                SELECT gen_random_uuid(), \(campaign.id), f.customer_id, f.occurrence, s.step, f.email, 'pending', \(campaign.priority), s.due, f.context, \(now)
+                FROM found f CROSS JOIN (VALUES \(steps.joined(separator: ", "))) AS s (step, due)
+                ON CONFLICT (campaign_id, customer_id, occurrence, step) DO NOTHING
+                RETURNING 1
+                """)
         var count = 0
         for try await _ in inserted { count += 1 }
         return count

@@ -77,14 +77,15 @@ enum Snapshot {
         }
         if campaign.audience == .b2b { return try await takeContacts(campaign, compiled, now: now, in: tx) }
         let audience = audienceCondition(campaign, listKey: try await listKey(campaign, in: tx))
-        try await tx.query(sql: """
-            INSERT INTO sends (\(newSendColumns), customer_id, email)
-            SELECT \(newSend(campaign, now: now)), r.id, r.email
-            FROM (SELECT DISTINCT ON (c.email) c.id, c.email FROM customers c
-                  WHERE \(audience) AND (\(compiled.predicate))
-                  ORDER BY c.email, ('member' = ANY (c.roles)) DESC, c.id) r
-            ON CONFLICT (campaign_id, customer_id, occurrence, step) DO NOTHING
-            """)
+        try await tx.query(
+            sql: """
+                INSERT INTO sends (\(newSendColumns), customer_id, email)
+                SELECT \(newSend(campaign, now: now)), r.id, r.email
+                FROM (SELECT DISTINCT ON (c.email) c.id, c.email FROM customers c
+                      WHERE \(audience) AND (\(compiled.predicate))
+                      ORDER BY c.email, ('member' = ANY (c.roles)) DESC, c.id) r
+                ON CONFLICT (campaign_id, customer_id, occurrence, step) DO NOTHING
+                """)
         return try await tx.query("SELECT count(*) FROM sends WHERE campaign_id = \(campaign.id)").decode(Int.self).reduce(0, +)
     }
 
@@ -103,15 +104,16 @@ enum Snapshot {
     static func takeContacts(_ campaign: Campaign, _ compiled: CompiledSegment, now: Date, in tx: TenantTransaction) async throws -> Int {
         guard let role = compiled.rolePredicate else { throw CampaignError.invalid([FieldError(field: "segment_id", message: "Not a b2b segment.")]) }
         let audience = contactAudienceCondition(campaign, listKey: try await listKey(campaign, in: tx))
-        try await tx.query(sql: """
-            INSERT INTO sends (\(newSendColumns), contact_id, email, context)
-            SELECT \(newSend(campaign, now: now)), ct.id, ct.email, jsonb_build_object('contact_role_id', m.id::text, 'organisation_id', m.organisation_id::text)
-            FROM contacts ct
-            CROSS JOIN LATERAL (SELECT cr.id, cr.organisation_id FROM contact_roles cr JOIN organisations o ON o.id = cr.organisation_id
-                                WHERE \(role) ORDER BY cr.active_from DESC, cr.id LIMIT 1) m
-            WHERE \(audience)
-            ON CONFLICT (campaign_id, contact_id, occurrence, step) WHERE contact_id IS NOT NULL DO NOTHING
-            """)
+        try await tx.query(
+            sql: """
+                INSERT INTO sends (\(newSendColumns), contact_id, email, context)
+                SELECT \(newSend(campaign, now: now)), ct.id, ct.email, jsonb_build_object('contact_role_id', m.id::text, 'organisation_id', m.organisation_id::text)
+                FROM contacts ct
+                CROSS JOIN LATERAL (SELECT cr.id, cr.organisation_id FROM contact_roles cr JOIN organisations o ON o.id = cr.organisation_id
+                                    WHERE \(role) ORDER BY cr.active_from DESC, cr.id LIMIT 1) m
+                WHERE \(audience)
+                ON CONFLICT (campaign_id, contact_id, occurrence, step) WHERE contact_id IS NOT NULL DO NOTHING
+                """)
         return try await tx.query("SELECT count(*) FROM sends WHERE campaign_id = \(campaign.id)").decode(Int.self).reduce(0, +)
     }
 }

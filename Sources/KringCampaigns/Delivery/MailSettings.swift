@@ -12,7 +12,11 @@ public struct MailSettings: Sendable, Equatable {
     public var tracking: Bool
 
     public static func load(in tx: TenantTransaction) async throws -> MailSettings {
-        var fromName: String?, fromAddress: String?, replyTo: String?, rate: Int?, tracking = false
+        var fromName: String?
+        var fromAddress: String?
+        var replyTo: String?
+        var rate: Int?
+        var tracking = false
         let rows = try await tx.query("SELECT key, value #>> '{}' FROM settings WHERE key LIKE 'mail\\_%'")
         for try await (key, value) in rows.decode((String, String?).self) {
             switch key {
@@ -25,7 +29,8 @@ public struct MailSettings: Sendable, Equatable {
             default: continue
             }
         }
-        return MailSettings(fromName: fromName, fromAddress: fromAddress, replyTo: replyTo, ratePerMinute: rate.flatMap { $0 > 0 ? $0 : nil },
-                            tracking: tracking)
+        return MailSettings(
+            fromName: fromName, fromAddress: fromAddress, replyTo: replyTo, ratePerMinute: rate.flatMap { $0 > 0 ? $0 : nil },
+            tracking: tracking)
     }
 }

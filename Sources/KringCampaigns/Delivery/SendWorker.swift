@@ -39,8 +39,10 @@ public final class SendWorker: Sendable {
     private let tenants = Mutex<(list: [Tenant], read: Date?)>(([], nil))
     private let stopping = Mutex(false)
 
-    public init(db: Database, transport: any MailTransport, links: PublicLinks, options: Options = Options(),
-                now: @escaping @Sendable () -> Date, logger: Logger) {
+    public init(
+        db: Database, transport: any MailTransport, links: PublicLinks, options: Options = Options(),
+        now: @escaping @Sendable () -> Date, logger: Logger
+    ) {
         self.db = db
         self.transport = transport
         self.links = links
@@ -120,8 +122,9 @@ public final class SendWorker: Sendable {
         let start = now()
         let (settings, claimed) = try await db.withTenant(tenant) { tx in
             let settings = try await MailSettings.load(in: tx)
-            let claimed = try await Sends.claim(limit: options.batchSize, worker: options.name, lease: options.lease,
-                                                ratePerMinute: settings.ratePerMinute, now: start, in: tx)
+            let claimed = try await Sends.claim(
+                limit: options.batchSize, worker: options.name, lease: options.lease,
+                ratePerMinute: settings.ratePerMinute, now: start, in: tx)
             return (settings, claimed)
         }
         guard !claimed.isEmpty else { return nil }
@@ -182,21 +185,30 @@ public final class SendWorker: Sendable {
             do {
                 try await marks.mark(mail.send.id, messageID: mail.message.messageID)
                 if failures > 0 {
-                    logger.info("a sent mail was marked sent once the database answered again", metadata: [
-                        "tenant": "\(tenant.slug.value)", "send": "\(mail.send.id)", "failed_marks": "\(failures)"])
+                    logger.info(
+                        "a sent mail was marked sent once the database answered again",
+                        metadata: [
+                            "tenant": "\(tenant.slug.value)", "send": "\(mail.send.id)", "failed_marks": "\(failures)",
+                        ])
                 }
                 return
             } catch {
                 failures += 1
                 guard ContinuousClock.now + pause < deadline, !Task.isCancelled else {
                     // The mail went; the send will be claimed again and the mail sent twice, so say so loudly.
-                    logger.error("a sent mail could not be marked sent before its lease ended", metadata: [
-                        "tenant": "\(tenant.slug.value)", "send": "\(mail.send.id)", "error": "\(Migrator.describe(error))"])
+                    logger.error(
+                        "a sent mail could not be marked sent before its lease ended",
+                        metadata: [
+                            "tenant": "\(tenant.slug.value)", "send": "\(mail.send.id)", "error": "\(Migrator.describe(error))",
+                        ])
                     return
                 }
                 if failures == 1 {
-                    logger.warning("a sent mail could not be marked sent yet; trying again until the database answers", metadata: [
-                        "tenant": "\(tenant.slug.value)", "send": "\(mail.send.id)", "error": "\(Migrator.describe(error))"])
+                    logger.warning(
+                        "a sent mail could not be marked sent yet; trying again until the database answers",
+                        metadata: [
+                            "tenant": "\(tenant.slug.value)", "send": "\(mail.send.id)", "error": "\(Migrator.describe(error))",
+                        ])
                 }
                 try? await Task.sleep(for: pause)
                 pause = min(pause * 2, .seconds(5))
@@ -262,8 +274,10 @@ public final class SendWorker: Sendable {
     }
 
     /// Checks each claimed send once more and renders the ones that may go.
-    func prepare(_ claimed: [ClaimedSend], settings: MailSettings, tenant: Tenant, now: Date,
-                 in tx: TenantTransaction) async throws -> ([Outgoing], [NotMailed]) {
+    func prepare(
+        _ claimed: [ClaimedSend], settings: MailSettings, tenant: Tenant, now: Date,
+        in tx: TenantTransaction
+    ) async throws -> ([Outgoing], [NotMailed]) {
         var campaigns: [UUID: Campaign] = [:]
         for id in Set(claimed.map(\.campaignID)) { campaigns[id] = try await Campaigns.find(id: id, in: tx) }
         var listTopics: [UUID: String] = [:]
@@ -295,11 +309,13 @@ public final class SendWorker: Sendable {
         let compiler = SegmentCompiler(today: CalendarDate(now))
         for (key, sends) in Dictionary(grouping: candidates, by: { "\($0.campaignID)#\($0.step)" }) {
             guard let send = sends.first, let steps = campaigns[send.campaignID]?.journey?.steps, send.step < steps.count,
-                  let condition = steps[send.step].condition else { continue }
+                let condition = steps[send.step].condition
+            else { continue }
             let compiled = try compiler.compile(condition)
-            let rows = try await tx.query(sql: """
-                SELECT c.id FROM customers c WHERE c.id = ANY(\(sends.compactMap(\.recipient.customerID))) AND \(compiled.whereClause)
-                """)
+            let rows = try await tx.query(
+                sql: """
+                    SELECT c.id FROM customers c WHERE c.id = ANY(\(sends.compactMap(\.recipient.customerID))) AND \(compiled.whereClause)
+                    """)
             var matches: Set<UUID> = []
             for try await id in rows.decode(UUID.self) { matches.insert(id) }
             stepMatches[key] = matches
@@ -313,7 +329,8 @@ public final class SendWorker: Sendable {
         let confirmed = try candidates.compactMap(confirmedBooking)
         var stillBooked: Set<UUID> = []
         if !confirmed.isEmpty {
-            let rows = try await tx.query("""
+            let rows = try await tx.query(
+                """
                 SELECT r.id FROM registrations r JOIN activities a ON a.id = r.activity_id
                 WHERE r.id = ANY(\(confirmed)) AND r.status = 'booked' AND a.starts_at > \(now)
                 """)
@@ -353,7 +370,9 @@ public final class SendWorker: Sendable {
             }
             if send.variant == "b", let b = campaign.subjectB { subject = b }
             do {
-                guard let templateID else { throw CampaignError.invalid([FieldError(field: "template_id", message: "The campaign has no template.")]) }
+                guard let templateID else {
+                    throw CampaignError.invalid([FieldError(field: "template_id", message: "The campaign has no template.")])
+                }
                 let key = "\(templateID)#\(version ?? 0)"
                 let content: TemplateContent
                 if let cached = contents[key] {
@@ -374,9 +393,11 @@ public final class SendWorker: Sendable {
                     let registrationID = try UnreadableColumn.parse(raw, as: UUID.self, column: "context.registration_id") { UUID(uuidString: $0) }
                     context.links["evaluation_url"] = links.evaluate(tenant: tenant.slug.value, registrationID: registrationID, now: now)
                 }
-                let tracking = settings.tracking ? LinkTracking(
-                    rewrite: { [links, slug = tenant.slug.value, id = send.id] url in links.click(tenant: slug, sendID: id, url: url, now: now) },
-                    openPixelURL: links.openPixel(tenant: tenant.slug.value, sendID: send.id, now: now)) : nil
+                let tracking =
+                    settings.tracking
+                    ? LinkTracking(
+                        rewrite: { [links, slug = tenant.slug.value, id = send.id] url in links.click(tenant: slug, sendID: id, url: url, now: now) },
+                        openPixelURL: links.openPixel(tenant: tenant.slug.value, sendID: send.id, now: now)) : nil
                 let rendered = try renderer.render(content, subject: subject, context: context, tracking: tracking)
                 guard let fromAddress = campaign.fromAddress ?? settings.fromAddress else {
                     throw CampaignError.invalid([FieldError(field: "from_address", message: "The library has no sender address.")])
@@ -384,7 +405,8 @@ public final class SendWorker: Sendable {
                 let from = try MailAddress(fromAddress, name: campaign.fromName ?? settings.fromName ?? tenant.name)
                 let replyTo = try (campaign.replyTo ?? settings.replyTo).map { try MailAddress($0) }
                 let message = try MailMessage(
-                    from: from, replyTo: replyTo, to: try MailAddress(send.email), subject: rendered.subject, text: rendered.text, html: rendered.html,
+                    from: from, replyTo: replyTo, to: try MailAddress(send.email), subject: rendered.subject, text: rendered.text,
+                    html: rendered.html,
                     extraHeaders: [("X-Kring-Campaign", campaign.id.uuidString.lowercased())],
                     unsubscribeURL: marketing ? URL(string: unsubscribe) : nil, oneClickUnsubscribe: marketing,
                     messageID: "\(send.id.uuidString.lowercased())@\(from.messageIDDomain)")
@@ -411,7 +433,8 @@ public final class SendWorker: Sendable {
                     try await Sends.settle([send.id], status: "failed", reason: reason, retryAt: nil, worker: options.name, in: tx)
                     if failure.stage == .rcptTo {
                         // From the send as it still is: a contact deleted meanwhile took their sends along.
-                        try await tx.query("""
+                        try await tx.query(
+                            """
                             INSERT INTO campaign_events (campaign_id, customer_id, contact_id, kind, at, send_id, detail)
                             SELECT s.campaign_id, s.customer_id, s.contact_id, 'bounced_hard', \(time), s.id, jsonb_build_object('reply', \(reason))
                             FROM sends s WHERE s.id = \(send.id)

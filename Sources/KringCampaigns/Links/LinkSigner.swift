@@ -71,7 +71,7 @@ public struct LinkSigner: Sendable {
     public func verify(_ token: String, purpose: Purpose, now: Date) throws(Failure) -> Claims {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 2, let payloadData = Self.decode(parts[0]), let mac = Self.decode(parts[1]),
-              let payload = String(data: payloadData, encoding: .utf8)
+            let payload = String(data: payloadData, encoding: .utf8)
         else { throw .malformed }
         let fields = payload.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
         guard fields.count == 5, fields[0] == "v1", let found = Purpose(rawValue: fields[1]), let epoch = Int64(fields[4])
@@ -90,7 +90,11 @@ public struct LinkSigner: Sendable {
         var bytes = Array(data.base64EncodedString().utf8)
         bytes.removeAll { $0 == UInt8(ascii: "=") }
         for index in bytes.indices {
-            if bytes[index] == UInt8(ascii: "+") { bytes[index] = UInt8(ascii: "-") } else if bytes[index] == UInt8(ascii: "/") { bytes[index] = UInt8(ascii: "_") }
+            if bytes[index] == UInt8(ascii: "+") {
+                bytes[index] = UInt8(ascii: "-")
+            } else if bytes[index] == UInt8(ascii: "/") {
+                bytes[index] = UInt8(ascii: "_")
+            }
         }
         return String(decoding: bytes, as: UTF8.self)
     }

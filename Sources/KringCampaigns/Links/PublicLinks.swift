@@ -63,7 +63,7 @@ public struct PublicLinks: Sendable {
     public static func clickTarget(_ claims: LinkSigner.Claims, url: String) -> (sendID: UUID, url: String)? {
         let parts = claims.subject.split(separator: ":")
         guard claims.purpose == .click, parts.count == 2, let sendID = UUID(uuidString: String(parts[0])),
-              parts[1] == urlDigest(url)
+            parts[1] == urlDigest(url)
         else { return nil }
         return (sendID, url)
     }

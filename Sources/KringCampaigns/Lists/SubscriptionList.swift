@@ -55,7 +55,11 @@ public struct SubscriptionListDraft: Sendable, Decodable {
     public var `public`: Bool?
     public var archived: Bool?
 
-    enum CodingKeys: String, CodingKey { case key, name, description, consentText = "consent_text", `public`, archived }
+    enum CodingKeys: String, CodingKey {
+        case key, name, description
+        case consentText = "consent_text"
+        case `public`, archived
+    }
 
     public init(key: String? = nil, name: String, description: String? = nil, consentText: String, public: Bool? = nil, archived: Bool? = nil) {
         self.key = key
@@ -86,8 +90,9 @@ public struct SubscriptionListDraft: Sendable, Decodable {
             errors.append(FieldError(field: "consent_text", message: "Give the text subscribers agree to, 1 to 5000 characters."))
         }
         guard errors.isEmpty else { throw .invalid(errors) }
-        return SubscriptionListDraft(key: key, name: name, description: description?.isEmpty == true ? nil : description,
-                                     consentText: consentText, public: `public`, archived: archived)
+        return SubscriptionListDraft(
+            key: key, name: name, description: description?.isEmpty == true ? nil : description,
+            consentText: consentText, public: `public`, archived: archived)
     }
 }
 

@@ -6,10 +6,13 @@ import PostgresNIO
 
 /// The library's subscription lists: create, change, archive, and count their subscribers.
 public enum SubscriptionLists {
-    public static func create(_ draft: SubscriptionListDraft, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> SubscriptionList {
+    public static func create(
+        _ draft: SubscriptionListDraft, by actor: AuditActor, now: Date, in tx: TenantTransaction
+    ) async throws -> SubscriptionList {
         let valid = try draft.validated(requireKey: true)
         let id = UUID()
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             INSERT INTO lists (id, key, name, description, consent_text, consent_version, public, archived_at, created_at, updated_at)
             VALUES (\(id), \(valid.key ?? ""), \(valid.name), \(valid.description), \(valid.consentText),
                     \(SubscriptionList.consentVersion(of: valid.consentText)), \(valid.public ?? true), \(valid.archived == true ? now : nil), \(now), \(now))
@@ -17,23 +20,28 @@ public enum SubscriptionLists {
             RETURNING \(unescaped: SubscriptionList.columns)
             """)
         guard let list = try await first(rows) else { throw ListError.duplicateKey }
-        try await TenantAudit.record("list.created", subjectType: "list", subjectID: id.uuidString.lowercased(), by: actor,
-                                     details: ["key": list.key], at: now, in: tx)
+        try await TenantAudit.record(
+            "list.created", subjectType: "list", subjectID: id.uuidString.lowercased(), by: actor,
+            details: ["key": list.key], at: now, in: tx)
         return list
     }
 
     /// Replaces name, description, consent text (a new text gets a new version) and visibility; `archived` archives
     /// or restores. The key never changes: statements on the list's topic must keep meaning the same list.
-    public static func replace(id: UUID, with draft: SubscriptionListDraft, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> SubscriptionList {
+    public static func replace(
+        id: UUID, with draft: SubscriptionListDraft, by actor: AuditActor, now: Date, in tx: TenantTransaction
+    ) async throws -> SubscriptionList {
         let valid = try draft.validated(requireKey: false)
         let current = try await find(id: id, forUpdate: true, in: tx)
         if let key = valid.key, key != current.key { throw ListError.keyChanged }
-        let archivedAt: Date? = switch valid.archived {
-        case .some(true): current.archivedAt ?? now
-        case .some(false): nil
-        case .none: current.archivedAt
-        }
-        let rows = try await tx.query("""
+        let archivedAt: Date? =
+            switch valid.archived {
+            case .some(true): current.archivedAt ?? now
+            case .some(false): nil
+            case .none: current.archivedAt
+            }
+        let rows = try await tx.query(
+            """
             UPDATE lists SET name = \(valid.name), description = \(valid.description), consent_text = \(valid.consentText),
                 consent_version = \(SubscriptionList.consentVersion(of: valid.consentText)), public = \(valid.public ?? current.public),
                 archived_at = \(archivedAt), updated_at = \(now)
@@ -47,13 +55,15 @@ public enum SubscriptionLists {
         if list.consentVersion != current.consentVersion { fields.append("consent_text") }
         if list.public != current.public { fields.append("public") }
         if list.archivedAt != current.archivedAt { fields.append(list.archivedAt == nil ? "restored" : "archived") }
-        try await TenantAudit.record("list.updated", subjectType: "list", subjectID: id.uuidString.lowercased(), by: actor,
-                                     details: ["fields": fields.joined(separator: " "), "consent_version": list.consentVersion], at: now, in: tx)
+        try await TenantAudit.record(
+            "list.updated", subjectType: "list", subjectID: id.uuidString.lowercased(), by: actor,
+            details: ["fields": fields.joined(separator: " "), "consent_version": list.consentVersion], at: now, in: tx)
         return list
     }
 
     public static func find(id: UUID, forUpdate: Bool = false, in tx: TenantTransaction) async throws -> SubscriptionList {
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT \(unescaped: SubscriptionList.columns) FROM lists WHERE id = \(id) \(unescaped: forUpdate ? "FOR UPDATE" : "")
             """)
         guard let list = try await first(rows) else { throw ListError.notFound }
@@ -62,22 +72,27 @@ public enum SubscriptionLists {
 
     /// Lists by id (keyset: `after` is the last id of the previous page), archived ones included.
     public static func list(after: UUID?, limit: Int, in tx: TenantTransaction) async throws -> [SubscriptionList] {
-        try await all(try await tx.query("""
-            SELECT \(unescaped: SubscriptionList.columns) FROM lists WHERE \(after == nil) OR id > \(after ?? UUID()) ORDER BY id LIMIT \(limit)
-            """))
+        try await all(
+            try await tx.query(
+                """
+                SELECT \(unescaped: SubscriptionList.columns) FROM lists WHERE \(after == nil) OR id > \(after ?? UUID()) ORDER BY id LIMIT \(limit)
+                """))
     }
 
     /// The lists offered to the public (sign-up form, preference centre), by name.
     public static func publicLists(in tx: TenantTransaction) async throws -> [SubscriptionList] {
-        try await all(try await tx.query("""
-            SELECT \(unescaped: SubscriptionList.columns) FROM lists WHERE public AND archived_at IS NULL ORDER BY name, id
-            """))
+        try await all(
+            try await tx.query(
+                """
+                SELECT \(unescaped: SubscriptionList.columns) FROM lists WHERE public AND archived_at IS NULL ORDER BY name, id
+                """))
     }
 
     /// Subscribers by their latest statement on the list's topic; erased and merged customers are not counted.
     public static func subscriberCounts(id: UUID, in tx: TenantTransaction) async throws -> SubscriberCounts {
         let list = try await find(id: id, in: tx)
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT latest.status, count(*) FROM consent_state latest JOIN customers c ON c.id = latest.customer_id
             WHERE latest.topic = \(list.topic) AND c.erased_at IS NULL AND c.merged_into IS NULL
             GROUP BY latest.status
@@ -95,7 +110,8 @@ public enum SubscriptionLists {
 
     /// The latest statement of `customerID` per list topic: `[topic: status]`.
     public static func statuses(customerID: UUID, in tx: TenantTransaction) async throws -> [String: String] {
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT topic, status FROM consent_state WHERE customer_id = \(customerID) AND topic LIKE 'list:%'
             """)
         var statuses: [String: String] = [:]

@@ -54,9 +54,11 @@ public enum Subscriptions {
             if current?.status == .optedIn, let at = current?.recordedAt, now.timeIntervalSince(at) < resendInterval { continue }
             let consent: Consent
             do {
-                consent = try await Consents.record(ConsentDraft(topic: list.topic, status: Consent.Status.optedIn.rawValue, source: Consent.Source.webForm.rawValue,
-                                                                 textVersion: list.consentVersion, evidence: evidence),
-                                                    customerID: customerID, by: .system, now: now, in: tx)
+                consent = try await Consents.record(
+                    ConsentDraft(
+                        topic: list.topic, status: Consent.Status.optedIn.rawValue, source: Consent.Source.webForm.rawValue,
+                        textVersion: list.consentVersion, evidence: evidence),
+                    customerID: customerID, by: .system, now: now, in: tx)
             } catch CustomerError.invalid {
                 // Under 16: a parent or guardian must consent, which a public form cannot prove. Nothing is recorded.
                 continue
@@ -81,7 +83,8 @@ public enum Subscriptions {
 
     /// The sign-up behind a confirmation link, or nil when there is none (or its list is gone).
     public static func pending(consentID: Int64, in tx: TenantTransaction) async throws -> PendingSignUp? {
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT c.customer_id, c.topic, c.status FROM consents c JOIN customers k ON k.id = c.customer_id
             WHERE c.id = \(consentID) AND k.erased_at IS NULL AND k.merged_into IS NULL
             """)
@@ -89,13 +92,16 @@ public enum Subscriptions {
         for try await row in rows.decode((UUID, String, String).self) { found = row }
         guard let (customerID, topic, status) = found, status == Consent.Status.optedIn.rawValue, topic.hasPrefix("list:") else { return nil }
         var list: SubscriptionList?
-        for try await row in try await tx.query("SELECT \(unescaped: SubscriptionList.columns) FROM lists WHERE key = \(String(topic.dropFirst("list:".count)))") {
+        for try await row in try await tx.query(
+            "SELECT \(unescaped: SubscriptionList.columns) FROM lists WHERE key = \(String(topic.dropFirst("list:".count)))")
+        {
             list = try SubscriptionList(row: row)
         }
         guard let list else { return nil }
         let latest = try await latest(customerID: customerID, topics: [topic], in: tx)[topic]
-        return PendingSignUp(consentID: consentID, customerID: customerID, list: list, confirmed: latest?.status == .confirmed,
-                             current: latest?.id == consentID)
+        return PendingSignUp(
+            consentID: consentID, customerID: customerID, list: list, confirmed: latest?.status == .confirmed,
+            current: latest?.id == consentID)
     }
 
     /// Records `confirmed` for the sign-up behind a confirmation link, with the address, client and time as evidence.
@@ -109,16 +115,19 @@ public enum Subscriptions {
         var evidence = ["source": "double_opt_in", "opt_in_id": String(signUp.consentID), "confirmed_at": ISO8601DateFormatter().string(from: now)]
         evidence["address"] = email
         evidence["client_ip"] = clientAddress
-        _ = try await Consents.record(ConsentDraft(topic: signUp.list.topic, status: Consent.Status.confirmed.rawValue, source: Consent.Source.webForm.rawValue,
-                                                   textVersion: latest?.textVersion, evidence: evidence),
-                                      customerID: signUp.customerID, by: .system, now: now, in: tx)
+        _ = try await Consents.record(
+            ConsentDraft(
+                topic: signUp.list.topic, status: Consent.Status.confirmed.rawValue, source: Consent.Source.webForm.rawValue,
+                textVersion: latest?.textVersion, evidence: evidence),
+            customerID: signUp.customerID, by: .system, now: now, in: tx)
         return true
     }
 
     /// The customer a sign-up belongs to: by address, a member before others (never an erased or merged one), or a
     /// new visitor.
     static func customer(for signUp: SignUp, now: Date, in tx: TenantTransaction) async throws -> UUID {
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT id FROM customers WHERE email = \(signUp.email.value) AND erased_at IS NULL AND merged_into IS NULL
             ORDER BY 'member' = ANY(roles) DESC, created_at, id LIMIT 1
             """)

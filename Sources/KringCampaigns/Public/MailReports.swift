@@ -32,7 +32,9 @@ public enum MailReports {
             if email == nil { errors.append(FieldError(field: field("email"), message: "Give the recipient's e-mail address.")) }
             var messageID: String?
             if let raw = json["message_id"], !(raw is NSNull) {
-                if let text = raw as? String, !text.isEmpty, text.count <= 998 { messageID = text } else {
+                if let text = raw as? String, !text.isEmpty, text.count <= 998 {
+                    messageID = text
+                } else {
                     errors.append(FieldError(field: field("message_id"), message: "Give the Message-ID as text."))
                 }
             }
@@ -43,7 +45,9 @@ public enum MailReports {
             }
             var detail: String?
             if let raw = json["detail"], !(raw is NSNull) {
-                if let text = raw as? String { detail = String(text.prefix(1000)) } else {
+                if let text = raw as? String {
+                    detail = String(text.prefix(1000))
+                } else {
                     errors.append(FieldError(field: field("detail"), message: "Give the detail as text."))
                 }
             }
@@ -103,7 +107,8 @@ public enum MailReports {
     /// The send with this Message-ID (with or without angle brackets) to this address.
     static func send(messageID: String, email: EmailAddress, in tx: TenantTransaction) async throws -> MailedSend? {
         let bare = messageID.trimmingCharacters(in: CharacterSet(charactersIn: "<> "))
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT id FROM sends WHERE message_id = ANY(\([bare, "<\(bare)>"])) AND email = \(email.value) LIMIT 1
             """)
         var found: UUID?

@@ -15,7 +15,8 @@ public struct MailedSend: Sendable {
 
     /// The send with `id`, or nil.
     public static func find(id: UUID, in tx: TenantTransaction) async throws -> MailedSend? {
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT s.id, s.campaign_id, s.customer_id, s.contact_id, s.email, c.purpose, c.list_id FROM sends s JOIN campaigns c ON c.id = s.campaign_id
             WHERE s.id = \(id)
             """)
@@ -33,14 +34,19 @@ public struct MailedSend: Sendable {
     /// Writes what happened to this mail (`opened`, `clicked`, `unsubscribed`, ...). Kinds recorded once per send
     /// (see the `campaign_events_once` index) are not written twice; answers whether a row was written.
     @discardableResult
-    public func record(_ kind: String, url: String? = nil, detail: [String: String] = [:], at now: Date, in tx: TenantTransaction) async throws -> Bool {
+    public func record(
+        _ kind: String, url: String? = nil, detail: [String: String] = [:], at now: Date, in tx: TenantTransaction
+    ) async throws -> Bool {
         try await Self.record(kind, sendID: id, campaignID: campaignID, recipient: recipient, url: url, detail: detail, at: now, in: tx)
     }
 
-    static func record(_ kind: String, sendID: UUID, campaignID: UUID, recipient: Recipient, url: String? = nil, detail: [String: String] = [:],
-                       at now: Date, in tx: TenantTransaction) async throws -> Bool {
+    static func record(
+        _ kind: String, sendID: UUID, campaignID: UUID, recipient: Recipient, url: String? = nil, detail: [String: String] = [:],
+        at now: Date, in tx: TenantTransaction
+    ) async throws -> Bool {
         let detail = String(decoding: try JSONEncoder().encode(detail), as: UTF8.self)
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             INSERT INTO campaign_events (campaign_id, customer_id, contact_id, kind, at, send_id, url, detail)
             VALUES (\(campaignID), \(recipient.customerID), \(recipient.contactID), \(kind), \(now), \(sendID), \(url), \(detail)::jsonb)
             ON CONFLICT DO NOTHING

@@ -36,7 +36,8 @@ public enum PreferenceCentre {
 
     /// The page of `customerID`, or nil for an unknown, erased or merged customer.
     public static func view(customerID: UUID, in tx: TenantTransaction) async throws -> View? {
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT favourite_branch_id, genres FROM customers WHERE id = \(customerID) AND erased_at IS NULL AND merged_into IS NULL
             """)
         var found: (UUID?, [String])?
@@ -51,7 +52,8 @@ public enum PreferenceCentre {
 
     /// Applies the page: a newly ticked list is `confirmed` at once (the signed link proves control of the address),
     /// an unticked one `withdrawn`; branch and genres are stored on the customer. Answers nil for an unknown customer.
-    public static func apply(_ choices: Choices, customerID: UUID, clientAddress: String?, now: Date, in tx: TenantTransaction) async throws -> View? {
+    public static func apply(_ choices: Choices, customerID: UUID, clientAddress: String?, now: Date, in tx: TenantTransaction) async throws -> View?
+    {
         try await tx.query("SELECT 1 FROM customers WHERE id = \(customerID) FOR UPDATE")
         guard let before = try await view(customerID: customerID, in: tx) else { return nil }
         var errors: [FieldError] = []
@@ -72,16 +74,19 @@ public enum PreferenceCentre {
             let wanted = choices.listKeys.contains(choice.list.key)
             if wanted && !choice.subscribed {
                 do {
-                    _ = try await Consents.record(ConsentDraft(topic: choice.list.topic, status: Consent.Status.confirmed.rawValue,
-                                                               source: Consent.Source.webForm.rawValue, textVersion: choice.list.consentVersion,
-                                                               evidence: evidence),
-                                                  customerID: customerID, by: .system, now: now, in: tx)
+                    _ = try await Consents.record(
+                        ConsentDraft(
+                            topic: choice.list.topic, status: Consent.Status.confirmed.rawValue,
+                            source: Consent.Source.webForm.rawValue, textVersion: choice.list.consentVersion,
+                            evidence: evidence),
+                        customerID: customerID, by: .system, now: now, in: tx)
                 } catch CustomerError.invalid {
                     // Under 16: a parent or guardian must consent; the page cannot prove that.
                     continue
                 }
             } else if !wanted {
-                try await Unsubscribes.withdraw(choice.list, customerID: customerID, evidence: evidence, clientAddress: clientAddress, now: now, in: tx)
+                try await Unsubscribes.withdraw(
+                    choice.list, customerID: customerID, evidence: evidence, clientAddress: clientAddress, now: now, in: tx)
             }
         }
 
@@ -89,14 +94,17 @@ public enum PreferenceCentre {
         if choices.favouriteBranchID != before.favouriteBranchID { fields.append("favourite_branch_id") }
         if genres != before.genres.sorted() { fields.append("genres") }
         if !fields.isEmpty {
-            try await tx.query("""
+            try await tx.query(
+                """
                 UPDATE customers SET favourite_branch_id = \(choices.favouriteBranchID), genres = \(genres), version = version + 1, updated_at = \(now)
                 WHERE id = \(customerID)
                 """)
-            try await TenantAudit.record("customer.updated", subjectType: "customer", subjectID: customerID.uuidString.lowercased(), by: .system,
-                                         details: ["fields": fields.joined(separator: " "), "via": "preference_centre"], at: now, in: tx)
-            try await Timeline.recordSystemEvent("customer.updated", customerID: customerID, actor: .system,
-                                                 subject: "Changed in the preference centre: \(fields.joined(separator: ", "))", at: now, in: tx)
+            try await TenantAudit.record(
+                "customer.updated", subjectType: "customer", subjectID: customerID.uuidString.lowercased(), by: .system,
+                details: ["fields": fields.joined(separator: " "), "via": "preference_centre"], at: now, in: tx)
+            try await Timeline.recordSystemEvent(
+                "customer.updated", customerID: customerID, actor: .system,
+                subject: "Changed in the preference centre: \(fields.joined(separator: ", "))", at: now, in: tx)
         }
         return try await view(customerID: customerID, in: tx)
     }
@@ -111,15 +119,18 @@ public enum PreferenceCentre {
         // Also lists no longer offered publicly: "all" means all.
         let lists = try await SubscriptionLists.list(after: nil, limit: 10_000, in: tx).filter { statuses[$0.topic] != nil }
         for list in lists {
-            try await Unsubscribes.withdraw(list, customerID: customerID, evidence: ["source": "preference_centre", "choice": "all"],
-                                            clientAddress: clientAddress, now: now, in: tx)
+            try await Unsubscribes.withdraw(
+                list, customerID: customerID, evidence: ["source": "preference_centre", "choice": "all"],
+                clientAddress: clientAddress, now: now, in: tx)
         }
         if let email = email.flatMap(EmailAddress.init) {
-            _ = try await Suppressions.suppress(email, reason: .unsubscribed, detail: "Afgemeld voor alles in het voorkeurencentrum", by: .system, now: now, in: tx)
+            _ = try await Suppressions.suppress(
+                email, reason: .unsubscribed, detail: "Afgemeld voor alles in het voorkeurencentrum", by: .system, now: now, in: tx)
         }
         try await Unsubscribes.cancelPendingMarketing(customerID: customerID, now: now, in: tx)
-        try await TenantAudit.record("campaign.unsubscribed", subjectType: "customer", subjectID: customerID.uuidString.lowercased(), by: .system,
-                                     details: ["via": "preference_centre", "list": "all_marketing"], at: now, in: tx)
+        try await TenantAudit.record(
+            "campaign.unsubscribed", subjectType: "customer", subjectID: customerID.uuidString.lowercased(), by: .system,
+            details: ["via": "preference_centre", "list": "all_marketing"], at: now, in: tx)
         return true
     }
 }

@@ -22,35 +22,44 @@ public enum Unsubscribes {
             try await withdraw(list, contactID: contactID, evidence: evidence, clientAddress: clientAddress, now: now, in: tx)
         case (let recipient, nil):
             if let email = EmailAddress(send.email) {
-                _ = try await Suppressions.suppress(email, reason: .unsubscribed, detail: "Afgemeld via de link in een mail", by: actor, now: now, in: tx)
+                _ = try await Suppressions.suppress(
+                    email, reason: .unsubscribed, detail: "Afgemeld via de link in een mail", by: actor, now: now, in: tx)
             }
             try await cancelPendingMarketing(recipient, now: now, in: tx)
         }
         if try await send.record("unsubscribed", detail: ["via": "link"], at: now, in: tx) {
             let subject = send.recipient.auditSubject
-            try await TenantAudit.record("campaign.unsubscribed", subjectType: subject.type, subjectID: subject.id, by: actor,
-                                         details: ["via": "unsubscribe_link", "send_id": send.id.uuidString.lowercased(),
-                                                   "list": send.list?.key ?? "all_marketing"], at: now, in: tx)
+            try await TenantAudit.record(
+                "campaign.unsubscribed", subjectType: subject.type, subjectID: subject.id, by: actor,
+                details: [
+                    "via": "unsubscribe_link", "send_id": send.id.uuidString.lowercased(),
+                    "list": send.list?.key ?? "all_marketing",
+                ], at: now, in: tx)
         }
     }
 
     /// Records `withdrawn` on the list unless it is withdrawn already, and cancels the customer's pending mails of the
     /// list. An erased or merged customer has nothing left to withdraw.
-    public static func withdraw(_ list: SubscriptionList, customerID: UUID, evidence: [String: String], clientAddress: String?,
-                                now: Date, in tx: TenantTransaction) async throws {
+    public static func withdraw(
+        _ list: SubscriptionList, customerID: UUID, evidence: [String: String], clientAddress: String?,
+        now: Date, in tx: TenantTransaction
+    ) async throws {
         let latest = try await Subscriptions.latest(customerID: customerID, topics: [list.topic], in: tx)[list.topic]
         if let latest, latest.status != .withdrawn {
             var evidence = evidence
             evidence["client_ip"] = clientAddress
             do {
-                _ = try await Consents.record(ConsentDraft(topic: list.topic, status: Consent.Status.withdrawn.rawValue, source: Consent.Source.webForm.rawValue,
-                                                           textVersion: latest.textVersion, evidence: evidence),
-                                              customerID: customerID, by: .system, now: now, in: tx)
+                _ = try await Consents.record(
+                    ConsentDraft(
+                        topic: list.topic, status: Consent.Status.withdrawn.rawValue, source: Consent.Source.webForm.rawValue,
+                        textVersion: latest.textVersion, evidence: evidence),
+                    customerID: customerID, by: .system, now: now, in: tx)
             } catch CustomerError.erased {
             } catch CustomerError.merged {
             }
         }
-        try await tx.query("""
+        try await tx.query(
+            """
             UPDATE sends SET status = 'cancelled', last_error = 'unsubscribed'
             WHERE customer_id = \(customerID) AND status = 'pending' AND campaign_id IN (SELECT id FROM campaigns WHERE list_id = \(list.id))
             """)
@@ -58,21 +67,26 @@ public enum Unsubscribes {
 
     /// A contact's withdrawal from a list: a `withdrawn` statement with the link as evidence (unless the latest one
     /// is a withdrawal already), and their pending mails of the list cancelled. A deleted contact has nothing left.
-    public static func withdraw(_ list: SubscriptionList, contactID: UUID, evidence: [String: String], clientAddress: String?,
-                                now: Date, in tx: TenantTransaction) async throws {
+    public static func withdraw(
+        _ list: SubscriptionList, contactID: UUID, evidence: [String: String], clientAddress: String?,
+        now: Date, in tx: TenantTransaction
+    ) async throws {
         let latest = try await ContactConsents.current(contactID: contactID, in: tx).first { $0.topic == list.topic }
         if let latest, latest.status != .withdrawn {
             var evidence = evidence
             evidence["client_ip"] = clientAddress
             do {
-                _ = try await ContactConsents.record(ContactConsentDraft(topic: list.topic, status: ContactConsent.Status.withdrawn.rawValue,
-                                                                         source: ContactConsent.Source.webForm.rawValue, textVersion: list.consentVersion,
-                                                                         evidence: evidence),
-                                                     contactID: contactID, by: .system, now: now, in: tx)
+                _ = try await ContactConsents.record(
+                    ContactConsentDraft(
+                        topic: list.topic, status: ContactConsent.Status.withdrawn.rawValue,
+                        source: ContactConsent.Source.webForm.rawValue, textVersion: list.consentVersion,
+                        evidence: evidence),
+                    contactID: contactID, by: .system, now: now, in: tx)
             } catch RelationsError.notFound {
             }
         }
-        try await tx.query("""
+        try await tx.query(
+            """
             UPDATE sends SET status = 'cancelled', last_error = 'unsubscribed'
             WHERE contact_id = \(contactID) AND status = 'pending' AND campaign_id IN (SELECT id FROM campaigns WHERE list_id = \(list.id))
             """)
@@ -85,7 +99,8 @@ public enum Unsubscribes {
 
     /// Cancels every pending marketing mail of the recipient.
     static func cancelPendingMarketing(_ recipient: Recipient, now: Date, in tx: TenantTransaction) async throws {
-        try await tx.query("""
+        try await tx.query(
+            """
             UPDATE sends SET status = 'cancelled', last_error = 'unsubscribed'
             WHERE (customer_id = \(recipient.customerID) OR contact_id = \(recipient.contactID)) AND status = 'pending'
               AND campaign_id IN (SELECT id FROM campaigns WHERE purpose = 'marketing')

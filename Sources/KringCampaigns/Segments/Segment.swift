@@ -60,7 +60,8 @@ public struct SegmentDraft: Sendable, Decodable {
         if let subject {
             if let parsed = Segment.Subject(rawValue: subject) {
                 if let current, parsed != current {
-                    errors.append(FieldError(field: "subject", message: "A \(current.rawValue) segment stays \(current.rawValue); save a new segment instead."))
+                    errors.append(
+                        FieldError(field: "subject", message: "A \(current.rawValue) segment stays \(current.rawValue); save a new segment instead."))
                 }
                 chosen = parsed
             } else {
@@ -108,11 +109,13 @@ public enum SegmentError: Error, ProblemConvertible, Equatable {
         case .invalid(let errors): .validation(errors, detail: "The segment has invalid fields or rules.")
         case .notFound: .notFound("No such segment in this library.")
         case .versionMismatch(let current):
-            Problem(status: 412, type: "https://kring.nl/problems/version-mismatch", title: "Changed by someone else",
-                    detail: "The segment was changed since you read it (now version \(current)). Reload and apply your change again.")
+            Problem(
+                status: 412, type: "https://kring.nl/problems/version-mismatch", title: "Changed by someone else",
+                detail: "The segment was changed since you read it (now version \(current)). Reload and apply your change again.")
         case .versionRequired:
-            Problem(status: 428, type: "https://kring.nl/problems/version-required", title: "Version required",
-                    detail: "Send If-Match (or version in the body) with the version you read, so a concurrent change is not overwritten.")
+            Problem(
+                status: 428, type: "https://kring.nl/problems/version-required", title: "Version required",
+                detail: "Send If-Match (or version in the body) with the version you read, so a concurrent change is not overwritten.")
         }
     }
 }
@@ -127,7 +130,8 @@ public enum Segments {
         let valid = try draft.validate(today: CalendarDate(now))
         let id = UUID()
         let rule = try encode(valid.rule)
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             INSERT INTO segments (id, name, subject, version, rule, created_by, created_at, updated_at)
             VALUES (\(id), \(valid.name), \(valid.subject), 1, \(rule)::jsonb, \(actor.userID), \(now), \(now))
             RETURNING \(unescaped: Segment.columns)
@@ -139,33 +143,39 @@ public enum Segments {
     }
 
     /// A new version; `expectedVersion` is the one the caller read (a lost update answers 412).
-    public static func replace(id: UUID, with draft: SegmentDraft, expectedVersion: Int, by actor: AuditActor, now: Date,
-                               in tx: TenantTransaction) async throws -> Segment {
+    public static func replace(
+        id: UUID, with draft: SegmentDraft, expectedVersion: Int, by actor: AuditActor, now: Date,
+        in tx: TenantTransaction
+    ) async throws -> Segment {
         let current = try await find(id: id, forUpdate: true, in: tx)
         let valid = try draft.validate(today: CalendarDate(now), current: current.subject)
         guard current.version == expectedVersion else { throw SegmentError.versionMismatch(current: current.version) }
         let rule = try encode(valid.rule)
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             UPDATE segments SET name = \(valid.name), rule = \(rule)::jsonb, version = version + 1, updated_at = \(now)
             WHERE id = \(id)
             RETURNING \(unescaped: Segment.columns)
             """)
         let segment = try await single(rows)
         try await saveVersion(segment, by: actor, in: tx)
-        try await TenantAudit.record("segment.updated", subjectType: "segment", subjectID: id.uuidString.lowercased(), by: actor,
-                                     details: ["version": String(segment.version)], at: now, in: tx)
+        try await TenantAudit.record(
+            "segment.updated", subjectType: "segment", subjectID: id.uuidString.lowercased(), by: actor,
+            details: ["version": String(segment.version)], at: now, in: tx)
         return segment
     }
 
     public static func find(id: UUID, forUpdate: Bool = false, in tx: TenantTransaction) async throws -> Segment {
-        let rows = try await tx.query("SELECT \(unescaped: Segment.columns) FROM segments WHERE id = \(id) \(unescaped: forUpdate ? "FOR UPDATE" : "")")
+        let rows = try await tx.query(
+            "SELECT \(unescaped: Segment.columns) FROM segments WHERE id = \(id) \(unescaped: forUpdate ? "FOR UPDATE" : "")")
         for try await row in rows { return try Segment(row: row) }
         throw SegmentError.notFound
     }
 
     /// An earlier version as it was saved.
     public static func find(id: UUID, version: Int, in tx: TenantTransaction) async throws -> Segment {
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT s.id, v.name, s.subject, v.version, v.rule::text, v.created_by, s.created_at, v.created_at
             FROM segment_versions v JOIN segments s ON s.id = v.segment_id WHERE v.segment_id = \(id) AND v.version = \(version)
             """)
@@ -175,7 +185,8 @@ public enum Segments {
 
     /// Saved segments by id (keyset: `after` is the last id of the previous page).
     public static func list(after: UUID?, limit: Int, in tx: TenantTransaction) async throws -> [Segment] {
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT \(unescaped: Segment.columns) FROM segments WHERE \(after == nil) OR id > \(after ?? UUID()) ORDER BY id LIMIT \(limit)
             """)
         var segments: [Segment] = []
@@ -185,20 +196,27 @@ public enum Segments {
 
     /// Counts an unsaved rule and, when `withSample`, lists its first 20 customers or contacts (id and name). A shown
     /// sample is personal data: which people were shown to whom is audited.
-    public static func preview(_ rule: SegmentRule, subject: Segment.Subject = .b2c, withSample: Bool, by actor: AuditActor, now: Date,
-                               in tx: TenantTransaction) async throws -> SegmentPreview {
+    public static func preview(
+        _ rule: SegmentRule, subject: Segment.Subject = .b2c, withSample: Bool, by actor: AuditActor, now: Date,
+        in tx: TenantTransaction
+    ) async throws -> SegmentPreview {
         let compiled = try SegmentCompiler(today: CalendarDate(now), subject: subject).compile(rule)
         try await prepareCount(in: tx)
         let count = try await count(compiled, in: tx)
         guard withSample else { return SegmentPreview(count: count, sample: nil) }
         var sample: [SegmentPreview.SampleCustomer] = []
-        for try await (id, first, infix, last) in try await tx.query(compiled.sampleQuery(limit: sampleSize)).decode((UUID, String?, String?, String?).self) {
+        for try await (id, first, infix, last) in try await tx.query(compiled.sampleQuery(limit: sampleSize)).decode(
+            (UUID, String?, String?, String?).self)
+        {
             sample.append(.init(id: id, name: [first, infix, last].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")))
         }
-        try await TenantAudit.record("segment.previewed", subjectType: "segment", subjectID: nil, by: actor,
-                                     details: ["subject": subject.rawValue, "count": String(count),
-                                               subject == .b2c ? "shown_customers" : "shown_contacts": sample.map { $0.id.uuidString.lowercased() }.joined(separator: " ")],
-                                     at: now, in: tx)
+        try await TenantAudit.record(
+            "segment.previewed", subjectType: "segment", subjectID: nil, by: actor,
+            details: [
+                "subject": subject.rawValue, "count": String(count),
+                subject == .b2c ? "shown_customers" : "shown_contacts": sample.map { $0.id.uuidString.lowercased() }.joined(separator: " "),
+            ],
+            at: now, in: tx)
         return SegmentPreview(count: count, sample: sample)
     }
 
@@ -220,7 +238,8 @@ public enum Segments {
     /// limit; no JIT compilation, which costs more than it saves on a count that takes well under a second; and
     /// memory for the hash of a list's subscribers, which otherwise spills to disk in batches.
     public static func prepareCount(in tx: TenantTransaction) async throws {
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT set_config('statement_timeout', \(String(statementTimeoutMilliseconds)), true),
                    set_config('jit', 'off', true), set_config('work_mem', '32MB', true)
             """)
@@ -228,7 +247,8 @@ public enum Segments {
     }
 
     static func saveVersion(_ segment: Segment, by actor: AuditActor? = nil, in tx: TenantTransaction) async throws {
-        try await tx.query("""
+        try await tx.query(
+            """
             INSERT INTO segment_versions (segment_id, version, name, rule, created_by, created_at)
             VALUES (\(segment.id), \(segment.version), \(segment.name), \(try encode(segment.rule))::jsonb, \(actor?.userID ?? segment.createdBy), \(segment.updatedAt))
             """)

@@ -42,9 +42,10 @@ public struct SegmentCompiler: Sendable {
         // A role counts from its first day up to and including its last.
         let day = Writer.bindDate(today)
         let role: SQL = "cr.contact_id = ct.id AND cr.active_from <= \(day) AND (cr.active_to IS NULL OR cr.active_to >= \(day)) AND \(sql)"
-        return CompiledSegment(subject: .b2b,
-                               predicate: "EXISTS (SELECT 1 FROM contact_roles cr JOIN organisations o ON o.id = cr.organisation_id WHERE \(role))",
-                               rolePredicate: role)
+        return CompiledSegment(
+            subject: .b2b,
+            predicate: "EXISTS (SELECT 1 FROM contact_roles cr JOIN organisations o ON o.id = cr.organisation_id WHERE \(role))",
+            rolePredicate: role)
     }
 
     /// Days from 2000-01-01 (PostgreSQL's date epoch) to `date`, by the proleptic Gregorian calendar.
@@ -94,8 +95,9 @@ public struct SegmentCompiler: Sendable {
                 }
                 guard parts.count == rules.count else { return nil }
                 if parts.count == 1 { return parts[0] }
-                return Fragment(sql: "(\(parts.map(\.sql).joined(separator: key == "all" ? " AND " : " OR ")))",
-                                nullable: parts.contains(where: \.nullable))
+                return Fragment(
+                    sql: "(\(parts.map(\.sql).joined(separator: key == "all" ? " AND " : " OR ")))",
+                    nullable: parts.contains(where: \.nullable))
             case .not(let child):
                 guard let inner = node(child, path: "\(path).not", depth: depth + 1) else { return nil }
                 return Fragment(sql: inner.nullable ? "NOT coalesce(\(inner.sql), false)" : "NOT \(inner.sql)", nullable: false)
@@ -114,7 +116,8 @@ public struct SegmentCompiler: Sendable {
             var name: String?
             for rule in rules {
                 guard case .condition(let condition) = rule, condition.op == SegmentOperator.equal.rawValue, name == nil || name == condition.field,
-                      let value = condition.value else { return nil }
+                    let value = condition.value
+                else { return nil }
                 name = condition.field
                 values.append(value)
             }
@@ -126,7 +129,8 @@ public struct SegmentCompiler: Sendable {
             var probe = self
             for (index, rule) in rules.enumerated() where probe.node(rule, path: "\(path).any[\(index)]", depth: depth + 1) == nil { return nil }
             conditions += rules.count - 1
-            return node(.condition(SegmentCondition(field: name, op: SegmentOperator.in.rawValue, value: .array(values))), path: path, depth: depth + 1)
+            return node(
+                .condition(SegmentCondition(field: name, op: SegmentOperator.in.rawValue, value: .array(values))), path: path, depth: depth + 1)
         }
 
         mutating func condition(_ condition: SegmentCondition, path: String) -> Fragment? {
@@ -163,8 +167,10 @@ public struct SegmentCompiler: Sendable {
                 fragment = activity(statuses: statuses, value: value)
             case .evaluationScore:
                 fragment = number("e.score", op: op, value: value).map {
-                    Fragment(sql: "EXISTS (SELECT 1 FROM evaluations e JOIN registrations r ON r.id = e.registration_id WHERE r.customer_id = c.id AND \($0))",
-                             nullable: false)
+                    Fragment(
+                        sql:
+                            "EXISTS (SELECT 1 FROM evaluations e JOIN registrations r ON r.id = e.registration_id WHERE r.customer_id = c.id AND \($0))",
+                        nullable: false)
                 }
             case .householdYouthAge:
                 fragment = householdYouthAge(value: value)
@@ -191,7 +197,9 @@ public struct SegmentCompiler: Sendable {
             }
         }
 
-        static let comparison: [SegmentOperator: String] = [.equal: "=", .notEqual: "<>", .less: "<", .lessOrEqual: "<=", .greater: ">", .greaterOrEqual: ">="]
+        static let comparison: [SegmentOperator: String] = [
+            .equal: "=", .notEqual: "<>", .less: "<", .lessOrEqual: "<=", .greater: ">", .greaterOrEqual: ">=",
+        ]
 
         /// Whole units since `column` are at least `n` exactly when `column <= today - n units`; every comparison
         /// is written that way round.
@@ -296,28 +304,35 @@ public struct SegmentCompiler: Sendable {
         /// The latest statement per topic is what holds; a later withdrawal ends an earlier opt-in.
         mutating func consent(op: SegmentOperator, value: Value) -> Fragment? {
             let topics: [String]?
-            if op == .in { topics = value.list(&errors, { $0.text(&$1, choices: nil) }) } else { topics = value.text(&errors, choices: nil).map { [$0] } }
+            if op == .in {
+                topics = value.list(&errors, { $0.text(&$1, choices: nil) })
+            } else {
+                topics = value.text(&errors, choices: nil).map { [$0] }
+            }
             guard let topics else { return nil }
             // consent_state holds each customer's latest statement per topic (migration 0012). With one topic
             // the planner can see that a customer matches at most one row and join from the smaller side.
             let topic: SQL = topics.count == 1 ? "k.topic = \(bind(topics[0]))" : "k.topic = ANY(\(bind(topics)))"
             if subject == .b2b {
                 // Contacts are a few thousand per library: their latest statement per topic is read from the history.
-                return Fragment(sql: """
-                    EXISTS (SELECT 1 FROM (SELECT DISTINCT ON (k.topic) k.status FROM contact_consents k WHERE k.contact_id = ct.id AND \(topic) \
-                    ORDER BY k.topic, k.recorded_at DESC, k.id DESC) latest WHERE latest.status IN ('opted_in', 'confirmed'))
-                    """, nullable: false)
+                return Fragment(
+                    sql: """
+                        EXISTS (SELECT 1 FROM (SELECT DISTINCT ON (k.topic) k.status FROM contact_consents k WHERE k.contact_id = ct.id AND \(topic) \
+                        ORDER BY k.topic, k.recorded_at DESC, k.id DESC) latest WHERE latest.status IN ('opted_in', 'confirmed'))
+                        """, nullable: false)
             }
-            return Fragment(sql: """
-                EXISTS (SELECT 1 FROM consent_state k WHERE k.customer_id = c.id AND \(topic) \
-                AND k.status IN ('opted_in', 'confirmed'))
-                """, nullable: false)
+            return Fragment(
+                sql: """
+                    EXISTS (SELECT 1 FROM consent_state k WHERE k.customer_id = c.id AND \(topic) \
+                    AND k.status IN ('opted_in', 'confirmed'))
+                    """, nullable: false)
         }
 
         /// `{"category": "youth" | [...], "branch": id | [...], "within_last_days": N, "within_next_days": N,
         /// "starts_in_days": N}`, all optional; days are the activity's start day in the Netherlands.
         mutating func activity(statuses: [String], value: Value) -> Fragment? {
-            guard let filters = value.object(&errors, allowed: ["category", "branch", "within_last_days", "within_next_days", "starts_in_days"]) else { return nil }
+            guard let filters = value.object(&errors, allowed: ["category", "branch", "within_last_days", "within_next_days", "starts_in_days"])
+            else { return nil }
             let today = self.today
             // The statuses come from the catalogue, never from the rule.
             var sql: SQL = """
@@ -326,7 +341,11 @@ public struct SegmentCompiler: Sendable {
                 """
             var ok = true
             if let category = filters["category"] {
-                if let list = category.oneOrMany(&errors, { $0.text(&$1, choices: nil) }) { sql += " AND a.category = ANY(\(bind(list)))" } else { ok = false }
+                if let list = category.oneOrMany(&errors, { $0.text(&$1, choices: nil) }) {
+                    sql += " AND a.category = ANY(\(bind(list)))"
+                } else {
+                    ok = false
+                }
             }
             if let branch = filters["branch"] {
                 if let list = branch.oneOrMany(&errors, { $0.identifier(&$1) }) { sql += " AND a.branch_id = ANY(\(bind(list)))" } else { ok = false }
@@ -359,10 +378,11 @@ public struct SegmentCompiler: Sendable {
             let upper = bindDate(today.minus(years: low))
             let lower = bindDate(today.minus(years: high + 1))
             let age: SQL = "h.merged_into IS NULL AND h.erased_at IS NULL AND h.birth_date <= \(upper) AND h.birth_date > \(lower)"
-            return Fragment(sql: """
-                (EXISTS (SELECT 1 FROM customers h WHERE h.household_id = c.household_id AND h.id <> c.id AND \(age)) \
-                OR EXISTS (SELECT 1 FROM household_links hl JOIN customers h ON h.id = hl.child_id WHERE hl.parent_id = c.id AND \(age)))
-                """, nullable: false)
+            return Fragment(
+                sql: """
+                    (EXISTS (SELECT 1 FROM customers h WHERE h.household_id = c.household_id AND h.id <> c.id AND \(age)) \
+                    OR EXISTS (SELECT 1 FROM household_links hl JOIN customers h ON h.id = hl.child_id WHERE hl.parent_id = c.id AND \(age)))
+                    """, nullable: false)
         }
 
         /// `{"campaign": id | [...], "within_last_days": N}`, both optional.
@@ -372,7 +392,11 @@ public struct SegmentCompiler: Sendable {
             var sql: SQL = "EXISTS (SELECT 1 FROM campaign_events ev WHERE \(recipient) AND ev.kind = \(bind(kind))"
             var ok = true
             if let campaign = filters["campaign"] {
-                if let list = campaign.oneOrMany(&errors, { $0.identifier(&$1) }) { sql += " AND ev.campaign_id = ANY(\(bind(list)))" } else { ok = false }
+                if let list = campaign.oneOrMany(&errors, { $0.identifier(&$1) }) {
+                    sql += " AND ev.campaign_id = ANY(\(bind(list)))"
+                } else {
+                    ok = false
+                }
             }
             if let days = filters["within_last_days"] {
                 if let n = days.integer(&errors, maximum: 36_500) {
@@ -428,7 +452,8 @@ public struct SegmentCompiler: Sendable {
         /// `[low, high]` whole numbers, low <= high.
         func range(_ errors: inout [FieldError], maximum: Int = 1_000_000_000) -> (Int, Int)? {
             guard case .array(let items)? = raw, items.count == 2 else { return fail(&errors, "Give [low, high].") }
-            let low = Value(raw: items[0], path: "\(path)[0]"), high = Value(raw: items[1], path: "\(path)[1]")
+            let low = Value(raw: items[0], path: "\(path)[0]")
+            let high = Value(raw: items[1], path: "\(path)[1]")
             guard let a = low.integer(&errors, maximum: maximum), let b = high.integer(&errors, maximum: maximum) else { return nil }
             guard a <= b else { return fail(&errors, "The low end must not be above the high end.") }
             return (a, b)
@@ -436,7 +461,8 @@ public struct SegmentCompiler: Sendable {
 
         func dateRange(_ errors: inout [FieldError]) -> (CalendarDate, CalendarDate)? {
             guard case .array(let items)? = raw, items.count == 2 else { return fail(&errors, "Give [from, to] as YYYY-MM-DD.") }
-            guard let a = Value(raw: items[0], path: "\(path)[0]").date(&errors), let b = Value(raw: items[1], path: "\(path)[1]").date(&errors) else { return nil }
+            guard let a = Value(raw: items[0], path: "\(path)[0]").date(&errors), let b = Value(raw: items[1], path: "\(path)[1]").date(&errors)
+            else { return nil }
             guard a <= b else { return fail(&errors, "The start must not be after the end.") }
             return (a, b)
         }
@@ -460,9 +486,12 @@ public struct SegmentCompiler: Sendable {
         /// The filters of an `exists` condition: an object (or nothing) with only the allowed keys.
         func object(_ errors: inout [FieldError], allowed: Set<String>) -> [String: Value]? {
             if isAbsent { return [:] }
-            guard case .object(let members)? = raw else { return fail(&errors, "Give an object with any of: \(allowed.sorted().joined(separator: ", ")).") }
+            guard case .object(let members)? = raw else {
+                return fail(&errors, "Give an object with any of: \(allowed.sorted().joined(separator: ", ")).")
+            }
             if let unknown = Set(members.keys).subtracting(allowed).sorted().first {
-                errors.append(FieldError(field: "\(path).\(unknown)", message: "Unknown filter. Use any of: \(allowed.sorted().joined(separator: ", "))."))
+                errors.append(
+                    FieldError(field: "\(path).\(unknown)", message: "Unknown filter. Use any of: \(allowed.sorted().joined(separator: ", "))."))
                 return nil
             }
             return members.reduce(into: [String: Value]()) { $0[$1.key] = Value(raw: $1.value, path: "\(path).\($1.key)") }

@@ -63,7 +63,10 @@ public struct SegmentField: Sendable {
             [.equal, .notEqual, .less, .lessOrEqual, .greater, .greaterOrEqual, .between, .in] + (nullable ? [.isEmpty] : [])
         case .elapsed: [.equal, .notEqual, .less, .lessOrEqual, .greater, .greaterOrEqual, .between, .in, .isEmpty]
         case .date:
-            [.equal, .notEqual, .less, .lessOrEqual, .greater, .greaterOrEqual, .between, .isEmpty, .withinLastDays, .withinNextDays, .anniversaryInDays]
+            [
+                .equal, .notEqual, .less, .lessOrEqual, .greater, .greaterOrEqual, .between, .isEmpty, .withinLastDays, .withinNextDays,
+                .anniversaryInDays,
+            ]
         case .text, .identifier: [.equal, .notEqual, .in, .isEmpty]
         case .textList: [.contains, .in, .isEmpty]
         case .flag: [.equal]
@@ -111,7 +114,8 @@ public struct SegmentField: Sendable {
         SegmentField(name: "age", kind: .elapsed(column: "c.birth_date", unit: .years)),
         SegmentField(name: "birth_date", kind: .date(column: "c.birth_date")),
         SegmentField(name: "member_type", kind: .text(column: "c.member_type", choices: Customer.MemberType.allCases.map(\.rawValue))),
-        SegmentField(name: "membership_status", kind: .text(column: "c.membership_status", choices: Customer.MembershipStatus.allCases.map(\.rawValue))),
+        SegmentField(
+            name: "membership_status", kind: .text(column: "c.membership_status", choices: Customer.MembershipStatus.allCases.map(\.rawValue))),
         SegmentField(name: "membership_years", kind: .elapsed(column: "c.membership_start", unit: .years)),
         SegmentField(name: "membership_start", kind: .date(column: "c.membership_start")),
         SegmentField(name: "membership_end", kind: .date(column: "c.membership_end")),
@@ -134,7 +138,8 @@ public struct SegmentField: Sendable {
         SegmentField(name: "activity_registered", kind: .activity(statuses: ["booked", "attended", "no_show"])),
         SegmentField(name: "activity_attended", kind: .activity(statuses: ["attended"])),
         SegmentField(name: "evaluation_score", kind: .evaluationScore),
-        SegmentField(name: "complaint_open", kind: .flag(sql: "EXISTS (SELECT 1 FROM complaints q WHERE q.customer_id = c.id AND q.status <> 'resolved')")),
+        SegmentField(
+            name: "complaint_open", kind: .flag(sql: "EXISTS (SELECT 1 FROM complaints q WHERE q.customer_id = c.id AND q.status <> 'resolved')")),
         SegmentField(name: "household_youth_age", kind: .householdYouthAge),
         SegmentField(name: "campaign_received", kind: .campaignEvent(kind: "sent")),
         SegmentField(name: "campaign_opened", kind: .campaignEvent(kind: "opened")),

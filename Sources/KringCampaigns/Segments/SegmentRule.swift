@@ -37,8 +37,10 @@ public indirect enum SegmentRule: Sendable, Equatable, Codable {
             self = .not(try container.decode(SegmentRule.self, forKey: Key("not")))
         } else if keys.contains("field") || keys.contains("op") {
             if let unknown = keys.subtracting(["field", "op", "value"]).sorted().first {
-                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath + [Key(unknown)],
-                                                        debugDescription: "A condition has only field, op and value."))
+                throw DecodingError.dataCorrupted(
+                    .init(
+                        codingPath: decoder.codingPath + [Key(unknown)],
+                        debugDescription: "A condition has only field, op and value."))
             }
             self = .condition(try SegmentCondition(from: decoder))
         } else {
@@ -87,12 +89,19 @@ public enum SegmentValue: Sendable, Equatable, Codable {
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
-        if container.decodeNil() { self = .null }
-        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
-        else if let value = try? container.decode(Double.self) { self = .number(value) }
-        else if let value = try? container.decode(String.self) { self = .string(value) }
-        else if let value = try? container.decode([SegmentValue].self) { self = .array(value) }
-        else { self = .object(try container.decode([String: SegmentValue].self)) }
+        if container.decodeNil() {
+            self = .null
+        } else if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .number(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else if let value = try? container.decode([SegmentValue].self) {
+            self = .array(value)
+        } else {
+            self = .object(try container.decode([String: SegmentValue].self))
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -110,7 +119,8 @@ public enum SegmentValue: Sendable, Equatable, Codable {
 }
 
 extension SegmentValue: ExpressibleByIntegerLiteral, ExpressibleByStringLiteral, ExpressibleByBooleanLiteral,
-    ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral {
+    ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral
+{
     public init(integerLiteral value: Int) { self = .number(Double(value)) }
     public init(stringLiteral value: String) { self = .string(value) }
     public init(booleanLiteral value: Bool) { self = .bool(value) }

@@ -7,7 +7,8 @@ public enum MailLayouts {
     /// parse or has no `{{{content}}}` is the standard one, so a broken setting never swallows the mail's content.
     public static func load(in tx: TenantTransaction) async throws -> MailLayout {
         var layout = MailLayout.standard
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT key, value #>> '{}' FROM settings WHERE key IN ('mail_layout_html', 'mail_layout_text') AND jsonb_typeof(value) = 'string'
             """)
         for try await (key, value) in rows.decode((String, String).self) where isUsable(value) {

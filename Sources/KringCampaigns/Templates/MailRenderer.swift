@@ -24,12 +24,15 @@ public final class MailRenderer: Sendable {
     /// parse, so this is a safety net, not a path).
     public init(layout: MailLayout) {
         layoutHTML = (try? MustacheTemplate(string: layout.html)) ?? (try? MustacheTemplate(string: MailLayout.standard.html))
-        layoutText = (try? MustacheTemplate(string: Self.textPragma + layout.text)) ?? (try? MustacheTemplate(string: Self.textPragma + MailLayout.standard.text))
+        layoutText =
+            (try? MustacheTemplate(string: Self.textPragma + layout.text))
+            ?? (try? MustacheTemplate(string: Self.textPragma + MailLayout.standard.text))
     }
 
     /// `subject` replaces the template's subject (an A/B variant); it is a Mustache template too. Throws the parser's
     /// error when a template does not parse.
-    public func render(_ content: TemplateContent, subject: String? = nil, context: RecipientContext, tracking: LinkTracking?) throws -> RenderedMail {
+    public func render(_ content: TemplateContent, subject: String? = nil, context: RecipientContext, tracking: LinkTracking?) throws -> RenderedMail
+    {
         let object = context.mustacheObject
         let subjectLine = try template(subject ?? content.subject, isText: true).render(object)
         let htmlBody = try template(content.html, isText: false).render(object)
@@ -53,7 +56,8 @@ public final class MailRenderer: Sendable {
             _ = try MustacheTemplate(string: source)
             return nil
         } catch let error as MustacheTemplate.ParserError {
-            return "\(describe(error.error)) (line \(error.context.lineNumber), column \(error.context.columnNumber): \(error.context.line.trimmingCharacters(in: .whitespaces)))"
+            return
+                "\(describe(error.error)) (line \(error.context.lineNumber), column \(error.context.columnNumber): \(error.context.line.trimmingCharacters(in: .whitespaces)))"
         } catch {
             return "The template does not parse: \(error)."
         }

@@ -27,9 +27,11 @@ public struct RecipientContext: Sendable {
     /// The contact's organisation in that role: `name`, `type` ("Basisschool").
     public var organisation: [String: String]
 
-    public init(customer: [String: String] = [:], branch: [String: String] = [:], library: [String: String] = [:],
-                activities: [[String: String]] = [], activity: [String: String]? = nil, variables: [String: String] = [:],
-                links: [String: String] = [:], contact: [String: String] = [:], organisation: [String: String] = [:]) {
+    public init(
+        customer: [String: String] = [:], branch: [String: String] = [:], library: [String: String] = [:],
+        activities: [[String: String]] = [], activity: [String: String]? = nil, variables: [String: String] = [:],
+        links: [String: String] = [:], contact: [String: String] = [:], organisation: [String: String] = [:]
+    ) {
         self.customer = customer
         self.branch = branch
         self.library = library

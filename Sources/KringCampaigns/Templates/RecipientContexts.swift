@@ -13,13 +13,16 @@ public enum RecipientContexts {
     /// `["confirm_url": ...]`, or `["contact_role_id": ...]` for a contact. Returns one context per input, in input
     /// order; a merged or erased customer (or a deleted contact) gets a context without personal fields. `links` is
     /// left for the caller.
-    public static func load(_ recipients: [(recipient: Recipient, sendContext: [String: String])], library: String, now: Date,
-                            in tx: TenantTransaction) async throws -> [RecipientContext] {
+    public static func load(
+        _ recipients: [(recipient: Recipient, sendContext: [String: String])], library: String, now: Date,
+        in tx: TenantTransaction
+    ) async throws -> [RecipientContext] {
         guard !recipients.isEmpty else { return [] }
         let ids = Array(Set(recipients.compactMap(\.recipient.customerID)))
         let people = ids.isEmpty ? [:] : try await customers(ids, now: now, in: tx)
         let suggestions = ids.isEmpty ? [:] : try await upcomingActivities(ids, now: now, in: tx)
-        let roleIDs = Array(Set(recipients.compactMap { $0.recipient.contactID == nil ? nil : $0.sendContext["contact_role_id"].flatMap(UUID.init(uuidString:)) }))
+        let roleIDs = Array(
+            Set(recipients.compactMap { $0.recipient.contactID == nil ? nil : $0.sendContext["contact_role_id"].flatMap(UUID.init(uuidString:)) }))
         let contactIDs = Array(Set(recipients.compactMap(\.recipient.contactID)))
         let contactPeople = contactIDs.isEmpty ? [:] : try await contacts(contactIDs, in: tx)
         let roles = roleIDs.isEmpty ? [:] : try await contactRoles(roleIDs, in: tx)
@@ -34,8 +37,9 @@ public enum RecipientContexts {
                 let role = recipient.sendContext["contact_role_id"].flatMap(UUID.init(uuidString:)).flatMap { roles[$0] }
                     .flatMap { $0.contactID == contactID ? $0 : nil }
                 if contact.isEmpty == false, let role { contact.merge(role.contact) { $1 } }
-                return RecipientContext(library: ["name": library], variables: recipient.sendContext, contact: contact,
-                                        organisation: contact.isEmpty ? [:] : role?.organisation ?? [:])
+                return RecipientContext(
+                    library: ["name": library], variables: recipient.sendContext, contact: contact,
+                    organisation: contact.isEmpty ? [:] : role?.organisation ?? [:])
             }
             let person = recipient.recipient.customerID.flatMap { people[$0] }
             var activity = recipient.sendContext["activity_id"].flatMap(UUID.init(uuidString:)).flatMap { named[$0] }
@@ -61,13 +65,15 @@ public enum RecipientContexts {
 
     private static func customers(_ ids: [UUID], now: Date, in tx: TenantTransaction) async throws -> [UUID: Person] {
         let today = CalendarDate(now).description
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT c.id, c.first_name, c.infix, c.last_name, c.member_type, extract(year FROM age(\(today)::date, c.birth_date))::integer, b.name
             FROM customers c LEFT JOIN branches b ON b.id = c.favourite_branch_id
             WHERE c.id = ANY(\(ids)) AND c.merged_into IS NULL AND c.erased_at IS NULL
             """)
         var people: [UUID: Person] = [:]
-        for try await (id, first, infix, last, memberType, age, branch) in rows.decode((UUID, String?, String?, String?, String?, Int?, String?).self) {
+        for try await (id, first, infix, last, memberType, age, branch) in rows.decode((UUID, String?, String?, String?, String?, Int?, String?).self)
+        {
             let lastName = [infix, last].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")
             let fullName = [first ?? "", lastName].filter { !$0.isEmpty }.joined(separator: " ")
             var fields = ["first_name": first ?? "", "last_name": lastName, "full_name": fullName, "member_type": memberType ?? ""]
@@ -83,17 +89,23 @@ public enum RecipientContexts {
         let rows = try await tx.query("SELECT id, first_name, infix, last_name FROM contacts WHERE id = ANY(\(ids))")
         for try await (id, first, infix, last) in rows.decode((UUID, String?, String?, String).self) {
             let lastName = [infix, last].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")
-            result[id] = ["first_name": first ?? "", "last_name": lastName, "full_name": [first ?? "", lastName].filter { !$0.isEmpty }.joined(separator: " ")]
+            result[id] = [
+                "first_name": first ?? "", "last_name": lastName, "full_name": [first ?? "", lastName].filter { !$0.isEmpty }.joined(separator: " "),
+            ]
         }
         return result
     }
 
     /// The role a B2B send names: the contact's `job_title` and `dmu_role`, and the organisation's `name` and
     /// `type` (the library's name for it, e.g. "Basisschool").
-    private static func contactRoles(_ ids: [UUID], in tx: TenantTransaction) async throws
-        -> [UUID: (contactID: UUID, contact: [String: String], organisation: [String: String])] {
+    private static func contactRoles(
+        _ ids: [UUID], in tx: TenantTransaction
+    ) async throws
+        -> [UUID: (contactID: UUID, contact: [String: String], organisation: [String: String])]
+    {
         var result: [UUID: (contactID: UUID, contact: [String: String], organisation: [String: String])] = [:]
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT cr.id, cr.contact_id, cr.job_title, cr.dmu_role, o.name, t.name FROM contact_roles cr JOIN organisations o ON o.id = cr.organisation_id
             JOIN organisation_types t ON t.code = o.type WHERE cr.id = ANY(\(ids))
             """)
@@ -108,7 +120,8 @@ public enum RecipientContexts {
     /// Per customer, the next activities at their favourite branch or in one of their genres.
     private static func upcomingActivities(_ ids: [UUID], now: Date, in tx: TenantTransaction) async throws -> [UUID: [[String: String]]] {
         let until = now.addingTimeInterval(TimeInterval(activityHorizonDays) * 86_400)
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT c.id, a.id, a.title, a.starts_at, b.name
             FROM customers c
             CROSS JOIN LATERAL (
@@ -129,7 +142,8 @@ public enum RecipientContexts {
     }
 
     private static func activities(_ ids: [UUID], in tx: TenantTransaction) async throws -> [UUID: [String: String]] {
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT a.id, a.title, a.starts_at, b.name FROM activities a LEFT JOIN branches b ON b.id = a.branch_id WHERE a.id = ANY(\(ids))
             """)
         var result: [UUID: [String: String]] = [:]
@@ -141,7 +155,9 @@ public enum RecipientContexts {
 
     private static func pricesPaid(_ ids: [UUID], in tx: TenantTransaction) async throws -> [UUID: Int] {
         var result: [UUID: Int] = [:]
-        for try await (id, cents) in try await tx.query("SELECT id, price_paid_cents FROM registrations WHERE id = ANY(\(ids))").decode((UUID, Int).self) {
+        for try await (id, cents) in try await tx.query("SELECT id, price_paid_cents FROM registrations WHERE id = ANY(\(ids))").decode(
+            (UUID, Int).self)
+        {
             result[id] = cents
         }
         return result
@@ -166,8 +182,10 @@ public enum RecipientContexts {
         return calendar
     }()
     private static let weekdays = ["zondag", "maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag"]
-    private static let months = ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
-                                 "november", "december"]
+    private static let months = [
+        "januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
+        "november", "december",
+    ]
 
     /// `date` "zaterdag 12 december", `time` "14:00", `when` "zaterdag 12 december, 14:00", in the Netherlands; `branch`
     /// when the activity has one.

@@ -61,7 +61,8 @@ public struct TemplateDraft: Sendable, Decodable {
         if name.isEmpty || name.count > 200 { errors.append(FieldError(field: "name", message: "Give a name of 1 to 200 characters.")) }
         let subject = subject.trimmingCharacters(in: .whitespacesAndNewlines)
         if subject.isEmpty || subject.count > 500 { errors.append(FieldError(field: "subject", message: "Give a subject of 1 to 500 characters.")) }
-        for (field, part) in [("html", html), ("text", text)] where part.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty || part.utf8.count > Self.maxPartLength {
+        for (field, part) in [("html", html), ("text", text)]
+        where part.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty || part.utf8.count > Self.maxPartLength {
             errors.append(FieldError(field: field, message: "Give a \(field) part of 1 to \(Self.maxPartLength) bytes."))
         }
         for (field, part) in [("subject", subject), ("html", html), ("text", text)] where !errors.contains(where: { $0.field == field }) {
@@ -95,11 +96,13 @@ public enum TemplateError: Error, ProblemConvertible, Equatable {
         case .invalid(let errors): .validation(errors, detail: "The template has invalid fields or does not parse.")
         case .notFound: .notFound("No such template in this library.")
         case .versionMismatch(let current):
-            Problem(status: 412, type: "https://kring.nl/problems/version-mismatch", title: "Changed by someone else",
-                    detail: "The template was changed since you read it (now version \(current)). Reload and apply your change again.")
+            Problem(
+                status: 412, type: "https://kring.nl/problems/version-mismatch", title: "Changed by someone else",
+                detail: "The template was changed since you read it (now version \(current)). Reload and apply your change again.")
         case .versionRequired:
-            Problem(status: 428, type: "https://kring.nl/problems/version-required", title: "Version required",
-                    detail: "Send If-Match (or version in the body) with the version you read, so a concurrent change is not overwritten.")
+            Problem(
+                status: 428, type: "https://kring.nl/problems/version-required", title: "Version required",
+                detail: "Send If-Match (or version in the body) with the version you read, so a concurrent change is not overwritten.")
         }
     }
 }

@@ -18,7 +18,8 @@ enum TrackedLinks {
                 var k = equals
                 while k > 0, isSpace(p[k - 1]) { k -= 1 }
                 guard k >= 4, p[k - 4] | 0x20 == UInt8(ascii: "h"), p[k - 3] | 0x20 == UInt8(ascii: "r"), p[k - 2] | 0x20 == UInt8(ascii: "e"),
-                      p[k - 1] | 0x20 == UInt8(ascii: "f"), k == 4 || !isNameByte(p[k - 5]) else { continue }
+                    p[k - 1] | 0x20 == UInt8(ascii: "f"), k == 4 || !isNameByte(p[k - 5])
+                else { continue }
                 var j = equals + 1
                 while j < p.count, isSpace(p[j]) { j += 1 }
                 guard j < p.count, p[j] == UInt8(ascii: "\"") || p[j] == UInt8(ascii: "'") else { continue }
@@ -52,7 +53,8 @@ enum TrackedLinks {
                 var start = colon
                 if start >= 1, p[start - 1] | 0x20 == UInt8(ascii: "s") { start -= 1 }
                 guard start >= 4, p[start - 4] | 0x20 == UInt8(ascii: "h"), p[start - 3] | 0x20 == UInt8(ascii: "t"),
-                      p[start - 2] | 0x20 == UInt8(ascii: "t"), p[start - 1] | 0x20 == UInt8(ascii: "p") else { continue }
+                    p[start - 2] | 0x20 == UInt8(ascii: "t"), p[start - 1] | 0x20 == UInt8(ascii: "p")
+                else { continue }
                 start -= 4
                 guard start >= copied, start == 0 || !isNameByte(p[start - 1]) else { continue }
                 var end = colon + 3

@@ -135,12 +135,21 @@ public struct CSVParser: Sendable {
 
     /// `;` or `,`, whichever occurs more often outside quotes in the header line.
     public static func detectSeparator(_ sample: some Collection<UInt8>) -> UInt8 {
-        var semicolons = 0, commas = 0, tabs = 0, quoted = false
+        var semicolons = 0
+        var commas = 0
+        var tabs = 0
+        var quoted = false
         for byte in sample {
             if byte == quote { quoted.toggle() }
             if quoted { continue }
             if byte == lf || byte == cr { break }
-            if byte == UInt8(ascii: ";") { semicolons += 1 } else if byte == UInt8(ascii: ",") { commas += 1 } else if byte == UInt8(ascii: "\t") { tabs += 1 }
+            if byte == UInt8(ascii: ";") {
+                semicolons += 1
+            } else if byte == UInt8(ascii: ",") {
+                commas += 1
+            } else if byte == UInt8(ascii: "\t") {
+                tabs += 1
+            }
         }
         if tabs > semicolons && tabs > commas { return UInt8(ascii: "\t") }
         return semicolons >= commas && semicolons > 0 ? UInt8(ascii: ";") : UInt8(ascii: ",")
@@ -156,10 +165,15 @@ public enum TextEncoding: String, Sendable, Codable {
     public static func detect(_ sample: [UInt8]) -> TextEncoding {
         if String(validating: sample, as: UTF8.self) != nil { return .utf8 }
         // A chunk may end inside a character: judge by whole sequences.
-        var index = 0, valid = 0, invalid = 0
+        var index = 0
+        var valid = 0
+        var invalid = 0
         while index < sample.count {
             let byte = sample[index]
-            if byte < 0x80 { index += 1; continue }
+            if byte < 0x80 {
+                index += 1
+                continue
+            }
             let length = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC2 ? 2 : 0
             if length > 0, index + length <= sample.count, sample[(index + 1)..<(index + length)].allSatisfy({ $0 & 0xC0 == 0x80 }) {
                 valid += 1

@@ -12,17 +12,17 @@ public struct EmailAddress: Sendable, Hashable, Codable, CustomStringConvertible
     public init?(_ raw: String) {
         let value = raw.trimmed().precomposedStringWithCanonicalMapping.lowercased()
         guard value.utf8.count <= 254,
-              let at = value.lastIndex(of: "@"),
-              value.firstIndex(of: "@") == at
+            let at = value.lastIndex(of: "@"),
+            value.firstIndex(of: "@") == at
         else { return nil }
         let local = value[..<at].utf8
         let domain = value[value.index(after: at)...].utf8
         let dot = UInt8(ascii: ".")
         func hasDoubleDot(_ part: Substring.UTF8View) -> Bool { zip(part, part.dropFirst()).contains { $0 == dot && $1 == dot } }
         guard !local.isEmpty, local.count <= 64,
-              local.first != dot, local.last != dot, !hasDoubleDot(local),
-              domain.contains(dot), domain.first != dot, domain.last != dot, !hasDoubleDot(domain),
-              !value.unicodeScalars.contains(where: { $0.isTrimmable || $0 == "<" || $0 == ">" || $0 == "," || $0 == ";" || $0 == "\"" })
+            local.first != dot, local.last != dot, !hasDoubleDot(local),
+            domain.contains(dot), domain.first != dot, domain.last != dot, !hasDoubleDot(domain),
+            !value.unicodeScalars.contains(where: { $0.isTrimmable || $0 == "<" || $0 == ">" || $0 == "," || $0 == ";" || $0 == "\"" })
         else { return nil }
         self.value = value
     }

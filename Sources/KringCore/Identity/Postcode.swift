@@ -13,8 +13,8 @@ public struct Postcode: Sendable, Hashable, Codable, CustomStringConvertible {
             bytes.append(byte >= 0x61 && byte <= 0x7A ? byte - 0x20 : byte)
         }
         guard bytes.count == 6, (0x31...0x39).contains(bytes[0]),
-              bytes[1...3].allSatisfy({ (0x30...0x39).contains($0) }),
-              bytes[4...5].allSatisfy({ (0x41...0x5A).contains($0) })
+            bytes[1...3].allSatisfy({ (0x30...0x39).contains($0) }),
+            bytes[4...5].allSatisfy({ (0x41...0x5A).contains($0) })
         else { return nil }
         value = String(decoding: bytes[0...3], as: UTF8.self) + " " + String(decoding: bytes[4...5], as: UTF8.self)
     }

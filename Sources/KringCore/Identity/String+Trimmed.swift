@@ -5,7 +5,7 @@ extension Substring {
     public func trimmed() -> String {
         let scalars = unicodeScalars
         guard let first = scalars.firstIndex(where: { !$0.isTrimmable }),
-              let last = scalars.lastIndex(where: { !$0.isTrimmable })
+            let last = scalars.lastIndex(where: { !$0.isTrimmable })
         else { return "" }
         return String(Substring(scalars[first...last]))
     }

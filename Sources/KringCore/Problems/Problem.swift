@@ -64,14 +64,16 @@ public struct Problem: Error, Sendable, Codable, Equatable, ProblemConvertible {
         Problem(status: 413, type: base + "too-large", title: "Request body too large", detail: detail)
     }
     public static func tooManyRequests(retryAfter: Int) -> Problem {
-        Problem(status: 429, type: base + "too-many-requests", title: "Too many requests",
-                detail: "Too many attempts. Try again later.", retryAfter: retryAfter)
+        Problem(
+            status: 429, type: base + "too-many-requests", title: "Too many requests",
+            detail: "Too many attempts. Try again later.", retryAfter: retryAfter)
     }
     public static func unavailable(_ detail: String) -> Problem {
         Problem(status: 503, type: base + "unavailable", title: "Service unavailable", detail: detail)
     }
     public static func internalError() -> Problem {
-        Problem(status: 500, type: base + "internal", title: "Internal server error",
-                detail: "Something went wrong on our side. It has been logged.")
+        Problem(
+            status: 500, type: base + "internal", title: "Internal server error",
+            detail: "Something went wrong on our side. It has been logged.")
     }
 }

@@ -8,12 +8,12 @@ public struct SQLIdentifier: Sendable, Hashable, CustomStringConvertible {
     public init?(_ name: String) {
         // PostgreSQL truncates identifiers at 63 bytes; a truncated name would silently alias another.
         guard (2...63).contains(name.utf8.count),
-              let first = name.utf8.first, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first),
-              name.utf8.allSatisfy({ c in
-                  (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(c)
-                      || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(c)
-                      || c == UInt8(ascii: "_")
-              })
+            let first = name.utf8.first, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first),
+            name.utf8.allSatisfy({ c in
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(c)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(c)
+                    || c == UInt8(ascii: "_")
+            })
         else { return nil }
         self.name = name
     }

@@ -10,12 +10,12 @@ public struct TenantSlug: Sendable, Hashable, Codable, CustomStringConvertible {
     public init?(_ value: String) {
         let bytes = Array(value.utf8)
         guard (2...39).contains(bytes.count),
-              (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(bytes[0]),
-              bytes.allSatisfy({ c in
-                  (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(c)
-                      || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(c)
-                      || c == UInt8(ascii: "-")
-              })
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(bytes[0]),
+            bytes.allSatisfy({ c in
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(c)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(c)
+                    || c == UInt8(ascii: "-")
+            })
         else { return nil }
         self.value = value
     }

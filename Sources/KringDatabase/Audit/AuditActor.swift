@@ -19,7 +19,8 @@ extension TenantAudit {
         _ action: String, subjectType: String, subjectID: String?, by actor: AuditActor,
         details: [String: String] = [:], at time: Date, in tx: TenantTransaction
     ) async throws {
-        try await record(action: action, subjectType: subjectType, subjectID: subjectID, actorUserID: actor.userID,
-                         actorAPIKeyID: actor.apiKeyID, details: details, at: time, in: tx)
+        try await record(
+            action: action, subjectType: subjectType, subjectID: subjectID, actorUserID: actor.userID,
+            actorAPIKeyID: actor.apiKeyID, details: details, at: time, in: tx)
     }
 }

@@ -32,7 +32,8 @@ public struct AuditEvent: Sendable {
 public enum PlatformAudit {
     public static func record(_ event: AuditEvent, at time: Date, in tx: PlatformTransaction) async throws {
         let details = String(decoding: try JSONEncoder().encode(event.details), as: UTF8.self)
-        try await tx.query("""
+        try await tx.query(
+            """
             INSERT INTO platform.audit_log (at, tenant_id, actor_user_id, actor_api_key_id, action, target_type, target_id, ip, details)
             VALUES (\(time), \(event.tenantID), \(event.actorUserID), \(event.actorAPIKeyID), \(event.action),
                     \(event.targetType), \(event.targetID), \(event.ip), \(details)::jsonb)
@@ -56,8 +57,9 @@ public enum TenantAudit {
         action: String, subjectType: String, subjectID: String?, actorUserID: UUID?, actorAPIKeyID: String?,
         details: [String: String] = [:], at time: Date, in tx: TenantTransaction
     ) async throws {
-        let row = try row(action: action, subjectType: subjectType, subjectID: subjectID, actorUserID: actorUserID, actorAPIKeyID: actorAPIKeyID,
-                          details: details, at: time)
+        let row = try row(
+            action: action, subjectType: subjectType, subjectID: subjectID, actorUserID: actorUserID, actorAPIKeyID: actorAPIKeyID,
+            details: details, at: time)
         try await tx.query(sql: "INSERT INTO audit_log (\(columns)) VALUES (\(row))")
     }
 
@@ -71,8 +73,9 @@ public enum TenantAudit {
         details: [String: String] = [:], at time: Date
     ) throws -> SQL {
         let details = String(decoding: try JSONEncoder().encode(details), as: UTF8.self)
-        return row(action: action, subjectType: subjectType, subjectID: subjectID, actorUserID: actorUserID, actorAPIKeyID: actorAPIKeyID,
-                   details: "\(details)::jsonb", at: time)
+        return row(
+            action: action, subjectType: subjectType, subjectID: subjectID, actorUserID: actorUserID, actorAPIKeyID: actorAPIKeyID,
+            details: "\(details)::jsonb", at: time)
     }
 
     /// The values of `columns` for one record whose details the statement computes (a jsonb expression).

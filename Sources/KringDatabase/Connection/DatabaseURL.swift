@@ -12,7 +12,7 @@ public enum DatabaseURL {
 
     public static func configuration(from string: String) throws -> PostgresClient.Configuration {
         guard let components = URLComponents(string: string),
-              let scheme = components.scheme, scheme == "postgres" || scheme == "postgresql"
+            let scheme = components.scheme, scheme == "postgres" || scheme == "postgresql"
         else { throw Invalid(reason: "expected postgres://user@host:port/database") }
         guard let user = components.user, !user.isEmpty else { throw Invalid(reason: "no user name") }
         let password = components.password

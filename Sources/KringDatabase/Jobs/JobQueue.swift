@@ -32,7 +32,8 @@ public struct JobQueue: Sendable {
     public static func enqueue(
         kind: String, payload: String = "{}", tenantID: UUID? = nil, runAt: Date, maxAttempts: Int = 5, in tx: PlatformTransaction
     ) async throws -> Int64 {
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             INSERT INTO jobs (tenant_id, kind, payload, run_at, max_attempts, created_at)
             VALUES (\(tenantID), \(kind), \(payload)::jsonb, \(runAt), \(maxAttempts), \(runAt))
             RETURNING id
@@ -47,12 +48,14 @@ public struct JobQueue: Sendable {
         let leaseEnd = now.addingTimeInterval(TimeInterval(lease.components.seconds))
         return try await db.withPlatform { tx in
             // A job whose last attempt died with its worker is failed, not retried forever.
-            try await tx.query("""
+            try await tx.query(
+                """
                 UPDATE jobs SET status = 'failed', finished_at = \(now), locked_until = NULL,
                     last_error = coalesce(last_error, 'the worker stopped during the last attempt')
                 WHERE status = 'queued' AND attempts >= max_attempts AND locked_until < \(now)
                 """)
-            let rows = try await tx.query("""
+            let rows = try await tx.query(
+                """
                 UPDATE jobs SET attempts = attempts + 1, locked_until = \(leaseEnd), locked_by = \(worker)
                 WHERE id IN (
                     SELECT id FROM jobs
@@ -73,7 +76,8 @@ public struct JobQueue: Sendable {
     /// Marks the job done, if this worker still holds it (a worker whose lease ran out lost the job to another).
     public func complete(_ job: Job, worker: String, now: Date) async throws {
         try await db.withPlatform { tx in
-            try await tx.query("""
+            try await tx.query(
+                """
                 UPDATE jobs SET status = 'done', finished_at = \(now), locked_until = NULL, last_error = NULL
                 WHERE id = \(job.id) AND locked_by = \(worker) AND status = 'queued'
                 """)
@@ -85,7 +89,8 @@ public struct JobQueue: Sendable {
         let finalAttempt = job.attempts >= job.maxAttempts
         let retryAt = now.addingTimeInterval(Self.backoff(afterAttempt: job.attempts))
         try await db.withPlatform { tx in
-            try await tx.query("""
+            try await tx.query(
+                """
                 UPDATE jobs SET
                     status = CASE WHEN \(finalAttempt) THEN 'failed' ELSE 'queued' END,
                     run_at = CASE WHEN \(finalAttempt) THEN run_at ELSE \(retryAt) END,

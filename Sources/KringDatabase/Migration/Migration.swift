@@ -51,7 +51,7 @@ public struct MigrationSet: Sendable {
         for file in files {
             let stem = file.dropLast(4)
             guard let underscore = stem.firstIndex(of: "_"),
-                  let version = Int(stem[..<underscore]), version > 0
+                let version = Int(stem[..<underscore]), version > 0
             else { throw LoadError(description: "\(folder.lastPathComponent)/\(file): name must be NNNN_name.sql") }
             let name = String(stem[stem.index(after: underscore)...])
             guard let text = String(data: try Data(contentsOf: folder.appendingPathComponent(file)), encoding: .utf8) else {

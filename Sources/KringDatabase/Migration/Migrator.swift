@@ -67,7 +67,8 @@ public struct Migrator: Sendable {
         var report = Report()
         try await owner.withConnection { connection in
             try await connection.query("CREATE SCHEMA IF NOT EXISTS platform", logger: owner.logger)
-            try await connection.query("""
+            try await connection.query(
+                """
                 CREATE TABLE IF NOT EXISTS platform.schema_migrations (
                     schema_name text NOT NULL,
                     version integer NOT NULL,
@@ -148,7 +149,8 @@ public struct Migrator: Sendable {
     }
 
     private func record(_ migration: Migration, schema: String, in connection: PostgresConnection) async throws {
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO platform.schema_migrations (schema_name, version, name, checksum)
             VALUES (\(schema), \(migration.version), \(migration.name), \(migration.checksum))
             """, logger: owner.logger)
@@ -167,7 +169,8 @@ public struct Migrator: Sendable {
 
     /// Whether every schema has every migration of this build: the readiness check.
     public static func isCurrent(_ migrations: MigrationSet, in tx: PlatformTransaction) async throws -> Bool {
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             SELECT
               (SELECT count(*) FROM schema_migrations WHERE schema_name = 'platform'),
               (SELECT count(*) FROM tenants),

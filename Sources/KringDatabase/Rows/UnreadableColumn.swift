@@ -77,9 +77,10 @@ extension UnreadableColumn {
     }
 
     static func isCode(_ raw: String) -> Bool {
-        !raw.isEmpty && raw.count <= 40 && raw.unicodeScalars.allSatisfy {
-            $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "_-.:+".unicodeScalars.contains($0))
-        }
+        !raw.isEmpty && raw.count <= 40
+            && raw.unicodeScalars.allSatisfy {
+                $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "_-.:+".unicodeScalars.contains($0))
+            }
     }
 
     /// Where and how JSON failed to decode, without the decoder's message (it may quote the value).

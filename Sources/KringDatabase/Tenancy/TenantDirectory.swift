@@ -25,7 +25,8 @@ public enum TenantDirectory {
 
     /// Sets a tenant's status; suspension takes effect on the next request, since every credential check reads it.
     public static func setStatus(_ status: Tenant.Status, slug: TenantSlug, now: Date, in tx: PlatformTransaction) async throws -> Tenant {
-        let rows = try await tx.query("""
+        let rows = try await tx.query(
+            """
             UPDATE tenants SET status = \(status.rawValue), updated_at = \(now)
             WHERE slug = \(slug.value)
             RETURNING id, slug, name, status, created_at

@@ -37,9 +37,12 @@ public struct TenantProvisioner: Sendable {
         try await tx.query(PostgresQuery(unsafeSQL: "GRANT USAGE ON SCHEMA \(schema.quoted) TO \(role.quoted)"))
         // Table privileges are granted by each migration on purpose (audit_log is append-only);
         // sequences behind serial columns are only ever usable, so the tenant role gets them by default.
-        try await tx.query(PostgresQuery(unsafeSQL:
-            "ALTER DEFAULT PRIVILEGES IN SCHEMA \(schema.quoted) GRANT USAGE, SELECT ON SEQUENCES TO \(role.quoted)"))
-        try await tx.query("""
+        try await tx.query(
+            PostgresQuery(
+                unsafeSQL:
+                    "ALTER DEFAULT PRIVILEGES IN SCHEMA \(schema.quoted) GRANT USAGE, SELECT ON SEQUENCES TO \(role.quoted)"))
+        try await tx.query(
+            """
             INSERT INTO tenants (id, slug, name, status, created_at, updated_at)
             VALUES (\(id), \(slug.value), \(name), 'active', \(now), \(now))
             """)

@@ -112,7 +112,8 @@ enum HeaderText {
             if scalar == " " { return "_" }
             if scalar.isASCII {
                 let byte = UInt8(scalar.value)
-                let literal = phrase
+                let literal =
+                    phrase
                     ? (byte.isASCIIAlphanumeric || "!*+-/".utf8.contains(byte))
                     : (byte > 0x20 && byte < 0x7F && byte != UInt8(ascii: "=") && byte != UInt8(ascii: "?") && byte != UInt8(ascii: "_"))
                 if literal { return String(scalar) }

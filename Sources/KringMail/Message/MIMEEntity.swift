@@ -54,7 +54,8 @@ public struct MIMEEntity: Sendable {
     public var text: String {
         let bytes = decodedBody
         if let charset = contentType.parameters["charset"]?.lowercased(), ["iso-8859-1", "latin1", "us-ascii", "windows-1252"].contains(charset),
-           let latin = String(bytes: bytes, encoding: charset == "windows-1252" ? .windowsCP1252 : .isoLatin1) {
+            let latin = String(bytes: bytes, encoding: charset == "windows-1252" ? .windowsCP1252 : .isoLatin1)
+        {
             return latin
         }
         return String(decoding: bytes, as: UTF8.self)
@@ -109,10 +110,24 @@ public struct MIMEEntity: Sendable {
         var inQuotes = false
         var escaped = false
         for character in raw {
-            if escaped { current.append(character); escaped = false; continue }
-            if character == "\\" && inQuotes { escaped = true; continue }
-            if character == "\"" { inQuotes.toggle(); continue }
-            if character == ";" && !inQuotes { fields.append(current); current = ""; continue }
+            if escaped {
+                current.append(character)
+                escaped = false
+                continue
+            }
+            if character == "\\" && inQuotes {
+                escaped = true
+                continue
+            }
+            if character == "\"" {
+                inQuotes.toggle()
+                continue
+            }
+            if character == ";" && !inQuotes {
+                fields.append(current)
+                current = ""
+                continue
+            }
             current.append(character)
         }
         fields.append(current)

@@ -34,7 +34,7 @@ public struct MailMessage: Sendable, Equatable {
     public static func acceptsUnsubscribeURL(_ url: URL) -> Bool {
         let string = url.absoluteString
         guard let host = url.host?.lowercased(), !host.isEmpty,
-              !string.contains(">"), !string.contains(" "), !string.unicodeScalars.contains(where: HeaderText.isForbidden)
+            !string.contains(">"), !string.contains(" "), !string.unicodeScalars.contains(where: HeaderText.isForbidden)
         else { return false }
         switch url.scheme?.lowercased() {
         case "https": return true

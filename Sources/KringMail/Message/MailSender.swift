@@ -25,9 +25,12 @@ public struct MailSender: Sendable, Equatable {
     }
 
     /// A message from this library.
-    public func message(to: MailAddress, subject: String, text: String, html: String? = nil, unsubscribeURL: URL? = nil,
-                        extraHeaders: [(name: String, value: String)] = []) throws(MailError) -> MailMessage {
-        try MailMessage(from: from, replyTo: replyTo, to: to, returnPath: returnPath, subject: subject, text: text, html: html,
-                        extraHeaders: extraHeaders, unsubscribeURL: unsubscribeURL)
+    public func message(
+        to: MailAddress, subject: String, text: String, html: String? = nil, unsubscribeURL: URL? = nil,
+        extraHeaders: [(name: String, value: String)] = []
+    ) throws(MailError) -> MailMessage {
+        try MailMessage(
+            from: from, replyTo: replyTo, to: to, returnPath: returnPath, subject: subject, text: text, html: html,
+            extraHeaders: extraHeaders, unsubscribeURL: unsubscribeURL)
     }
 }

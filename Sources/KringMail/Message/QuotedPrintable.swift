@@ -84,7 +84,10 @@ public enum QuotedPrintable {
                     index = next + 1
                     continue
                 }
-                if next == bytes.count { index = next; continue }
+                if next == bytes.count {
+                    index = next
+                    continue
+                }
                 if index + 2 < bytes.count, let high = hexValue(bytes[index + 1]), let low = hexValue(bytes[index + 2]) {
                     output.append(high << 4 | low)
                     index += 3

@@ -10,7 +10,8 @@ public enum DSNParser {
 
         public var description: String {
             switch self {
-            case .notAReport: "not a delivery status notification or feedback report (no multipart/report with a delivery-status or feedback-report part)"
+            case .notAReport:
+                "not a delivery status notification or feedback report (no multipart/report with a delivery-status or feedback-report part)"
             case .noRecipients: "the report names no recipient"
             }
         }
@@ -45,12 +46,15 @@ public enum DSNParser {
             let action = field(group, "Action")?.lowercased()
             let status = field(group, "Status").flatMap { $0.split(whereSeparator: { $0 == " " || $0 == "(" }).first.map(String.init) }
             let diagnostic = field(group, "Diagnostic-Code")
-            recipients.append(.init(address: address, finalRecipient: final, originalRecipient: original, action: action, status: status,
-                                    diagnosticCode: diagnostic, kind: kind(action: action, status: status, diagnostic: diagnostic)))
+            recipients.append(
+                .init(
+                    address: address, finalRecipient: final, originalRecipient: original, action: action, status: status,
+                    diagnosticCode: diagnostic, kind: kind(action: action, status: status, diagnostic: diagnostic)))
         }
         guard !recipients.isEmpty else { throw Failure.noRecipients }
-        return MailFeedback(type: .deliveryStatus, recipients: recipients, reporter: field(perMessage, "Reporting-MTA"),
-                            feedbackType: nil, originalMessageID: originalHeaders(report)?.header("Message-ID").map(stripBrackets))
+        return MailFeedback(
+            type: .deliveryStatus, recipients: recipients, reporter: field(perMessage, "Reporting-MTA"),
+            feedbackType: nil, originalMessageID: originalHeaders(report)?.header("Message-ID").map(stripBrackets))
     }
 
     private static func feedbackReport(_ part: MIMEEntity, report: MIMEEntity) throws(Failure) -> MailFeedback {
@@ -62,11 +66,14 @@ public enum DSNParser {
         let addresses = rcptTo.isEmpty ? (original?.header("To").flatMap(plainAddress).map { [$0] } ?? []) : rcptTo
         var recipients: [MailFeedback.Recipient] = []
         if feedbackType == "abuse" || feedbackType == "fraud" {
-            recipients = addresses.map { .init(address: $0, finalRecipient: nil, originalRecipient: $0, action: nil, status: nil, diagnosticCode: nil, kind: .complaint) }
+            recipients = addresses.map {
+                .init(address: $0, finalRecipient: nil, originalRecipient: $0, action: nil, status: nil, diagnosticCode: nil, kind: .complaint)
+            }
             guard !recipients.isEmpty else { throw Failure.noRecipients }
         }
-        return MailFeedback(type: .feedbackReport, recipients: recipients, reporter: field(fields, "User-Agent"),
-                            feedbackType: feedbackType, originalMessageID: original?.header("Message-ID").map(stripBrackets))
+        return MailFeedback(
+            type: .feedbackReport, recipients: recipients, reporter: field(fields, "User-Agent"),
+            feedbackType: feedbackType, originalMessageID: original?.header("Message-ID").map(stripBrackets))
     }
 
     /// RFC 3464 2.3: failed with 5.x.x is permanent; without a status the diagnostic's SMTP code decides;
@@ -90,9 +97,11 @@ public enum DSNParser {
 
     /// The headers of the message the report returned (`message/rfc822` or `text/rfc822-headers`).
     private static func originalHeaders(_ report: MIMEEntity) -> MIMEEntity? {
-        guard let part = report.parts.first(where: {
-            ["message/rfc822", "text/rfc822-headers", "message/global", "message/global-headers"].contains($0.contentType.value)
-        }) else { return nil }
+        guard
+            let part = report.parts.first(where: {
+                ["message/rfc822", "text/rfc822-headers", "message/global", "message/global-headers"].contains($0.contentType.value)
+            })
+        else { return nil }
         return MIMEEntity(parsing: part.decodedBody)
     }
 

@@ -28,7 +28,10 @@ public struct MailFeedback: Sendable, Equatable {
         public var kind: Kind
     }
 
-    public enum ReportType: String, Sendable { case deliveryStatus = "delivery-status", feedbackReport = "feedback-report" }
+    public enum ReportType: String, Sendable {
+        case deliveryStatus = "delivery-status"
+        case feedbackReport = "feedback-report"
+    }
 
     public var type: ReportType
     public var recipients: [Recipient]

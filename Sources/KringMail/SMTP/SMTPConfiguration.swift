@@ -51,8 +51,10 @@ public struct SMTPConfiguration: Sendable, CustomStringConvertible {
     /// Messages sent over one connection before it is closed and a fresh one opened.
     public var maxMessagesPerConnection: Int
 
-    public init(host: String, port: Int? = nil, tls: TLSMode = .starttls, credentials: Credentials? = nil, trustRootsFile: String? = nil,
-                heloName: String = "localhost", timeouts: Timeouts = Timeouts(), maxMessagesPerConnection: Int = 100) {
+    public init(
+        host: String, port: Int? = nil, tls: TLSMode = .starttls, credentials: Credentials? = nil, trustRootsFile: String? = nil,
+        heloName: String = "localhost", timeouts: Timeouts = Timeouts(), maxMessagesPerConnection: Int = 100
+    ) {
         self.host = host
         self.port = port ?? (tls == .implicit ? 465 : 587)
         self.tls = tls
@@ -66,12 +68,14 @@ public struct SMTPConfiguration: Sendable, CustomStringConvertible {
     /// Reads an `smtp://` or `smtps://` URL.
     public init(url string: String) throws(MailError) {
         guard let components = URLComponents(string: string), let scheme = components.scheme?.lowercased(), scheme == "smtp" || scheme == "smtps",
-              let host = components.host, !host.isEmpty
+            let host = components.host, !host.isEmpty
         else { throw MailError.invalidConfiguration("Give the SMTP relay as smtp://user:password@host:port?tls=starttls (or smtps://).") }
         var query: [String: String] = [:]
         for item in components.queryItems ?? [] { query[item.name] = item.value ?? "" }
         let known: Set<String> = ["tls", "ca", "helo", "max_per_connection"]
-        if let unknown = query.keys.first(where: { !known.contains($0) }) { throw MailError.invalidConfiguration("Unknown SMTP URL parameter \(unknown).") }
+        if let unknown = query.keys.first(where: { !known.contains($0) }) {
+            throw MailError.invalidConfiguration("Unknown SMTP URL parameter \(unknown).")
+        }
         var tls: TLSMode = scheme == "smtps" ? .implicit : .starttls
         if let value = query["tls"] {
             guard let mode = TLSMode(rawValue: value) else {
@@ -84,8 +88,9 @@ public struct SMTPConfiguration: Sendable, CustomStringConvertible {
             credentials = Credentials(username: user, password: components.password ?? "")
         }
         let maxPerConnection = query["max_per_connection"].flatMap(Int.init) ?? 100
-        self.init(host: host, port: components.port, tls: tls, credentials: credentials, trustRootsFile: query["ca"],
-                  heloName: query["helo"] ?? "localhost", maxMessagesPerConnection: maxPerConnection)
+        self.init(
+            host: host, port: components.port, tls: tls, credentials: credentials, trustRootsFile: query["ca"],
+            heloName: query["helo"] ?? "localhost", maxMessagesPerConnection: maxPerConnection)
     }
 
     public var description: String {

@@ -57,9 +57,9 @@ struct SMTPReplyDecoder: ByteToMessageDecoder {
         if line.hasSuffix("\r") { line.removeLast() }
         let bytes = Array(line.utf8)
         guard bytes.count >= 3, bytes.count <= Self.maxLineLength, bytes[0..<3].allSatisfy({ (0x30...0x39).contains($0) }),
-              let code = Int(String(decoding: bytes[0..<3], as: UTF8.self)),
-              bytes.count == 3 || bytes[3] == UInt8(ascii: " ") || bytes[3] == UInt8(ascii: "-"),
-              pendingCode == nil || pendingCode == code, pending.count < 100
+            let code = Int(String(decoding: bytes[0..<3], as: UTF8.self)),
+            bytes.count == 3 || bytes[3] == UInt8(ascii: " ") || bytes[3] == UInt8(ascii: "-"),
+            pendingCode == nil || pendingCode == code, pending.count < 100
         else { throw Malformed(line: line) }
         pending.append(bytes.count > 4 ? String(decoding: bytes[4...], as: UTF8.self) : "")
         if bytes.count > 3, bytes[3] == UInt8(ascii: "-") {

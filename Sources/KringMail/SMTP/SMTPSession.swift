@@ -44,7 +44,9 @@ final class SMTPSession {
                 }
                 .connect(host: configuration.host, port: configuration.port).get()
         } catch {
-            throw SMTPSessionFailure(.temporaryFailure(DeliveryFailure(stage: .connect, message: "cannot connect to \(configuration.host):\(configuration.port): \(error)")))
+            throw SMTPSessionFailure(
+                .temporaryFailure(
+                    DeliveryFailure(stage: .connect, message: "cannot connect to \(configuration.host):\(configuration.port): \(error)")))
         }
         let replies: NIOLoopBound<SMTPReplyHandler>
         do {
@@ -81,7 +83,8 @@ final class SMTPSession {
             let sniName = Self.sniName(configuration.host)
             do {
                 try await channel.eventLoop.submit {
-                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tlsContext, serverHostname: sniName), position: .first)
+                    try channel.pipeline.syncOperations.addHandler(
+                        NIOSSLClientHandler(context: tlsContext, serverHostname: sniName), position: .first)
                 }.get()
             } catch {
                 throw SMTPSessionFailure(.temporaryFailure(DeliveryFailure(stage: .tls, message: "\(error)")))
@@ -110,7 +113,8 @@ final class SMTPSession {
     /// AUTH PLAIN when offered, else LOGIN; never over a plain connection.
     private func authenticate(_ credentials: SMTPConfiguration.Credentials) async throws(SMTPSessionFailure) {
         guard isTLS else {
-            throw SMTPSessionFailure(.permanentFailure(DeliveryFailure(stage: .auth, message: "credentials are only sent over TLS; set tls=starttls or tls=implicit")))
+            throw SMTPSessionFailure(
+                .permanentFailure(DeliveryFailure(stage: .auth, message: "credentials are only sent over TLS; set tls=starttls or tls=implicit")))
         }
         let mechanisms = Set((extensions["AUTH"] ?? "").uppercased().split(separator: " ").map(String.init))
         let answer: SMTPReply
@@ -136,7 +140,8 @@ final class SMTPSession {
             // An international address goes only to a relay that takes it as it is (RFC 6531); another relay would
             // refuse it or mangle it. Nothing is sent, so the connection stays usable for the next mail.
             guard extensions["SMTPUTF8"] != nil else {
-                return .permanentFailure(DeliveryFailure(stage: .mailFrom, message: "the relay does not accept international addresses (no SMTPUTF8)"))
+                return .permanentFailure(
+                    DeliveryFailure(stage: .mailFrom, message: "the relay does not accept international addresses (no SMTPUTF8)"))
             }
             mailFrom += extensions["8BITMIME"] != nil ? " BODY=8BITMIME SMTPUTF8" : " SMTPUTF8"
         }

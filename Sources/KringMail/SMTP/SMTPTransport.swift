@@ -10,7 +10,8 @@ public struct SMTPTransport: MailTransport {
     private let tlsContext: NIOSSLContext?
     private let logger: Logger
 
-    public init(_ configuration: SMTPConfiguration, writer: MIMEWriter = MIMEWriter(), logger: Logger = Logger(label: "kring.mail")) throws(MailError) {
+    public init(_ configuration: SMTPConfiguration, writer: MIMEWriter = MIMEWriter(), logger: Logger = Logger(label: "kring.mail")) throws(MailError)
+    {
         self.configuration = configuration
         self.writer = writer
         self.logger = logger
@@ -54,7 +55,8 @@ public struct SMTPTransport: MailTransport {
             do throws(SMTPSessionFailure) {
                 session = try await SMTPSession.open(configuration, tlsContext: tlsContext, logger: logger)
             } catch {
-                logger.warning("smtp connection failed", metadata: ["relay": "\(configuration)", "failure": "\(error.result.failure?.description ?? "")"])
+                logger.warning(
+                    "smtp connection failed", metadata: ["relay": "\(configuration)", "failure": "\(error.result.failure?.description ?? "")"])
                 while results.count < messages.count { await settle(error.result) }
                 break
             }
@@ -70,7 +72,8 @@ public struct SMTPTransport: MailTransport {
                 await session.quit()
             } catch {
                 session.close()
-                logger.warning("smtp connection lost", metadata: ["relay": "\(configuration)", "failure": "\(error.result.failure?.description ?? "")"])
+                logger.warning(
+                    "smtp connection lost", metadata: ["relay": "\(configuration)", "failure": "\(error.result.failure?.description ?? "")"])
                 // Lost after some messages went through: try the rest on a new connection. Lost before any did:
                 // the relay is not taking mail now, so the rest waits for a retry too.
                 let progressed = results.count > firstOnConnection

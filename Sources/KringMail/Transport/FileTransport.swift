@@ -32,7 +32,8 @@ public struct FileTransport: MailTransport {
     /// `<message-id>.eml` with anything but letters, digits, `.`, `-` and `_` replaced.
     static func fileName(for message: MailMessage) -> String {
         let safe = message.messageID.unicodeScalars.map { scalar in
-            scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "._-".unicodeScalars.contains(scalar)) ? Character(scalar) : "_"
+            scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "._-".unicodeScalars.contains(scalar))
+                ? Character(scalar) : "_"
         }
         return String(safe) + ".eml"
     }

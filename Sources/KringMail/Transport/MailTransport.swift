@@ -47,7 +47,10 @@ public enum DeliveryResult: Sendable, Equatable {
 /// Where and why a delivery failed, with the server's reply when there was one.
 public struct DeliveryFailure: Sendable, Equatable, CustomStringConvertible {
     public enum Stage: String, Sendable {
-        case message, connect, greeting, hello, tls, auth, mailFrom = "mail_from", rcptTo = "rcpt_to", data, file
+        case message, connect, greeting, hello, tls, auth
+        case mailFrom = "mail_from"
+        case rcptTo = "rcpt_to"
+        case data, file
     }
 
     public var stage: Stage

@@ -14,8 +14,10 @@ public struct RetryPolicy: Sendable, Equatable {
     /// do not hit the relay at the same moment.
     public var jitter: Double
 
-    public init(initialDelay: TimeInterval = 60, multiplier: Double = 2, maximumDelay: TimeInterval = 4 * 3600,
-                maximumAttempts: Int = 10, jitter: Double = 0.2) {
+    public init(
+        initialDelay: TimeInterval = 60, multiplier: Double = 2, maximumDelay: TimeInterval = 4 * 3600,
+        maximumAttempts: Int = 10, jitter: Double = 0.2
+    ) {
         self.initialDelay = initialDelay
         self.multiplier = multiplier
         self.maximumDelay = maximumDelay

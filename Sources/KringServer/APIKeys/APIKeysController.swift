@@ -12,7 +12,10 @@ struct APIKeysController {
         let name: String
         let scopes: [String]
         let expiresAt: Date?
-        enum CodingKeys: String, CodingKey { case name, scopes, expiresAt = "expires_at" }
+        enum CodingKeys: String, CodingKey {
+            case name, scopes
+            case expiresAt = "expires_at"
+        }
     }
 
     struct KeyResponse: ResponseEncodable, Sendable {

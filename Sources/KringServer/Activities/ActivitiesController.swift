@@ -20,8 +20,9 @@ struct ActivitiesController {
             let id = try uuid(context, "id", ActivityError.notFound)
             let items = try await services.inTenant(.activitiesRead, context) { tx, actor, now in
                 let registrations = try await Activities.registrations(activityID: id, in: tx)
-                try await TenantAudit.record("activity.registrations_read", subjectType: "activity", subjectID: id.uuidString.lowercased(),
-                                             by: actor, at: now, in: tx)
+                try await TenantAudit.record(
+                    "activity.registrations_read", subjectType: "activity", subjectID: id.uuidString.lowercased(),
+                    by: actor, at: now, in: tx)
                 return registrations
             }
             return PageResponse(items: items, nextAfter: nil)
@@ -32,7 +33,9 @@ struct ActivitiesController {
             _ = try context.requireTenant(.registrationsWrite)
             let body = try await request.decodeJSON(StatusBody.self, limit: services.settings.maxBodyBytes)
             guard let status = Registration.Status(rawValue: body.status) else {
-                throw Problem.validation([FieldError(field: "status", message: "Use one of \(Registration.Status.allCases.map(\.rawValue).joined(separator: ", ")).")])
+                throw Problem.validation([
+                    FieldError(field: "status", message: "Use one of \(Registration.Status.allCases.map(\.rawValue).joined(separator: ", ")).")
+                ])
             }
             return try await services.inTenant(.registrationsWrite, context) { tx, actor, now in
                 try await Activities.setStatus(registrationID: id, to: status, by: actor, now: now, in: tx)
@@ -50,13 +53,20 @@ struct ActivitiesController {
     }
 
     struct StatusBody: Decodable { let status: String }
-    struct EvaluationBody: Decodable { let score: Int; let comment: String? }
+    struct EvaluationBody: Decodable {
+        let score: Int
+        let comment: String?
+    }
 
     struct RegisterBody: Decodable {
         let customerID: UUID
         let pricePaidCents: Int?
         let source: String?
-        enum CodingKeys: String, CodingKey { case customerID = "customer_id", pricePaidCents = "price_paid_cents", source }
+        enum CodingKeys: String, CodingKey {
+            case customerID = "customer_id"
+            case pricePaidCents = "price_paid_cents"
+            case source
+        }
     }
 
     func list(_ request: Request, _ context: KringRequestContext) async throws -> PageResponse<Activity> {
@@ -90,8 +100,9 @@ struct ActivitiesController {
             throw Problem.validation([FieldError(field: "source", message: "Use staff, ticketing or web.")])
         }
         let registration = try await services.inTenant(.registrationsWrite, context) { tx, actor, now in
-            try await Activities.register(customerID: body.customerID, activityID: id, source: source, pricePaidCents: body.pricePaidCents ?? 0,
-                                          by: actor, now: now, in: tx)
+            try await Activities.register(
+                customerID: body.customerID, activityID: id, source: source, pricePaidCents: body.pricePaidCents ?? 0,
+                by: actor, now: now, in: tx)
         }
         return EditedResponse(status: .created, response: registration)
     }

@@ -14,7 +14,11 @@ struct AdminTenantsController {
         let name: String
         let adminEmail: String?
         let adminName: String?
-        enum CodingKeys: String, CodingKey { case slug, name, adminEmail = "admin_email", adminName = "admin_name" }
+        enum CodingKeys: String, CodingKey {
+            case slug, name
+            case adminEmail = "admin_email"
+            case adminName = "admin_name"
+        }
     }
 
     struct UpdateBody: Decodable {
@@ -25,7 +29,10 @@ struct AdminTenantsController {
     struct InviteBody: Decodable {
         let email: String
         let displayName: String?
-        enum CodingKeys: String, CodingKey { case email, displayName = "display_name" }
+        enum CodingKeys: String, CodingKey {
+            case email
+            case displayName = "display_name"
+        }
     }
 
     struct TenantResponse: ResponseEncodable, Sendable {
@@ -49,7 +56,11 @@ struct AdminTenantsController {
         let role: String
         /// One-time token to set a first password (`POST /auth/password`); only for an account this invitation created.
         let setupToken: String?
-        enum CodingKeys: String, CodingKey { case userID = "user_id", email, role, setupToken = "setup_token" }
+        enum CodingKeys: String, CodingKey {
+            case userID = "user_id"
+            case email, role
+            case setupToken = "setup_token"
+        }
     }
 
     struct CreatedTenant: ResponseEncodable {
@@ -81,11 +92,14 @@ struct AdminTenantsController {
             let tenant = try await services.provisioner.create(slug: slug, name: name, now: now, in: tx)
             var invitation: Invitation?
             if let adminEmail = email ?? nil {
-                invitation = try await Self.invite(email: adminEmail, displayName: body.adminName ?? "", role: .tenantAdmin,
-                                                   tenant: tenant, now: now, in: tx)
+                invitation = try await Self.invite(
+                    email: adminEmail, displayName: body.adminName ?? "", role: .tenantAdmin,
+                    tenant: tenant, now: now, in: tx)
             }
-            try await PlatformAudit.record(AuditEvent(action: "tenant.created", tenantID: tenant.id, actorUserID: principal.userID,
-                                                      targetType: "tenant", targetID: slug.value, ip: context.clientAddress), at: now, in: tx)
+            try await PlatformAudit.record(
+                AuditEvent(
+                    action: "tenant.created", tenantID: tenant.id, actorUserID: principal.userID,
+                    targetType: "tenant", targetID: slug.value, ip: context.clientAddress), at: now, in: tx)
             return CreatedTenant(tenant: TenantResponse(tenant), admin: invitation)
         }
         return EditedResponse(status: .created, headers: [.location: "/api/v1/admin/tenants/\(slug.value)"], response: result)
@@ -94,8 +108,10 @@ struct AdminTenantsController {
     /// Adds `email` to `tenant` with `role`, creating the account if needed. With `handingOverToken` a new account's
     /// set-up token is in the answer (Probiblio provisioning a library's first administrator); otherwise the invitee
     /// gets it by mail and the answer is the same whether or not the account existed.
-    static func invite(email: EmailAddress, displayName: String, role: Role, tenant: Tenant, handingOverToken: Bool = true, now: Date,
-                       in tx: PlatformTransaction) async throws -> Invitation {
+    static func invite(
+        email: EmailAddress, displayName: String, role: Role, tenant: Tenant, handingOverToken: Bool = true, now: Date,
+        in tx: PlatformTransaction
+    ) async throws -> Invitation {
         let (user, created) = try await StaffAccounts.findOrCreateReporting(email: email, displayName: displayName, now: now, in: tx)
         try await StaffAccounts.addMembership(userID: user.id, tenantID: tenant.id, role: role, displayName: displayName.trimmed(), now: now, in: tx)
         guard handingOverToken else {
@@ -133,15 +149,19 @@ struct AdminTenantsController {
             guard var tenant = try await TenantDirectory.find(slug: slug, in: tx) else { throw TenantError.notFound(slug.value) }
             if let status, status != tenant.status {
                 tenant = try await TenantDirectory.setStatus(status, slug: slug, now: now, in: tx)
-                try await PlatformAudit.record(AuditEvent(action: status == .suspended ? "tenant.suspended" : "tenant.resumed",
-                                                          tenantID: tenant.id, actorUserID: principal.userID, targetType: "tenant",
-                                                          targetID: slug.value, ip: context.clientAddress), at: now, in: tx)
+                try await PlatformAudit.record(
+                    AuditEvent(
+                        action: status == .suspended ? "tenant.suspended" : "tenant.resumed",
+                        tenantID: tenant.id, actorUserID: principal.userID, targetType: "tenant",
+                        targetID: slug.value, ip: context.clientAddress), at: now, in: tx)
             }
             if let name, name != tenant.name {
                 try await tx.query("UPDATE tenants SET name = \(name), updated_at = \(now) WHERE id = \(tenant.id)")
                 tenant.name = name
-                try await PlatformAudit.record(AuditEvent(action: "tenant.renamed", tenantID: tenant.id, actorUserID: principal.userID,
-                                                          targetType: "tenant", targetID: slug.value, ip: context.clientAddress), at: now, in: tx)
+                try await PlatformAudit.record(
+                    AuditEvent(
+                        action: "tenant.renamed", tenantID: tenant.id, actorUserID: principal.userID,
+                        targetType: "tenant", targetID: slug.value, ip: context.clientAddress), at: now, in: tx)
             }
             return TenantResponse(tenant)
         }
@@ -157,11 +177,14 @@ struct AdminTenantsController {
         let now = services.now()
         let invitation = try await services.db.withPlatform { tx in
             guard let tenant = try await TenantDirectory.find(slug: slug, in: tx) else { throw TenantError.notFound(slug.value) }
-            let invitation = try await Self.invite(email: email, displayName: body.displayName ?? "", role: .tenantAdmin,
-                                                   tenant: tenant, now: now, in: tx)
-            try await PlatformAudit.record(AuditEvent(action: "user.invited", tenantID: tenant.id, actorUserID: principal.userID,
-                                                      targetType: "user", targetID: invitation.userID.uuidString.lowercased(),
-                                                      ip: context.clientAddress, details: ["role": Role.tenantAdmin.rawValue]), at: now, in: tx)
+            let invitation = try await Self.invite(
+                email: email, displayName: body.displayName ?? "", role: .tenantAdmin,
+                tenant: tenant, now: now, in: tx)
+            try await PlatformAudit.record(
+                AuditEvent(
+                    action: "user.invited", tenantID: tenant.id, actorUserID: principal.userID,
+                    targetType: "user", targetID: invitation.userID.uuidString.lowercased(),
+                    ip: context.clientAddress, details: ["role": Role.tenantAdmin.rawValue]), at: now, in: tx)
             return invitation
         }
         return EditedResponse(status: .created, response: invitation)

@@ -20,16 +20,18 @@ extension AppServices {
         } catch CustomerError.notFound where !ids.isEmpty {
             try? await db.withTenant(tenant) { tx in
                 for id in ids {
-                    try await TenantAudit.record("access.unknown_customer", subjectType: "customer", subjectID: id.uuidString.lowercased(),
-                                                 by: actor, at: now, in: tx)
+                    try await TenantAudit.record(
+                        "access.unknown_customer", subjectType: "customer", subjectID: id.uuidString.lowercased(),
+                        by: actor, at: now, in: tx)
                 }
             }
             throw CustomerError.notFound
         } catch CustomerError.unknownReference(let field, let id) {
             // A field naming an unknown customer may be a probe for another library's id: audited like one.
             try? await db.withTenant(tenant) { tx in
-                try await TenantAudit.record("access.unknown_customer", subjectType: "customer", subjectID: id.uuidString.lowercased(),
-                                             by: actor, at: now, in: tx)
+                try await TenantAudit.record(
+                    "access.unknown_customer", subjectType: "customer", subjectID: id.uuidString.lowercased(),
+                    by: actor, at: now, in: tx)
             }
             throw CustomerError.unknownReference(field: field, id: id)
         }
@@ -50,4 +52,3 @@ extension AppServices {
         }
     }
 }
-

@@ -23,7 +23,8 @@ public func buildRouter(_ services: AppServices) -> Router<KringRequestContext> 
     APIKeysController(services: services).addRoutes(to: authenticated.group("api-keys"))
     BranchesController(services: services).addRoutes(to: authenticated.group("branches"))
     CustomersController(services: services).addRoutes(to: authenticated.group("customers"))
-    ActivitiesController(services: services).addRoutes(activities: authenticated.group("activities"), registrations: authenticated.group("registrations"))
+    ActivitiesController(services: services).addRoutes(
+        activities: authenticated.group("activities"), registrations: authenticated.group("registrations"))
     ComplaintsController(services: services).addRoutes(to: authenticated.group("complaints"))
     ImportsController(services: services).addRoutes(to: authenticated.group("imports"))
     SettingsController(services: services).addRoutes(to: authenticated.group("settings"))

@@ -57,7 +57,8 @@ extension Request {
         do {
             return try JSON.decoder().decode(T.self, from: Data(buffer.readableBytesView))
         } catch let error as DecodingError {
-            throw Problem.badRequest(error.explanation.detail, errors: error.explanation.field.map { [FieldError(field: $0, message: error.explanation.detail)] })
+            throw Problem.badRequest(
+                error.explanation.detail, errors: error.explanation.field.map { [FieldError(field: $0, message: error.explanation.detail)] })
         }
     }
 
@@ -133,8 +134,9 @@ struct Page {
         let query = request.uri.queryParameters
         if let raw = query["limit"] {
             guard let value = Int(String(raw)), (1...Self.maximumLimit).contains(value) else {
-                throw Problem.badRequest("limit must be a whole number from 1 to \(Self.maximumLimit).",
-                                         errors: [FieldError(field: "limit", message: "Use 1 to \(Self.maximumLimit).")])
+                throw Problem.badRequest(
+                    "limit must be a whole number from 1 to \(Self.maximumLimit).",
+                    errors: [FieldError(field: "limit", message: "Use 1 to \(Self.maximumLimit).")])
             }
             limit = value
         } else {

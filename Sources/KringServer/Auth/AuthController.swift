@@ -15,7 +15,10 @@ struct AuthController {
         let tenant: String?
         /// The code from the authenticator app (or a recovery code), for accounts with two-factor sign-in.
         let totpCode: String?
-        enum CodingKeys: String, CodingKey { case email, password, tenant, totpCode = "totp_code" }
+        enum CodingKeys: String, CodingKey {
+            case email, password, tenant
+            case totpCode = "totp_code"
+        }
     }
 
     struct RefreshBody: Decodable {
@@ -26,7 +29,10 @@ struct AuthController {
     struct PasswordBody: Decodable {
         let setupToken: String
         let password: String
-        enum CodingKeys: String, CodingKey { case setupToken = "setup_token", password }
+        enum CodingKeys: String, CodingKey {
+            case setupToken = "setup_token"
+            case password
+        }
     }
 
     /// Routes that take credentials in the body, not in `Authorization`.
@@ -79,15 +85,29 @@ struct AuthController {
             let userID = try await SetupTokens.redeem(token, now: now, in: tx)
             try await StaffAccounts.setPassword(userID: userID, hash: hash, now: now, in: tx)
             try await Sessions.revokeAll(userID: userID, tenantID: nil, reason: "password_set", now: now, in: tx)
-            try await PlatformAudit.record(AuditEvent(action: "user.password_set", actorUserID: userID, targetType: "user",
-                                                      targetID: userID.uuidString.lowercased(), ip: address), at: now, in: tx)
+            try await PlatformAudit.record(
+                AuditEvent(
+                    action: "user.password_set", actorUserID: userID, targetType: "user",
+                    targetID: userID.uuidString.lowercased(), ip: address), at: now, in: tx)
         }
     }
 
     struct MeResponse: ResponseEncodable {
-        struct User: Codable { let id: UUID; let email: String; let displayName: String }
-        struct TenantInfo: Codable { let id: UUID; let slug: String; let name: String }
-        struct Key: Codable { let id: String; let name: String; let scopes: [String] }
+        struct User: Codable {
+            let id: UUID
+            let email: String
+            let displayName: String
+        }
+        struct TenantInfo: Codable {
+            let id: UUID
+            let slug: String
+            let name: String
+        }
+        struct Key: Codable {
+            let id: String
+            let name: String
+            let scopes: [String]
+        }
         let user: User?
         let apiKey: Key?
         let tenant: TenantInfo?
@@ -101,8 +121,9 @@ struct AuthController {
         let permissions = principal.permissions.map(\.rawValue).sorted()
         switch principal.credential {
         case .apiKey(let key):
-            return MeResponse(user: nil, apiKey: .init(id: key.id, name: key.name, scopes: key.scopes.map(\.rawValue)),
-                              tenant: tenant, role: nil, permissions: permissions)
+            return MeResponse(
+                user: nil, apiKey: .init(id: key.id, name: key.name, scopes: key.scopes.map(\.rawValue)),
+                tenant: tenant, role: nil, permissions: permissions)
         case .staff(let userID, _):
             let user = try await services.db.withPlatform { tx in
                 let rows = try await tx.query("SELECT id, email, display_name FROM users WHERE id = \(userID)")
@@ -118,7 +139,8 @@ struct AuthController {
     /// Token responses must not be cached by browsers or proxies.
     private func noStore(_ pair: Authentication.TokenPair) throws -> Response {
         let data = try JSONEncoder().encode(pair)
-        return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return Response(
+            status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

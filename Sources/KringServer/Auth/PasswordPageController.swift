@@ -29,8 +29,9 @@ struct PasswordPageController {
         let form = try await FormBody.read(request, limit: services.settings.maxBodyBytes)
         let password = form.value("password") ?? ""
         if PasswordPolicy.validate(password) != nil {
-            return Self.form(status: .unprocessableContent,
-                             error: "Kies een wachtwoord van \(PasswordPolicy.minimumLength) tot \(PasswordPolicy.maximumLength) tekens.")
+            return Self.form(
+                status: .unprocessableContent,
+                error: "Kies een wachtwoord van \(PasswordPolicy.minimumLength) tot \(PasswordPolicy.maximumLength) tekens.")
         }
         guard password == form.value("password_again") else {
             return Self.form(status: .unprocessableContent, error: "De twee wachtwoorden zijn niet gelijk. Typ ze nog eens.")
@@ -40,14 +41,16 @@ struct PasswordPageController {
         } catch StaffError.invalidSetupToken {
             throw PublicFailure.invalidLink
         }
-        return PublicPage.html(title: "Je wachtwoord is ingesteld", body: PublicPage.paragraph(
-            "Je kunt nu inloggen in Kring met je e-mailadres en dit wachtwoord."))
+        return PublicPage.html(
+            title: "Je wachtwoord is ingesteld",
+            body: PublicPage.paragraph(
+                "Je kunt nu inloggen in Kring met je e-mailadres en dit wachtwoord."))
     }
 
     /// A token of the shape `SetupTokens` issues; anything else is a link that cannot work.
     private func usableToken(_ context: KringRequestContext) throws -> String {
         guard let token = context.parameters.get("token"), token.hasPrefix("krs_"), token.count <= 100,
-              token.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F })
+            token.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F })
         else { throw PublicFailure.invalidLink }
         return token
     }

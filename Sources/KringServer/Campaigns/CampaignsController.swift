@@ -3,8 +3,8 @@ import Hummingbird
 import KringAuth
 import KringCampaigns
 import KringCore
-import KringMail
 import KringDatabase
+import KringMail
 
 extension Campaign: ResponseEncodable {}
 extension CampaignStats: ResponseEncodable {}
@@ -32,14 +32,18 @@ struct CampaignsController {
             guard let id = UUID(uuidString: raw) else { throw Problem.badRequest("after must be a campaign id.") }
             after = id
         }
-        let items = try await services.inTenant(.campaignsRead, context) { tx, _, _ in try await Campaigns.list(after: after, limit: page.limit, in: tx) }
+        let items = try await services.inTenant(.campaignsRead, context) { tx, _, _ in
+            try await Campaigns.list(after: after, limit: page.limit, in: tx)
+        }
         return PageResponse(items: items, nextAfter: items.count == page.limit ? items.last?.id.uuidString.lowercased() : nil)
     }
 
     func create(_ request: Request, _ context: KringRequestContext) async throws -> EditedResponse<Campaign> {
         _ = try context.requireTenant(.campaignsWrite)
         let draft = try await request.decodeJSON(CampaignDraft.self, limit: services.settings.maxBodyBytes)
-        let campaign = try await services.inTenant(.campaignsWrite, context) { tx, actor, now in try await Campaigns.create(draft, by: actor, now: now, in: tx) }
+        let campaign = try await services.inTenant(.campaignsWrite, context) { tx, actor, now in
+            try await Campaigns.create(draft, by: actor, now: now, in: tx)
+        }
         var response = EditedResponse(status: .created, response: campaign)
         response.headers[.location] = "/api/v1/campaigns/\(campaign.id.uuidString.lowercased())"
         return response
@@ -47,7 +51,9 @@ struct CampaignsController {
 
     func read(_ context: KringRequestContext) async throws -> Campaign {
         let id = try campaignID(context)
-        return try await services.inTenant(.campaignsRead, context, record: id, "campaign", notFound: CampaignError.notFound) { tx, _, _ in try await Campaigns.find(id: id, in: tx) }
+        return try await services.inTenant(.campaignsRead, context, record: id, "campaign", notFound: CampaignError.notFound) { tx, _, _ in
+            try await Campaigns.find(id: id, in: tx)
+        }
     }
 
     func update(_ request: Request, _ context: KringRequestContext) async throws -> Campaign {
@@ -70,9 +76,10 @@ struct CampaignsController {
         let body = try await request.decodeJSON(ScheduleBody.self, limit: services.settings.maxBodyBytes)
         // Refused up front: otherwise every recipient would fail one by one after the snapshot.
         if let links = services.settings.links, let base = URL(string: links.baseURL), !MailMessage.acceptsUnsubscribeURL(base) {
-            throw Problem(status: 409, type: "https://kring.nl/problems/not-configured", title: "Not configured",
-                          detail: "Campaign mail needs a one-click unsubscribe link, which must be https: set KRING_PUBLIC_URL to the https address "
-                              + "of this Kring (plain http works only on 127.0.0.1 or localhost, for a local run).")
+            throw Problem(
+                status: 409, type: "https://kring.nl/problems/not-configured", title: "Not configured",
+                detail: "Campaign mail needs a one-click unsubscribe link, which must be https: set KRING_PUBLIC_URL to the https address "
+                    + "of this Kring (plain http works only on 127.0.0.1 or localhost, for a local run).")
         }
         return try await services.inTenant(.campaignsWrite, context, record: id, "campaign", notFound: CampaignError.notFound) { tx, actor, now in
             try await Campaigns.schedule(id: id, at: body.at, by: actor, now: now, in: tx)
@@ -88,7 +95,9 @@ struct CampaignsController {
 
     func stats(_ context: KringRequestContext) async throws -> CampaignStats {
         let id = try campaignID(context)
-        return try await services.inTenant(.campaignsRead, context, record: id, "campaign", notFound: CampaignError.notFound) { tx, _, _ in try await Campaigns.stats(id: id, in: tx) }
+        return try await services.inTenant(.campaignsRead, context, record: id, "campaign", notFound: CampaignError.notFound) { tx, _, _ in
+            try await Campaigns.stats(id: id, in: tx)
+        }
     }
 
     // MARK: Helpers
@@ -105,12 +114,14 @@ public enum CampaignJobs {
     public static let interval: TimeInterval = 60
 
     public static func handlers(db: Database, now: @escaping @Sendable () -> Date) -> [String: JobHandler] {
-        [tick: { _ in
-            let time = now()
-            try await RecurringJobs.eachActiveLibrary("the campaign scheduler", kind: tick, interval: interval, db: db, now: time) { tx in
-                try await Campaigns.tick(now: time, in: tx)
+        [
+            tick: { _ in
+                let time = now()
+                try await RecurringJobs.eachActiveLibrary("the campaign scheduler", kind: tick, interval: interval, db: db, now: time) { tx in
+                    try await Campaigns.tick(now: time, in: tx)
+                }
             }
-        }]
+        ]
     }
 
     public static func scheduleTick(at time: Date, in tx: PlatformTransaction) async throws {

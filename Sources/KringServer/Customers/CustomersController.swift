@@ -68,7 +68,8 @@ struct CustomersController {
         let found = try await services.inTenant(.customersRead, context) { tx, actor, now in
             try await Customers.search(search, by: actor, now: now, in: tx)
         }
-        return PageResponse(items: found.map(CustomerResponse.init), nextAfter: found.count == page.limit ? found.last?.id.uuidString.lowercased() : nil)
+        return PageResponse(
+            items: found.map(CustomerResponse.init), nextAfter: found.count == page.limit ? found.last?.id.uuidString.lowercased() : nil)
     }
 
     func create(_ request: Request, _ context: KringRequestContext) async throws -> EditedResponse<CustomerResponse> {
@@ -126,8 +127,11 @@ struct CustomersController {
         let export = try await services.inTenant(.customersExport, context, probing: [id]) { tx, actor, now in
             try await CustomerPrivacy.export(id: id, by: actor, now: now, in: tx)
         }
-        return EditedResponse(headers: [.contentDisposition: "attachment; filename=\"customer-\(id.uuidString.lowercased()).json\"",
-                                        .cacheControl: "no-store"], response: export)
+        return EditedResponse(
+            headers: [
+                .contentDisposition: "attachment; filename=\"customer-\(id.uuidString.lowercased()).json\"",
+                .cacheControl: "no-store",
+            ], response: export)
     }
 
     func erase(_ context: KringRequestContext) async throws -> HTTPResponse.Status {

@@ -28,23 +28,28 @@ struct HealthController {
             status = Status(status: "unavailable", database: "unreachable", migrations: nil)
         }
         let body = try JSON.encoder.encode(status)
-        return Response(status: status.status == "ok" ? .ok : .serviceUnavailable,
-                        headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        return Response(
+            status: status.status == "ok" ? .ok : .serviceUnavailable,
+            headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
     func metrics() async throws -> Response {
         let registry = services.metrics
-        registry.makeGauge(descriptor: .init(namespace: "kring", metricName: "db_connections_in_use", unitName: "",
-                                             helpText: "PostgreSQL connections lent out by the application pool"))
-            .set(Double(services.db.connectionsInUse))
+        registry.makeGauge(
+            descriptor: .init(
+                namespace: "kring", metricName: "db_connections_in_use", unitName: "",
+                helpText: "PostgreSQL connections lent out by the application pool")
+        )
+        .set(Double(services.db.connectionsInUse))
         if let depth = try? await JobQueue(db: services.db).depth(now: services.now()) {
             registry.makeGauge(descriptor: .init(namespace: "kring", metricName: "job_queue_depth", unitName: "", helpText: "Jobs due to run now"))
                 .set(Double(depth))
         }
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
-        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
     }
 }
 

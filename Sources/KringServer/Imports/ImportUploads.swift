@@ -20,13 +20,16 @@ public enum ImportUploads {
     }
 
     /// Stores an uploaded file as an import and queues it.
-    public static func start(kind: Imports.Kind, file: [UInt8], mappingJSON: String?, dryRun: Bool, markMissingEnded: Bool,
-                             principal: Principal, tenant: Tenant, services: AppServices) async throws -> ImportRun {
+    public static func start(
+        kind: Imports.Kind, file: [UInt8], mappingJSON: String?, dryRun: Bool, markMissingEnded: Bool,
+        principal: Principal, tenant: Tenant, services: AppServices
+    ) async throws -> ImportRun {
         let actor = AuditActor(userID: principal.userID, apiKeyID: principal.apiKeyID)
         let now = services.now()
         let run = try await services.db.withTenant(tenant) { tx in
-            try await Imports.create(kind: kind, file: file, mappingJSON: mappingJSON, dryRun: dryRun, markMissingEnded: markMissingEnded,
-                                     by: actor, now: now, in: tx)
+            try await Imports.create(
+                kind: kind, file: file, mappingJSON: mappingJSON, dryRun: dryRun, markMissingEnded: markMissingEnded,
+                by: actor, now: now, in: tx)
         }
         try await enqueue(run, tenant: tenant, services: services, now: now)
         return run
@@ -36,9 +39,13 @@ public enum ImportUploads {
     public static func again(dryRunID: UUID, dryRun: Bool, principal: Principal, tenant: Tenant, services: AppServices) async throws -> ImportRun? {
         let actor = AuditActor(userID: principal.userID, apiKeyID: principal.apiKeyID)
         let now = services.now()
-        guard let run = try await services.db.withTenant(tenant, { tx in
-            try await Imports.again(dryRunID: dryRunID, dryRun: dryRun, by: actor, now: now, in: tx)
-        }) else { return nil }
+        guard
+            let run = try await services.db.withTenant(
+                tenant,
+                { tx in
+                    try await Imports.again(dryRunID: dryRunID, dryRun: dryRun, by: actor, now: now, in: tx)
+                })
+        else { return nil }
         try await enqueue(run, tenant: tenant, services: services, now: now)
         return run
     }

@@ -45,8 +45,9 @@ struct ImportsController {
         } catch {
             throw Problem.tooLarge("An import file may be at most \(services.settings.maxImportBytes) bytes.")
         }
-        let run = try await ImportUploads.start(kind: kind, file: Array(buffer.readableBytesView), mappingJSON: mapping, dryRun: try flag("dry_run"),
-                                                markMissingEnded: try flag("mark_missing_ended"), principal: principal, tenant: tenant, services: services)
+        let run = try await ImportUploads.start(
+            kind: kind, file: Array(buffer.readableBytesView), mappingJSON: mapping, dryRun: try flag("dry_run"),
+            markMissingEnded: try flag("mark_missing_ended"), principal: principal, tenant: tenant, services: services)
         return EditedResponse(status: .accepted, headers: [.location: "/api/v1/imports/\(run.id.uuidString.lowercased())"], response: run)
     }
 
@@ -65,13 +66,15 @@ extension ImportRun: ResponseEncodable {}
 /// The job kinds of the B2C module, for `kring worker` (and tests).
 public enum B2CJobs {
     public static func handlers(db: Database, now: @escaping @Sendable () -> Date) -> [String: JobHandler] {
-        [Imports.jobKind: { job in
-            // A payload that does not decode fails the job (it is not silently done).
-            let payload = try UnreadableColumn.json(Imports.JobPayload.self, job.payload, column: "payload")
-            guard let tenantID = job.tenantID,
-                  let tenant = try await db.withPlatform({ tx in try await TenantDirectory.find(id: tenantID, in: tx) })
-            else { return }
-            try await Imports.run(importID: payload.importID, tenant: tenant, db: db, now: now)
-        }]
+        [
+            Imports.jobKind: { job in
+                // A payload that does not decode fails the job (it is not silently done).
+                let payload = try UnreadableColumn.json(Imports.JobPayload.self, job.payload, column: "payload")
+                guard let tenantID = job.tenantID,
+                    let tenant = try await db.withPlatform({ tx in try await TenantDirectory.find(id: tenantID, in: tx) })
+                else { return }
+                try await Imports.run(importID: payload.importID, tenant: tenant, db: db, now: now)
+            }
+        ]
     }
 }

@@ -18,26 +18,34 @@ struct ListsController {
         group.post { request, context in try await create(request, context) }
         group.get(":id") { _, context in
             let id = try listID(context)
-            return try await services.inTenant(.campaignsRead, context, record: id, "list", notFound: ListError.notFound) { tx, _, _ in try await SubscriptionLists.find(id: id, in: tx) }
+            return try await services.inTenant(.campaignsRead, context, record: id, "list", notFound: ListError.notFound) { tx, _, _ in
+                try await SubscriptionLists.find(id: id, in: tx)
+            }
         }
         group.put(":id") { request, context in try await replace(request, context) }
         group.get(":id/subscribers") { _, context in
             let id = try listID(context)
-            return try await services.inTenant(.campaignsRead, context, record: id, "list", notFound: ListError.notFound) { tx, _, _ in try await SubscriptionLists.subscriberCounts(id: id, in: tx) }
+            return try await services.inTenant(.campaignsRead, context, record: id, "list", notFound: ListError.notFound) { tx, _, _ in
+                try await SubscriptionLists.subscriberCounts(id: id, in: tx)
+            }
         }
     }
 
     func list(_ request: Request, _ context: KringRequestContext) async throws -> PageResponse<SubscriptionList> {
         let page = try Page(request)
         let after = try page.afterID("a list id")
-        let items = try await services.inTenant(.campaignsRead, context) { tx, _, _ in try await SubscriptionLists.list(after: after, limit: page.limit, in: tx) }
+        let items = try await services.inTenant(.campaignsRead, context) { tx, _, _ in
+            try await SubscriptionLists.list(after: after, limit: page.limit, in: tx)
+        }
         return PageResponse(items: items, nextAfter: page.nextAfter(items.map(\.id)))
     }
 
     func create(_ request: Request, _ context: KringRequestContext) async throws -> EditedResponse<SubscriptionList> {
         _ = try context.requireTenant(.campaignsWrite)
         let draft = try await request.decodeJSON(SubscriptionListDraft.self, limit: services.settings.maxBodyBytes)
-        let list = try await services.inTenant(.campaignsWrite, context) { tx, actor, now in try await SubscriptionLists.create(draft, by: actor, now: now, in: tx) }
+        let list = try await services.inTenant(.campaignsWrite, context) { tx, actor, now in
+            try await SubscriptionLists.create(draft, by: actor, now: now, in: tx)
+        }
         return EditedResponse(status: .created, headers: [.location: "/api/v1/lists/\(list.id.uuidString.lowercased())"], response: list)
     }
 
@@ -77,7 +85,8 @@ extension AppServices {
         let actor = AuditActor(userID: principal.userID, apiKeyID: principal.apiKeyID)
         let now = self.now()
         try? await db.withTenant(tenant) { tx in
-            try await TenantAudit.record("access.unknown_resource", subjectType: subjectType, subjectID: id.uuidString.lowercased(), by: actor, at: now, in: tx)
+            try await TenantAudit.record(
+                "access.unknown_resource", subjectType: subjectType, subjectID: id.uuidString.lowercased(), by: actor, at: now, in: tx)
         }
     }
 }

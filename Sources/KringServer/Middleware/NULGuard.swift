@@ -6,8 +6,9 @@ import KringCore
 enum NULGuard {
     /// The problem for a NUL in `field`: a client error naming the field, never the value.
     static func problem(field: String) -> Problem {
-        .badRequest("Text may not contain the NUL character (U+0000).",
-                     errors: [FieldError(field: field, message: "Remove the NUL character (U+0000).")])
+        .badRequest(
+            "Text may not contain the NUL character (U+0000).",
+            errors: [FieldError(field: field, message: "Remove the NUL character (U+0000).")])
     }
 
     /// Throws when JSON text holds an escaped NUL (`\u0000`) in a string or key, naming where it is (under `field`

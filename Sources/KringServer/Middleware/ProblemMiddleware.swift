@@ -15,12 +15,14 @@ struct ProblemMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         if let given = request.headers[.init("X-Request-ID")!], given.count <= 64,
-           given.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) {
+            given.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" })
+        {
             context.requestID = given
         }
         context.logger[metadataKey: "request_id"] = .string(context.requestID)
         if trustForwardedFor, let forwarded = request.headers[.init("X-Forwarded-For")!],
-           let last = forwarded.split(separator: ",").last?.trimmingCharacters(in: .whitespaces), !last.isEmpty {
+            let last = forwarded.split(separator: ",").last?.trimmingCharacters(in: .whitespaces), !last.isEmpty
+        {
             context.clientAddress = last
         }
         let start = ContinuousClock.now
@@ -34,12 +36,15 @@ struct ProblemMiddleware: RouterMiddleware {
         }
         response.headers[.init("X-Request-ID")!] = context.requestID
         let elapsed = ContinuousClock.now - start
-        context.logger.info("request", metadata: [
-            "method": .string(request.method.rawValue),
-            "route": .string(context.endpointPath ?? "unmatched"),
-            "status": .stringConvertible(response.status.code),
-            "ms": .stringConvertible(Double(elapsed.components.attoseconds / 1_000_000_000_000) / 1000 + Double(elapsed.components.seconds) * 1000),
-        ])
+        context.logger.info(
+            "request",
+            metadata: [
+                "method": .string(request.method.rawValue),
+                "route": .string(context.endpointPath ?? "unmatched"),
+                "status": .stringConvertible(response.status.code),
+                "ms": .stringConvertible(
+                    Double(elapsed.components.attoseconds / 1_000_000_000_000) / 1000 + Double(elapsed.components.seconds) * 1000),
+            ])
         return response
     }
 
@@ -50,13 +55,14 @@ struct ProblemMiddleware: RouterMiddleware {
             problem = convertible.problem
             if problem.status >= 500 { logger.error("request failed", metadata: ["error": "\(type(of: error))"]) }
         case let http as HTTPError:
-            problem = switch http.status {
-            case .notFound: .notFound("No route matches this path.")
-            case .contentTooLarge: .tooLarge(http.body ?? "The request body is too large.")
-            case .methodNotAllowed: Problem(status: 405, type: "https://kring.nl/problems/method-not-allowed", title: "Method not allowed")
-            case .unauthorized: .unauthorized()
-            default: Problem(status: Int(http.status.code), type: "about:blank", title: http.status.reasonPhrase, detail: http.body)
-            }
+            problem =
+                switch http.status {
+                case .notFound: .notFound("No route matches this path.")
+                case .contentTooLarge: .tooLarge(http.body ?? "The request body is too large.")
+                case .methodNotAllowed: Problem(status: 405, type: "https://kring.nl/problems/method-not-allowed", title: "Method not allowed")
+                case .unauthorized: .unauthorized()
+                default: Problem(status: Int(http.status.code), type: "about:blank", title: http.status.reasonPhrase, detail: http.body)
+                }
         case let psql as PSQLError where isConnectionLoss(psql):
             // The database went away under the request (stopped, restarted, network): try again, not a bug.
             logger.warning("database unreachable", metadata: ["error": "\(Migrator.describe(psql))"])
@@ -89,22 +95,25 @@ struct ProblemMiddleware: RouterMiddleware {
     /// The log has the SQLSTATE and the constraint's name, not the server's message: it may quote the value.
     static func databaseProblem(_ psql: PSQLError, logger: Logger) -> Problem {
         let state = psql.serverInfo?[.sqlState] ?? "-"
-        let clientProblem: Problem? = switch state {
-        case "23505": .conflict("This conflicts with an existing record.")
-        case "23503" where psql.serverInfo?[.message]?.hasPrefix("update or delete") == true:
-            .conflict("Other records still refer to this one.")
-        case "23503": .validation([], detail: "The request refers to a record that does not exist in this library.")
-        case "23502": .validation([], detail: "A required value is missing.")
-        case "23514": .validation([], detail: "A value breaks one of the rules for this record.")
-        case _ where clientDataExceptions.contains(state):
-            .validation([], detail: "A value is not valid here: badly formed, too long or out of range.")
-        default: nil
-        }
+        let clientProblem: Problem? =
+            switch state {
+            case "23505": .conflict("This conflicts with an existing record.")
+            case "23503" where psql.serverInfo?[.message]?.hasPrefix("update or delete") == true:
+                .conflict("Other records still refer to this one.")
+            case "23503": .validation([], detail: "The request refers to a record that does not exist in this library.")
+            case "23502": .validation([], detail: "A required value is missing.")
+            case "23514": .validation([], detail: "A value breaks one of the rules for this record.")
+            case _ where clientDataExceptions.contains(state):
+                .validation([], detail: "A value is not valid here: badly formed, too long or out of range.")
+            default: nil
+            }
         if let clientProblem {
-            logger.warning("database refused client input", metadata: [
-                "sqlstate": "\(state)", "table": "\(psql.serverInfo?[.tableName] ?? "-")",
-                "constraint": "\(psql.serverInfo?[.constraintName] ?? "-")",
-            ])
+            logger.warning(
+                "database refused client input",
+                metadata: [
+                    "sqlstate": "\(state)", "table": "\(psql.serverInfo?[.tableName] ?? "-")",
+                    "constraint": "\(psql.serverInfo?[.constraintName] ?? "-")",
+                ])
             return clientProblem
         }
         // The server's message and code only: PSQLError's full description carries the query's bind values.

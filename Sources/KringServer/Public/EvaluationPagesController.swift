@@ -25,9 +25,13 @@ struct EvaluationPagesController {
         } catch {
             throw PublicFailure.notFound
         }
-        guard let request = try await services.db.withTenant(link.tenant, { tx in
-            try await Activities.evaluationRequest(registrationID: registrationID, in: tx)
-        }) else { throw PublicFailure.notFound }
+        guard
+            let request = try await services.db.withTenant(
+                link.tenant,
+                { tx in
+                    try await Activities.evaluationRequest(registrationID: registrationID, in: tx)
+                })
+        else { throw PublicFailure.notFound }
         return (link, request)
     }
 
@@ -54,8 +58,9 @@ struct EvaluationPagesController {
         let now = services.now()
         do {
             try await services.db.withTenant(link.tenant) { tx in
-                try await Activities.evaluate(registrationID: request.registration.id, score: score, comment: comment?.isEmpty == false ? comment : nil,
-                                              by: .system, via: "evaluation_link", now: now, in: tx)
+                try await Activities.evaluate(
+                    registrationID: request.registration.id, score: score, comment: comment?.isEmpty == false ? comment : nil,
+                    by: .system, via: "evaluation_link", now: now, in: tx)
             }
         } catch ActivityError.alreadyEvaluated {
             return alreadyEvaluated(request)
@@ -64,8 +69,11 @@ struct EvaluationPagesController {
         } catch ActivityError.registrationNotFound {
             throw PublicFailure.notFound
         }
-        return PublicPage.html(title: "Bedankt!", body: PublicPage.paragraph("Je beoordeling van \(request.activity.title) is opgeslagen. Daar helpen "
-            + "je ons mee om onze activiteiten nog beter te maken."))
+        return PublicPage.html(
+            title: "Bedankt!",
+            body: PublicPage.paragraph(
+                "Je beoordeling van \(request.activity.title) is opgeslagen. Daar helpen "
+                    + "je ons mee om onze activiteiten nog beter te maken."))
     }
 
     private func alreadyEvaluated(_ request: Activities.EvaluationRequest) -> Response {
@@ -73,25 +81,29 @@ struct EvaluationPagesController {
     }
 
     private func notAttended(_ request: Activities.EvaluationRequest) -> Response {
-        PublicPage.html(.conflict, title: "Nog niet te beoordelen",
-                        body: PublicPage.paragraph("Je kunt \(request.activity.title) beoordelen zodra de bibliotheek heeft genoteerd dat je erbij was."))
+        PublicPage.html(
+            .conflict, title: "Nog niet te beoordelen",
+            body: PublicPage.paragraph("Je kunt \(request.activity.title) beoordelen zodra de bibliotheek heeft genoteerd dat je erbij was."))
     }
 
     private func form(_ request: Activities.EvaluationRequest, status: HTTPResponse.Status, message: String?) -> Response {
         let e = PublicPage.escape
-        let date = RecipientContexts.activityFields(id: request.activity.id, title: request.activity.title, startsAt: request.activity.startsAt,
-                                                    branch: nil)["date"] ?? ""
+        let date =
+            RecipientContexts.activityFields(
+                id: request.activity.id, title: request.activity.title, startsAt: request.activity.startsAt,
+                branch: nil)["date"] ?? ""
         let options = ([#"<option value="">Kies een cijfer</option>"#] + (1...10).map { #"<option value="\#($0)">\#($0)</option>"# }).joined()
-        let body = (message.map { #"<p role="alert"><strong>\#(e($0))</strong></p>"# } ?? "")
+        let body =
+            (message.map { #"<p role="alert"><strong>\#(e($0))</strong></p>"# } ?? "")
             + PublicPage.paragraph("Hoe vond je \(request.activity.title) op \(date)? Geef een cijfer van 1 (slecht) tot 10 (uitstekend).")
-            + """
-            <form method="post">
-            <fieldset><label for="score">Cijfer</label><select id="score" name="score" required>\(options)</select></fieldset>
-            <fieldset><label for="comment">Toelichting (mag leeg blijven)</label>
-            <textarea id="comment" name="comment" rows="5" cols="40" maxlength="\(Activities.evaluationCommentLimit)"></textarea></fieldset>
-            <button type="submit">Versturen</button>
-            </form>
-            """
+                + """
+                <form method="post">
+                <fieldset><label for="score">Cijfer</label><select id="score" name="score" required>\(options)</select></fieldset>
+                <fieldset><label for="comment">Toelichting (mag leeg blijven)</label>
+                <textarea id="comment" name="comment" rows="5" cols="40" maxlength="\(Activities.evaluationCommentLimit)"></textarea></fieldset>
+                <button type="submit">Versturen</button>
+                </form>
+                """
         return PublicPage.html(status, title: "Wat vond je ervan?", body: body)
     }
 }

@@ -24,8 +24,11 @@ enum PublicPage {
     }
 
     static func headers(contentType: String) -> HTTPFields {
-        [.contentType: contentType, .cacheControl: "no-store", .init("Referrer-Policy")!: "no-referrer", .init("X-Robots-Tag")!: "noindex",
-         .init("Content-Security-Policy")!: "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'"]
+        [
+            .contentType: contentType, .cacheControl: "no-store", .init("Referrer-Policy")!: "no-referrer", .init("X-Robots-Tag")!: "noindex",
+            .init("Content-Security-Policy")!:
+                "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'",
+        ]
     }
 
     static func escape(_ value: String) -> String { HTMLText.escape(value) }
@@ -35,7 +38,8 @@ enum PublicPage {
 
     /// A form posting back to the page's own URL with one button.
     static func button(_ label: String, hidden: [String: String] = [:]) -> String {
-        let fields = hidden.sorted { $0.key < $1.key }.map { #"<input type="hidden" name="\#(escape($0.key))" value="\#(escape($0.value))">"# }.joined()
+        let fields = hidden.sorted { $0.key < $1.key }.map { #"<input type="hidden" name="\#(escape($0.key))" value="\#(escape($0.value))">"# }
+            .joined()
         return #"<form method="post">\#(fields)<button type="submit">\#(escape(label))</button></form>"#
     }
 
@@ -49,8 +53,9 @@ enum PublicPage {
             return failure(.invalid(errors.map(\.message).joined(separator: " ")))
         } catch let problem as Problem where problem.status < 500 {
             // The form itself could not be read (too large, a NUL character): the visitor's doing, not a fault of ours.
-            return html(.init(code: problem.status), title: "Dat ging niet goed",
-                        body: paragraph("Het formulier kon niet worden gelezen. Typ je gegevens opnieuw en probeer het nog eens."))
+            return html(
+                .init(code: problem.status), title: "Dat ging niet goed",
+                body: paragraph("Het formulier kon niet worden gelezen. Typ je gegevens opnieuw en probeer het nog eens."))
         } catch {
             context.logger.error("public page failed", metadata: ["error": "\(type(of: error))"])
             return html(.internalServerError, title: "Er ging iets mis", body: paragraph("Probeer het later nog eens."))
@@ -61,7 +66,10 @@ enum PublicPage {
     static func failure(_ failure: PublicFailure) -> Response {
         switch failure {
         case .notFound: html(.notFound, title: "Niet gevonden", body: paragraph("Deze pagina bestaat niet."))
-        case .invalidLink: html(.badRequest, title: "Link niet geldig", body: paragraph("Deze link is niet (meer) geldig. Gebruik de link uit je meest recente mail."))
+        case .invalidLink:
+            html(
+                .badRequest, title: "Link niet geldig", body: paragraph("Deze link is niet (meer) geldig. Gebruik de link uit je meest recente mail.")
+            )
         case .invalid(let message): html(.unprocessableContent, title: "Dat ging niet goed", body: paragraph(message))
         }
     }
@@ -84,7 +92,9 @@ struct PublicLink {
 
     /// Resolves `:tenant` (active libraries only) and verifies `:token` for `purpose`; the token must name the same
     /// library as the path, so a link of one library never acts on another.
-    static func resolve(_ purpose: LinkSigner.Purpose, _ context: KringRequestContext, services: AppServices) async throws(PublicFailure) -> PublicLink {
+    static func resolve(
+        _ purpose: LinkSigner.Purpose, _ context: KringRequestContext, services: AppServices
+    ) async throws(PublicFailure) -> PublicLink {
         guard let links = services.settings.links else { throw .notFound }
         let tenant = try await PublicLink.tenant(context, services: services)
         guard let token = context.parameters.get("token") else { throw .invalidLink }

@@ -30,7 +30,10 @@ struct SubscriptionPagesController {
         let tenant: Tenant
         do { tenant = try await PublicLink.tenant(context, services: services) } catch { throw Problem.notFound("No such library.") }
         let json = request.headers[.contentType]?.lowercased().hasPrefix("application/json") == true
-        var email: String?, firstName: String?, keys: [String] = [], form: String?
+        var email: String?
+        var firstName: String?
+        var keys: [String] = []
+        var form: String?
         if json {
             let object = try await request.jsonObject(limit: services.settings.maxBodyBytes)
             email = object["email"] as? String
@@ -47,15 +50,17 @@ struct SubscriptionPagesController {
         guard let address = email.flatMap(EmailAddress.init) else {
             throw Problem.validation([FieldError(field: "email", message: "Give a valid e-mail address.")])
         }
-        let signUp = Subscriptions.SignUp(email: address, firstName: firstName, listKeys: keys, clientAddress: context.clientAddress,
-                                          form: form ?? request.headers[.referer])
+        let signUp = Subscriptions.SignUp(
+            email: address, firstName: firstName, listKeys: keys, clientAddress: context.clientAddress,
+            form: form ?? request.headers[.referer])
         let now = services.now()
         try await services.db.withTenant(tenant) { tx in try await Subscriptions.subscribe(signUp, links: links, now: now, in: tx) }
         let message = "Bijna klaar: als dit adres zich kan aanmelden, krijg je een mail met een link om je aanmelding te bevestigen."
         if json {
             let body = #"{"status":"accepted","detail":"\#(message)"}"#
-            return Response(status: .accepted, headers: [.contentType: "application/json", .cacheControl: "no-store"],
-                            body: .init(byteBuffer: ByteBuffer(string: body)))
+            return Response(
+                status: .accepted, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+                body: .init(byteBuffer: ByteBuffer(string: body)))
         }
         return PublicPage.html(.accepted, title: "Kijk in je mailbox", body: PublicPage.paragraph(message))
     }
@@ -65,7 +70,8 @@ struct SubscriptionPagesController {
     private func pendingSignUp(_ context: KringRequestContext) async throws -> (PublicLink, Subscriptions.PendingSignUp) {
         let link = try await PublicLink.resolve(.confirm, context, services: services)
         guard let consentID = Int64(link.claims.subject) else { throw PublicFailure.invalidLink }
-        guard let pending = try await services.db.withTenant(link.tenant, { tx in try await Subscriptions.pending(consentID: consentID, in: tx) }) else {
+        guard let pending = try await services.db.withTenant(link.tenant, { tx in try await Subscriptions.pending(consentID: consentID, in: tx) })
+        else {
             throw PublicFailure.notFound
         }
         return (link, pending)
@@ -78,8 +84,10 @@ struct SubscriptionPagesController {
             return PublicPage.html(title: "Al bevestigd", body: PublicPage.paragraph("Je aanmelding voor \(pending.list.name) is al bevestigd."))
         }
         guard pending.current else { throw PublicFailure.invalidLink }
-        return PublicPage.html(title: "Bevestig je aanmelding", body: PublicPage.paragraph("Je meldt je aan voor \(pending.list.name) van \(link.tenant.name).")
-            + PublicPage.paragraph(pending.list.consentText) + PublicPage.button("Ja, ik meld me aan"))
+        return PublicPage.html(
+            title: "Bevestig je aanmelding",
+            body: PublicPage.paragraph("Je meldt je aan voor \(pending.list.name) van \(link.tenant.name).")
+                + PublicPage.paragraph(pending.list.consentText) + PublicPage.button("Ja, ik meld me aan"))
     }
 
     func confirm(_ context: KringRequestContext) async throws -> Response {
@@ -110,8 +118,10 @@ struct SubscriptionPagesController {
     /// Asks to confirm; changes nothing (mail scanners follow links, RFC 8058 section 3.1).
     func unsubscribePage(_ context: KringRequestContext) async throws -> Response {
         let (link, send) = try await mailedSend(context)
-        return PublicPage.html(title: "Afmelden", body: PublicPage.paragraph("Wil je je afmelden voor \(unsubscribeWhat(link, send))?")
-            + PublicPage.button("Afmelden", hidden: ["List-Unsubscribe": "One-Click"]))
+        return PublicPage.html(
+            title: "Afmelden",
+            body: PublicPage.paragraph("Wil je je afmelden voor \(unsubscribeWhat(link, send))?")
+                + PublicPage.button("Afmelden", hidden: ["List-Unsubscribe": "One-Click"]))
     }
 
     /// The RFC 8058 one-click POST (`List-Unsubscribe=One-Click`) and the page's button: no cookie, no login.
@@ -133,7 +143,8 @@ struct SubscriptionPagesController {
 
     func preferencesPage(_ context: KringRequestContext) async throws -> Response {
         let (link, customerID) = try await customerLink(context)
-        guard let view = try await services.db.withTenant(link.tenant, { tx in try await PreferenceCentre.view(customerID: customerID, in: tx) }) else {
+        guard let view = try await services.db.withTenant(link.tenant, { tx in try await PreferenceCentre.view(customerID: customerID, in: tx) })
+        else {
             throw PublicFailure.notFound
         }
         return preferencesForm(view, library: link.tenant.name, notice: nil)
@@ -148,7 +159,8 @@ struct SubscriptionPagesController {
                 try await PreferenceCentre.unsubscribeFromAll(customerID: customerID, clientAddress: context.clientAddress, now: now, in: tx)
             }
             guard done else { throw PublicFailure.notFound }
-            return PublicPage.html(title: "Afgemeld", body: PublicPage.paragraph("Je krijgt geen nieuwsbrieven en acties meer van \(link.tenant.name)."))
+            return PublicPage.html(
+                title: "Afgemeld", body: PublicPage.paragraph("Je krijgt geen nieuwsbrieven en acties meer van \(link.tenant.name)."))
         }
         var branchID: UUID?
         if let raw = form.value("branch"), !raw.isEmpty {
@@ -157,9 +169,13 @@ struct SubscriptionPagesController {
         }
         let genres = form.value("genres")?.split(whereSeparator: { $0 == "," || $0 == "\n" }).map(String.init) ?? []
         let choices = PreferenceCentre.Choices(listKeys: Set(form.values("list")), favouriteBranchID: branchID, genres: genres)
-        guard let view = try await services.db.withTenant(link.tenant, { tx in
-            try await PreferenceCentre.apply(choices, customerID: customerID, clientAddress: context.clientAddress, now: now, in: tx)
-        }) else { throw PublicFailure.notFound }
+        guard
+            let view = try await services.db.withTenant(
+                link.tenant,
+                { tx in
+                    try await PreferenceCentre.apply(choices, customerID: customerID, clientAddress: context.clientAddress, now: now, in: tx)
+                })
+        else { throw PublicFailure.notFound }
         return preferencesForm(view, library: link.tenant.name, notice: "Je voorkeuren zijn opgeslagen.")
     }
 
@@ -168,18 +184,21 @@ struct SubscriptionPagesController {
         let lists = view.lists.map { choice in
             #"<label><input type="checkbox" name="list" value="\#(e(choice.list.key))"\#(choice.subscribed ? " checked" : "")> \#(e(choice.list.name))</label>"#
         }.joined()
-        let branches = ([#"<option value="">Geen voorkeur</option>"#] + view.branches.map { branch in
-            #"<option value="\#(branch.id.uuidString.lowercased())"\#(branch.id == view.favouriteBranchID ? " selected" : "")>\#(e(branch.name))</option>"#
-        }).joined()
-        let body = (notice.map(PublicPage.paragraph) ?? "") + """
-            <form method="post">
-            <fieldset><legend>Nieuwsbrieven van \(e(library))</legend>\(lists.isEmpty ? PublicPage.paragraph("Er zijn geen nieuwsbrieven.") : lists)</fieldset>
-            <fieldset><label for="branch">Favoriete vestiging</label><select id="branch" name="branch">\(branches)</select></fieldset>
-            <fieldset><label for="genres">Genres die je leuk vindt (gescheiden door komma's)</label>
-            <input id="genres" name="genres" size="40" value="\(e(view.genres.joined(separator: ", ")))"></fieldset>
-            <button type="submit" name="action" value="save">Opslaan</button>
-            </form>
-            """ + PublicPage.button("Afmelden voor alles", hidden: ["action": "unsubscribe_all"])
+        let branches =
+            ([#"<option value="">Geen voorkeur</option>"#]
+            + view.branches.map { branch in
+                #"<option value="\#(branch.id.uuidString.lowercased())"\#(branch.id == view.favouriteBranchID ? " selected" : "")>\#(e(branch.name))</option>"#
+            }).joined()
+        let body =
+            (notice.map(PublicPage.paragraph) ?? "") + """
+                <form method="post">
+                <fieldset><legend>Nieuwsbrieven van \(e(library))</legend>\(lists.isEmpty ? PublicPage.paragraph("Er zijn geen nieuwsbrieven.") : lists)</fieldset>
+                <fieldset><label for="branch">Favoriete vestiging</label><select id="branch" name="branch">\(branches)</select></fieldset>
+                <fieldset><label for="genres">Genres die je leuk vindt (gescheiden door komma's)</label>
+                <input id="genres" name="genres" size="40" value="\(e(view.genres.joined(separator: ", ")))"></fieldset>
+                <button type="submit" name="action" value="save">Opslaan</button>
+                </form>
+                """ + PublicPage.button("Afmelden voor alles", hidden: ["action": "unsubscribe_all"])
         return PublicPage.html(title: "Je voorkeuren", body: body)
     }
 }

@@ -25,15 +25,16 @@ struct TrackingController {
         guard let sendID = UUID(uuidString: link.claims.subject) else { throw Problem.badRequest("This link is not valid.") }
         let now = services.now()
         try await services.db.withTenant(link.tenant) { tx in try await Tracking.opened(sendID: sendID, now: now, in: tx) }
-        return Response(status: .ok, headers: [.contentType: "image/gif", .cacheControl: "no-store", .init("Referrer-Policy")!: "no-referrer"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: Self.pixel)))
+        return Response(
+            status: .ok, headers: [.contentType: "image/gif", .cacheControl: "no-store", .init("Referrer-Policy")!: "no-referrer"],
+            body: .init(byteBuffer: ByteBuffer(bytes: Self.pixel)))
     }
 
     /// Redirects only to the URL the token was signed for, so the route is no open redirect.
     func click(_ request: Request, _ context: KringRequestContext) async throws -> Response {
         let link = try await resolve(.click, context)
         guard let url = request.uri.queryParameters["u"].map(String.init), let target = PublicLinks.clickTarget(link.claims, url: url),
-              let scheme = URL(string: target.url)?.scheme?.lowercased(), scheme == "https" || scheme == "http"
+            let scheme = URL(string: target.url)?.scheme?.lowercased(), scheme == "https" || scheme == "http"
         else { throw Problem.badRequest("This link is not valid.") }
         let now = services.now()
         try await services.db.withTenant(link.tenant) { tx in try await Tracking.clicked(sendID: target.sendID, url: target.url, now: now, in: tx) }

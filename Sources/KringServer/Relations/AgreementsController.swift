@@ -30,7 +30,8 @@ struct AgreementsController {
             let agreement = try await services.inRelations(.relationsWrite, context) { tx, actor, now in
                 try await Agreements.create(valid, by: actor, now: now, in: tx)
             }
-            return EditedResponse(status: .created, headers: [.location: "/api/v1/agreements/\(agreement.id.uuidString.lowercased())"], response: agreement)
+            return EditedResponse(
+                status: .created, headers: [.location: "/api/v1/agreements/\(agreement.id.uuidString.lowercased())"], response: agreement)
         }
         group.get(":id") { _, context in
             let id = try agreementID(context)

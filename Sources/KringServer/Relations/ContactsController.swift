@@ -50,7 +50,8 @@ struct ContactsController {
             let id = try contactID(context)
             return try await services.inRelations(.relationsRead, context, probing: [id]) { tx, actor, now in
                 let history = try await ContactConsents.history(contactID: id, in: tx)
-                try await TenantAudit.record("contact_consent.read", subjectType: "contact", subjectID: id.uuidString.lowercased(), by: actor, at: now, in: tx)
+                try await TenantAudit.record(
+                    "contact_consent.read", subjectType: "contact", subjectID: id.uuidString.lowercased(), by: actor, at: now, in: tx)
                 return ConsentList(current: try await ContactConsents.current(contactID: id, in: tx), history: history)
             }
         }
@@ -106,8 +107,12 @@ struct ContactsController {
         let detail = try await services.inRelations(.relationsWrite, context) { tx, actor, now in
             try await Contacts.create(valid, by: actor, now: now, in: tx)
         }
-        return EditedResponse(status: .created, headers: [.location: "/api/v1/contacts/\(detail.contact.id.uuidString.lowercased())",
-                                                          .eTag: "\"\(detail.contact.version)\""], response: detail)
+        return EditedResponse(
+            status: .created,
+            headers: [
+                .location: "/api/v1/contacts/\(detail.contact.id.uuidString.lowercased())",
+                .eTag: "\"\(detail.contact.version)\"",
+            ], response: detail)
     }
 
     func replace(_ request: Request, _ context: KringRequestContext) async throws -> EditedResponse<Contact> {

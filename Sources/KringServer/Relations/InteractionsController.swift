@@ -19,8 +19,9 @@ struct InteractionsController {
             let interaction = try await services.inRelations(.relationsWrite, context) { tx, actor, now in
                 try await Interactions.create(valid, by: actor, now: now, in: tx)
             }
-            return EditedResponse(status: .created, headers: [.location: "/api/v1/interactions/\(interaction.id.uuidString.lowercased())"],
-                                  response: interaction)
+            return EditedResponse(
+                status: .created, headers: [.location: "/api/v1/interactions/\(interaction.id.uuidString.lowercased())"],
+                response: interaction)
         }
         group.get(":id") { _, context in
             let id = try interactionID(context)

@@ -27,7 +27,9 @@ struct OrdersController {
         group.post { request, context in
             _ = try context.requireTenant(.relationsWrite)
             let valid = try await request.decodeJSON(OrderDraft.self, limit: services.settings.maxBodyBytes).validate()
-            let order = try await services.inRelations(.relationsWrite, context) { tx, actor, now in try await Orders.create(valid, by: actor, now: now, in: tx) }
+            let order = try await services.inRelations(.relationsWrite, context) { tx, actor, now in
+                try await Orders.create(valid, by: actor, now: now, in: tx)
+            }
             return EditedResponse(status: .created, headers: [.location: "/api/v1/orders/\(order.id.uuidString.lowercased())"], response: order)
         }
         group.get(":id") { _, context in
@@ -44,7 +46,9 @@ struct OrdersController {
         }
         group.delete(":id") { _, context -> HTTPResponse.Status in
             let id = try orderID(context)
-            try await services.inRelations(.relationsWrite, context, probing: [id]) { tx, actor, now in try await Orders.delete(id: id, by: actor, now: now, in: tx) }
+            try await services.inRelations(.relationsWrite, context, probing: [id]) { tx, actor, now in
+                try await Orders.delete(id: id, by: actor, now: now, in: tx)
+            }
             return .noContent
         }
     }

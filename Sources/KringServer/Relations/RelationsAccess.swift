@@ -34,8 +34,9 @@ extension AppServices {
             let now = self.now()
             try? await db.withTenant(tenant) { tx in
                 for id in ids {
-                    try await TenantAudit.record("access.unknown_resource", subjectType: subject.rawValue, subjectID: id.uuidString.lowercased(),
-                                                 by: actor, at: now, in: tx)
+                    try await TenantAudit.record(
+                        "access.unknown_resource", subjectType: subject.rawValue, subjectID: id.uuidString.lowercased(),
+                        by: actor, at: now, in: tx)
                 }
             }
             throw RelationsError.notFound(subject)
@@ -85,7 +86,9 @@ struct RelationsQuery {
 
     func uuid(_ name: String) throws -> UUID? {
         guard let raw = text(name) else { return nil }
-        guard let id = UUID(uuidString: raw) else { throw Problem.badRequest("\(name) must be an id.", errors: [FieldError(field: name, message: "Not an id.")]) }
+        guard let id = UUID(uuidString: raw) else {
+            throw Problem.badRequest("\(name) must be an id.", errors: [FieldError(field: name, message: "Not an id.")])
+        }
         return id
     }
 
@@ -115,7 +118,9 @@ struct RelationsQuery {
 
     func int(_ name: String, in range: ClosedRange<Int>) throws -> Int? {
         guard let raw = text(name) else { return nil }
-        guard let value = Int(raw), range.contains(value) else { throw Problem.badRequest("\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound).") }
+        guard let value = Int(raw), range.contains(value) else {
+            throw Problem.badRequest("\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound).")
+        }
         return value
     }
 
@@ -166,7 +171,9 @@ struct RelationImportRoute {
             do {
                 mapping = try JSONDecoder().decode(RelationImportMapping.self, from: Data(raw.utf8))
             } catch {
-                throw Problem.validation([FieldError(field: "mapping", message: "Not a valid column mapping (see Deploy/mappings/\(kind.rawValue)-default.json).")])
+                throw Problem.validation([
+                    FieldError(field: "mapping", message: "Not a valid column mapping (see Deploy/mappings/\(kind.rawValue)-default.json).")
+                ])
             }
         }
         let buffer: ByteBuffer
@@ -177,7 +184,8 @@ struct RelationImportRoute {
         }
         let staff = try await services.staffByEmail(tenant)
         let importer = RelationImport(kind: kind, mapping: mapping, dryRun: dryRun)
-        return try await importer.run(Array(buffer.readableBytesView), staff: staff, by: AuditActor(userID: principal.userID, apiKeyID: principal.apiKeyID),
-                                      now: services.now(), db: services.db, tenant: tenant)
+        return try await importer.run(
+            Array(buffer.readableBytesView), staff: staff, by: AuditActor(userID: principal.userID, apiKeyID: principal.apiKeyID),
+            now: services.now(), db: services.db, tenant: tenant)
     }
 }

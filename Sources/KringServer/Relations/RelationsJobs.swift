@@ -12,12 +12,15 @@ public enum RelationsJobs {
     public static func handlers(
         db: Database, notifier: any TaskReminderNotifier = AuditTrailReminderNotifier(), now: @escaping @Sendable () -> Date
     ) -> [String: JobHandler] {
-        [taskReminders: { _ in
-            let time = now()
-            try await RecurringJobs.eachActiveLibrary("task reminders", kind: taskReminders, interval: reminderInterval, db: db, now: time) { tx in
-                try await TaskReminders.run(notifier: notifier, now: time, in: tx)
+        [
+            taskReminders: { _ in
+                let time = now()
+                try await RecurringJobs.eachActiveLibrary("task reminders", kind: taskReminders, interval: reminderInterval, db: db, now: time) {
+                    tx in
+                    try await TaskReminders.run(notifier: notifier, now: time, in: tx)
+                }
             }
-        }]
+        ]
     }
 
     /// Queues the next run unless one is waiting already (workers seed it at start, like the prune job).

@@ -37,8 +37,9 @@ struct SegmentsController {
         let (principal, _) = try context.requireTenant(.segmentsRead)
         let body = try await request.decodeJSON(PreviewBody.self, limit: services.settings.maxBodyBytes)
         guard let subject = Segment.Subject(rawValue: body.subject ?? "b2c") else {
-            throw Problem.validation([FieldError(field: "subject", message: Segment.Subject.choices)],
-                                     detail: "The segment has invalid fields or rules.")
+            throw Problem.validation(
+                [FieldError(field: "subject", message: Segment.Subject.choices)],
+                detail: "The segment has invalid fields or rules.")
         }
         // Whom a rule selects is shown only to those who build segments (see PermissionMatrix); contacts only to those
         // who may also read business relations.
@@ -55,14 +56,17 @@ struct SegmentsController {
             guard let id = UUID(uuidString: raw) else { throw Problem.badRequest("after must be a segment id.") }
             after = id
         }
-        let items = try await services.inTenant(.segmentsRead, context) { tx, _, _ in try await Segments.list(after: after, limit: page.limit, in: tx) }
+        let items = try await services.inTenant(.segmentsRead, context) { tx, _, _ in try await Segments.list(after: after, limit: page.limit, in: tx)
+        }
         return PageResponse(items: items, nextAfter: items.count == page.limit ? items.last?.id.uuidString.lowercased() : nil)
     }
 
     func create(_ request: Request, _ context: KringRequestContext) async throws -> EditedResponse<Segment> {
         _ = try context.requireTenant(.segmentsWrite)
         let draft = try await request.decodeJSON(SegmentDraft.self, limit: services.settings.maxBodyBytes)
-        let segment = try await services.inTenant(.segmentsWrite, context) { tx, actor, now in try await Segments.create(draft, by: actor, now: now, in: tx) }
+        let segment = try await services.inTenant(.segmentsWrite, context) { tx, actor, now in
+            try await Segments.create(draft, by: actor, now: now, in: tx)
+        }
         var response = versioned(segment, status: .created)
         response.headers[.location] = "/api/v1/segments/\(segment.id.uuidString.lowercased())"
         return response
@@ -105,7 +109,9 @@ struct SegmentsController {
 
     func count(_ context: KringRequestContext) async throws -> SegmentCount {
         let id = try segmentID(context)
-        return try await services.inTenant(.segmentsRead, context, record: id, "segment", notFound: SegmentError.notFound) { tx, _, now in try await Segments.count(id: id, now: now, in: tx) }
+        return try await services.inTenant(.segmentsRead, context, record: id, "segment", notFound: SegmentError.notFound) { tx, _, now in
+            try await Segments.count(id: id, now: now, in: tx)
+        }
     }
 
     // MARK: Helpers

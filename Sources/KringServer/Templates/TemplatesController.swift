@@ -32,14 +32,18 @@ struct TemplatesController {
             guard let id = UUID(uuidString: raw) else { throw Problem.badRequest("after must be a template id.") }
             after = id
         }
-        let items = try await services.inTenant(.campaignsRead, context) { tx, _, _ in try await Templates.list(after: after, limit: page.limit, in: tx) }
+        let items = try await services.inTenant(.campaignsRead, context) { tx, _, _ in
+            try await Templates.list(after: after, limit: page.limit, in: tx)
+        }
         return PageResponse(items: items, nextAfter: items.count == page.limit ? items.last?.id.uuidString.lowercased() : nil)
     }
 
     func create(_ request: Request, _ context: KringRequestContext) async throws -> EditedResponse<Template> {
         _ = try context.requireTenant(.campaignsWrite)
         let draft = try await request.decodeJSON(TemplateDraft.self, limit: services.settings.maxBodyBytes)
-        let template = try await services.inTenant(.campaignsWrite, context) { tx, actor, now in try await Templates.create(draft, by: actor, now: now, in: tx) }
+        let template = try await services.inTenant(.campaignsWrite, context) { tx, actor, now in
+            try await Templates.create(draft, by: actor, now: now, in: tx)
+        }
         var response = versioned(template, status: .created)
         response.headers[.location] = "/api/v1/templates/\(template.id.uuidString.lowercased())"
         return response
@@ -70,7 +74,8 @@ struct TemplatesController {
         } else {
             throw TemplateError.versionRequired
         }
-        let template = try await services.inTenant(.campaignsWrite, context, record: id, "template", notFound: TemplateError.notFound) { tx, actor, now in
+        let template = try await services.inTenant(.campaignsWrite, context, record: id, "template", notFound: TemplateError.notFound) {
+            tx, actor, now in
             try await Templates.replace(id: id, with: draft, expectedVersion: expected, by: actor, now: now, in: tx)
         }
         return versioned(template)
@@ -85,7 +90,11 @@ struct TemplatesController {
         /// What a send's context would hold, e.g. `{"activity_id": ...}` for a reminder.
         let context: [String: String]?
 
-        enum CodingKeys: String, CodingKey { case customerId = "customer_id", contactId = "contact_id", version, subject, context }
+        enum CodingKeys: String, CodingKey {
+            case customerId = "customer_id"
+            case contactId = "contact_id"
+            case version, subject, context
+        }
     }
 
     func preview(_ request: Request, _ context: KringRequestContext) async throws -> EditedResponse<TemplatePreview> {
@@ -105,14 +114,19 @@ struct TemplatesController {
         }
         let preview: TemplatePreview
         do {
-            preview = try await services.inTenant(.campaignsWrite, context, record: id, "template", notFound: TemplateError.notFound,
-                                                  probing: recipient.customerID.map { [$0] } ?? []) { tx, actor, now in
-                try await Templates.preview(id: id, version: body.version, subject: body.subject, recipient: recipient,
-                                            sendContext: body.context ?? [:], library: tenant.name, by: actor, now: now, in: tx)
+            preview = try await services.inTenant(
+                .campaignsWrite, context, record: id, "template", notFound: TemplateError.notFound,
+                probing: recipient.customerID.map { [$0] } ?? []
+            ) { tx, actor, now in
+                try await Templates.preview(
+                    id: id, version: body.version, subject: body.subject, recipient: recipient,
+                    sendContext: body.context ?? [:], library: tenant.name, by: actor, now: now, in: tx)
             }
         } catch RelationsError.notFound(.contact) {
             // Maybe another library's contact: the probe is audited, as for an unknown customer.
-            if let contact = recipient.contactID { try await services.auditUnknownResource("contact", id: contact, permission: .campaignsWrite, context) }
+            if let contact = recipient.contactID {
+                try await services.auditUnknownResource("contact", id: contact, permission: .campaignsWrite, context)
+            }
             throw RelationsError.notFound(.contact)
         }
         // The mail shows the customer's personal data.

@@ -30,15 +30,20 @@ public struct StaffAdministration: Sendable {
         let email = EmailAddress(rawEmail)
         if email == nil { errors.append(FieldError(field: "email", message: "Not a valid e-mail address.")) }
         let role = Role(rawValue: rawRole).flatMap { Role.tenantRoles.contains($0) ? $0 : nil }
-        if role == nil { errors.append(StaffError.notATenantRole(rawRole).problem.errors?.first ?? FieldError(field: "role", message: "Unknown role.")) }
+        if role == nil {
+            errors.append(StaffError.notATenantRole(rawRole).problem.errors?.first ?? FieldError(field: "role", message: "Unknown role."))
+        }
         guard errors.isEmpty, let email, let role else { throw Problem.validation(errors) }
         let now = services.now()
         return try await services.db.withPlatform { tx in
-            let invitation = try await AdminTenantsController.invite(email: email, displayName: displayName ?? "", role: role,
-                                                                     tenant: tenant, handingOverToken: false, now: now, in: tx)
-            try await PlatformAudit.record(AuditEvent(action: "user.invited", tenantID: tenant.id, actorUserID: actor,
-                                                      targetType: "user", targetID: invitation.userID.uuidString.lowercased(),
-                                                      ip: address, details: ["role": role.rawValue]), at: now, in: tx)
+            let invitation = try await AdminTenantsController.invite(
+                email: email, displayName: displayName ?? "", role: role,
+                tenant: tenant, handingOverToken: false, now: now, in: tx)
+            try await PlatformAudit.record(
+                AuditEvent(
+                    action: "user.invited", tenantID: tenant.id, actorUserID: actor,
+                    targetType: "user", targetID: invitation.userID.uuidString.lowercased(),
+                    ip: address, details: ["role": role.rawValue]), at: now, in: tx)
             return (invitation.userID, invitation.email, role)
         }
     }
@@ -53,12 +58,15 @@ public struct StaffAdministration: Sendable {
         let now = services.now()
         do {
             return try await services.db.withPlatform { tx in
-                let member = try await StaffAccounts.updateMember(userID: userID, tenantID: tenant.id, role: role, disabled: disabled, now: now, in: tx)
+                let member = try await StaffAccounts.updateMember(
+                    userID: userID, tenantID: tenant.id, role: role, disabled: disabled, now: now, in: tx)
                 var details: [String: String] = ["role": member.role.rawValue]
                 if let disabled { details["disabled"] = String(disabled) }
-                try await PlatformAudit.record(AuditEvent(action: "membership.updated", tenantID: tenant.id, actorUserID: actor,
-                                                          targetType: "user", targetID: userID.uuidString.lowercased(),
-                                                          ip: address, details: details), at: now, in: tx)
+                try await PlatformAudit.record(
+                    AuditEvent(
+                        action: "membership.updated", tenantID: tenant.id, actorUserID: actor,
+                        targetType: "user", targetID: userID.uuidString.lowercased(),
+                        ip: address, details: details), at: now, in: tx)
                 return member
             }
         } catch StaffError.notFound {
@@ -82,26 +90,33 @@ public struct StaffAdministration: Sendable {
         // Probiblio) is reset by Probiblio, so one library cannot weaken another's sign-in.
         let sharedAccount = try await services.db.withPlatform { tx in
             let elsewhere = try await StaffAccounts.isMemberElsewhere(userID: userID, tenantID: tenant.id, in: tx)
-            let platformAdmin = try await tx.query("SELECT 1 FROM platform.platform_admins WHERE user_id = \(userID)").decode(Int.self).first { _ in true }
+            let platformAdmin = try await tx.query("SELECT 1 FROM platform.platform_admins WHERE user_id = \(userID)").decode(Int.self).first { _ in
+                true
+            }
             return elsewhere || platformAdmin != nil
         }
         guard !sharedAccount else { throw StaffError.sharedAccount }
         try await services.db.withPlatform { tx in
             try await TwoFactor.reset(userID: userID, now: now, in: tx)
             try await Sessions.revokeAll(userID: userID, tenantID: tenant.id, reason: "two_factor_reset", now: now, in: tx)
-            try await PlatformAudit.record(AuditEvent(action: "two_factor.reset", tenantID: tenant.id, actorUserID: actor,
-                                                      targetType: "user", targetID: userID.uuidString.lowercased(), ip: address), at: now, in: tx)
+            try await PlatformAudit.record(
+                AuditEvent(
+                    action: "two_factor.reset", tenantID: tenant.id, actorUserID: actor,
+                    targetType: "user", targetID: userID.uuidString.lowercased(), ip: address), at: now, in: tx)
         }
     }
 
     private func auditForeignProbe(userID: UUID, now: Date) async {
-        let foreign = (try? await services.db.withPlatform { tx in
-            try await StaffAccounts.isMemberElsewhere(userID: userID, tenantID: tenant.id, in: tx)
-        }) ?? false
+        let foreign =
+            (try? await services.db.withPlatform { tx in
+                try await StaffAccounts.isMemberElsewhere(userID: userID, tenantID: tenant.id, in: tx)
+            }) ?? false
         guard foreign else { return }
-        await PlatformAudit.record(AuditEvent(action: "access.foreign_resource", tenantID: tenant.id, actorUserID: principal.userID,
-                                              actorAPIKeyID: principal.apiKeyID, targetType: "user",
-                                              targetID: userID.uuidString.lowercased(), ip: address), at: now, using: services.db)
+        await PlatformAudit.record(
+            AuditEvent(
+                action: "access.foreign_resource", tenantID: tenant.id, actorUserID: principal.userID,
+                actorAPIKeyID: principal.apiKeyID, targetType: "user",
+                targetID: userID.uuidString.lowercased(), ip: address), at: now, using: services.db)
     }
 
     // MARK: API keys
@@ -117,9 +132,11 @@ public struct StaffAdministration: Sendable {
             let created = try await APIKeys.create(
                 tenantID: tenant.id, name: name, scopes: scopes, expiresAt: expiresAt,
                 environment: services.settings.environment, createdBy: actor, now: now, in: tx)
-            try await PlatformAudit.record(AuditEvent(action: "api_key.created", tenantID: tenant.id, actorUserID: actor,
-                                                      targetType: "api_key", targetID: created.key.id, ip: address,
-                                                      details: ["scopes": created.key.scopes.map(\.rawValue).joined(separator: " ")]), at: now, in: tx)
+            try await PlatformAudit.record(
+                AuditEvent(
+                    action: "api_key.created", tenantID: tenant.id, actorUserID: actor,
+                    targetType: "api_key", targetID: created.key.id, ip: address,
+                    details: ["scopes": created.key.scopes.map(\.rawValue).joined(separator: " ")]), at: now, in: tx)
             return (created.key, created.secret)
         }
     }
@@ -130,14 +147,18 @@ public struct StaffAdministration: Sendable {
         do {
             try await services.db.withPlatform { tx in
                 let key = try await APIKeys.revoke(id: id, tenantID: tenant.id, now: now, in: tx)
-                try await PlatformAudit.record(AuditEvent(action: "api_key.revoked", tenantID: tenant.id, actorUserID: actor,
-                                                          targetType: "api_key", targetID: key.id, ip: address), at: now, in: tx)
+                try await PlatformAudit.record(
+                    AuditEvent(
+                        action: "api_key.revoked", tenantID: tenant.id, actorUserID: actor,
+                        targetType: "api_key", targetID: key.id, ip: address), at: now, in: tx)
             }
         } catch APIKeyError.notFound {
             let foreign = (try? await services.db.withPlatform { tx in try await APIKeys.exists(id: id, in: tx) }) ?? false
             if foreign {
-                await PlatformAudit.record(AuditEvent(action: "access.foreign_resource", tenantID: tenant.id, actorUserID: actor,
-                                                      targetType: "api_key", targetID: id, ip: address), at: now, using: services.db)
+                await PlatformAudit.record(
+                    AuditEvent(
+                        action: "access.foreign_resource", tenantID: tenant.id, actorUserID: actor,
+                        targetType: "api_key", targetID: id, ip: address), at: now, using: services.db)
             }
             throw APIKeyError.notFound
         }

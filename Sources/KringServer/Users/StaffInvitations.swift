@@ -45,41 +45,46 @@ public enum StaffInvitations {
     ) -> [String: JobHandler] {
         // A set-up link is a credential: never sent over plain http to another machine (loopback is a local run).
         let linksSafe = URL(string: publicURL).map(MailMessage.acceptsUnsubscribeURL) ?? false
-        return [jobKind: { job in
-            let payload = try UnreadableColumn.json(Payload.self, job.payload, column: "payload")
-            guard let tenantID = job.tenantID else { return }
-            let time = now()
-            let found: (tenant: Tenant, member: TenantMember, token: String?)? = try await db.withPlatform { tx in
-                guard let tenant = try await TenantDirectory.find(id: tenantID, in: tx),
-                      let member = try await StaffAccounts.member(userID: payload.userID, tenantID: tenantID, in: tx),
-                      !member.disabled, !member.user.disabled
-                else { return nil }
-                let needsPassword = try await !StaffAccounts.hasPassword(userID: payload.userID, in: tx)
-                guard !needsPassword || linksSafe else { throw UnsafeLinks() }
-                let token = needsPassword ? try await SetupTokens.issue(userID: payload.userID, now: time, in: tx) : nil
-                return (tenant, member, token)
+        return [
+            jobKind: { job in
+                let payload = try UnreadableColumn.json(Payload.self, job.payload, column: "payload")
+                guard let tenantID = job.tenantID else { return }
+                let time = now()
+                let found: (tenant: Tenant, member: TenantMember, token: String?)? = try await db.withPlatform { tx in
+                    guard let tenant = try await TenantDirectory.find(id: tenantID, in: tx),
+                        let member = try await StaffAccounts.member(userID: payload.userID, tenantID: tenantID, in: tx),
+                        !member.disabled, !member.user.disabled
+                    else { return nil }
+                    let needsPassword = try await !StaffAccounts.hasPassword(userID: payload.userID, in: tx)
+                    guard !needsPassword || linksSafe else { throw UnsafeLinks() }
+                    let token = needsPassword ? try await SetupTokens.issue(userID: payload.userID, now: time, in: tx) : nil
+                    return (tenant, member, token)
+                }
+                // The membership was withdrawn (or the account disabled) before the mail went: nothing to say.
+                guard let found else { return }
+                let settings = try await db.withTenant(found.tenant) { tx in try await MailSettings.load(in: tx) }
+                guard let senderAddress = settings.fromAddress ?? fallbackSender else {
+                    logger.error(
+                        "invitation not mailed: the library has no sender address and KRING_MAIL_FROM is not set",
+                        metadata: ["tenant": "\(found.tenant.slug.value)"])
+                    return
+                }
+                let sender = try MailSender(
+                    from: MailAddress(senderAddress, name: settings.fromName ?? found.tenant.name),
+                    replyTo: settings.replyTo.map { try MailAddress($0) })
+                let user = found.member.user
+                let text = body(user: user, library: found.tenant.name, role: dutchName(found.member.role), token: found.token, publicURL: publicURL)
+                let message = try sender.message(
+                    to: MailAddress(user.email, name: user.displayName),
+                    subject: "Je bent uitgenodigd voor Kring van \(found.tenant.name)", text: text)
+                switch await transport.send(message) {
+                case .sent: return
+                case .temporaryFailure(let failure): throw DeliveryPostponed(description: "invitation mail postponed: \(failure.stage.rawValue)")
+                case .permanentFailure(let failure):
+                    logger.error("invitation mail refused", metadata: ["tenant": "\(found.tenant.slug.value)", "stage": "\(failure.stage.rawValue)"])
+                }
             }
-            // The membership was withdrawn (or the account disabled) before the mail went: nothing to say.
-            guard let found else { return }
-            let settings = try await db.withTenant(found.tenant) { tx in try await MailSettings.load(in: tx) }
-            guard let senderAddress = settings.fromAddress ?? fallbackSender else {
-                logger.error("invitation not mailed: the library has no sender address and KRING_MAIL_FROM is not set",
-                             metadata: ["tenant": "\(found.tenant.slug.value)"])
-                return
-            }
-            let sender = try MailSender(from: MailAddress(senderAddress, name: settings.fromName ?? found.tenant.name),
-                                        replyTo: settings.replyTo.map { try MailAddress($0) })
-            let user = found.member.user
-            let text = body(user: user, library: found.tenant.name, role: dutchName(found.member.role), token: found.token, publicURL: publicURL)
-            let message = try sender.message(to: MailAddress(user.email, name: user.displayName),
-                                             subject: "Je bent uitgenodigd voor Kring van \(found.tenant.name)", text: text)
-            switch await transport.send(message) {
-            case .sent: return
-            case .temporaryFailure(let failure): throw DeliveryPostponed(description: "invitation mail postponed: \(failure.stage.rawValue)")
-            case .permanentFailure(let failure):
-                logger.error("invitation mail refused", metadata: ["tenant": "\(found.tenant.slug.value)", "stage": "\(failure.stage.rawValue)"])
-            }
-        }]
+        ]
     }
 
     /// The page where an invitee sets a first password, under the public address.

@@ -13,7 +13,11 @@ struct UsersController {
         let email: String
         let displayName: String?
         let role: String
-        enum CodingKeys: String, CodingKey { case email, displayName = "display_name", role }
+        enum CodingKeys: String, CodingKey {
+            case email
+            case displayName = "display_name"
+            case role
+        }
     }
 
     struct UpdateBody: Decodable {
@@ -69,8 +73,10 @@ struct UsersController {
         let body = try await request.decodeJSON(InviteBody.self, limit: services.settings.maxBodyBytes)
         // The invitee learns the way in by mail; the answer must not tell the inviter whether the account existed.
         let invited = try await administration.invite(email: body.email, displayName: body.displayName, role: body.role)
-        return EditedResponse(status: .created, response: AdminTenantsController.Invitation(
-            userID: invited.userID, email: invited.email, role: invited.role.rawValue, setupToken: nil))
+        return EditedResponse(
+            status: .created,
+            response: AdminTenantsController.Invitation(
+                userID: invited.userID, email: invited.email, role: invited.role.rawValue, setupToken: nil))
     }
 
     func update(_ request: Request, _ context: KringRequestContext) async throws -> MemberResponse {

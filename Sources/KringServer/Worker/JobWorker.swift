@@ -19,9 +19,11 @@ public struct JobWorker: Service {
     public let now: @Sendable () -> Date
     public let logger: Logger
 
-    public init(queue: JobQueue, handlers: [String: JobHandler], name: String = "worker-\(ProcessInfo.processInfo.processIdentifier)",
-                batchSize: Int = 10, lease: Duration = .seconds(300), pollInterval: Duration = .seconds(1),
-                now: @escaping @Sendable () -> Date, logger: Logger) {
+    public init(
+        queue: JobQueue, handlers: [String: JobHandler], name: String = "worker-\(ProcessInfo.processInfo.processIdentifier)",
+        batchSize: Int = 10, lease: Duration = .seconds(300), pollInterval: Duration = .seconds(1),
+        now: @escaping @Sendable () -> Date, logger: Logger
+    ) {
         self.queue = queue
         self.handlers = handlers
         self.name = name
@@ -85,22 +87,27 @@ public enum PlatformJobs {
     public static let pruneInterval: TimeInterval = 3600
 
     public static func handlers(db: Database, now: @escaping @Sendable () -> Date) -> [String: JobHandler] {
-        [prune: { _ in
-            let time = now()
-            try await db.withPlatform { tx in
-                try await tx.query("DELETE FROM refresh_token_families WHERE expires_at < \(time.addingTimeInterval(-86400))")
-                try await tx.query("DELETE FROM password_setup_tokens WHERE expires_at < \(time.addingTimeInterval(-86400))")
-                try await BrowserSessions.purgeIdle(now: time, in: tx)
-                try await tx.query("DELETE FROM login_throttle WHERE last_failure_at < \(time.addingTimeInterval(-86400)) AND (locked_until IS NULL OR locked_until < \(time))")
-                try await schedulePrune(at: time.addingTimeInterval(pruneInterval), in: tx)
+        [
+            prune: { _ in
+                let time = now()
+                try await db.withPlatform { tx in
+                    try await tx.query("DELETE FROM refresh_token_families WHERE expires_at < \(time.addingTimeInterval(-86400))")
+                    try await tx.query("DELETE FROM password_setup_tokens WHERE expires_at < \(time.addingTimeInterval(-86400))")
+                    try await BrowserSessions.purgeIdle(now: time, in: tx)
+                    try await tx.query(
+                        "DELETE FROM login_throttle WHERE last_failure_at < \(time.addingTimeInterval(-86400)) AND (locked_until IS NULL OR locked_until < \(time))"
+                    )
+                    try await schedulePrune(at: time.addingTimeInterval(pruneInterval), in: tx)
+                }
             }
-        }]
+        ]
     }
 
     /// Queues the next prune unless one is waiting already (the job re-schedules itself; workers seed it at start).
     /// A running prune is still `queued` but leased, so it does not count as waiting.
     public static func schedulePrune(at time: Date, in tx: PlatformTransaction) async throws {
-        try await tx.query("""
+        try await tx.query(
+            """
             INSERT INTO jobs (kind, run_at, created_at)
             SELECT \(prune), \(time), \(time)
             WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE kind = \(prune) AND status = 'queued' AND locked_until IS NULL)

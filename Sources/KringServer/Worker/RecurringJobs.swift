@@ -29,7 +29,8 @@ enum RecurringJobs {
 
     /// Queues a run of `kind` unless one is waiting already (workers seed their recurring jobs at start).
     static func queueOnce(_ kind: String, at time: Date, in tx: PlatformTransaction) async throws {
-        try await tx.query("""
+        try await tx.query(
+            """
             INSERT INTO jobs (kind, run_at, created_at)
             SELECT \(kind), \(time), \(time)
             WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE kind = \(kind) AND status = 'queued' AND locked_until IS NULL)

@@ -30,8 +30,10 @@ struct ActivityPages {
     }
 
     /// Runs `body` for one activity; another library's id answers 404 and is audited.
-    private func forActivity<T: Sendable>(_ permission: Permission, _ context: KringRequestContext, _ id: UUID,
-                                          _ body: (TenantTransaction, AuditActor, Date) async throws -> T) async throws -> T {
+    private func forActivity<T: Sendable>(
+        _ permission: Permission, _ context: KringRequestContext, _ id: UUID,
+        _ body: (TenantTransaction, AuditActor, Date) async throws -> T
+    ) async throws -> T {
         try await services.inTenant(permission, context, record: id, "activity", notFound: ActivityError.notFound, body)
     }
 
@@ -50,7 +52,6 @@ struct ActivityPages {
         let places: String
         let full: Bool
     }
-
 
     struct WeekModel {
         let chrome: Chrome
@@ -101,20 +102,24 @@ struct ActivityPages {
             let activities = try await Activities.between(start, end, branchID: branchID, in: tx)
             var waiting: [UUID: Int] = [:]
             let ids = activities.map(\.id)
-            for try await (id, count) in try await tx.query("""
+            for try await (id, count) in try await tx.query(
+                """
                 SELECT activity_id, count(*)::int FROM registrations WHERE status = 'waitlisted' AND activity_id = ANY(\(ids)) GROUP BY activity_id
-                """).decode((UUID, Int).self) { waiting[id] = count }
+                """
+            ).decode((UUID, Int).self) { waiting[id] = count }
             return (activities, try await Branches.list(in: tx), waiting)
         }
         let branchNames = Dictionary(uniqueKeysWithValues: branches.map { ($0.id, $0.name) })
         var days: [Day] = []
         for offset in 0..<7 {
             guard let day = Dutch.calendar.date(byAdding: .day, value: offset, to: start),
-                  let next = Dutch.calendar.date(byAdding: .day, value: 1, to: day) else { continue }
+                let next = Dutch.calendar.date(byAdding: .day, value: 1, to: day)
+            else { continue }
             let items = activities.filter { $0.startsAt >= day && $0.startsAt < next }.map { activity -> Item in
                 let (places, full) = Self.places(activity, waiting: waiting[activity.id] ?? 0)
-                return Item(href: "/activiteiten/\(activity.id.lower)", time: "\(Dutch.time(activity.startsAt))–\(Dutch.time(activity.endsAt))",
-                            title: activity.title, branch: activity.branchID.flatMap { branchNames[$0] } ?? "", places: places, full: full)
+                return Item(
+                    href: "/activiteiten/\(activity.id.lower)", time: "\(Dutch.time(activity.startsAt))–\(Dutch.time(activity.endsAt))",
+                    title: activity.title, branch: activity.branchID.flatMap { branchNames[$0] } ?? "", places: places, full: full)
             }
             if !items.isEmpty {
                 let weekday = Dutch.weekdays[Dutch.calendar.component(.weekday, from: day) - 1]
@@ -184,25 +189,32 @@ struct ActivityPages {
         let staff = try Staff(context)
         let id = try activityID(context)
         let (activity, roster, evaluations, branches) = try await forActivity(.activitiesRead, context, id) { tx, actor, now in
-            (try await Activities.find(id, in: tx), try await Activities.roster(activityID: id, by: actor, now: now, in: tx),
-             try await Activities.evaluations(activityID: id, in: tx), try await Branches.list(in: tx))
+            (
+                try await Activities.find(id, in: tx), try await Activities.roster(activityID: id, by: actor, now: now, in: tx),
+                try await Activities.evaluations(activityID: id, in: tx), try await Branches.list(in: tx)
+            )
         }
         func person(_ line: Activities.RosterLine) -> Person {
             let status = line.registration.status
-            return Person(registrationID: line.registration.id.lower, name: line.customerName.isEmpty ? "(naam onbekend)" : line.customerName,
-                          memberNumber: line.memberNumber, status: CustomerPages.registrationNames[status] ?? status.rawValue,
-                          isBooked: status == .booked, isAttended: status == .attended, isNoShow: status == .noShow,
-                          isWaitlisted: status == .waitlisted)
+            return Person(
+                registrationID: line.registration.id.lower, name: line.customerName.isEmpty ? "(naam onbekend)" : line.customerName,
+                memberNumber: line.memberNumber, status: CustomerPages.registrationNames[status] ?? status.rawValue,
+                isBooked: status == .booked, isAttended: status == .attended, isNoShow: status == .noShow,
+                isWaitlisted: status == .waitlisted)
         }
         let waiting = roster.filter { $0.registration.status == .waitlisted }
         let (places, _) = Self.places(activity, waiting: waiting.count)
         let model = ShowModel(
-            chrome: staff.chrome(activity.title, area: "/activiteiten",
-                                 notice: request.uri.queryParameters["gedaan"].flatMap { Self.notices[String($0)] }),
+            chrome: staff.chrome(
+                activity.title, area: "/activiteiten",
+                notice: request.uri.queryParameters["gedaan"].flatMap { Self.notices[String($0)] }),
             activityID: id.lower, title: activity.title,
-            when: Self.capitalised("\(Dutch.weekdays[Dutch.calendar.component(.weekday, from: activity.startsAt) - 1]) \(Dutch.dateTime(activity.startsAt))–\(Dutch.time(activity.endsAt))"),
+            when: Self.capitalised(
+                "\(Dutch.weekdays[Dutch.calendar.component(.weekday, from: activity.startsAt) - 1]) \(Dutch.dateTime(activity.startsAt))–\(Dutch.time(activity.endsAt))"
+            ),
             branch: activity.branchID.flatMap { id in branches.first { $0.id == id }?.name } ?? "geen vestiging",
-            category: activity.category, price: activity.priceCents == 0 ? "Gratis" : Dutch.amount(cents: activity.priceCents), places: Self.capitalised(places),
+            category: activity.category, price: activity.priceCents == 0 ? "Gratis" : Dutch.amount(cents: activity.priceCents),
+            places: Self.capitalised(places),
             present: roster.filter { [.booked, .attended, .noShow].contains($0.registration.status) }.map(person),
             waiting: waiting.map(person), cancelled: roster.filter { $0.registration.status == .cancelled }.map(person),
             nobody: roster.isEmpty, hasPresent: roster.contains { [.booked, .attended, .noShow].contains($0.registration.status) },
@@ -212,13 +224,16 @@ struct ActivityPages {
             comments: Array(evaluations.comments.prefix(10)), canRegister: staff.may(.registrationsWrite),
             canManage: staff.may(.activitiesManage), door: door, here: door ? "/activiteiten/\(id.lower)/deur" : "/activiteiten/\(id.lower)",
             error: error, registerValue: typed)
-        return WebResponse.html(try templates.render(door ? "activities/door" : "activities/show", model),
-                                status: error == nil ? .ok : .unprocessableContent)
+        return WebResponse.html(
+            try templates.render(door ? "activities/door" : "activities/show", model),
+            status: error == nil ? .ok : .unprocessableContent)
     }
 
     func setStatus(_ request: Request, _ context: KringRequestContext) async throws -> Response {
         let id = try activityID(context)
-        guard let raw = context.parameters.get("registration"), let registrationID = UUID(uuidString: raw) else { throw ActivityError.registrationNotFound }
+        guard let raw = context.parameters.get("registration"), let registrationID = UUID(uuidString: raw) else {
+            throw ActivityError.registrationNotFound
+        }
         let form = try await FormBody.read(request, limit: services.settings.maxBodyBytes)
         guard let status = form.value("status").flatMap(Registration.Status.init(rawValue:)), status != .waitlisted else {
             throw Problem.badRequest("status")
@@ -228,7 +243,9 @@ struct ActivityPages {
         let allowed: [Registration.Status: Set<Registration.Status>] = [
             .booked: [.attended, .noShow, .cancelled], .attended: [.noShow, .booked], .noShow: [.attended, .booked],
         ]
-        try await services.inTenant(.registrationsWrite, context, record: registrationID, "registration", notFound: ActivityError.registrationNotFound) { tx, actor, now in
+        try await services.inTenant(
+            .registrationsWrite, context, record: registrationID, "registration", notFound: ActivityError.registrationNotFound
+        ) { tx, actor, now in
             // The registration must belong to this activity: a mismatched pair is an unknown registration.
             let owner = try await tx.query("SELECT activity_id FROM registrations WHERE id = \(registrationID)").decode(UUID.self).first { _ in true }
             guard owner == id else { throw ActivityError.registrationNotFound }
@@ -247,7 +264,10 @@ struct ActivityPages {
         let id = try activityID(context)
         let form = try await FormBody.read(request, limit: services.settings.maxBodyBytes)
         let key = (form.value("klant") ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-        enum Outcome { case registered(Registration), problem(String) }
+        enum Outcome {
+            case registered(Registration)
+            case problem(String)
+        }
         let outcome: Outcome = try await forActivity(.registrationsWrite, context, id) { tx, actor, now in
             let activity = try await Activities.find(id, in: tx)
             guard !key.isEmpty else { return .problem("Vul het lidnummer of e-mailadres van de klant in.") }
@@ -255,11 +275,14 @@ struct ActivityPages {
             let found = try await Customers.search(Customers.Search(query: key, limit: 20), by: actor, now: now, in: tx)
                 .filter { $0.memberNumber?.lowercased() == key.lowercased() || $0.email?.lowercased() == key.lowercased() }
             guard found.count == 1, let customer = found.first else {
-                return .problem(found.isEmpty ? "Geen klant gevonden met dit lidnummer of e-mailadres." : "Meer dan één klant gevonden: gebruik het lidnummer.")
+                return .problem(
+                    found.isEmpty ? "Geen klant gevonden met dit lidnummer of e-mailadres." : "Meer dan één klant gevonden: gebruik het lidnummer.")
             }
             do {
-                return .registered(try await Activities.register(customerID: customer.id, activityID: id, source: .staff,
-                                                                 pricePaidCents: activity.priceCents, by: actor, now: now, in: tx))
+                return .registered(
+                    try await Activities.register(
+                        customerID: customer.id, activityID: id, source: .staff,
+                        pricePaidCents: activity.priceCents, by: actor, now: now, in: tx))
             } catch ActivityError.alreadyRegistered {
                 return .problem("Deze klant is al aangemeld voor deze activiteit.")
             }
@@ -320,7 +343,9 @@ struct ActivityPages {
             activity = nil
             branches = try await services.inTenant(.activitiesManage, context) { tx, _, _ in try await Branches.list(in: tx) }
         }
-        return WebResponse.html(try templates.render("activities/form", formModel(staff, id: id, activity: activity, typed: nil, branches: branches, errors: FormErrors())))
+        return WebResponse.html(
+            try templates.render(
+                "activities/form", formModel(staff, id: id, activity: activity, typed: nil, branches: branches, errors: FormErrors())))
     }
 
     /// "12,50" or "12" euros as cents.
@@ -337,7 +362,9 @@ struct ActivityPages {
 
     static func time(_ text: String, on day: Date) -> Date? {
         let parts = text.split(separator: ":")
-        guard parts.count == 2, let hour = Int(parts[0]), let minute = Int(parts[1]), (0..<24).contains(hour), (0..<60).contains(minute) else { return nil }
+        guard parts.count == 2, let hour = Int(parts[0]), let minute = Int(parts[1]), (0..<24).contains(hour), (0..<60).contains(minute) else {
+            return nil
+        }
         return Dutch.calendar.date(bySettingHour: hour, minute: minute, second: 0, of: day)
     }
 
@@ -359,17 +386,20 @@ struct ActivityPages {
         let branch = form.value("branch").flatMap { UUID(uuidString: $0) }
         var outcome: Result<UUID, FormErrors> = .failure(errors)
         if !errors.any, let starts, let ends {
-            let draft = ActivityDraft(title: form.value("title") ?? "", category: form.value("category") ?? "", startsAt: starts, endsAt: ends,
-                                      capacity: capacity, priceCents: price, branchID: branch)
+            let draft = ActivityDraft(
+                title: form.value("title") ?? "", category: form.value("category") ?? "", startsAt: starts, endsAt: ends,
+                capacity: capacity, priceCents: price, branchID: branch)
             let body: (TenantTransaction, AuditActor, Date) async throws -> Result<UUID, FormErrors> = { tx, actor, now in
                 do {
                     if let id { return .success(try await Activities.update(id: id, draft, by: actor, now: now, in: tx).id) }
                     return .success(try await Activities.create(draft, by: actor, now: now, in: tx).id)
                 } catch ActivityError.invalid(let problems) {
                     var errors = FormErrors()
-                    let dutch = ["title": "Vul een titel in van hooguit 200 tekens.", "category": "Vul een soort activiteit in, zoals voorlezen.",
-                                 "ends_at": "De eindtijd ligt na de begintijd.", "capacity": "Vul 1 tot 100.000 plaatsen in.",
-                                 "price_cents": "Vul een prijs in tot € 10.000.", "branch_id": "Kies een vestiging uit de lijst."]
+                    let dutch = [
+                        "title": "Vul een titel in van hooguit 200 tekens.", "category": "Vul een soort activiteit in, zoals voorlezen.",
+                        "ends_at": "De eindtijd ligt na de begintijd.", "capacity": "Vul 1 tot 100.000 plaatsen in.",
+                        "price_cents": "Vul een prijs in tot € 10.000.", "branch_id": "Kies een vestiging uit de lijst.",
+                    ]
                     for problem in problems {
                         let field = ["ends_at": "end", "price_cents": "price", "branch_id": "branch"][problem.field] ?? problem.field
                         errors.add(field, dutch[problem.field] ?? "Controleer dit veld.")
@@ -377,7 +407,10 @@ struct ActivityPages {
                     return .failure(errors)
                 }
             }
-            outcome = if let id { try await forActivity(.activitiesManage, context, id, body) } else { try await services.inTenant(.activitiesManage, context, body) }
+            outcome =
+                if let id { try await forActivity(.activitiesManage, context, id, body) } else {
+                    try await services.inTenant(.activitiesManage, context, body)
+                }
         }
         switch outcome {
         case .success(let saved):
@@ -386,10 +419,14 @@ struct ActivityPages {
             let load: (TenantTransaction, AuditActor, Date) async throws -> (Activity?, [Branch]) = { tx, _, _ in
                 (try await id.asyncMap { try await Activities.find($0, in: tx) }, try await Branches.list(in: tx))
             }
-            let (activity, branches) = if let id { try await forActivity(.activitiesManage, context, id, load) }
-                else { try await services.inTenant(.activitiesManage, context, load) }
-            return WebResponse.html(try templates.render("activities/form", formModel(staff, id: id, activity: activity, typed: form, branches: branches, errors: errors)),
-                                    status: .unprocessableContent)
+            let (activity, branches) =
+                if let id { try await forActivity(.activitiesManage, context, id, load) } else {
+                    try await services.inTenant(.activitiesManage, context, load)
+                }
+            return WebResponse.html(
+                try templates.render(
+                    "activities/form", formModel(staff, id: id, activity: activity, typed: form, branches: branches, errors: errors)),
+                status: .unprocessableContent)
         }
     }
 }

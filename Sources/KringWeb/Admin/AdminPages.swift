@@ -25,8 +25,10 @@ struct AdminPages {
         router.post("beheer/instellingen") { request, context in try await saveSettings(request, context) }
     }
 
-    static let tabs = [("Medewerkers", "/beheer/medewerkers"), ("Importeren", "/beheer/import"), ("API-sleutels", "/beheer/api-sleutels"),
-                       ("Vestigingen", "/beheer/vestigingen"), ("Instellingen", "/beheer/instellingen")]
+    static let tabs = [
+        ("Medewerkers", "/beheer/medewerkers"), ("Importeren", "/beheer/import"), ("API-sleutels", "/beheer/api-sleutels"),
+        ("Vestigingen", "/beheer/vestigingen"), ("Instellingen", "/beheer/instellingen"),
+    ]
 
     struct Tab: Sendable {
         let label: String
@@ -69,7 +71,8 @@ struct AdminPages {
 
     static let notices = [
         "uitgenodigd": "De uitnodiging is verstuurd. De link in de mail werkt 72 uur en één keer.",
-        "gewijzigd": "De wijziging is opgeslagen.", "tweestaps": "Tweestapsverificatie is uitgezet; bij de volgende keer inloggen stelt de medewerker het opnieuw in als dat verplicht is.",
+        "gewijzigd": "De wijziging is opgeslagen.",
+        "tweestaps": "Tweestapsverificatie is uitgezet; bij de volgende keer inloggen stelt de medewerker het opnieuw in als dat verplicht is.",
         "sleutel-ingetrokken": "De API-sleutel is ingetrokken; koppelingen die hem gebruiken werken niet meer.",
         "vestiging": "De vestiging is toegevoegd.", "instellingen": "De instellingen zijn opgeslagen.",
     ]
@@ -84,10 +87,11 @@ struct AdminPages {
         let model = StaffModel(
             chrome: staff.chrome("Medewerkers", area: "/beheer", notice: notice(request)), tabs: Self.tabs("/beheer/medewerkers"),
             members: members.map { member in
-                MemberRow(id: member.user.id.lower, name: member.user.displayName.isEmpty ? member.user.email : member.user.displayName,
-                          email: member.user.email, role: Self.roleNames[member.role] ?? member.role.rawValue, disabled: member.disabled,
-                          roles: Role.tenantRoles.map { Choice(value: $0.rawValue, label: Self.roleNames[$0] ?? $0.rawValue, selected: $0 == member.role) },
-                          isMe: member.user.id == staff.principal.userID)
+                MemberRow(
+                    id: member.user.id.lower, name: member.user.displayName.isEmpty ? member.user.email : member.user.displayName,
+                    email: member.user.email, role: Self.roleNames[member.role] ?? member.role.rawValue, disabled: member.disabled,
+                    roles: Role.tenantRoles.map { Choice(value: $0.rawValue, label: Self.roleNames[$0] ?? $0.rawValue, selected: $0 == member.role) },
+                    isMe: member.user.id == staff.principal.userID)
             },
             roles: Role.tenantRoles.map { Choice(value: $0.rawValue, label: Self.roleNames[$0] ?? $0.rawValue, selected: $0.rawValue == chosenRole) },
             error: error, email: typed?.value("email") ?? "", name: typed?.value("name") ?? "")
@@ -122,11 +126,12 @@ struct AdminPages {
             default: throw Problem.badRequest("action")
             }
         } catch let error as StaffError where error != .notFound {
-            let message = error == .sharedAccount
+            let message =
+                error == .sharedAccount
                 ? "Deze medewerker werkt ook voor een andere bibliotheek of voor Probiblio. Vraag Probiblio om de tweestapsverificatie te resetten."
                 : error.problem.status == 409
-                ? "Dat kan niet: de bibliotheek houdt minstens één actieve beheerder."
-                : "Dat lukte niet: kies een rol uit de lijst."
+                    ? "Dat kan niet: de bibliotheek houdt minstens één actieve beheerder."
+                    : "Dat lukte niet: kies een rol uit de lijst."
             return try await staff(request, context, error: message, typed: nil)
         }
         return WebResponse.redirect("/beheer/medewerkers?gedaan=gewijzigd")
@@ -169,14 +174,16 @@ struct AdminPages {
         let rows = keys.map { key -> KeyRow in
             let expired = key.expiresAt.map { $0 <= now } ?? false
             let state = key.revokedAt != nil ? "ingetrokken" : (expired ? "verlopen" : "actief")
-            return KeyRow(id: key.id, name: key.name, scopes: key.scopes.map { Self.scopeNames[$0] ?? $0.rawValue }.joined(separator: ", "),
-                          created: Dutch.date(key.createdAt), expires: key.expiresAt.map(Dutch.date) ?? "nooit",
-                          lastUsed: key.lastUsedAt.map(Dutch.date) ?? "nog niet", active: key.revokedAt == nil && !expired, state: state)
+            return KeyRow(
+                id: key.id, name: key.name, scopes: key.scopes.map { Self.scopeNames[$0] ?? $0.rawValue }.joined(separator: ", "),
+                created: Dutch.date(key.createdAt), expires: key.expiresAt.map(Dutch.date) ?? "nooit",
+                lastUsed: key.lastUsedAt.map(Dutch.date) ?? "nog niet", active: key.revokedAt == nil && !expired, state: state)
         }
-        let model = KeysModel(chrome: staff.chrome("API-sleutels", area: "/beheer"), tabs: Self.tabs("/beheer/api-sleutels"),
-                              keys: rows, none: rows.isEmpty,
-                              scopes: APIScope.allCases.map { Choice(value: $0.rawValue, label: Self.scopeNames[$0] ?? $0.rawValue, selected: false) },
-                              created: created?.secret, createdName: created?.name, error: error)
+        let model = KeysModel(
+            chrome: staff.chrome("API-sleutels", area: "/beheer"), tabs: Self.tabs("/beheer/api-sleutels"),
+            keys: rows, none: rows.isEmpty,
+            scopes: APIScope.allCases.map { Choice(value: $0.rawValue, label: Self.scopeNames[$0] ?? $0.rawValue, selected: false) },
+            created: created?.secret, createdName: created?.name, error: error)
         var response = WebResponse.html(try templates.render("admin/keys", model), status: error == nil ? .ok : .unprocessableContent)
         response.headers[.cacheControl] = "no-store"
         return response
@@ -230,10 +237,15 @@ struct AdminPages {
         let branches = try await services.inTenant(.branchesManage, context) { tx, _, _ in try await Branches.list(in: tx) }
         let model = BranchesModel(
             chrome: staff.chrome("Vestigingen", area: "/beheer", notice: notice), tabs: Self.tabs("/beheer/vestigingen"),
-            branches: branches.map { BranchRow(name: $0.name, municipality: $0.municipality,
-                                               address: [[$0.street, $0.houseNumber].compactMap { $0 }.joined(separator: " "),
-                                                         [Dutch.postcode($0.postcode), $0.city].compactMap { $0 }.joined(separator: " ")]
-                                                   .filter { !$0.isEmpty }.joined(separator: ", ")) },
+            branches: branches.map {
+                BranchRow(
+                    name: $0.name, municipality: $0.municipality,
+                    address: [
+                        [$0.street, $0.houseNumber].compactMap { $0 }.joined(separator: " "),
+                        [Dutch.postcode($0.postcode), $0.city].compactMap { $0 }.joined(separator: " "),
+                    ]
+                    .filter { !$0.isEmpty }.joined(separator: ", "))
+            },
             hasBranches: !branches.isEmpty, error: error, name: typed?.value("name") ?? "", municipality: typed?.value("municipality") ?? "")
         return WebResponse.html(try templates.render("admin/branches", model), status: error == nil ? .ok : .unprocessableContent)
     }
@@ -242,9 +254,13 @@ struct AdminPages {
         let form = try await FormBody.read(request, limit: services.settings.maxBodyBytes)
         let draft = BranchDraft(name: form.value("name") ?? "", municipality: form.value("municipality") ?? "")
         do {
-            _ = try await services.inTenant(.branchesManage, context) { tx, actor, now in try await Branches.create(draft, by: actor, now: now, in: tx) }
+            _ = try await services.inTenant(.branchesManage, context) { tx, actor, now in
+                try await Branches.create(draft, by: actor, now: now, in: tx)
+            }
         } catch let problem as any ProblemConvertible where [409, 422].contains(problem.problem.status) {
-            let message = problem.problem.status == 409 || (problem.problem.errors ?? []).contains { $0.message.contains("exists") || $0.message.contains("already") }
+            let message =
+                problem.problem.status == 409
+                    || (problem.problem.errors ?? []).contains { $0.message.contains("exists") || $0.message.contains("already") }
                 ? "Er is al een vestiging met deze naam." : "Vul de naam van de vestiging en de gemeente in."
             return try await branches(context, error: message, typed: form)
         }
@@ -272,7 +288,8 @@ struct AdminPages {
         func value(_ name: String, _ fallback: String) -> String { typed?.value(name) ?? fallback }
         let model = SettingsModel(
             chrome: staff.chrome("Instellingen", area: "/beheer", notice: notice(request)), tabs: Self.tabs("/beheer/instellingen"),
-            complaintDays: value("complaint_due_days", String(current.complaintDueDays)), fromName: value("mail_from_name", current.mailFromName ?? ""),
+            complaintDays: value("complaint_due_days", String(current.complaintDueDays)),
+            fromName: value("mail_from_name", current.mailFromName ?? ""),
             fromAddress: value("mail_from_address", current.mailFromAddress ?? ""), replyTo: value("mail_reply_to", current.mailReplyTo ?? ""),
             twoFactorRequired: typed.map { $0.value("two_factor_required") == "on" } ?? current.twoFactorRequired,
             idleMinutes: value("idle_timeout_minutes", String(current.idleTimeoutMinutes)), errors: errors.items, hasErrors: errors.any)
@@ -295,11 +312,17 @@ struct AdminPages {
                 complaintDueDays: days ?? nil, mailFromName: text("mail_from_name"), mailFromAddress: text("mail_from_address"),
                 mailReplyTo: text("mail_reply_to"), twoFactorRequired: form.value("two_factor_required") == "on", idleTimeoutMinutes: minutes ?? nil)
             do {
-                _ = try await services.inTenant(.settingsManage, context) { tx, actor, now in try await TenantSettings.change(change, by: actor, now: now, in: tx) }
+                _ = try await services.inTenant(.settingsManage, context) { tx, actor, now in
+                    try await TenantSettings.change(change, by: actor, now: now, in: tx)
+                }
             } catch SettingsError.invalid(let problems) {
-                let dutch = ["complaint_due_days": "Vul een aantal dagen in, van 1 tot 365.", "mail_from_name": "Vul een afzendernaam in van hooguit 200 tekens, op één regel.",
-                             "mail_from_address": "Vul een e-mailadres in zoals info@bibliotheek.nl.", "mail_reply_to": "Vul een e-mailadres in zoals info@bibliotheek.nl.",
-                             "idle_timeout_minutes": "Vul een aantal minuten in, van 5 tot 480."]
+                let dutch = [
+                    "complaint_due_days": "Vul een aantal dagen in, van 1 tot 365.",
+                    "mail_from_name": "Vul een afzendernaam in van hooguit 200 tekens, op één regel.",
+                    "mail_from_address": "Vul een e-mailadres in zoals info@bibliotheek.nl.",
+                    "mail_reply_to": "Vul een e-mailadres in zoals info@bibliotheek.nl.",
+                    "idle_timeout_minutes": "Vul een aantal minuten in, van 5 tot 480.",
+                ]
                 for problem in problems { errors.add(problem.field, dutch[problem.field] ?? "Controleer dit veld.") }
             }
         }

@@ -50,11 +50,13 @@ struct ComplaintPages {
         guard !ids.isEmpty else { return [:] }
         return try await services.db.withPlatform { tx in
             var names: [UUID: String] = [:]
-            for try await (id, name) in try await tx.query("""
+            for try await (id, name) in try await tx.query(
+                """
                 SELECT u.id, COALESCE(NULLIF(m.display_name, ''), u.display_name) FROM platform.users u
                 LEFT JOIN platform.memberships m ON m.user_id = u.id AND m.tenant_id = \(tenant)
                 WHERE u.id = ANY(\(ids))
-                """).decode((UUID, String).self) { names[id] = name }
+                """
+            ).decode((UUID, String).self) { names[id] = name }
             return names
         }
     }
@@ -67,14 +69,16 @@ struct ComplaintPages {
         let now = services.now()
         let owners = try await names(complaints.compactMap(\.ownerUserID), tenant: staff.tenant?.id)
         let rows = complaints.map { complaint in
-            Row(href: "/klachten/\(complaint.id.lower)", category: complaint.category, received: Dutch.date(complaint.createdAt),
+            Row(
+                href: "/klachten/\(complaint.id.lower)", category: complaint.category, received: Dutch.date(complaint.createdAt),
                 due: Self.due(complaint.dueAt, now: now), overdue: complaint.dueAt < now,
                 status: Self.statusNames[complaint.status] ?? complaint.status.rawValue,
                 owner: complaint.ownerUserID.flatMap { owners[$0] } ?? "niemand")
         }
         let overdue = rows.filter(\.overdue).count
-        let model = ListModel(chrome: staff.chrome("Klachten", area: "/klachten"), rows: rows, empty: rows.isEmpty, count: rows.count,
-                              overdueCount: overdue, anyOverdue: overdue > 0)
+        let model = ListModel(
+            chrome: staff.chrome("Klachten", area: "/klachten"), rows: rows, empty: rows.isEmpty, count: rows.count,
+            overdueCount: overdue, anyOverdue: overdue > 0)
         return WebResponse.html(try templates.render("complaints/list", model))
     }
 
@@ -109,7 +113,8 @@ struct ComplaintPages {
     func show(_ request: Request, _ context: KringRequestContext, error: String?, typed: String?) async throws -> Response {
         let staff = try Staff(context)
         let id = try complaintID(context)
-        let (complaint, customer) = try await services.inTenant(.complaintsRead, context, record: id, "complaint", notFound: ComplaintError.notFound) { tx, actor, now in
+        let (complaint, customer) = try await services.inTenant(.complaintsRead, context, record: id, "complaint", notFound: ComplaintError.notFound)
+        { tx, actor, now in
             guard let complaint = try await Complaints.find(id, in: tx) else { throw ComplaintError.notFound }
             let customer = try await complaint.customerID.asyncMap { try await Customers.read(id: $0, by: actor, now: now, in: tx) }
             return (complaint, customer)
@@ -117,10 +122,13 @@ struct ComplaintPages {
         let now = services.now()
         let owner = try await complaint.ownerUserID.asyncMap { try await names([$0], tenant: staff.tenant?.id)[$0] } ?? nil
         let model = ShowModel(
-            chrome: staff.chrome("Klacht: \(complaint.category)", area: "/klachten",
-                                 notice: request.uri.queryParameters["gedaan"].map { $0 == "opgelost" ? "De klacht is afgehandeld." : "De klacht is bijgewerkt." }),
-            id: id.lower, category: complaint.category, channel: Self.channelNames[complaint.channel] ?? complaint.channel, description: complaint.description,
-            received: Dutch.dateTime(complaint.createdAt), due: Self.due(complaint.dueAt, now: now), overdue: complaint.dueAt < now && complaint.status != .resolved,
+            chrome: staff.chrome(
+                "Klacht: \(complaint.category)", area: "/klachten",
+                notice: request.uri.queryParameters["gedaan"].map { $0 == "opgelost" ? "De klacht is afgehandeld." : "De klacht is bijgewerkt." }),
+            id: id.lower, category: complaint.category, channel: Self.channelNames[complaint.channel] ?? complaint.channel,
+            description: complaint.description,
+            received: Dutch.dateTime(complaint.createdAt), due: Self.due(complaint.dueAt, now: now),
+            overdue: complaint.dueAt < now && complaint.status != .resolved,
             status: Self.statusNames[complaint.status] ?? complaint.status.rawValue, owner: owner ?? "niemand", resolution: complaint.resolution,
             customerHref: staff.may(.customersRead) ? complaint.customerID.map { "/klanten/\($0.lower)" } : nil,
             customerName: customer?.displayName, canManage: staff.may(.complaintsManage) && complaint.status != .resolved,

@@ -52,7 +52,6 @@ struct CustomerPages {
         var canCreate: Bool = false
     }
 
-
     static let kindNames: [Customer.RoleKind: String] = [.member: "lid", .guest: "gast", .visitor: "bezoeker"]
 
     static func kind(_ customer: Customer) -> String {
@@ -66,23 +65,27 @@ struct CustomerPages {
         let query = String(parameters["q"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         let role = parameters["soort"].flatMap { Customer.RoleKind(rawValue: String($0)) }
         let after = parameters["na"].flatMap { UUID(uuidString: String($0)) }
-        let kinds = [Choice(value: "", label: "Alle klanten", selected: role == nil)]
+        let kinds =
+            [Choice(value: "", label: "Alle klanten", selected: role == nil)]
             + Customer.RoleKind.allCases.map { Choice(value: $0.rawValue, label: Self.kindNames[$0] ?? $0.rawValue, selected: role == $0) }
         guard !query.isEmpty || role != nil else {
-            let model = SearchModel(chrome: staff.chrome("Klant opzoeken", area: "/klanten"), query: "", searched: false, rows: [], none: false, next: nil,
-                                    kinds: kinds, canCreate: staff.may(.customersWrite))
+            let model = SearchModel(
+                chrome: staff.chrome("Klant opzoeken", area: "/klanten"), query: "", searched: false, rows: [], none: false, next: nil,
+                kinds: kinds, canCreate: staff.may(.customersWrite))
             return WebResponse.html(try templates.render("customers/search", model))
         }
         let limit = 50
         let found = try await services.inTenant(.customersRead, context) { tx, actor, now in
-            try await Customers.search(Customers.Search(query: query.isEmpty ? nil : query, role: role, after: after, limit: limit), by: actor, now: now, in: tx)
+            try await Customers.search(
+                Customers.Search(query: query.isEmpty ? nil : query, role: role, after: after, limit: limit), by: actor, now: now, in: tx)
         }
         // A member number or postcode typed at the counter goes straight to the person when it is theirs alone.
         if found.count == 1, after == nil, let only = found.first, Self.isDirectKey(query, for: only) {
             return WebResponse.redirect("/klanten/\(only.id.lower)")
         }
         let rows = found.map { customer in
-            Row(href: "/klanten/\(customer.id.lower)", name: customer.displayName.isEmpty ? "(naam onbekend)" : customer.displayName,
+            Row(
+                href: "/klanten/\(customer.id.lower)", name: customer.displayName.isEmpty ? "(naam onbekend)" : customer.displayName,
                 memberNumber: customer.memberNumber, postcode: Dutch.postcode(customer.postcode), city: customer.city, kind: Self.kind(customer))
         }
         var next: String?
@@ -94,9 +97,12 @@ struct CustomerPages {
             components.queryItems = items
             next = components.string
         }
-        let count = rows.count == limit ? "Meer dan \(limit - 1) klanten gevonden; de eerste \(limit):" : "\(rows.count) \(rows.count == 1 ? "klant" : "klanten") gevonden"
-        let model = SearchModel(chrome: staff.chrome("Zoeken: \(query)", area: "/klanten", query: query), query: query, searched: true,
-                                rows: rows, none: rows.isEmpty, next: next, kinds: kinds, count: count, canCreate: staff.may(.customersWrite))
+        let count =
+            rows.count == limit
+            ? "Meer dan \(limit - 1) klanten gevonden; de eerste \(limit):" : "\(rows.count) \(rows.count == 1 ? "klant" : "klanten") gevonden"
+        let model = SearchModel(
+            chrome: staff.chrome("Zoeken: \(query)", area: "/klanten", query: query), query: query, searched: true,
+            rows: rows, none: rows.isEmpty, next: next, kinds: kinds, count: count, canCreate: staff.may(.customersWrite))
         return WebResponse.html(try templates.render("customers/search", model))
     }
 
@@ -227,7 +233,8 @@ struct CustomerPages {
             let ids = profile.registrations.map(\.activityID)
             if !ids.isEmpty {
                 for try await (activity, title, startsAt) in try await tx.query(
-                    "SELECT id, title, starts_at FROM activities WHERE id = ANY(\(ids))").decode((UUID, String, Date).self) {
+                    "SELECT id, title, starts_at FROM activities WHERE id = ANY(\(ids))"
+                ).decode((UUID, String, Date).self) {
                     titles[activity] = (title, startsAt)
                 }
             }
@@ -245,10 +252,12 @@ struct CustomerPages {
         fact("Geboortedatum", customer.birthDate.map(Dutch.date))
         fact("E-mail", customer.email)
         fact("Telefoon", customer.phone)
-        let address = [[customer.street, [customer.houseNumber, customer.houseNumberAddition].compactMap { $0 }.joined(separator: " ")]
-            .compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " "),
-                       [Dutch.postcode(customer.postcode), customer.city].compactMap { $0 }.joined(separator: " ")]
-            .filter { !$0.isEmpty }.joined(separator: ", ")
+        let address = [
+            [customer.street, [customer.houseNumber, customer.houseNumberAddition].compactMap { $0 }.joined(separator: " ")]
+                .compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " "),
+            [Dutch.postcode(customer.postcode), customer.city].compactMap { $0 }.joined(separator: " "),
+        ]
+        .filter { !$0.isEmpty }.joined(separator: ", ")
         fact("Adres", address)
         fact("Gemeente", customer.municipality)
         fact("Abonnementsgeld", customer.subscriptionFeeCents.map { Dutch.amount(cents: $0) })
@@ -261,41 +270,51 @@ struct CustomerPages {
         case .suspended?: badges.append("lidmaatschap geblokkeerd")
         case nil: break
         }
-        if !profile.openComplaints.isEmpty { badges.append("\(profile.openComplaints.count) open \(profile.openComplaints.count == 1 ? "klacht" : "klachten")") }
+        if !profile.openComplaints.isEmpty {
+            badges.append("\(profile.openComplaints.count) open \(profile.openComplaints.count == 1 ? "klacht" : "klachten")")
+        }
 
         let signals = customer.loanSignals
-        var loans = [Fact(label: "Leningen afgelopen 12 maanden", value: Dutch.number(signals.loans12m)),
-                     Fact(label: "Leningen in totaal", value: Dutch.number(signals.loansTotal))]
+        var loans = [
+            Fact(label: "Leningen afgelopen 12 maanden", value: Dutch.number(signals.loans12m)),
+            Fact(label: "Leningen in totaal", value: Dutch.number(signals.loansTotal)),
+        ]
         if let last = signals.lastLoanDate { loans.insert(Fact(label: "Laatst geleend", value: Dutch.date(last)), at: 0) }
         let genres = signals.genreCounts.sorted { $0.value > $1.value }.prefix(3).map(\.key)
         if !genres.isEmpty { loans.append(Fact(label: "Leest vooral", value: genres.joined(separator: ", "))) }
 
         let model = ShowModel(
-            chrome: staff.chrome(customer.displayName.isEmpty ? "Klant" : customer.displayName, area: "/klanten",
-                                 notice: request.uri.queryParameters["gedaan"].flatMap { Self.notices[String($0)] }),
+            chrome: staff.chrome(
+                customer.displayName.isEmpty ? "Klant" : customer.displayName, area: "/klanten",
+                notice: request.uri.queryParameters["gedaan"].flatMap { Self.notices[String($0)] }),
             id: id.lower, name: customer.displayName.isEmpty ? "(naam onbekend)" : customer.displayName,
             kind: [Self.kind(customer), customer.memberType.flatMap { Self.memberTypeNames[$0] }].compactMap { $0 }.joined(separator: ", "),
             badges: badges, facts: facts,
             household: profile.household.map {
-                Line(title: $0.name, detail: $0.relation == "parent" ? "ouder/verzorger" : ($0.relation == "child" ? "kind" : "huisgenoot"),
-                     when: "", href: "/klanten/\($0.id.lower)")
+                Line(
+                    title: $0.name, detail: $0.relation == "parent" ? "ouder/verzorger" : ($0.relation == "child" ? "kind" : "huisgenoot"),
+                    when: "", href: "/klanten/\($0.id.lower)")
             },
             consents: profile.consents.map {
-                ConsentLine(topic: topicNames[$0.topic] ?? $0.topic, status: Self.consentStatus($0.status), since: Dutch.date($0.recordedAt), proof: Self.consentProof($0))
+                ConsentLine(
+                    topic: topicNames[$0.topic] ?? $0.topic, status: Self.consentStatus($0.status), since: Dutch.date($0.recordedAt),
+                    proof: Self.consentProof($0))
             },
             noConsents: profile.consents.isEmpty, loans: loans,
             registrations: profile.registrations.map { registration in
                 let activity = activityTitles[registration.activityID]
-                return Line(title: activity?.0 ?? "Activiteit", detail: Self.registrationNames[registration.status] ?? registration.status.rawValue,
-                            when: Dutch.date(activity?.1 ?? registration.registeredAt),
-                            href: staff.may(.activitiesRead) ? "/activiteiten/\(registration.activityID.lower)" : nil)
+                return Line(
+                    title: activity?.0 ?? "Activiteit", detail: Self.registrationNames[registration.status] ?? registration.status.rawValue,
+                    when: Dutch.date(activity?.1 ?? registration.registeredAt),
+                    href: staff.may(.activitiesRead) ? "/activiteiten/\(registration.activityID.lower)" : nil)
             },
             complaints: profile.openComplaints.map {
                 Line(title: $0.category, detail: "afhandelen \(Dutch.relativeDay($0.dueAt, now: now))", when: Dutch.date($0.createdAt), href: nil)
             },
             timeline: profile.timeline.map {
-                Line(title: Self.timelineTitle($0, topics: topicNames), detail: $0.channel.flatMap { Self.channelNames[$0] },
-                     when: Dutch.dateTime($0.occurredAt), href: nil)
+                Line(
+                    title: Self.timelineTitle($0, topics: topicNames), detail: $0.channel.flatMap { Self.channelNames[$0] },
+                    when: Dutch.dateTime($0.occurredAt), href: nil)
             },
             canEdit: staff.may(.customersWrite) && customer.erasedAt == nil, canConsent: staff.may(.consentsWrite) && customer.erasedAt == nil,
             canExport: staff.may(.customersExport) && customer.erasedAt == nil, canErase: staff.may(.customersErase) && customer.erasedAt == nil,
@@ -337,22 +356,25 @@ struct CustomerPages {
     }
 
     /// The fields the front desk changes here; the rest of the customer stays as it is.
-    static let editable: [(name: String, label: String, hint: String?, type: String, autocomplete: String,
-                           get: @Sendable (Customer) -> String?, set: @Sendable (inout CustomerDraft, String?) -> Void)] = [
-        ("first_name", "Voornaam", nil, "text", "off", { $0.firstName }, { $0.firstName = $1 }),
-        ("infix", "Tussenvoegsel", nil, "text", "off", { $0.infix }, { $0.infix = $1 }),
-        ("last_name", "Achternaam", nil, "text", "off", { $0.lastName }, { $0.lastName = $1 }),
-        ("birth_date", "Geboortedatum", "Bijvoorbeeld 7-3-1984", "text", "off", { $0.birthDate.map(dutchNumeric) }, { $0.birthDate = $1 }),
-        ("email", "E-mailadres", nil, "email", "off", { $0.email }, { $0.email = $1 }),
-        ("phone", "Telefoon", nil, "tel", "off", { $0.phone }, { $0.phone = $1 }),
-        ("street", "Straat", nil, "text", "off", { $0.street }, { $0.street = $1 }),
-        ("house_number", "Huisnummer", nil, "text", "off", { $0.houseNumber }, { $0.houseNumber = $1 }),
-        ("house_number_addition", "Toevoeging", nil, "text", "off", { $0.houseNumberAddition }, { $0.houseNumberAddition = $1 }),
-        ("postcode", "Postcode", "Bijvoorbeeld 2011 AB", "text", "off", { Dutch.postcode($0.postcode) }, { $0.postcode = $1 }),
-        ("city", "Plaats", nil, "text", "off", { $0.city }, { $0.city = $1 }),
-        ("municipality", "Gemeente", nil, "text", "off", { $0.municipality }, { $0.municipality = $1 }),
-        ("notes", "Notities", nil, "textarea", "off", { $0.notes }, { $0.notes = $1 }),
-    ]
+    static let editable:
+        [(
+            name: String, label: String, hint: String?, type: String, autocomplete: String,
+            get: @Sendable (Customer) -> String?, set: @Sendable (inout CustomerDraft, String?) -> Void
+        )] = [
+            ("first_name", "Voornaam", nil, "text", "off", { $0.firstName }, { $0.firstName = $1 }),
+            ("infix", "Tussenvoegsel", nil, "text", "off", { $0.infix }, { $0.infix = $1 }),
+            ("last_name", "Achternaam", nil, "text", "off", { $0.lastName }, { $0.lastName = $1 }),
+            ("birth_date", "Geboortedatum", "Bijvoorbeeld 7-3-1984", "text", "off", { $0.birthDate.map(dutchNumeric) }, { $0.birthDate = $1 }),
+            ("email", "E-mailadres", nil, "email", "off", { $0.email }, { $0.email = $1 }),
+            ("phone", "Telefoon", nil, "tel", "off", { $0.phone }, { $0.phone = $1 }),
+            ("street", "Straat", nil, "text", "off", { $0.street }, { $0.street = $1 }),
+            ("house_number", "Huisnummer", nil, "text", "off", { $0.houseNumber }, { $0.houseNumber = $1 }),
+            ("house_number_addition", "Toevoeging", nil, "text", "off", { $0.houseNumberAddition }, { $0.houseNumberAddition = $1 }),
+            ("postcode", "Postcode", "Bijvoorbeeld 2011 AB", "text", "off", { Dutch.postcode($0.postcode) }, { $0.postcode = $1 }),
+            ("city", "Plaats", nil, "text", "off", { $0.city }, { $0.city = $1 }),
+            ("municipality", "Gemeente", nil, "text", "off", { $0.municipality }, { $0.municipality = $1 }),
+            ("notes", "Notities", nil, "textarea", "off", { $0.notes }, { $0.notes = $1 }),
+        ]
 
     static func dutchNumeric(_ date: CalendarDate) -> String { "\(date.day)-\(date.month)-\(date.year)" }
 
@@ -382,15 +404,17 @@ struct CustomerPages {
             // After a colleague's save, a field this person left alone shows the colleague's value; what they typed stays.
             let typedValue = typed?.value(field.name)
             let value = if !conflict.isEmpty, let typedValue, typedValue == original { current } else { typedValue ?? current }
-            return Field(name: field.name, label: field.label, value: value,
-                         original: conflict.isEmpty ? original : current,
-                         error: error, hint: field.hint, type: field.type, autocomplete: field.autocomplete,
-                         multiline: field.type == "textarea", describedBy: described.isEmpty ? nil : described)
+            return Field(
+                name: field.name, label: field.label, value: value,
+                original: conflict.isEmpty ? original : current,
+                error: error, hint: field.hint, type: field.type, autocomplete: field.autocomplete,
+                multiline: field.type == "textarea", describedBy: described.isEmpty ? nil : described)
         }
-        return EditModel(chrome: staff.chrome("Gegevens wijzigen", area: "/klanten"), id: customer.id.lower,
-                         name: customer.displayName.isEmpty ? "Klant" : customer.displayName, version: version, fields: fields,
-                         errors: errors.items.map { item in FormErrors.Item(field: item.field, message: item.message) },
-                         hasErrors: errors.any, conflict: conflict, hasConflict: !conflict.isEmpty)
+        return EditModel(
+            chrome: staff.chrome("Gegevens wijzigen", area: "/klanten"), id: customer.id.lower,
+            name: customer.displayName.isEmpty ? "Klant" : customer.displayName, version: version, fields: fields,
+            errors: errors.items.map { item in FormErrors.Item(field: item.field, message: item.message) },
+            hasErrors: errors.any, conflict: conflict, hasConflict: !conflict.isEmpty)
     }
 
     func editForm(_ context: KringRequestContext) async throws -> Response {
@@ -400,8 +424,12 @@ struct CustomerPages {
             try await Customers.read(id: id, by: actor, now: now, in: tx)
         }
         guard customer.erasedAt == nil else { throw CustomerError.notFound }
-        return WebResponse.html(try templates.render("customers/edit", editModel(staff, customer: customer, version: customer.version, typed: nil,
-                                                                                  errors: FormErrors(), conflict: [])))
+        return WebResponse.html(
+            try templates.render(
+                "customers/edit",
+                editModel(
+                    staff, customer: customer, version: customer.version, typed: nil,
+                    errors: FormErrors(), conflict: [])))
     }
 
     func edit(_ request: Request, _ context: KringRequestContext) async throws -> Response {
@@ -409,7 +437,11 @@ struct CustomerPages {
         let id = try customerID(context)
         let form = try await FormBody.read(request, limit: services.settings.maxBodyBytes)
         let expected = Int(form.value("version") ?? "") ?? -1
-        enum Outcome { case saved, invalid(Customer, FormErrors), conflict(Customer) }
+        enum Outcome {
+            case saved
+            case invalid(Customer, FormErrors)
+            case conflict(Customer)
+        }
         let outcome: Outcome = try await services.inTenant(.customersWrite, context, probing: [id]) { tx, actor, now in
             let current = try await Customers.read(id: id, by: actor, now: now, in: tx)
             if current.version != expected { return .conflict(current) }
@@ -443,8 +475,12 @@ struct CustomerPages {
         case .saved:
             return WebResponse.redirect("/klanten/\(id.lower)?gedaan=opgeslagen")
         case .invalid(let current, let errors):
-            return WebResponse.html(try templates.render("customers/edit", editModel(staff, customer: current, version: expected, typed: form,
-                                                                                      errors: errors, conflict: [])), status: .unprocessableContent)
+            return WebResponse.html(
+                try templates.render(
+                    "customers/edit",
+                    editModel(
+                        staff, customer: current, version: expected, typed: form,
+                        errors: errors, conflict: [])), status: .unprocessableContent)
         case .conflict(let current):
             // A colleague saved first: show what they changed, keep what was typed, and base the next save on their version.
             let changes = Self.editable.compactMap { field -> Change? in
@@ -452,9 +488,13 @@ struct CustomerPages {
                 let now = field.get(current) ?? ""
                 return was == now ? nil : Change(label: field.label, was: was.isEmpty ? "(leeg)" : was, now: now.isEmpty ? "(leeg)" : now)
             }
-            return WebResponse.html(try templates.render("customers/edit", editModel(staff, customer: current, version: current.version, typed: form,
-                                                                                      errors: FormErrors(), conflict: changes.isEmpty ? [Change(label: "Andere gegevens", was: "", now: "gewijzigd")] : changes)),
-                                    status: .conflict)
+            return WebResponse.html(
+                try templates.render(
+                    "customers/edit",
+                    editModel(
+                        staff, customer: current, version: current.version, typed: form,
+                        errors: FormErrors(), conflict: changes.isEmpty ? [Change(label: "Andere gegevens", was: "", now: "gewijzigd")] : changes)),
+                status: .conflict)
         }
     }
 
@@ -476,9 +516,13 @@ struct CustomerPages {
         let direction = form?.value("direction") ?? "inbound"
         return ContactModel(
             chrome: staff.chrome("Contactmoment vastleggen", area: "/klanten"), id: customer.id.lower, name: customer.displayName,
-            channels: ContactMoment.Channel.allCases.map { Choice(value: $0.rawValue, label: Self.channelNames[$0] ?? $0.rawValue, selected: $0.rawValue == channel) },
-            directions: [Choice(value: "inbound", label: "de klant nam contact op", selected: direction == "inbound"),
-                         Choice(value: "outbound", label: "wij namen contact op", selected: direction == "outbound")],
+            channels: ContactMoment.Channel.allCases.map {
+                Choice(value: $0.rawValue, label: Self.channelNames[$0] ?? $0.rawValue, selected: $0.rawValue == channel)
+            },
+            directions: [
+                Choice(value: "inbound", label: "de klant nam contact op", selected: direction == "inbound"),
+                Choice(value: "outbound", label: "wij namen contact op", selected: direction == "outbound"),
+            ],
             subject: form?.value("subject") ?? "", body: form?.value("body") ?? "", error: error)
     }
 
@@ -495,8 +539,9 @@ struct CustomerPages {
         let staff = try Staff(context)
         let id = try customerID(context)
         let form = try await FormBody.read(request, limit: services.settings.maxBodyBytes)
-        let draft = ContactMomentDraft(channel: form.value("channel") ?? "", direction: form.value("direction") ?? "",
-                                       subject: form.value("subject") ?? "", body: (form.value("body") ?? "").isEmpty ? nil : form.value("body"))
+        let draft = ContactMomentDraft(
+            channel: form.value("channel") ?? "", direction: form.value("direction") ?? "",
+            subject: form.value("subject") ?? "", body: (form.value("body") ?? "").isEmpty ? nil : form.value("body"))
         let outcome: Customer? = try await services.inTenant(.customersWrite, context, probing: [id]) { tx, actor, now in
             do {
                 _ = try await Timeline.add(draft, customerID: id, by: actor, now: now, in: tx)
@@ -506,9 +551,13 @@ struct CustomerPages {
             }
         }
         if let customer = outcome {
-            return WebResponse.html(try templates.render("customers/contact", contactModel(staff, customer, form: form,
-                                                                                             error: "Vul een onderwerp in (hooguit 200 tekens) en kies hoe het contact ging.")),
-                                    status: .unprocessableContent)
+            return WebResponse.html(
+                try templates.render(
+                    "customers/contact",
+                    contactModel(
+                        staff, customer, form: form,
+                        error: "Vul een onderwerp in (hooguit 200 tekens) en kies hoe het contact ging.")),
+                status: .unprocessableContent)
         }
         return WebResponse.redirect("/klanten/\(id.lower)?gedaan=contactmoment")
     }
@@ -531,8 +580,10 @@ struct CustomerPages {
         return ConsentModel(
             chrome: staff.chrome("Toestemming vastleggen", area: "/klanten"), id: customer.id.lower, name: customer.displayName,
             topics: topics.map { Choice(value: $0.0, label: $0.1, selected: $0.0 == topic) },
-            statuses: [Choice(value: "confirmed", label: "De klant geeft toestemming", selected: status == "confirmed"),
-                       Choice(value: "withdrawn", label: "De klant trekt toestemming in", selected: status == "withdrawn")],
+            statuses: [
+                Choice(value: "confirmed", label: "De klant geeft toestemming", selected: status == "confirmed"),
+                Choice(value: "withdrawn", label: "De klant trekt toestemming in", selected: status == "withdrawn"),
+            ],
             how: form?.value("how") ?? "", error: error)
     }
 
@@ -550,11 +601,14 @@ struct CustomerPages {
     /// What one can consent to here: the library's mailing lists and the topics already in use.
     private func topics(in tx: TenantTransaction) async throws -> [(String, String)] {
         var topics: [(String, String)] = []
-        for try await (key, name) in try await tx.query("SELECT key, name FROM lists WHERE archived_at IS NULL ORDER BY name").decode((String, String).self) {
+        for try await (key, name) in try await tx.query("SELECT key, name FROM lists WHERE archived_at IS NULL ORDER BY name").decode(
+            (String, String).self)
+        {
             topics.append(("list:\(key)", name))
         }
         let known = Set(topics.map(\.0))
-        for try await topic in try await tx.query("SELECT DISTINCT topic FROM consents ORDER BY topic LIMIT 50").decode(String.self) where !known.contains(topic) {
+        for try await topic in try await tx.query("SELECT DISTINCT topic FROM consents ORDER BY topic LIMIT 50").decode(String.self)
+        where !known.contains(topic) {
             topics.append((topic, topic == "newsletter:weekly" ? "Weekbrief (nieuwsbrief)" : topic))
         }
         return topics
@@ -574,22 +628,25 @@ struct CustomerPages {
         let id = try customerID(context)
         let form = try await FormBody.read(request, limit: services.settings.maxBodyBytes)
         let how = (form.value("how") ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-        let draft = ConsentDraft(topic: form.value("topic") ?? "", status: form.value("status") ?? "", source: "staff",
-                                 evidence: ["how": how.isEmpty ? "aan de balie" : String(how.prefix(500)), "client_address": context.clientAddress ?? "unknown"])
+        let draft = ConsentDraft(
+            topic: form.value("topic") ?? "", status: form.value("status") ?? "", source: "staff",
+            evidence: ["how": how.isEmpty ? "aan de balie" : String(how.prefix(500)), "client_address": context.clientAddress ?? "unknown"])
         let failed: (Customer, [(String, String)], String)? = try await services.inTenant(.consentsWrite, context, probing: [id]) { tx, actor, now in
             do {
                 _ = try await Consents.record(draft, customerID: id, by: actor, now: now, in: tx)
                 return nil
             } catch CustomerError.invalid(let problems) {
-                let message = problems.contains { $0.field == "given_by_parent_id" }
+                let message =
+                    problems.contains { $0.field == "given_by_parent_id" }
                     ? "Deze klant is jonger dan 16: een ouder of verzorger geeft toestemming. Leg dat vast via de ouder."
                     : "Kies waarvoor de klant toestemming geeft of intrekt."
                 return (try await Customers.read(id: id, by: actor, now: now, in: tx), try await self.topics(in: tx), message)
             }
         }
         if let (customer, topics, message) = failed {
-            return WebResponse.html(try templates.render("customers/consent", consentModel(staff, customer, topics: topics, form: form, error: message)),
-                                    status: .unprocessableContent)
+            return WebResponse.html(
+                try templates.render("customers/consent", consentModel(staff, customer, topics: topics, form: form, error: message)),
+                status: .unprocessableContent)
         }
         return WebResponse.redirect("/klanten/\(id.lower)?gedaan=toestemming")
     }

@@ -47,16 +47,21 @@ struct CustomerPrivacyPages {
         let fields = CustomerPages.editable.map { field -> CustomerPages.Field in
             let error = errors.message(field.name)
             let described = [field.hint.map { _ in "h-" + field.name }, error.map { _ in "e-" + field.name }].compactMap { $0 }.joined(separator: " ")
-            return CustomerPages.Field(name: field.name, label: field.label, value: typed?.value(field.name) ?? "", original: "", error: error,
-                                       hint: field.hint, type: field.type, autocomplete: field.autocomplete, multiline: field.type == "textarea",
-                                       describedBy: described.isEmpty ? nil : described)
+            return CustomerPages.Field(
+                name: field.name, label: field.label, value: typed?.value(field.name) ?? "", original: "", error: error,
+                hint: field.hint, type: field.type, autocomplete: field.autocomplete, multiline: field.type == "textarea",
+                describedBy: described.isEmpty ? nil : described)
         }
         let model = NewModel(
             chrome: staff.chrome("Nieuwe klant", area: "/klanten"),
-            kinds: [Choice(value: "guest", label: "gast (bijvoorbeeld bij een activiteit)", selected: kind == "guest"),
-                    Choice(value: "visitor", label: "bezoeker", selected: kind == "visitor"),
-                    Choice(value: "member", label: "lid (met lidnummer uit het bibliotheeksysteem)", selected: kind == "member")],
-            types: Customer.MemberType.allCases.map { Choice(value: $0.rawValue, label: CustomerPages.memberTypeNames[$0] ?? $0.rawValue, selected: $0.rawValue == type) },
+            kinds: [
+                Choice(value: "guest", label: "gast (bijvoorbeeld bij een activiteit)", selected: kind == "guest"),
+                Choice(value: "visitor", label: "bezoeker", selected: kind == "visitor"),
+                Choice(value: "member", label: "lid (met lidnummer uit het bibliotheeksysteem)", selected: kind == "member"),
+            ],
+            types: Customer.MemberType.allCases.map {
+                Choice(value: $0.rawValue, label: CustomerPages.memberTypeNames[$0] ?? $0.rawValue, selected: $0.rawValue == type)
+            },
             fields: fields, memberNumber: typed?.value("member_number") ?? "", errors: errors.items, hasErrors: errors.any)
         return WebResponse.html(try templates.render("customers/new", model), status: errors.any ? .unprocessableContent : .ok)
     }
@@ -80,9 +85,13 @@ struct CustomerPrivacyPages {
                 return try await Customers.create(try draft.validate(today: CalendarDate(now)), by: actor, now: now, in: tx)
             } catch CustomerError.invalid(let problems) {
                 for problem in problems {
-                    errors.add(problem.field, CustomerPages.dutchErrors[problem.field]
-                               ?? ["member_number": "Vul het lidnummer uit het bibliotheeksysteem in.", "member_type": "Kies een abonnement.",
-                                   "roles": "Kies wat voor klant dit is."][problem.field] ?? "Controleer dit veld.")
+                    errors.add(
+                        problem.field,
+                        CustomerPages.dutchErrors[problem.field]
+                            ?? [
+                                "member_number": "Vul het lidnummer uit het bibliotheeksysteem in.", "member_type": "Kies een abonnement.",
+                                "roles": "Kies wat voor klant dit is.",
+                            ][problem.field] ?? "Controleer dit veld.")
                 }
                 return nil
             } catch CustomerError.duplicateMemberNumber {
@@ -131,20 +140,25 @@ struct CustomerPrivacyPages {
         let query = request.uri.queryParameters
         let otherID = duplicate ?? query["met"].flatMap { UUID(uuidString: String($0)) }
         let search = String(query["q"] ?? "").trimmingCharacters(in: .whitespaces)
-        let (survivor, duplicate, candidates) = try await services.inTenant(.customersWrite, context, probing: [id] + (otherID.map { [$0] } ?? [])) { tx, actor, now in
+        let (survivor, duplicate, candidates) = try await services.inTenant(.customersWrite, context, probing: [id] + (otherID.map { [$0] } ?? [])) {
+            tx, actor, now in
             let survivor = try await Customers.read(id: id, by: actor, now: now, in: tx)
             let duplicate = try await otherID.asyncMap { try await Customers.read(id: $0, by: actor, now: now, in: tx) }
-            let candidates = search.isEmpty ? [] : try await Customers.search(Customers.Search(query: search, limit: 20), by: actor, now: now, in: tx)
-                .filter { $0.id != id }
+            let candidates =
+                search.isEmpty
+                ? []
+                : try await Customers.search(Customers.Search(query: search, limit: 20), by: actor, now: now, in: tx)
+                    .filter { $0.id != id }
             return (survivor, duplicate, candidates)
         }
         let model = MergeModel(
             chrome: staff.chrome("Dubbele inschrijving samenvoegen", area: "/klanten"), survivor: side(survivor), duplicate: duplicate.map(side),
             query: search,
             candidates: candidates.map { customer in
-                CustomerPages.Row(href: "/klanten/\(id.lower)/samenvoegen?met=\(customer.id.lower)", name: customer.displayName,
-                                  memberNumber: customer.memberNumber, postcode: Dutch.postcode(customer.postcode), city: customer.city,
-                                  kind: CustomerPages.kind(customer))
+                CustomerPages.Row(
+                    href: "/klanten/\(id.lower)/samenvoegen?met=\(customer.id.lower)", name: customer.displayName,
+                    memberNumber: customer.memberNumber, postcode: Dutch.postcode(customer.postcode), city: customer.city,
+                    kind: CustomerPages.kind(customer))
             }, error: error)
         return WebResponse.html(try templates.render("customers/merge", model), status: error == nil ? .ok : .unprocessableContent)
     }
@@ -169,10 +183,12 @@ struct CustomerPrivacyPages {
         let export = try await services.inTenant(.customersExport, context, probing: [id]) { tx, actor, now in
             try await CustomerPrivacy.export(id: id, by: actor, now: now, in: tx)
         }
-        return Response(status: .ok, headers: [
-            .contentType: "application/json; charset=utf-8", .cacheControl: "no-store",
-            .contentDisposition: "attachment; filename=\"gegevens-klant-\(id.lower.prefix(8)).json\"",
-        ], body: .init(byteBuffer: ByteBuffer(bytes: try KringJSON.encode(export))))
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: "application/json; charset=utf-8", .cacheControl: "no-store",
+                .contentDisposition: "attachment; filename=\"gegevens-klant-\(id.lower.prefix(8)).json\"",
+            ], body: .init(byteBuffer: ByteBuffer(bytes: try KringJSON.encode(export))))
     }
 
     struct EraseModel {
@@ -192,8 +208,9 @@ struct CustomerPrivacyPages {
             try await Customers.read(id: id, by: actor, now: now, in: tx)
         }
         guard customer.erasedAt == nil else { return WebResponse.redirect("/klanten/\(id.lower)") }
-        let model = EraseModel(chrome: staff.chrome("Persoonsgegevens wissen", area: "/klanten"), id: id.lower,
-                               name: customer.displayName.isEmpty ? "deze klant" : customer.displayName, word: Self.eraseWord, error: error)
+        let model = EraseModel(
+            chrome: staff.chrome("Persoonsgegevens wissen", area: "/klanten"), id: id.lower,
+            name: customer.displayName.isEmpty ? "deze klant" : customer.displayName, word: Self.eraseWord, error: error)
         return WebResponse.html(try templates.render("customers/erase", model), status: error ? .unprocessableContent : .ok)
     }
 

@@ -37,8 +37,9 @@ struct HomePages {
         guard context.identity != nil else { return WebResponse.redirect("/inloggen") }
         let staff = try Staff(context)
         guard let tenant = staff.tenant else { return WebResponse.redirect("/platform") }
-        let model = HomeModel(chrome: staff.chrome("Overzicht", area: "/"), library: tenant.name, canSearch: staff.may(.customersRead),
-                              role: staff.principal.role.flatMap { Self.roleNames[$0] } ?? "")
+        let model = HomeModel(
+            chrome: staff.chrome("Overzicht", area: "/"), library: tenant.name, canSearch: staff.may(.customersRead),
+            role: staff.principal.role.flatMap { Self.roleNames[$0] } ?? "")
         return WebResponse.html(try templates.render("home", model))
     }
 
@@ -51,7 +52,8 @@ struct HomePages {
         let staff = try Staff(context)
         _ = try context.require(.tenantsManage)
         let names = try await services.db.withPlatform { tx in try await TenantDirectory.list(in: tx) }.map(\.name).sorted()
-        return WebResponse.html(try templates.render("platform", PlatformModel(chrome: staff.chrome("Platform", area: "/platform"), libraries: names)))
+        return WebResponse.html(
+            try templates.render("platform", PlatformModel(chrome: staff.chrome("Platform", area: "/platform"), libraries: names)))
     }
 
     struct AccountModel {
@@ -70,9 +72,10 @@ struct HomePages {
             let email = try await StaffAccounts.user(id: staff.session.userID, in: tx)?.email ?? ""
             return (email, try await TwoFactor.status(userID: staff.session.userID, in: tx))
         }
-        let model = AccountModel(chrome: staff.chrome("Mijn account", area: "/account"), name: staff.session.displayName, email: email,
-                                 role: staff.principal.role.flatMap { Self.roleNames[$0] } ?? "", twoFactor: status.enabled,
-                                 recoveryLeft: status.remainingRecoveryCodes, idleMinutes: staff.session.idleMinutes)
+        let model = AccountModel(
+            chrome: staff.chrome("Mijn account", area: "/account"), name: staff.session.displayName, email: email,
+            role: staff.principal.role.flatMap { Self.roleNames[$0] } ?? "", twoFactor: status.enabled,
+            recoveryLeft: status.remainingRecoveryCodes, idleMinutes: staff.session.idleMinutes)
         return WebResponse.html(try templates.render("account", model))
     }
 
@@ -92,7 +95,8 @@ struct HomePages {
         let form = try await FormBody.read(request, limit: services.settings.maxBodyBytes)
         let time = services.now()
         guard let secret = staff.session.pendingSecret,
-              let step = TwoFactor.matchingStep(code: form.value("code") ?? "", secret: secret, now: time) else {
+            let step = TwoFactor.matchingStep(code: form.value("code") ?? "", secret: secret, now: time)
+        else {
             return try await enrolForm(request, context, wrong: true)
         }
         let enabled: [String]? = try await services.db.withPlatform { tx in
@@ -102,11 +106,14 @@ struct HomePages {
             } catch TwoFactor.EnableError.alreadyEnabled {
                 return nil
             }
-            try await PlatformAudit.record(AuditEvent(action: "two_factor.enabled", tenantID: staff.session.tenantID, actorUserID: staff.session.userID,
-                                                      targetType: "user", targetID: staff.session.userID.lower, ip: context.clientAddress), at: time, in: tx)
+            try await PlatformAudit.record(
+                AuditEvent(
+                    action: "two_factor.enabled", tenantID: staff.session.tenantID, actorUserID: staff.session.userID,
+                    targetType: "user", targetID: staff.session.userID.lower, ip: context.clientAddress), at: time, in: tx)
             return codes
         }
         guard let codes = enabled else { return WebResponse.redirect("/account") }
-        return try TwoFactorPages(services: services, templates: templates).recoveryCodesPage(codes, chrome: staff.chrome("Bewaar uw herstelcodes", area: "/account"))
+        return try TwoFactorPages(services: services, templates: templates).recoveryCodesPage(
+            codes, chrome: staff.chrome("Bewaar uw herstelcodes", area: "/account"))
     }
 }

@@ -70,15 +70,17 @@ struct ImportPages {
         if let upload = form.file("mapping"), !upload.body.isEmpty {
             let text = String(decoding: upload.body, as: UTF8.self)
             guard (try? Imports.mappingJSON(text, for: kind)) != nil, !text.contains("\0") else {
-                return try await self.form(context, error: "Het koppelbestand klopt niet. Gebruik een JSON-bestand zoals Deploy/mappings/\(kind.rawValue)-default.json.")
+                return try await self.form(
+                    context, error: "Het koppelbestand klopt niet. Gebruik een JSON-bestand zoals Deploy/mappings/\(kind.rawValue)-default.json.")
             }
             mapping = text
         }
         let run: ImportRun
         do {
-            run = try await ImportUploads.start(kind: kind, file: file.body, mappingJSON: mapping, dryRun: true,
-                                                markMissingEnded: form.field("mark_missing_ended") == "on",
-                                                principal: principal, tenant: tenant, services: services)
+            run = try await ImportUploads.start(
+                kind: kind, file: file.body, mappingJSON: mapping, dryRun: true,
+                markMissingEnded: form.field("mark_missing_ended") == "on",
+                principal: principal, tenant: tenant, services: services)
         } catch let error as ImportError {
             _ = error
             return try await self.form(context, error: "Dit bestand kan Kring niet lezen. Is het een CSV-export?")
@@ -125,7 +127,9 @@ struct ImportPages {
     }
 
     static func progressText(_ run: ImportRun) -> (Int, String) {
-        guard let total = run.rowsTotal, total > 0 else { return (run.status == .done ? 100 : 0, run.status == .queued ? "In de wachtrij…" : "Bezig…") }
+        guard let total = run.rowsTotal, total > 0 else {
+            return (run.status == .done ? 100 : 0, run.status == .queued ? "In de wachtrij…" : "Bezig…")
+        }
         let done = min(run.rowsDone, total)
         return (done * 100 / total, "\(Dutch.number(done)) van \(Dutch.number(total)) rijen")
     }
@@ -152,8 +156,12 @@ struct ImportPages {
     ]
 
     static func dutchReason(_ reason: String) -> String {
-        if reason.hasPrefix("Unknown branch '") { return "Vestiging ‘\(reason.dropFirst("Unknown branch '".count).dropLast(2))’ bestaat niet in Kring." }
-        if reason.hasPrefix("The row has "), reason.contains("fields; the header has") { return "Deze regel heeft een ander aantal kolommen dan de kopregel." }
+        if reason.hasPrefix("Unknown branch '") {
+            return "Vestiging ‘\(reason.dropFirst("Unknown branch '".count).dropLast(2))’ bestaat niet in Kring."
+        }
+        if reason.hasPrefix("The row has "), reason.contains("fields; the header has") {
+            return "Deze regel heeft een ander aantal kolommen dan de kopregel."
+        }
         return dutchReasons[reason] ?? dutchByPieces(reason)
     }
 
@@ -162,7 +170,9 @@ struct ImportPages {
         var rest = reason
         var out: [String] = []
         while !rest.isEmpty {
-            guard let (english, dutch) = dutchReasons.first(where: { rest.hasPrefix($0.key) }) else { return out.isEmpty ? reason : (out + [rest]).joined(separator: " ") }
+            guard let (english, dutch) = dutchReasons.first(where: { rest.hasPrefix($0.key) }) else {
+                return out.isEmpty ? reason : (out + [rest]).joined(separator: " ")
+            }
             out.append(dutch)
             rest = String(rest.dropFirst(english.count)).trimmingCharacters(in: .whitespaces)
         }
@@ -187,7 +197,8 @@ struct ImportPages {
         let model = ShowModel(
             chrome: staff.chrome("Import", area: "/beheer"), tabs: AdminPages.tabs("/beheer/import"), id: id.lower,
             heading: run.dryRun ? "Proefimport: wat er zou gebeuren" : "Import", kindName: kindName,
-            running: run.status == .queued || run.status == .running, started: run.rowsTotal != nil, done: run.status == .done, failed: run.status == .failed,
+            running: run.status == .queued || run.status == .running, started: run.rowsTotal != nil, done: run.status == .done,
+            failed: run.status == .failed,
             failure: run.error, dryRun: run.dryRun, percent: percent, progress: progress,
             rows: Dutch.number(report?.rows ?? 0), inserted: Dutch.number(report?.inserted ?? 0), updated: Dutch.number(report?.updated ?? 0),
             unchanged: Dutch.number(report?.unchanged ?? 0), rejected: Dutch.number(report?.rejected ?? 0),
@@ -206,7 +217,8 @@ struct ImportPages {
         let (percent, text) = Self.progressText(run)
         let body: [String: Any] = ["percent": percent, "text": text, "finished": run.status == .done || run.status == .failed]
         let data = try JSONSerialization.data(withJSONObject: body)
-        return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return Response(
+            status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
     func badRows(_ context: KringRequestContext) async throws -> Response {
@@ -222,10 +234,12 @@ struct ImportPages {
         for error in run.report?.errors ?? [] {
             csv += "\(error.line);\(field(error.column ?? ""));\(field(Self.dutchReason(error.reason)))\r\n"
         }
-        return Response(status: .ok, headers: [
-            .contentType: "text/csv; charset=utf-8", .cacheControl: "no-store",
-            .contentDisposition: "attachment; filename=\"import-\(id.lower.prefix(8))-fouten.csv\"",
-        ], body: .init(byteBuffer: ByteBuffer(string: "\u{FEFF}" + csv)))
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: "text/csv; charset=utf-8", .cacheControl: "no-store",
+                .contentDisposition: "attachment; filename=\"import-\(id.lower.prefix(8))-fouten.csv\"",
+            ], body: .init(byteBuffer: ByteBuffer(string: "\u{FEFF}" + csv)))
     }
 
     // MARK: Branches and confirmation

@@ -47,12 +47,15 @@ struct SignInPages {
     static func safeBack(_ raw: String?) -> String? {
         let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/_.?=&%-")
         guard let raw, raw.count <= 500, raw.hasPrefix("/"), !raw.hasPrefix("//"), !raw.hasPrefix("/inloggen"),
-              raw.allSatisfy({ allowed.contains($0) }) else { return nil }
+            raw.allSatisfy({ allowed.contains($0) })
+        else { return nil }
         return raw
     }
 
-    func signInForm(_ request: Request, _ context: KringRequestContext, email: String = "", library: String? = nil,
-                    error: String? = nil, status: HTTPResponse.Status = .ok, back: String? = nil) async throws -> Response {
+    func signInForm(
+        _ request: Request, _ context: KringRequestContext, email: String = "", library: String? = nil,
+        error: String? = nil, status: HTTPResponse.Status = .ok, back: String? = nil
+    ) async throws -> Response {
         if context.identity != nil, error == nil { return WebResponse.redirect("/") }
         let token = request.cookies[WebCookies.formTokenName]?.value ?? SecureRandom.token(32)
         let tenants = try await services.db.withPlatform { tx in try await TenantDirectory.list(in: tx) }
@@ -61,10 +64,12 @@ struct SignInPages {
         var options = tenants.map { Choice(value: $0.slug.value, label: $0.name, selected: $0.slug.value == chosen) }
         options.append(Choice(value: Self.platformChoice, label: "Probiblio (platformbeheer)", selected: chosen == Self.platformChoice))
         let query = request.uri.queryParameters
-        let notice: String? = query["afgemeld"] != nil ? "U bent uitgelogd." : (query["verlopen"] != nil ? "U was een tijd niet actief en bent uitgelogd." : nil)
-        let model = SignInModel(chrome: signInChrome("Inloggen", csrf: token), email: email, libraries: options,
-                                chosen: options.contains { $0.selected }, error: error,
-                                notice: error == nil ? notice : nil, back: back ?? Self.safeBack(query["terug"].map(String.init)))
+        let notice: String? =
+            query["afgemeld"] != nil ? "U bent uitgelogd." : (query["verlopen"] != nil ? "U was een tijd niet actief en bent uitgelogd." : nil)
+        let model = SignInModel(
+            chrome: signInChrome("Inloggen", csrf: token), email: email, libraries: options,
+            chosen: options.contains { $0.selected }, error: error,
+            notice: error == nil ? notice : nil, back: back ?? Self.safeBack(query["terug"].map(String.init)))
         var response = WebResponse.html(try templates.render("signin/signin", model), status: status)
         response.setCookie(cookies.formToken(token))
         return response
@@ -77,21 +82,24 @@ struct SignInPages {
         let library = form.value("library") ?? ""
         let back = Self.safeBack(form.value("terug"))
         guard !email.isEmpty, !password.isEmpty, !library.isEmpty else {
-            return try await signInForm(request, context, email: email, library: library,
-                                        error: "Vul uw e-mailadres en wachtwoord in en kies uw bibliotheek.", status: .unprocessableContent, back: back)
+            return try await signInForm(
+                request, context, email: email, library: library,
+                error: "Vul uw e-mailadres en wachtwoord in en kies uw bibliotheek.", status: .unprocessableContent, back: back)
         }
         let verified: Authentication.VerifiedLogin
         do {
             verified = try await services.authentication.verifyPassword(
                 email: email, password: password, tenant: library == Self.platformChoice ? nil : library, address: context.clientAddress)
         } catch let problem as Problem where problem.status == 401 {
-            return try await signInForm(request, context, email: email, library: library,
-                                        error: "Het e-mailadres, het wachtwoord of de bibliotheek klopt niet.", status: .unauthorized, back: back)
+            return try await signInForm(
+                request, context, email: email, library: library,
+                error: "Het e-mailadres, het wachtwoord of de bibliotheek klopt niet.", status: .unauthorized, back: back)
         } catch let problem as Problem where problem.status == 429 {
             let minutes = max(1, ((problem.retryAfter ?? 60) + 59) / 60)
-            var response = try await signInForm(request, context, email: email, library: library,
-                                                error: "Te veel mislukte pogingen. Probeer het over \(minutes) \(minutes == 1 ? "minuut" : "minuten") opnieuw.",
-                                                status: .tooManyRequests, back: back)
+            var response = try await signInForm(
+                request, context, email: email, library: library,
+                error: "Te veel mislukte pogingen. Probeer het over \(minutes) \(minutes == 1 ? "minuut" : "minuten") opnieuw.",
+                status: .tooManyRequests, back: back)
             response.headers[.retryAfter] = String(problem.retryAfter ?? 60)
             return response
         }
@@ -102,23 +110,29 @@ struct SignInPages {
             let previous = context.browserSession?.familyID
             let cookie = try await services.db.withPlatform { tx in
                 if let previous { try await Sessions.revoke(sessionID: previous, reason: "switched_library", now: time, in: tx) }
-                return try await BrowserSessions.create(userID: verified.userID, tenantID: verified.tenant?.id, familyID: nil, pending: pending,
-                                                 idleMinutes: BrowserSessions.pendingMinutes, now: time, in: tx)
+                return try await BrowserSessions.create(
+                    userID: verified.userID, tenantID: verified.tenant?.id, familyID: nil, pending: pending,
+                    idleMinutes: BrowserSessions.pendingMinutes, now: time, in: tx)
             }
             let next = pending == .secondFactor ? "/inloggen/code" : "/inloggen/instellen"
-            response = WebResponse.redirect(next + (back.map { "?terug=" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "") } ?? ""))
+            response = WebResponse.redirect(
+                next + (back.map { "?terug=" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "") } ?? ""))
             response.setCookie(cookies.session(cookie))
         } else {
             response = WebResponse.redirect(back ?? "/")
             response.setCookie(cookies.session(try await startSession(verified, replacing: nil, context)))
         }
-        response.setCookie(Cookie(name: "kring_bibliotheek", value: library.filter { $0.isLetter || $0.isNumber || $0 == "-" },
-                                  maxAge: 365 * 24 * 3600, path: "/", secure: cookies.secure, httpOnly: true, sameSite: .lax))
+        response.setCookie(
+            Cookie(
+                name: "kring_bibliotheek", value: library.filter { $0.isLetter || $0.isNumber || $0 == "-" },
+                maxAge: 365 * 24 * 3600, path: "/", secure: cookies.secure, httpOnly: true, sameSite: .lax))
         return response
     }
 
     /// Starts the session family and a fresh browser session for it (a new id: no fixation); ends a half-done one.
-    private func startSession(_ verified: Authentication.VerifiedLogin, replacing pendingCookie: String?, _ context: KringRequestContext) async throws -> String {
+    private func startSession(
+        _ verified: Authentication.VerifiedLogin, replacing pendingCookie: String?, _ context: KringRequestContext
+    ) async throws -> String {
         let time = services.now()
         let previous = context.browserSession
         return try await services.db.withPlatform { tx in
@@ -128,8 +142,9 @@ struct SignInPages {
             }
             let session = try await services.authentication.startSession(verified, address: context.clientAddress, in: tx)
             if let pendingCookie { try await BrowserSessions.delete(cookie: pendingCookie, in: tx) }
-            return try await BrowserSessions.create(userID: verified.userID, tenantID: verified.tenant?.id, familyID: session.sessionID,
-                                                    pending: nil, idleMinutes: verified.policy.idleMinutes, now: time, in: tx)
+            return try await BrowserSessions.create(
+                userID: verified.userID, tenantID: verified.tenant?.id, familyID: session.sessionID,
+                pending: nil, idleMinutes: verified.policy.idleMinutes, now: time, in: tx)
         }
     }
 
@@ -148,8 +163,9 @@ struct SignInPages {
 
     func codeForm(_ context: KringRequestContext, wrong: Bool, back: String? = nil) async throws -> Response {
         let session = try pending(context, .secondFactor)
-        let model = CodeModel(chrome: signInChrome("Code invullen", csrf: session.csrfToken),
-                              error: wrong ? "Deze code klopt niet. Vul de code in die de app nu toont, of een herstelcode." : nil, back: back)
+        let model = CodeModel(
+            chrome: signInChrome("Code invullen", csrf: session.csrfToken),
+            error: wrong ? "Deze code klopt niet. Vul de code in die de app nu toont, of een herstelcode." : nil, back: back)
         return WebResponse.html(try templates.render("signin/code", model), status: wrong ? .unauthorized : .ok)
     }
 
@@ -195,7 +211,8 @@ struct SignInPages {
         let cookie = request.cookies[BrowserSessions.cookieName]?.value ?? ""
         let form = try await FormBody.read(request, limit: services.settings.maxBodyBytes)
         guard let verified = try await services.authentication.resumeLogin(session), verified.mustEnrol,
-              let secret = session.pendingSecret else { throw Problem.unauthorized() }
+            let secret = session.pendingSecret
+        else { throw Problem.unauthorized() }
         let time = services.now()
         guard let step = TwoFactor.matchingStep(code: form.value("code") ?? "", secret: secret, now: time) else {
             let wrong = try await services.db.withPlatform { tx in try await BrowserSessions.countWrongCode(cookie: cookie, in: tx) }
@@ -212,8 +229,10 @@ struct SignInPages {
             } catch TwoFactor.EnableError.alreadyEnabled {
                 throw Problem.unauthorized()
             }
-            try await PlatformAudit.record(AuditEvent(action: "two_factor.enabled", tenantID: verified.tenant?.id, actorUserID: verified.userID,
-                                                      targetType: "user", targetID: verified.userID.lower, ip: context.clientAddress), at: time, in: tx)
+            try await PlatformAudit.record(
+                AuditEvent(
+                    action: "two_factor.enabled", tenantID: verified.tenant?.id, actorUserID: verified.userID,
+                    targetType: "user", targetID: verified.userID.lower, ip: context.clientAddress), at: time, in: tx)
             return codes
         }
         let newCookie = try await startSession(verified, replacing: cookie, context)
@@ -232,19 +251,24 @@ struct SignInPages {
         let (email, libraries) = try await services.db.withPlatform { tx in
             let email = try await StaffAccounts.user(id: staff.session.userID, in: tx)?.email ?? ""
             var libraries: [Choice] = []
-            for try await (slug, name) in try await tx.query("""
+            for try await (slug, name) in try await tx.query(
+                """
                 SELECT t.slug, t.name FROM platform.memberships m JOIN platform.tenants t ON t.id = m.tenant_id
                 WHERE m.user_id = \(staff.session.userID) AND m.disabled_at IS NULL AND t.status = 'active' ORDER BY t.name
-                """).decode((String, String).self) {
+                """
+            ).decode((String, String).self) {
                 libraries.append(Choice(value: slug, label: name, selected: slug == staff.tenant?.slug.value))
             }
-            if try await tx.query("SELECT 1 FROM platform.platform_admins WHERE user_id = \(staff.session.userID)").decode(Int.self).first(where: { _ in true }) != nil {
+            if try await tx.query("SELECT 1 FROM platform.platform_admins WHERE user_id = \(staff.session.userID)").decode(Int.self).first(where: {
+                _ in true
+            }) != nil {
                 libraries.append(Choice(value: Self.platformChoice, label: "Probiblio (platformbeheer)", selected: staff.tenant == nil))
             }
             return (email, libraries)
         }
-        var model = SignInModel(chrome: staff.chrome("Andere bibliotheek", area: "/bibliotheek-wisselen"), email: email, libraries: libraries,
-                                chosen: true, error: nil, notice: nil, back: nil)
+        var model = SignInModel(
+            chrome: staff.chrome("Andere bibliotheek", area: "/bibliotheek-wisselen"), email: email, libraries: libraries,
+            chosen: true, error: nil, notice: nil, back: nil)
         model.switching = true
         return WebResponse.html(try templates.render("signin/signin", model))
     }
@@ -259,8 +283,11 @@ struct SignInPages {
 
     func forgotForm(_ request: Request, sent email: String?) async throws -> Response {
         let token = request.cookies[WebCookies.formTokenName]?.value ?? SecureRandom.token(32)
-        var response = WebResponse.html(try templates.render("signin/forgot", ForgotModel(
-            chrome: signInChrome("Wachtwoord vergeten", csrf: token), sent: email != nil, email: email ?? "")))
+        var response = WebResponse.html(
+            try templates.render(
+                "signin/forgot",
+                ForgotModel(
+                    chrome: signInChrome("Wachtwoord vergeten", csrf: token), sent: email != nil, email: email ?? "")))
         response.setCookie(cookies.formToken(token))
         return response
     }
@@ -284,9 +311,10 @@ struct SignInPages {
                 } else if let family = session.familyID {
                     try await Sessions.revoke(sessionID: family, reason: "logout", now: time, in: tx)
                 }
-                try await PlatformAudit.record(AuditEvent(
-                    action: everywhere ? "logout.everywhere" : "logout", tenantID: session.tenantID, actorUserID: session.userID,
-                    targetType: "session", targetID: session.familyID?.lower, ip: context.clientAddress), at: time, in: tx)
+                try await PlatformAudit.record(
+                    AuditEvent(
+                        action: everywhere ? "logout.everywhere" : "logout", tenantID: session.tenantID, actorUserID: session.userID,
+                        targetType: "session", targetID: session.familyID?.lower, ip: context.clientAddress), at: time, in: tx)
             }
         }
         var response = WebResponse.redirect("/inloggen?afgemeld=1")

@@ -39,9 +39,10 @@ struct TwoFactorPages {
         }
         let url = TwoFactor.authenticatorURL(secret: secret, account: email)
         let qr = try QRCode(text: url).svg(label: "QR-code voor uw authenticator-app", pixels: 220)
-        let model = EnrolModel(chrome: chrome, qr: qr, typedSecret: TwoFactor.typedSecret(secret),
-                               error: wrong ? "Deze code klopt niet. Vul de 6 cijfers in die de app nu toont." : nil,
-                               action: action, required: required)
+        let model = EnrolModel(
+            chrome: chrome, qr: qr, typedSecret: TwoFactor.typedSecret(secret),
+            error: wrong ? "Deze code klopt niet. Vul de 6 cijfers in die de app nu toont." : nil,
+            action: action, required: required)
         return WebResponse.html(try templates.render("signin/enrol", model), status: wrong ? .unprocessableContent : .ok)
     }
 

@@ -37,7 +37,9 @@ struct MultipartForm: Sendable {
             if bodyEnd >= 2, bytes[bodyEnd - 2] == 13, bytes[bodyEnd - 1] == 10 { bodyEnd -= 2 }
             let bodyStart = headerEnd + 4
             guard bodyStart <= bodyEnd else { continue }
-            guard let disposition = headers.split(separator: "\r\n").first(where: { $0.lowercased().hasPrefix("content-disposition:") }) else { continue }
+            guard let disposition = headers.split(separator: "\r\n").first(where: { $0.lowercased().hasPrefix("content-disposition:") }) else {
+                continue
+            }
             guard let name = Self.parameter("name", in: String(disposition)) else { continue }
             parts.append(Part(name: name, filename: Self.parameter("filename", in: String(disposition)), body: Array(bytes[bodyStart..<bodyEnd])))
         }

@@ -32,9 +32,11 @@ public struct QRCode: Sendable {
     /// version that fits. The mask is chosen by the standard penalty rules unless
     /// `forcedMask` is given; a forced mask outside 0...7 is ignored.
     public init(bytes: [UInt8], forcedMask: Int? = nil) throws {
-        guard let version = (Self.minVersion...Self.maxVersion).first(where: {
-            Self.dataBitCount(byteCount: bytes.count, version: $0) <= Self.dataCodewordCount(version: $0) * 8
-        }) else {
+        guard
+            let version = (Self.minVersion...Self.maxVersion).first(where: {
+                Self.dataBitCount(byteCount: bytes.count, version: $0) <= Self.dataCodewordCount(version: $0) * 8
+            })
+        else {
             throw Failure.tooLong
         }
         var grid = Grid(version: version)
@@ -80,7 +82,10 @@ public struct QRCode: Sendable {
         for y in 0..<size {
             var x = 0
             while x < size {
-                guard isDark(x: x, y: y) else { x += 1; continue }
+                guard isDark(x: x, y: y) else {
+                    x += 1
+                    continue
+                }
                 var run = 1
                 while isDark(x: x + run, y: y) { run += 1 }
                 path += "M\(x + quiet),\(y + quiet)h\(run)v1h-\(run)z"
@@ -284,7 +289,8 @@ extension QRCode {
             let positions = QRCode.alignmentPositions[version]
             for cy in positions {
                 for cx in positions {
-                    let overlapsFinder = (cx == 6 && cy == 6) || (cx == 6 && cy == positions.last)
+                    let overlapsFinder =
+                        (cx == 6 && cy == 6) || (cx == 6 && cy == positions.last)
                         || (cx == positions.last && cy == 6)
                     if !overlapsFinder { drawAlignment(centerX: cx, centerY: cy) }
                 }
@@ -296,7 +302,8 @@ extension QRCode {
         private mutating func drawFinder(centerX: Int, centerY: Int) {
             for dy in -4...4 {
                 for dx in -4...4 {
-                    let x = centerX + dx, y = centerY + dy
+                    let x = centerX + dx
+                    let y = centerY + dy
                     guard (0..<size).contains(x), (0..<size).contains(y) else { continue }
                     let distance = max(abs(dx), abs(dy))
                     setFunction(x: x, y: y, dark: distance != 2 && distance != 4)
@@ -335,7 +342,8 @@ extension QRCode {
             guard version >= 7 else { return }
             let versionBits = mask == nil ? 0 : version << 12 | Self.bchRemainder(version, generator: 0x1F25, degree: 12)
             for i in 0..<18 {
-                let a = size - 11 + i % 3, b = i / 3
+                let a = size - 11 + i % 3
+                let b = i / 3
                 setFunction(x: a, y: b, dark: bit(versionBits, i))
                 setFunction(x: b, y: a, dark: bit(versionBits, i))
             }

@@ -36,7 +36,8 @@ struct WebMiddleware: RouterMiddleware {
         var response: Response
         do {
             if let cookie = request.cookies[BrowserSessions.cookieName]?.value, !cookie.isEmpty,
-               let found = try await services.authentication.authenticate(browserCookie: cookie) {
+                let found = try await services.authentication.authenticate(browserCookie: cookie)
+            {
                 context.browserSession = found.session
                 context.identity = found.principal
             }
@@ -83,11 +84,13 @@ struct WebMiddleware: RouterMiddleware {
     private func checkOrigin(_ request: Request) throws {
         guard let origin = request.headers[.origin] else { return }
         guard let host = request.head.authority,
-              let url = URL(string: origin), let originHost = url.host else { throw WebRefusal.origin }
+            let url = URL(string: origin), let originHost = url.host
+        else { throw WebRefusal.origin }
         let originAuthority = url.port.map { "\(originHost):\($0)" } ?? originHost
         if originAuthority.lowercased() == host.lowercased() { return }
         if let publicURL = URL(string: services.settings.publicURL), let publicHost = publicURL.host,
-           (publicURL.port.map { "\(publicHost):\($0)" } ?? publicHost).lowercased() == originAuthority.lowercased() {
+            (publicURL.port.map { "\(publicHost):\($0)" } ?? publicHost).lowercased() == originAuthority.lowercased()
+        {
             return
         }
         throw WebRefusal.origin
@@ -102,7 +105,8 @@ struct WebMiddleware: RouterMiddleware {
     }
 
     static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
+        let x = Array(a.utf8)
+        let y = Array(b.utf8)
         guard x.count == y.count else { return false }
         return zip(x, y).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
     }
@@ -130,22 +134,34 @@ struct WebMiddleware: RouterMiddleware {
             status = 500
         }
         if status == 401 {
-            let back = request.method == .get ? "?terug=" + (request.uri.path.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "/-"))) ?? "/") : ""
+            let back =
+                request.method == .get
+                ? "?terug="
+                    + (request.uri.path.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "/-"))) ?? "/")
+                : ""
             return WebResponse.redirect("/inloggen" + back)
         }
-        let (heading, message): (String, String) = switch status {
-        case 404: ("Deze pagina bestaat niet", "Het adres klopt niet, of wat u zoekt is er niet (meer). Ga terug, of zoek de klant opnieuw op.")
-        case 403 where error is WebRefusal:
-            ("Dit formulier is verlopen", "Het formulier kon niet worden gecontroleerd. Laad de pagina opnieuw en probeer het nog eens.")
-        case 403: ("Geen toegang", "Uw rol geeft geen toegang tot deze pagina. Vraag de beheerder van uw bibliotheek als u dit wel nodig hebt.")
-        case 413: ("Te groot", "Het bestand of formulier is te groot om te verwerken.")
-        case 429: ("Even wachten", "Er waren te veel pogingen. Probeer het over een paar minuten opnieuw.")
-        case 400..<500: ("Dat lukte niet", "De gegevens konden niet worden verwerkt. Ga terug en controleer wat u invulde.")
-        default: ("Er ging iets mis", "Dit is een fout in Kring, niet iets wat u deed. Probeer het opnieuw; blijft het misgaan, geef dan de code hieronder door aan de beheerder.")
-        }
+        let (heading, message): (String, String) =
+            switch status {
+            case 404: ("Deze pagina bestaat niet", "Het adres klopt niet, of wat u zoekt is er niet (meer). Ga terug, of zoek de klant opnieuw op.")
+            case 403 where error is WebRefusal:
+                ("Dit formulier is verlopen", "Het formulier kon niet worden gecontroleerd. Laad de pagina opnieuw en probeer het nog eens.")
+            case 403: ("Geen toegang", "Uw rol geeft geen toegang tot deze pagina. Vraag de beheerder van uw bibliotheek als u dit wel nodig hebt.")
+            case 413: ("Te groot", "Het bestand of formulier is te groot om te verwerken.")
+            case 429: ("Even wachten", "Er waren te veel pogingen. Probeer het over een paar minuten opnieuw.")
+            case 400..<500: ("Dat lukte niet", "De gegevens konden niet worden verwerkt. Ga terug en controleer wat u invulde.")
+            default:
+                (
+                    "Er ging iets mis",
+                    "Dit is een fout in Kring, niet iets wat u deed. Probeer het opnieuw; blijft het misgaan, geef dan de code hieronder door aan de beheerder."
+                )
+            }
         if status >= 500 {
-            services.authentication.db.logger.error("web page failed", metadata: [
-                "path": "\(request.uri.path)", "request_id": "\(context.requestID)", "error": "\(String(reflecting: type(of: error)))"])
+            services.authentication.db.logger.error(
+                "web page failed",
+                metadata: [
+                    "path": "\(request.uri.path)", "request_id": "\(context.requestID)", "error": "\(String(reflecting: type(of: error)))",
+                ])
         }
         let chrome: Chrome
         if let staff = try? Staff(context) {
@@ -153,10 +169,12 @@ struct WebMiddleware: RouterMiddleware {
         } else {
             chrome = .signedOut(heading, csrf: "")
         }
-        let model = ErrorModel(chrome: chrome, heading: heading, message: message,
-                               reference: status >= 500 ? context.requestID : nil, signIn: chrome.signedIn == false)
-        var response = WebResponse.html((try? templates.render("error", model)) ?? "<!doctype html><title>\(heading)</title><h1>\(heading)</h1>",
-                                        status: HTTPResponse.Status(code: status))
+        let model = ErrorModel(
+            chrome: chrome, heading: heading, message: message,
+            reference: status >= 500 ? context.requestID : nil, signIn: chrome.signedIn == false)
+        var response = WebResponse.html(
+            (try? templates.render("error", model)) ?? "<!doctype html><title>\(heading)</title><h1>\(heading)</h1>",
+            status: HTTPResponse.Status(code: status))
         if status == 429, let problem = (error as? any ProblemConvertible)?.problem, let retry = problem.retryAfter {
             response.headers[.retryAfter] = String(retry)
         }

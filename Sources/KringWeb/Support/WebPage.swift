@@ -63,17 +63,19 @@ struct Staff: Sendable {
         }
         nav.append(.init(label: "Mijn account", href: "/account", current: area == "/account"))
         nav.append(.init(label: "Andere bibliotheek", href: "/bibliotheek-wisselen", current: area == "/bibliotheek-wisselen"))
-        return Chrome(title: title, library: tenant?.name ?? (tenant == nil ? "Probiblio" : nil), userName: session.displayName,
-                      csrf: session.csrfToken, nav: nav, query: query, notice: notice, signedIn: true,
-                      canSearch: may(.customersRead))
+        return Chrome(
+            title: title, library: tenant?.name ?? (tenant == nil ? "Probiblio" : nil), userName: session.displayName,
+            csrf: session.csrfToken, nav: nav, query: query, notice: notice, signedIn: true,
+            canSearch: may(.customersRead))
     }
 }
 
 /// Building HTML responses.
 enum WebResponse {
     static func html(_ body: String, status: HTTPResponse.Status = .ok) -> Response {
-        Response(status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
-                 body: .init(byteBuffer: ByteBuffer(string: body)))
+        Response(
+            status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 
     /// Post/Redirect/Get: 303 to `location`.

@@ -33,14 +33,15 @@ public struct WebTemplates: Sendable {
         var files: [String: StaticFile] = [:]
         let staticFolder = root.appendingPathComponent("static")
         for name in (try? FileManager.default.contentsOfDirectory(atPath: staticFolder.path)) ?? [] {
-            let type: String? = switch (name as NSString).pathExtension {
-            case "css": "text/css; charset=utf-8"
-            case "js": "text/javascript; charset=utf-8"
-            case "svg": "image/svg+xml"
-            case "png": "image/png"
-            case "ico": "image/x-icon"
-            default: nil
-            }
+            let type: String? =
+                switch (name as NSString).pathExtension {
+                case "css": "text/css; charset=utf-8"
+                case "js": "text/javascript; charset=utf-8"
+                case "svg": "image/svg+xml"
+                case "png": "image/png"
+                case "ico": "image/x-icon"
+                default: nil
+                }
             guard let type, let data = FileManager.default.contents(atPath: staticFolder.appendingPathComponent(name).path) else { continue }
             let digest = data.reduce(into: UInt64(14_695_981_039_346_656_037)) { $0 = ($0 ^ UInt64($1)) &* 1_099_511_628_211 }
             files[name] = StaticFile(bytes: ByteBuffer(bytes: data), contentType: type, etag: "\"\(String(digest, radix: 16))\"")
