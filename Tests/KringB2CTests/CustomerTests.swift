@@ -43,6 +43,39 @@ import Testing
         return try await env.db.withTenant(tenant) { tx in try await Customers.create(valid, by: Self.staff, now: Self.now, in: tx) }
     }
 
+    /// The 360 view's statements are prepared once per connection. On one connection shared by two libraries, each
+    /// library's view reads its own tables (PostgreSQL parses a prepared statement again when the search path
+    /// changes), the other library's customer is not found, and each read is audited in its own library.
+    @Test func preparedStatementsFollowTheLibraryOnASharedConnection() async throws {
+        let env = try await TestEnvironment.forSuite("Customers")
+        let a = try await env.createTenant("pa")
+        let b = try await env.createTenant("pb")
+        let inA = try await create(Self.member(lastName: "Akkerman"), env, a)
+        let inB = try await create(Self.member(lastName: "Bakker"), env, b)
+        let db = Database(
+            client: await TestDatabase.shared.client(user: "kring_app", database: env.databaseName, maxConnections: 1), logger: .init(label: "single")
+        )
+        // More than five runs each, after which PostgreSQL may use a generic plan.
+        for _ in 0..<7 {
+            let viewA = try await db.withTenant(a) { tx in try await CustomerPrivacy.profile(id: inA.id, by: Self.staff, now: Self.now, in: tx) }
+            #expect(viewA.customer.lastName == "Akkerman")
+            let viewB = try await db.withTenant(b) { tx in try await CustomerPrivacy.profile(id: inB.id, by: Self.staff, now: Self.now, in: tx) }
+            #expect(viewB.customer.lastName == "Bakker")
+            await #expect(throws: CustomerError.notFound) {
+                try await db.withTenant(b) { tx in try await CustomerPrivacy.profile(id: inA.id, by: Self.staff, now: Self.now, in: tx) }
+            }
+        }
+        for (tenant, customer) in [(a, inA), (b, inB)] {
+            let reads = try await env.db.withTenant(tenant) { tx in
+                try await tx.query(
+                    "SELECT count(*) FROM audit_log WHERE action = 'customer.read' AND subject_id = \(customer.id.uuidString.lowercased())"
+                )
+                .decode(Int.self).reduce(0, +)
+            }
+            #expect(reads == 7)
+        }
+    }
+
     @Test func validationReportsEveryBadFieldAtOnce() {
         var draft = CustomerDraft(roles: ["member", "owner"])
         draft.memberType = "wizard"

@@ -307,22 +307,9 @@ public struct Authentication: Sendable {
         let isPlatform = claims.aud.value == [AccessClaims.Audience.platform]
         if isPlatform != (claims.tid == nil) { throw Problem.unauthorized("The access token is not valid.") }
 
-        // One statement, outside a transaction (a single read needs none): the session is live, the person and their
-        // membership (or platform role) are not disabled, and the library is active. It runs on every request.
-        let rows = try await db.withConnection { connection in
-            try await connection.query(
-                """
-                SELECT m.role, a.user_id IS NOT NULL, t.id, t.slug, t.name, t.status, t.created_at
-                FROM platform.refresh_token_families f
-                JOIN platform.users u ON u.id = f.user_id AND u.disabled_at IS NULL
-                LEFT JOIN platform.memberships m ON m.user_id = f.user_id AND m.tenant_id = f.tenant_id AND m.disabled_at IS NULL
-                LEFT JOIN platform.tenants t ON t.id = f.tenant_id AND t.status = 'active'
-                LEFT JOIN platform.platform_admins a ON f.tenant_id IS NULL AND a.user_id = f.user_id
-                WHERE f.id = \(sessionID) AND f.user_id = \(userID) AND f.revoked_at IS NULL AND f.expires_at > \(time)
-                  AND f.tenant_id IS NOT DISTINCT FROM \(claims.tenantID)
-                """, logger: db.queryLogger
-            ).collect()
-        }
+        // One statement, outside a transaction (a single read needs none).
+        let statement = LiveSessionStatement(sessionID: sessionID, userID: userID, now: time, tenantID: claims.tenantID)
+        let rows = try await db.withConnection { connection in try await connection.rows(statement, logger: db.queryLogger) }
         var principal: Principal?
         if let row = rows.first {
             let cells = row.makeRandomAccess()

@@ -38,42 +38,20 @@ public enum CustomerPrivacy {
         return CustomerProfile(
             customer: customer,
             household: try await household(of: customer, in: tx),
-            consents: try await Consents.current(customerID: id, in: tx),
-            registrations: try await Activities.registrations(customerID: id, limit: 10, in: tx),
-            openComplaints: try await Complaints.list(openOnly: true, customerID: id, after: nil, limit: 20, in: tx),
-            timeline: try await latestTimeline(id, limit: 10, in: tx))
+            consents: try await tx.rows(ProfileStatements.Consents(id: id)).map(Consent.init(row:)),
+            registrations: try await tx.rows(ProfileStatements.Registrations(latest: .init(id: id, limit: 10))).map(Registration.init(row:)),
+            openComplaints: try await tx.rows(ProfileStatements.OpenComplaints(latest: .init(id: id, limit: 20))).map(Complaint.init(row:)),
+            timeline: try await tx.rows(ProfileStatements.Timeline(latest: .init(id: id, limit: 10))).map(ContactMoment.init(row:)))
     }
 
     static func household(of customer: Customer, in tx: TenantTransaction) async throws -> [CustomerProfile.HouseholdMember] {
-        // Three index look-ups joined to customers: an OR of them in one WHERE clause made PostgreSQL walk every
-        // customer (a millisecond per 3,000, most of a 360 view's database time). A parent or child who also lives
-        // at the address is named as parent or child.
-        let rows = try await tx.query(
-            """
-            SELECT DISTINCT ON (c.id) c.id, concat_ws(' ', c.first_name, c.infix, c.last_name), c.member_type, r.relation
-            FROM (SELECT h.id, 'housemate' AS relation, 3 AS rank FROM customers h WHERE h.household_id = \(customer.householdID)
-                  UNION ALL SELECT child_id, 'child', 2 FROM household_links WHERE parent_id = \(customer.id)
-                  UNION ALL SELECT parent_id, 'parent', 1 FROM household_links WHERE child_id = \(customer.id)) r
-            JOIN customers c ON c.id = r.id
-            WHERE c.id <> \(customer.id) AND c.merged_into IS NULL AND c.erased_at IS NULL
-            ORDER BY c.id, r.rank
-            """)
+        let rows = try await tx.rows(ProfileStatements.Household(customer: customer))
         var members: [CustomerProfile.HouseholdMember] = []
-        for try await (id, name, type, relation) in rows.decode((UUID, String, String?, String).self) {
+        for row in rows {
+            let (id, name, type, relation) = try row.decode((UUID, String, String?, String).self)
             members.append(.init(id: id, name: name, memberType: type, relation: relation))
         }
         return members
-    }
-
-    static func latestTimeline(_ id: UUID, limit: Int, in tx: TenantTransaction) async throws -> [ContactMoment] {
-        let rows = try await tx.query(
-            """
-            SELECT \(unescaped: ContactMoment.columns) FROM contact_moments WHERE customer_id = \(id)
-            ORDER BY occurred_at DESC, id DESC LIMIT \(limit)
-            """)
-        var moments: [ContactMoment] = []
-        for try await row in rows { moments.append(try ContactMoment(row: row)) }
-        return moments
     }
 
     /// Links a parent or guardian to a youth member of the same library.

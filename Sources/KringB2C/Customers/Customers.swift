@@ -123,16 +123,8 @@ public enum Customers {
     /// One statement reads the row and writes the audit record (only when the customer is there and not merged
     /// away): the 360 view runs it on every look at a customer.
     public static func read(id: UUID, by actor: AuditActor, now: Date, in tx: TenantTransaction) async throws -> Customer {
-        let audit = try TenantAudit.row(
-            action: "customer.read", subjectType: "customer", subjectID: id.uuidString.lowercased(),
-            actorUserID: actor.userID, actorAPIKeyID: actor.apiKeyID, at: now)
-        let rows = try await tx.query(
-            sql: """
-                WITH found AS (SELECT \(unescaped: Customer.columns), merged_into FROM customers WHERE id = \(id)),
-                     audited AS (INSERT INTO audit_log (\(TenantAudit.columns)) SELECT \(audit) FROM found WHERE merged_into IS NULL)
-                SELECT * FROM found
-                """)
-        return try await live(rows)
+        let rows = try await tx.rows(ProfileStatements.ReadAudited(id: id, actor: actor, now: now))
+        return try live(rows)
     }
 
     /// The customer, or `notFound` / `merged`; an erased customer is returned (its personal fields are empty).
@@ -146,11 +138,15 @@ public enum Customers {
 
     /// The customer of rows of `Customer.columns` and `merged_into`, or `notFound` / `merged`.
     private static func live(_ rows: PostgresRowSequence) async throws -> Customer {
-        for try await row in rows {
-            if let survivor = try row.makeRandomAccess()[35].decode(UUID?.self) { throw CustomerError.merged(into: survivor) }
-            return try Customer(row: row)
-        }
-        throw CustomerError.notFound
+        var all: [PostgresRow] = []
+        for try await row in rows { all.append(row) }
+        return try live(all)
+    }
+
+    private static func live(_ rows: [PostgresRow]) throws -> Customer {
+        guard let row = rows.first else { throw CustomerError.notFound }
+        if let survivor = try row.makeRandomAccess()[35].decode(UUID?.self) { throw CustomerError.merged(into: survivor) }
+        return try Customer(row: row)
     }
 
     public struct Search: Sendable {

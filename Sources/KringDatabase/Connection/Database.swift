@@ -49,10 +49,7 @@ public final class Database: Sendable {
                     do {
                         // Read the row: an error raised while the statement runs (not while it is parsed) arrives with
                         // the rows, and left unread it would surface only as 25P02 on the body's first statement.
-                        _ = try await connection.query(
-                            "SELECT set_config('search_path', \(tenant.slug.schema.name), true), set_config('role', \(tenant.slug.role.name), true)",
-                            logger: queryLogger
-                        ).collect()
+                        _ = try await connection.rows(TenantSwitch(tenant: tenant), logger: queryLogger)
                     } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42501" {
                         // A backend caches the roles kring_app belongs to. When a library is provisioned while that
                         // cache is being rebuilt (seen with many libraries provisioned at once), the backend can keep
