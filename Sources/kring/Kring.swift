@@ -14,6 +14,7 @@ import PostgresNIO
 import Prometheus
 import ServiceLifecycle
 
+@main
 struct Kring: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kring",
@@ -23,8 +24,7 @@ struct Kring: AsyncParsableCommand {
             APIKeyCommand.self, JWTKeyCommand.self, ImportCommand.self, MailCommand.self, DemoCommand.self, Bench.self,
         ])
 
-    /// Parses the command line and runs the command (called from `main.swift`).
-    static func start() async {
+    static func main() async {
         Environment.bootstrapLogging()
         do {
             var command = try parseAsRoot()
