@@ -30,6 +30,7 @@ struct Bench: AsyncParsableCommand {
         let outcome: Result<T, any Error>
         var roles: [String] = []
         do {
+            // The body's failure travels as a value, so the libraries it made are known and their roles dropped too.
             let (value, made) = try await client.whileRunning {
                 let owner = Database(client: client, logger: logger)
                 _ = try await Migrator(owner: owner, migrations: try MigrationSet.load()).migrate()
@@ -38,9 +39,9 @@ struct Bench: AsyncParsableCommand {
                 let made = try await owner.withPlatform { tx in
                     try await tx.query("SELECT slug FROM tenants").decode(String.self).reduce(into: [String]()) { $0.append($1) }
                 }
-                return (try result.get(), made)
+                return (result, made)
             }
-            outcome = .success(value)
+            outcome = value
             roles = made
         } catch {
             outcome = .failure(error)

@@ -59,7 +59,11 @@ struct Serve: AsyncParsableCommand {
         let ownerClient = PostgresClient(configuration: ownerConfig, backgroundLogger: logger)
         // A request waits this long for a database connection, then answers 503 (the database is down, or the pool
         // exhausted): never the minute PostgresNIO would wait for an unreachable server.
-        let wait = Duration.milliseconds(Int((Double(env.values["KRING_DATABASE_WAIT_SECONDS"] ?? "") ?? 3) * 1000))
+        let seconds = env.values["KRING_DATABASE_WAIT_SECONDS"].map { Double($0) } ?? 3
+        guard let seconds, seconds.isFinite, (0...3600).contains(seconds) else {
+            throw ValidationError("KRING_DATABASE_WAIT_SECONDS takes a number of seconds from 0 to 3600.")
+        }
+        let wait = Duration.milliseconds(Int(seconds * 1000))
         // 0 turns the limit off (requests then wait as long as the pool does).
         let db = Database(client: appClient, logger: logger, connectionWait: wait > .zero ? wait : nil)
         let owner = Database(client: ownerClient, logger: logger, connectionWait: wait > .zero ? wait : nil)

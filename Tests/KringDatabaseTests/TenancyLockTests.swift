@@ -3,6 +3,7 @@ import KringCore
 import KringDatabase
 import KringTestSupport
 import PostgresNIO
+import Synchronization
 import Testing
 
 /// The three tenancy locks of ARCHITECTURE.md, proven against PostgreSQL itself.
@@ -84,6 +85,33 @@ import Testing
         }
         #expect(inside == tenant.slug.role.name)
         #expect(try await settings() == clean)
+    }
+
+    /// With a bounded wait for connections (as `kring serve` has), a request cancelled while it uses its connection
+    /// keeps it until its work is done: back in the pool sooner, the connection would carry the request's open
+    /// transaction, with its library's role, to the next borrower.
+    @Test func aCancelledRequestKeepsItsConnectionUntilItsWorkIsDone() async throws {
+        let env = try await TestEnvironment.forSuite("TenancyLocks")
+        let db = Database(
+            client: await TestDatabase.shared.client(user: "kring_app", database: env.databaseName, maxConnections: 1),
+            logger: .init(label: "single"),
+            connectionWait: .seconds(5))
+        let events = Mutex<[String]>([])
+        let first = Task {
+            try await db.withConnection { _ in
+                events.withLock { $0.append("first leased") }
+                // Work that cancellation does not stop (a continuation ignores it).
+                await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                    DispatchQueue.global().asyncAfter(deadline: .now() + 0.5) { done.resume() }
+                }
+                events.withLock { $0.append("first done") }
+            }
+        }
+        while events.withLock({ $0.isEmpty }) { try await Task.sleep(for: .milliseconds(10)) }
+        first.cancel()
+        try await db.withConnection { _ in events.withLock { $0.append("second leased") } }
+        _ = await first.result
+        #expect(events.withLock { $0 } == ["first leased", "first done", "second leased"])
     }
 
     @Test func tenantAuditLogIsAppendOnly() async throws {

@@ -9,7 +9,7 @@ enum ProfileStatements {
     struct ReadAudited: PreparedRows {
         static let sql = """
             WITH found AS (SELECT \(Customer.columns), merged_into FROM customers WHERE id = $1),
-                 audited AS (INSERT INTO audit_log (at, actor_user_id, actor_api_key_id, action, subject_type, subject_id, details)
+                 audited AS (INSERT INTO audit_log (\(TenantAudit.columnList))
                              SELECT $2, $3, $4, 'customer.read', 'customer', $5, '{}'::jsonb FROM found WHERE merged_into IS NULL)
             SELECT * FROM found
             """

@@ -7,7 +7,7 @@ import PostgresNIO
 public enum Tracking {
     /// Whether the library tracks opens and clicks.
     public static func enabled(in tx: TenantTransaction) async throws -> Bool {
-        let rows = try await tx.query("SELECT value::text FROM settings WHERE key = 'mail_tracking'")
+        let rows = try await tx.query("SELECT value #>> '{}' FROM settings WHERE key = 'mail_tracking'")
         for try await value in rows.decode(String.self) {
             return try UnreadableColumn.parse(value, as: Bool.self, column: "settings.mail_tracking") { Bool($0) }
         }

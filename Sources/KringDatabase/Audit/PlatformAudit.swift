@@ -63,9 +63,12 @@ public enum TenantAudit {
         try await tx.query(sql: "INSERT INTO audit_log (\(columns)) VALUES (\(row))")
     }
 
-    /// The columns of an audit record, for a statement that writes one along with other work (`INSERT INTO
-    /// audit_log (\(columns)) SELECT \(row(...)) FROM ...`), saving a round trip on a hot path.
-    public static let columns: SQL = "at, actor_user_id, actor_api_key_id, action, subject_type, subject_id, details"
+    /// The columns of an audit record, for a statement that writes one along with other work (the customer search's
+    /// `INSERT INTO audit_log (\(columns)) VALUES (\(row(...)))` in a CTE), saving a round trip on a hot path.
+    public static let columns = SQL(unescaped: columnList)
+
+    /// `columns` as text, for a prepared statement's fixed text.
+    public static let columnList = "at, actor_user_id, actor_api_key_id, action, subject_type, subject_id, details"
 
     /// The values of `columns` for one record.
     public static func row(

@@ -7,7 +7,7 @@ import Synchronization
 /// The application's way into PostgreSQL, connected as the login role `kring_app`.
 ///
 /// `kring_app` is NOINHERIT with an empty `search_path`: a query that does not go through
-/// `withTenant` or `withPlatform` finds no tables and holds no tenant privileges (fail closed).
+/// `withTenant` or `withPlatform` finds no table by its bare name and holds no tenant privileges (fail closed).
 public final class Database: Sendable {
     public let client: PostgresClient
     public let logger: Logger
@@ -89,7 +89,8 @@ public final class Database: Sendable {
         }
     }
 
-    /// A bare connection with no schema or role: for health checks and tests of the fail-closed default.
+    /// A bare connection with no schema or role: for health checks, the session check of every request (which names
+    /// its `platform` tables in full) and tests of the fail-closed default.
     public func withConnection<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
         guard let connectionWait else {
             return try await client.withConnection { connection in
@@ -107,12 +108,15 @@ public final class Database: Sendable {
 
     /// Leases a connection in a child task, which holds the lease while `body` uses the connection in this task; so
     /// the wait for the lease, and only the wait, can end after `limit` (the lease request is then cancelled). A lease
-    /// that fails (the pool's circuit breaker open after a minute of failed connection attempts) is unavailable too.
+    /// that fails for want of a connection (the pool's circuit breaker open after a minute of failed attempts) is
+    /// unavailable too. The child keeps the lease until `body` has returned, whatever is cancelled meanwhile: a
+    /// connection back in the pool while `body` still used it would carry this transaction, and its library's role,
+    /// to the next borrower.
     private func withLease<Result: Sendable>(
         waitingAtMost limit: Duration, _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         let (handover, handing) = AsyncThrowingStream<PostgresConnection, any Error>.makeStream()
-        let (done, finishing) = AsyncStream<Void>.makeStream()
+        let release = LeaseRelease()
         let timer = Task {
             try await Task.sleep(for: limit)
             handing.finish(throwing: DatabaseUnavailable(reason: "no database connection within \(limit)"))
@@ -123,15 +127,14 @@ public final class Database: Sendable {
                 do {
                     try await client.withConnection { connection in
                         handing.yield(connection)
-                        // Held until `body` is done (or this task is cancelled because the wait ended first).
-                        for await _ in done {}
+                        await release.wait()
                     }
                     handing.finish()
                 } catch {
                     handing.finish(throwing: error)
                 }
             }
-            defer { finishing.finish() }
+            defer { release.release() }
             let connection: PostgresConnection
             do {
                 var connections = handover.makeAsyncIterator()
@@ -140,6 +143,11 @@ public final class Database: Sendable {
             } catch let unavailable as DatabaseUnavailable {
                 throw unavailable
             } catch {
+                if Task.isCancelled { throw CancellationError() }
+                // A server's answer (a wrong password, an unknown database) is a fault, not an outage.
+                if let psql = error as? PSQLError, let state = psql.serverInfo?[.sqlState], !state.hasPrefix("57P"), !state.hasPrefix("08") {
+                    throw error
+                }
                 throw DatabaseUnavailable(reason: "the pool gave no connection: \(Migrator.describe(error))")
             }
             timer.cancel()
@@ -224,4 +232,30 @@ public struct DatabaseUnavailable: Error, CustomStringConvertible, ProblemConver
 /// A statement with `RETURNING` came back without a row: a bug or a concurrent delete, never user input.
 public struct NoRowReturned: Error {
     public init() {}
+}
+
+/// The hand-back of a leased connection: `wait` returns once `release` was called (before or after), and, unlike an
+/// async sequence, not when its task is cancelled.
+final class LeaseRelease: Sendable {
+    private let state = Mutex<(released: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
+
+    func wait() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { state -> Bool in
+                if state.released { return true }
+                state.waiter = continuation
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+
+    func release() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.released = true
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume()
+    }
 }

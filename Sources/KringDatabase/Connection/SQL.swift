@@ -119,11 +119,3 @@ extension TenantTransaction {
         try await query(sql.query, file: file, line: line)
     }
 }
-
-extension PlatformTransaction {
-    /// Runs a composed statement.
-    @discardableResult
-    public func query(sql: SQL, file: String = #fileID, line: Int = #line) async throws -> PostgresRowSequence {
-        try await query(sql.query, file: file, line: line)
-    }
-}

@@ -4,7 +4,8 @@ import PostgresNIO
 
 /// A stored value the code cannot read: an enum value it does not know, JSON of the wrong shape, a date that is no
 /// date, a setting that is no number. Rows fail closed: such a row is an error, never a default. A request that meets
-/// one answers 500 (`Problem.internalError()`); a worker fails the job or the send with it.
+/// one answers 500 (`Problem.internalError()`); in a worker it fails the job, or the library's batch of sends or its
+/// campaign tick, which then waits until the row is mended (a row the code cannot read is not mailed).
 ///
 /// The description is written for logs and failure reasons: the column, the Swift type and what is wrong. It quotes the
 /// stored value only when that looks like a code (an enum value, a date, a number), never free text that may be

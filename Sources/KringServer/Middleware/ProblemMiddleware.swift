@@ -53,7 +53,12 @@ struct ProblemMiddleware: RouterMiddleware {
         switch error {
         case let convertible as any ProblemConvertible:
             problem = convertible.problem
-            if problem.status >= 500 { logger.error("request failed", metadata: ["error": "\(type(of: error))"]) }
+            if problem.status >= 500 {
+                // These two describe themselves without personal data (a column and what is wrong with it; why the
+                // pool gave no connection); of anything else only the type is logged.
+                let description = (error as? UnreadableColumn)?.description ?? (error as? DatabaseUnavailable)?.description
+                logger.error("request failed", metadata: ["error": "\(type(of: error))", "reason": "\(description ?? "-")"])
+            }
         case let http as HTTPError:
             problem =
                 switch http.status {
