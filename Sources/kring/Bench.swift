@@ -79,66 +79,36 @@ struct Bench: AsyncParsableCommand {
 
         func run() async throws {
             let env = Environment()
-            var base = try DatabaseURL.configuration(from: try env.require("KRING_OWNER_DATABASE_URL"))
-            let scratch = "kring_bench_\(UInt32.random(in: 0...UInt32.max))"
-            let tag = String(scratch.suffix(6))
+            let tag = String(format: "%06d", UInt32.random(in: 0...999_999))
             let slugs = (1...tenants).compactMap { TenantSlug(String(format: "b\(tag)-t%03d", $0)) }
             let migrations = try MigrationSet.load()
-            let logger = env.logger
-
-            _ = try await env.withOwner { admin in
-                try await admin.withConnection { try await $0.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(scratch)"), logger: logger) }
-            }
-            base.database = scratch
-            base.options.maximumConnections = concurrency + 2
-            let client = PostgresClient(configuration: base, backgroundLogger: logger)
-            do {
-                try await client.whileRunning {
-                    let owner = Database(client: client, logger: logger)
-                    let migrator = Migrator(owner: owner, migrations: migrations, concurrency: concurrency)
-                    _ = try await migrator.migrate()
-                    let provisionStart = ContinuousClock.now
-                    // Provision without tenant tables, so that run 1 does the real work of migrating every tenant.
-                    let bare = Migrator(owner: owner, migrations: MigrationSet(platform: migrations.platform, tenant: []))
-                    let provisioner = TenantProvisioner(migrator: bare)
-                    for slug in slugs {
-                        _ = try await owner.withPlatform { tx in try await provisioner.create(slug: slug, name: "Bench \(slug)", now: Date(), in: tx)
-                        }
-                    }
-                    let provisioned = ContinuousClock.now - provisionStart
-                    let firstStart = ContinuousClock.now
-                    let first = try await migrator.migrate()
-                    let firstRun = ContinuousClock.now - firstStart
-                    let secondStart = ContinuousClock.now
-                    let second = try await migrator.migrate()
-                    let secondRun = ContinuousClock.now - secondStart
-                    guard !first.failed, !second.failed, second.tenants.count == tenants,
-                        first.tenants.allSatisfy({ $0.applied.count == migrations.tenant.count }),
-                        second.tenants.allSatisfy({ $0.applied.isEmpty })
-                    else {
-                        throw ValidationError("unexpected migrate result")
-                    }
-                    print("cores: \(ProcessInfo.processInfo.activeProcessorCount)")
-                    print("tenants: \(tenants), tenant migrations: \(migrations.tenant.count), concurrency: \(concurrency)")
-                    print("provision \(tenants) tenants: \(Self.seconds(provisioned)) s")
-                    print("migrate run 1 (applies \(migrations.tenant.count) tenant migration(s) to every tenant): \(Self.seconds(firstRun)) s")
-                    print("migrate run 2 (no-op): \(Self.seconds(secondRun)) s")
+            try await Bench.withScratchDatabase(env, maxConnections: concurrency + 2) { owner in
+                let migrator = Migrator(owner: owner, migrations: migrations, concurrency: concurrency)
+                let provisionStart = ContinuousClock.now
+                // Provision without tenant tables, so that run 1 does the real work of migrating every tenant.
+                let bare = Migrator(owner: owner, migrations: MigrationSet(platform: migrations.platform, tenant: []))
+                let provisioner = TenantProvisioner(migrator: bare)
+                for slug in slugs {
+                    _ = try await owner.withPlatform { tx in try await provisioner.create(slug: slug, name: "Bench \(slug)", now: Date(), in: tx) }
                 }
-            } catch {
-                try? await cleanUp(env: env, scratch: scratch, slugs: slugs, logger: logger)
-                throw error
-            }
-            try await cleanUp(env: env, scratch: scratch, slugs: slugs, logger: logger)
-        }
-
-        private func cleanUp(env: Environment, scratch: String, slugs: [TenantSlug], logger: Logger) async throws {
-            try await env.withOwner { admin in
-                try await admin.withConnection { connection in
-                    try await connection.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(scratch) WITH (FORCE)"), logger: logger)
-                    for slug in slugs {
-                        try await connection.query(PostgresQuery(unsafeSQL: "DROP ROLE IF EXISTS \(slug.role.quoted)"), logger: logger)
-                    }
+                let provisioned = ContinuousClock.now - provisionStart
+                let firstStart = ContinuousClock.now
+                let first = try await migrator.migrate()
+                let firstRun = ContinuousClock.now - firstStart
+                let secondStart = ContinuousClock.now
+                let second = try await migrator.migrate()
+                let secondRun = ContinuousClock.now - secondStart
+                guard !first.failed, !second.failed, second.tenants.count == tenants,
+                    first.tenants.allSatisfy({ $0.applied.count == migrations.tenant.count }),
+                    second.tenants.allSatisfy({ $0.applied.isEmpty })
+                else {
+                    throw ValidationError("unexpected migrate result")
                 }
+                print("cores: \(ProcessInfo.processInfo.activeProcessorCount)")
+                print("tenants: \(tenants), tenant migrations: \(migrations.tenant.count), concurrency: \(concurrency)")
+                print("provision \(tenants) tenants: \(Self.seconds(provisioned)) s")
+                print("migrate run 1 (applies \(migrations.tenant.count) tenant migration(s) to every tenant): \(Self.seconds(firstRun)) s")
+                print("migrate run 2 (no-op): \(Self.seconds(secondRun)) s")
             }
         }
 

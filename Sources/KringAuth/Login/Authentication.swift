@@ -318,13 +318,8 @@ public struct Authentication: Sendable {
                 claims.tenantID == nil
                 ? (platformAdmin ? .platformAdmin : nil)
                 : try cells[0].decodeEnum(Role?.self)
-            var tenant: Tenant?
-            if let id = try cells[2].decode(UUID?.self) {
-                guard let slug = TenantSlug(try cells[3].decode(String.self)) else { throw TenantError.corruptRow(id) }
-                tenant = Tenant(
-                    id: id, slug: slug, name: try cells[4].decode(String.self), status: try cells[5].decodeEnum(Tenant.Status.self),
-                    createdAt: try cells[6].decode(Date.self))
-            }
+            // The tenant's columns follow the role's two; all NULL for a session without a library.
+            let tenant = try cells[2].decode(UUID?.self) == nil ? nil : try Tenant(cells, from: 2)
             if let role, (claims.tenantID == nil) == (tenant == nil) {
                 principal = Principal(
                     credential: .staff(userID: userID, sessionID: sessionID), tenant: tenant,

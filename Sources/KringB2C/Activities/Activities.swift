@@ -206,13 +206,7 @@ public enum Activities {
     }
 
     public static func registrations(customerID: UUID, limit: Int, in tx: TenantTransaction) async throws -> [Registration] {
-        let rows = try await tx.query(
-            """
-            SELECT \(unescaped: Registration.columns) FROM registrations WHERE customer_id = \(customerID) ORDER BY registered_at DESC, id LIMIT \(limit)
-            """)
-        var registrations: [Registration] = []
-        for try await row in rows { registrations.append(try Registration(row: row)) }
-        return registrations
+        try await tx.rows(ProfileStatements.Registrations(latest: .init(id: customerID, limit: limit))).map(Registration.init(row:))
     }
 
     /// Changes a registration's status; a cancelled booking gives its place to the first on the waiting list.

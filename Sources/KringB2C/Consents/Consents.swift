@@ -153,13 +153,6 @@ public enum Consents {
 
     /// The latest statement per topic: what holds now.
     public static func current(customerID: UUID, in tx: TenantTransaction) async throws -> [Consent] {
-        let rows = try await tx.query(
-            """
-            SELECT DISTINCT ON (topic) \(unescaped: Consent.columns) FROM consents
-            WHERE customer_id = \(customerID) ORDER BY topic, recorded_at DESC, id DESC
-            """)
-        var consents: [Consent] = []
-        for try await row in rows { consents.append(try Consent(row: row)) }
-        return consents
+        try await tx.rows(ProfileStatements.Consents(id: customerID)).map(Consent.init(row:))
     }
 }

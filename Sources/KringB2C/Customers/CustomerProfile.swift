@@ -38,8 +38,8 @@ public enum CustomerPrivacy {
         return CustomerProfile(
             customer: customer,
             household: try await household(of: customer, in: tx),
-            consents: try await tx.rows(ProfileStatements.Consents(id: id)).map(Consent.init(row:)),
-            registrations: try await tx.rows(ProfileStatements.Registrations(latest: .init(id: id, limit: 10))).map(Registration.init(row:)),
+            consents: try await Consents.current(customerID: id, in: tx),
+            registrations: try await Activities.registrations(customerID: id, limit: 10, in: tx),
             openComplaints: try await tx.rows(ProfileStatements.OpenComplaints(latest: .init(id: id, limit: 20))).map(Complaint.init(row:)),
             timeline: try await tx.rows(ProfileStatements.Timeline(latest: .init(id: id, limit: 10))).map(ContactMoment.init(row:)))
     }

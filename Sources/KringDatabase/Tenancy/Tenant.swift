@@ -27,11 +27,19 @@ public struct Tenant: Sendable, Hashable, Codable {
     public static let columns = "id, slug, name, status, created_at"
 
     public init(row: PostgresRow) throws {
-        let (id, slug, name, status, createdAt) = try row.decode((UUID, String, String, String, Date).self)
-        guard let slug = TenantSlug(slug), let status = Status(rawValue: status) else {
+        try self.init(row.makeRandomAccess(), from: 0)
+    }
+
+    /// Reads `columns` from a row that has them from column `first` on, after columns of its own.
+    public init(_ cells: PostgresRandomAccessRow, from first: Int) throws {
+        let id = try cells[first].decode(UUID.self)
+        guard let slug = TenantSlug(try cells[first + 1].decode(String.self)),
+            let status = Status(rawValue: try cells[first + 3].decode(String.self))
+        else {
             throw TenantError.corruptRow(id)
         }
-        self.init(id: id, slug: slug, name: name, status: status, createdAt: createdAt)
+        self.init(
+            id: id, slug: slug, name: try cells[first + 2].decode(String.self), status: status, createdAt: try cells[first + 4].decode(Date.self))
     }
 }
 
