@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Measures the JSON API under load: a release `kring serve` on a scratch PostgreSQL cluster with one demo library
 # (3,000 generated members, as each demo library of Deploy/dev.sh), driven by wrk on the same machine.
-# Usage: Deploy/bench-api.sh [--members N] [--seconds S] [--no-build] [--profile DIR]
-# --profile DIR records the server and PostgreSQL with perf during the 360 view at 10 connections (reports in DIR).
+# Usage: Deploy/bench-api.sh [--members N] [--seconds S] [--no-build] [--profile DIR [--profile-run RUN]]
+# --profile DIR records the server and PostgreSQL with perf during one run (reports in DIR): by default the 360 view
+# at 10 connections; --profile-run names another as "<run> <connections>", e.g. "customer search 10".
 # Prints, per route and connection count: requests/s, p50 and p99 latency, errors (non-2xx, socket errors) and the
 # server's peak resident memory during that run, over every request wrk completed; then checks that every 360 read
 # was audited. Exits 1 when a run had errors or a read went unaudited.
@@ -13,13 +14,15 @@ MEMBERS=3000
 SECONDS_PER_RUN=15
 BUILD=1
 PROFILE=
+PROFILE_RUN="360 view 10"
 while [ $# -gt 0 ]; do
     case "$1" in
         --members) MEMBERS=$2; shift 2 ;;
         --seconds) SECONDS_PER_RUN=$2; shift 2 ;;
         --no-build) BUILD=0; shift ;;
         --profile) PROFILE=$2; shift 2 ;;
-        *) echo "usage: Deploy/bench-api.sh [--members N] [--seconds S] [--no-build] [--profile DIR]" >&2; exit 2 ;;
+        --profile-run) PROFILE_RUN=$2; shift 2 ;;
+        *) echo "usage: Deploy/bench-api.sh [--members N] [--seconds S] [--no-build] [--profile DIR [--profile-run RUN]]" >&2; exit 2 ;;
     esac
 done
 command -v wrk >/dev/null || { echo "bench api needs wrk (apt-get install wrk)" >&2; exit 2; }
@@ -67,7 +70,7 @@ run() {  # name, paths file, connections, seconds
     local name=$1 file=$2 connections=$3 seconds=$4
     echo 5 >"/proc/$SERVER_PID/clear_refs"  # resets the peak resident size (VmHWM) for this run
     local perf_pid=
-    if [ -n "$PROFILE" ] && [ "$name $connections" = "360 view 10" ]; then
+    if [ -n "$PROFILE" ] && [ "$name $connections" = "$PROFILE_RUN" ]; then
         mkdir -p "$PROFILE"
         perf record -q -g -a -o "$PROFILE/perf.data" -- sleep "$seconds" >/dev/null 2>&1 &
         perf_pid=$!

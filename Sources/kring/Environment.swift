@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import KringAuth
 import KringCampaigns
@@ -18,6 +19,16 @@ struct Environment {
     struct Missing: Error, CustomStringConvertible {
         let name: String
         var description: String { "Set \(name) (see Docs/configuration.md)." }
+    }
+
+    /// A whole number from the environment, `defaultValue` when unset; a value that is not a number in `range` stops
+    /// the command with a message naming the variable.
+    func integer(_ name: String, default defaultValue: Int, in range: ClosedRange<Int>) throws -> Int {
+        guard let text = values[name] else { return defaultValue }
+        guard let value = Int(text), range.contains(value) else {
+            throw ValidationError("\(name) takes a whole number from \(range.lowerBound) to \(range.upperBound).")
+        }
+        return value
     }
 
     func require(_ name: String) throws -> String {

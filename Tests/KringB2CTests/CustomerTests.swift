@@ -160,6 +160,31 @@ import Testing
         #expect(try await find(anna.memberNumber!) == [anna.id])
         #expect(try await find("2011ab").count == 2)
         #expect(try await find("b%").isEmpty)
+        // The start of a name is a range of the index: a last character beyond ASCII, wildcards of LIKE taken as they
+        // are, the range's end excluded.
+        let unal = try await create(Self.member(lastName: "Ünal"), env, tenant)
+        let ubel = try await create(Self.member(lastName: "Übel_z"), env, tenant)
+        #expect(try await find("ü") == [unal.id, ubel.id].sorted(by: Self.idOrder))
+        #expect(try await find("ün") == [unal.id])
+        #expect(try await find("übel_") == [ubel.id])
+        #expect(try await find("b_k").isEmpty)
+        #expect(try await find("bakkes").isEmpty)
+        #expect(try await find("bakker") == [anna.id])
+        // The general search (a filter) finds the same, and each search is audited once with its count.
+        let filtered = try await env.db.withTenant(tenant) { tx in
+            try await Customers.search(.init(query: "ü", role: .member), by: Self.staff, now: Self.now, in: tx).map(\.id)
+        }
+        #expect(filtered == (try await find("ü")))
+        let counts = try await env.db.withTenant(tenant) { tx in
+            try await tx.query("SELECT details->>'results' FROM audit_log WHERE action = 'customer.search' ORDER BY id DESC LIMIT 2")
+                .decode(String.self).reduce(into: [String]()) { $0.append($1) }
+        }
+        #expect(counts == ["2", "2"])
+    }
+
+    /// Keyset order of the search: PostgreSQL's order of uuids, byte by byte.
+    static func idOrder(_ left: UUID, _ right: UUID) -> Bool {
+        withUnsafeBytes(of: left.uuid) { l in withUnsafeBytes(of: right.uuid) { r in l.lexicographicallyPrecedes(r) } }
     }
 
     @Test func consentHistoryKeepsEveryStatementWithItsProof() async throws {

@@ -114,6 +114,36 @@ import Testing
         #expect(events.withLock { $0 } == ["first leased", "first done", "second leased"])
     }
 
+    /// A wait for a connection ends after the bound with `DatabaseUnavailable` (not after PostgresNIO's minute), and the
+    /// pool is whole afterwards: the abandoned lease request does not keep a connection.
+    @Test func aWaitForAConnectionEndsAtItsBound() async throws {
+        let env = try await TestEnvironment.forSuite("TenancyLocks")
+        let client = await TestDatabase.shared.client(user: "kring_app", database: env.databaseName, maxConnections: 1)
+        let db = Database(client: client, logger: .init(label: "single"), connectionWait: .milliseconds(300))
+        // The holder waits without a bound: opening the pool's connection on a busy machine may take longer.
+        let unbounded = Database(client: client, logger: .init(label: "single"))
+        let held = Mutex(false)
+        let holder = Task {
+            try await unbounded.withConnection { _ in
+                held.withLock { $0 = true }
+                try await Task.sleep(for: .seconds(2))
+            }
+        }
+        for _ in 0..<1000 where !held.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
+        try #require(held.withLock { $0 })
+        let clock = ContinuousClock()
+        let started = clock.now
+        await #expect(throws: DatabaseUnavailable.self) { try await db.withConnection { _ in } }
+        let waited = clock.now - started
+        #expect(waited >= .milliseconds(300) && waited < .milliseconds(1500))
+        try await holder.value
+        // The only connection is free again, and a wait that gets it in time runs its work.
+        let answer = try await db.withConnection { connection in
+            try await connection.query("SELECT 42", logger: db.logger).decode(Int.self).reduce(0, +)
+        }
+        #expect(answer == 42)
+    }
+
     @Test func tenantAuditLogIsAppendOnly() async throws {
         let env = try await TestEnvironment.forSuite("TenancyLocks")
         let tenant = try await env.createTenant("a")

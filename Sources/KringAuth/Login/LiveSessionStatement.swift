@@ -5,6 +5,7 @@ import PostgresNIO
 /// The check every request makes of its session: live, the person and their membership (or platform role) not
 /// disabled, the library active. Prepared: it joins five tables, and planning it anew each time cost more than running it.
 struct LiveSessionStatement: PreparedRows {
+    static let name = "kring.LiveSessionStatement"
     static let sql = """
         SELECT m.role, a.user_id IS NOT NULL, t.id, t.slug, t.name, t.status, t.created_at
         FROM platform.refresh_token_families f

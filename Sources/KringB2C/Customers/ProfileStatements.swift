@@ -7,6 +7,7 @@ import PostgresNIO
 enum ProfileStatements {
     /// The customer, and the audit record of reading them when they are there and not merged away.
     struct ReadAudited: PreparedRows {
+        static let name = "kring.ProfileStatements.ReadAudited"
         static let sql = """
             WITH found AS (SELECT \(Customer.columns), merged_into FROM customers WHERE id = $1),
                  audited AS (INSERT INTO audit_log (\(TenantAudit.columnList))
@@ -23,8 +24,7 @@ enum ProfileStatements {
             var bindings = PostgresBindings(capacity: 5)
             bindings.append(id)
             bindings.append(now)
-            if let user = actor.userID { bindings.append(user) } else { bindings.appendNull() }
-            if let key = actor.apiKeyID { bindings.append(key) } else { bindings.appendNull() }
+            bindings.append(actor: actor)
             bindings.append(id.uuidString.lowercased())
             return bindings
         }
@@ -34,6 +34,7 @@ enum ProfileStatements {
     /// customers (an OR of them in one WHERE clause made PostgreSQL walk every customer). A parent or child who also
     /// lives at the address is named as parent or child.
     struct Household: PreparedRows {
+        static let name = "kring.ProfileStatements.Household"
         static let sql = """
             SELECT DISTINCT ON (c.id) c.id, concat_ws(' ', c.first_name, c.infix, c.last_name), c.member_type, r.relation
             FROM (SELECT h.id, 'housemate' AS relation, 3 AS rank FROM customers h WHERE h.household_id = $1
@@ -57,6 +58,7 @@ enum ProfileStatements {
 
     /// The latest statement per topic.
     struct Consents: PreparedRows {
+        static let name = "kring.ProfileStatements.Consents"
         static let sql = """
             SELECT DISTINCT ON (topic) \(Consent.columns) FROM consents WHERE customer_id = $1 ORDER BY topic, recorded_at DESC, id DESC
             """
@@ -85,6 +87,7 @@ enum ProfileStatements {
     }
 
     struct Registrations: PreparedRows {
+        static let name = "kring.ProfileStatements.Registrations"
         static let sql = """
             SELECT \(Registration.columns) FROM registrations WHERE customer_id = $1 ORDER BY registered_at DESC, id LIMIT $2
             """
@@ -94,6 +97,7 @@ enum ProfileStatements {
     }
 
     struct OpenComplaints: PreparedRows {
+        static let name = "kring.ProfileStatements.OpenComplaints"
         static let sql = """
             SELECT \(Complaint.columns) FROM complaints WHERE customer_id = $1 AND status <> 'resolved' ORDER BY due_at, id LIMIT $2
             """
@@ -103,6 +107,7 @@ enum ProfileStatements {
     }
 
     struct Timeline: PreparedRows {
+        static let name = "kring.ProfileStatements.Timeline"
         static let sql = """
             SELECT \(ContactMoment.columns) FROM contact_moments WHERE customer_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT $2
             """

@@ -33,7 +33,10 @@ public struct TenantSlug: Sendable, Hashable, Codable, CustomStringConvertible {
         try container.encode(value)
     }
 
-    private var underscored: String { value.replacingOccurrences(of: "-", with: "_") }
+    /// The slug with `-` as `_` (byte by byte: every request's tenant switch needs it).
+    private var underscored: String {
+        String(decoding: value.utf8.map { $0 == UInt8(ascii: "-") ? UInt8(ascii: "_") : $0 }, as: UTF8.self)
+    }
 
     // Both derived names are valid identifiers by construction of the slug; the fallbacks are unreachable
     // and exist only so that no force-unwrap sits in library code.

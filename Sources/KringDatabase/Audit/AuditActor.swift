@@ -1,4 +1,5 @@
 import Foundation
+import PostgresNIO
 
 /// Who did something, for audit rows and timeline entries: a staff user or an integration's API key.
 public struct AuditActor: Sendable, Hashable {
@@ -22,5 +23,14 @@ extension TenantAudit {
         try await record(
             action: action, subjectType: subjectType, subjectID: subjectID, actorUserID: actor.userID,
             actorAPIKeyID: actor.apiKeyID, details: details, at: time, in: tx)
+    }
+}
+
+extension PostgresBindings {
+    /// The actor's user id and API key id (or nulls), for the `actor_user_id, actor_api_key_id` of an audit record
+    /// written by a prepared statement.
+    public mutating func append(actor: AuditActor) {
+        if let user = actor.userID { append(user) } else { appendNull() }
+        if let key = actor.apiKeyID { append(key) } else { appendNull() }
     }
 }

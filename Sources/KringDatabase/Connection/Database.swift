@@ -17,6 +17,7 @@ public final class Database: Sendable {
     /// request answers 503 within seconds instead of hanging; the worker leaves it nil and waits an outage out.
     public let connectionWait: Duration?
     private let leases = Atomic<Int>(0)
+    private let deadlines = LeaseDeadlines()
 
     /// Passed to PostgresNIO, capped at `info`: at `trace` it logs row contents, which hold personal data.
     public let queryLogger: Logger
@@ -112,34 +113,31 @@ public final class Database: Sendable {
     /// unavailable too. The child keeps the lease until `body` has returned, whatever is cancelled meanwhile: a
     /// connection back in the pool while `body` still used it would carry this transaction, and its library's role,
     /// to the next borrower.
+    ///
+    /// The deadlines of all waits are watched by one task (`LeaseDeadlines`) rather than a timer per lease: a timer
+    /// task per request cost a tenth of the server's throughput.
     private func withLease<Result: Sendable>(
         waitingAtMost limit: Duration, _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        let (handover, handing) = AsyncThrowingStream<PostgresConnection, any Error>.makeStream()
+        let handover = LeaseHandover()
         let release = LeaseRelease()
-        let timer = Task {
-            try await Task.sleep(for: limit)
-            handing.finish(throwing: DatabaseUnavailable(reason: "no database connection within \(limit)"))
-        }
-        defer { timer.cancel() }
+        let watch = deadlines.watch(handover, for: limit)
+        defer { deadlines.forget(watch) }
         return try await withThrowingTaskGroup(of: Void.self, returning: Result.self) { group in
             group.addTask { [client] in
                 do {
                     try await client.withConnection { connection in
-                        handing.yield(connection)
-                        await release.wait()
+                        // A wait that already ended (its deadline passed, or it was cancelled) gives the connection back.
+                        if handover.deliver(.success(connection)) { await release.wait() }
                     }
-                    handing.finish()
                 } catch {
-                    handing.finish(throwing: error)
+                    handover.deliver(.failure(error))
                 }
             }
             defer { release.release() }
             let connection: PostgresConnection
             do {
-                var connections = handover.makeAsyncIterator()
-                guard let leased = try await connections.next() else { throw DatabaseUnavailable(reason: "no database connection") }
-                connection = leased
+                connection = try await handover.connection()
             } catch let unavailable as DatabaseUnavailable {
                 throw unavailable
             } catch {
@@ -150,7 +148,7 @@ public final class Database: Sendable {
                 }
                 throw DatabaseUnavailable(reason: "the pool gave no connection: \(Migrator.describe(error))")
             }
-            timer.cancel()
+            deadlines.forget(watch)
             return try await body(connection)
         }
     }
@@ -257,5 +255,85 @@ final class LeaseRelease: Sendable {
             return state.waiter
         }
         waiter?.resume()
+    }
+}
+
+/// The outcome of one wait for a pooled connection, settled once: by the lease, its failure, or its deadline.
+final class LeaseHandover: Sendable {
+    private let state = Mutex<(outcome: Result<PostgresConnection, any Error>?, waiter: CheckedContinuation<PostgresConnection, any Error>?)>(
+        (nil, nil))
+
+    /// Settles the wait; false when it was settled before (the connection is then not taken).
+    @discardableResult
+    func deliver(_ outcome: Result<PostgresConnection, any Error>) -> Bool {
+        let (settled, waiter) = state.withLock { state -> (Bool, CheckedContinuation<PostgresConnection, any Error>?) in
+            guard state.outcome == nil else { return (false, nil) }
+            state.outcome = outcome
+            defer { state.waiter = nil }
+            return (true, state.waiter)
+        }
+        if settled, let waiter { waiter.resume(with: outcome) }
+        return settled
+    }
+
+    func connection() async throws -> PostgresConnection {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<PostgresConnection, any Error>) in
+            let outcome = state.withLock { state -> Result<PostgresConnection, any Error>? in
+                if let outcome = state.outcome { return outcome }
+                state.waiter = continuation
+                return nil
+            }
+            if let outcome { continuation.resume(with: outcome) }
+        }
+    }
+}
+
+/// The deadlines of the waits for a connection, watched by one task that looks every `tick` while a wait is open
+/// and ends when none is: a wait past its deadline ends with `DatabaseUnavailable`, at most a tick late.
+final class LeaseDeadlines: Sendable {
+    private struct State {
+        var next = 0
+        var waits: [Int: (deadline: ContinuousClock.Instant, handover: LeaseHandover, limit: Duration)] = [:]
+        var watching = false
+    }
+
+    private let state = Mutex(State())
+    static let tick = Duration.milliseconds(100)
+
+    func watch(_ handover: LeaseHandover, for limit: Duration) -> Int {
+        let deadline = ContinuousClock.now + limit
+        let (id, start) = state.withLock { state -> (Int, Bool) in
+            let id = state.next
+            state.next += 1
+            state.waits[id] = (deadline, handover, limit)
+            defer { state.watching = true }
+            return (id, !state.watching)
+        }
+        if start { Task { [self] in await self.run() } }
+        return id
+    }
+
+    func forget(_ id: Int) {
+        _ = state.withLock { $0.waits.removeValue(forKey: id) }
+    }
+
+    private func run() async {
+        while true {
+            try? await Task.sleep(for: Self.tick)
+            let now = ContinuousClock.now
+            let (overdue, done) = state.withLock { state -> ([(LeaseHandover, Duration)], Bool) in
+                var overdue: [(LeaseHandover, Duration)] = []
+                for (id, wait) in state.waits where wait.deadline <= now {
+                    overdue.append((wait.handover, wait.limit))
+                    state.waits.removeValue(forKey: id)
+                }
+                if state.waits.isEmpty { state.watching = false }
+                return (overdue, state.waits.isEmpty)
+            }
+            for (handover, limit) in overdue {
+                handover.deliver(.failure(DatabaseUnavailable(reason: "no database connection within \(limit)")))
+            }
+            if done { return }
+        }
     }
 }

@@ -8,6 +8,9 @@ import PostgresNIO
 /// A statement with unqualified table names is parsed again whenever the connection's `search_path` differs from
 /// the last use (another library's transaction), so it always reads the current library's tables; privileges are
 /// checked when it runs, as the library's role.
+///
+/// Each names itself (`static let name = "kring.…"`): PostgresNIO's default name is `String(reflecting:)` of the type,
+/// worked out anew on every run.
 public protocol PreparedRows: PostgresPreparedStatement where Row == PostgresRow {}
 
 extension PreparedRows {

@@ -16,7 +16,19 @@ struct BearerAuthenticator: AuthenticatorMiddleware {
         guard header.count > 7, header.prefix(7).lowercased() == "bearer " else {
             throw Problem.unauthorized("Use 'Authorization: Bearer <token>'.")
         }
-        let token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        // Spaces and tabs around the token are dropped (by hand: Foundation's trimming goes through NSString, a
+        // measurable part of every request's time).
+        let token = String(header.utf8.dropFirst(7).trimming { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }) ?? ""
         return try await authentication.authenticate(bearer: token, address: context.clientAddress)
+    }
+}
+
+extension Substring.UTF8View {
+    /// The view without the leading and trailing bytes that match.
+    fileprivate func trimming(_ drop: (UInt8) -> Bool) -> Substring.UTF8View {
+        var view = self
+        while let first = view.first, drop(first) { view = view.dropFirst() }
+        while let last = view.last, drop(last) { view = view.dropLast() }
+        return view
     }
 }
