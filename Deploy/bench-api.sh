@@ -84,7 +84,7 @@ run() {  # name, paths file, connections, seconds
     if [ -n "$perf_pid" ]; then
         wait "$perf_pid" || true
         perf report -i "$PROFILE/perf.data" --no-children --sort comm,dso --stdio -g none 2>/dev/null >"$PROFILE/by-process.txt" || true
-        perf report -i "$PROFILE/perf.data" --comm kring --no-children --sort symbol --stdio -g none 2>/dev/null >"$PROFILE/server.txt" || true
+        perf report -i "$PROFILE/perf.data" --pid "$SERVER_PID" --no-children --sort comm,symbol --stdio -g none 2>/dev/null >"$PROFILE/server.txt" || true
         perf report -i "$PROFILE/perf.data" --comm postgres --no-children --sort symbol --stdio -g none 2>/dev/null >"$PROFILE/postgres.txt" || true
     fi
     read -r _ requests duration p50 p99 non2xx socket <<<"$out"
