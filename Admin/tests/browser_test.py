@@ -14,12 +14,13 @@ demo logins are never changed:
                            (test_2), A's side in test_4
   KRING_BROWSER_USER_B     frontdesk of library B (test_4)
   KRING_BROWSER_USER_M     marketing of library A: creates the activity of test_2
+  KRING_BROWSER_USER_R     relations of library A: works through Mijn taken (test_5)
   KRING_BROWSER_LIBRARY_A / _B   their libraries' slugs (zuid-kennemerland, amstelland)
   KRING_BROWSER_NEW_LIBRARY  a library new for this run (no branches, no customers): test_3 imports its members
   KRING_BROWSER_NEW_ADMIN    its tenant admin (test_3)
 Each can also be given as an argument (--user-a and so on).
 test_2 takes member numbers from the database with psql as KRING_OWNER_DATABASE_URL (--owner-database-url), and
-test_3 checks there what its import wrote.
+test_3 checks there what its import wrote, and test_5 puts its tasks there.
 
 Usage: browser_test.py --base http://127.0.0.1:8080 --shots DIR [--only test_1]
 Prints PASS/FAIL/SKIP per test and closes with 'N passed, N failed, N skipped'; exits 0 when none failed, 1 otherwise,
@@ -337,7 +338,7 @@ class Run:
         self.shots = Path(options.shots)
         self.shots.mkdir(parents=True, exist_ok=True)
         self.password = options.password
-        self.users = {"a": options.user_a, "a2": options.user_a2, "b": options.user_b, "m": options.user_m}
+        self.users = {"a": options.user_a, "a2": options.user_a2, "b": options.user_b, "m": options.user_m, "r": options.user_r}
         self.owner_database_url = options.owner_database_url
         self.library_a = options.library_a
         self.library_b = options.library_b
@@ -1183,6 +1184,50 @@ def test_4_isolation(run):
     b.open(customer, "bieb-b-klant-ongewijzigd")
     check(subject not in b.text("main"), "the contact moment posted without _csrf was recorded anyway")
 
+def test_5_my_tasks(run):
+    """A relations manager's Mijn taken: overdue first, then this week, then later; the reminder the daily job gave
+    shows as a badge in the navigation; done in one click takes the task and the badge away."""
+    email = run.user("r")
+    schema = run.schema(run.library_a)
+    rows = run.owner_sql(f"SELECT id FROM platform.users WHERE email = '{email}'")
+    check(rows, f"no user {email} in the database")
+    me = rows[0][0]
+    today = datetime.now(ZoneInfo("Europe/Amsterdam")).date()
+    tag = run.tag
+    tasks = [("laat", f"Verslag schoolbezoek {tag}", today - timedelta(days=3), True),
+             ("week", f"Terugbellen directeur {tag}", today, False),
+             ("later", f"Offerte leskisten {tag}", today + timedelta(days=20), False)]
+    for _, title, due, reminded in tasks:
+        # The reminder of an overdue task is what the daily job writes (overdue_marked_at).
+        run.owner_sql(f"""INSERT INTO {schema}.tasks (id, kind, title, due_on, assignee_user_id, status, overdue_marked_at,
+                              created_at, updated_at)
+                          VALUES (gen_random_uuid(), 'task', '{title}', '{due.isoformat()}', '{me}', 'open',
+                                  {"now()" if reminded else "NULL"}, now(), now())""")
+    r = run.browser("r")
+    r.sign_in(email, run.password, run.library_a, "relaties-inloggen")
+    link = r.find("nav.sidenav a[href='/taken']")
+    badge = r.finds("nav.sidenav a[href='/taken'] .badge [aria-hidden='true']")
+    check(link.text.startswith("Mijn taken") and badge and badge[0].text == "1",
+          f"the navigation shows {link.text!r}, expected 'Mijn taken' with a badge 1")
+    check(r.find("nav.sidenav a[href='/taken'] .badge .visually-hidden").get_attribute("textContent") == "(1 herinnering)",
+          "the badge has no words for a screen reader")
+    r.click_link(link, "mijn-taken")
+    check(r.text("h1") == "Mijn taken", f"the tasks page is headed {r.text('h1')!r}")
+    main = r.text("main")
+    order = ["Te laat", tasks[0][1], "3 dagen te laat", "Deze week", tasks[1][1], "vandaag", "Later", tasks[2][1]]
+    positions = [main.find(text) for text in order]
+    check(all(p >= 0 for p in positions) and positions == sorted(positions),
+          f"Mijn taken is not overdue first, then this week, then later: {list(zip(order, positions))}")
+    late_id = run.owner_sql(f"SELECT id FROM {schema}.tasks WHERE title = '{tasks[0][1]}'")[0][0]
+    done = r.find(f"form[action='/taken/{late_id}/klaar'] button")
+    check(done.text.strip().startswith("Klaar"), f"the overdue task's button says {done.text!r}")
+    r.submit(done, "taak-klaar")
+    check(r.path() == "/taken" and "De taak is afgerond." in r.text("main"), f"done led to {r.driver.current_url}")
+    check(tasks[0][1] not in r.text("main"), "the finished task is still listed")
+    check(not r.finds("nav.sidenav a[href='/taken'] .badge"), "the badge stayed after the reminded task was done")
+    status = run.owner_sql(f"SELECT status FROM {schema}.tasks WHERE title = '{tasks[0][1]}'")
+    check(status == [["done"]], f"the finished task is {status} in the database")
+
 
 def signed_in_chrome(browser, what):
     """An error page still shows a signed-in person as signed in: their library, search and Uitloggen."""
@@ -1195,7 +1240,7 @@ class Skip(Exception):
     pass
 
 
-TESTS = [test_1_frontdesk, test_2_checkin, test_3_first_import, test_4_isolation]
+TESTS = [test_1_frontdesk, test_2_checkin, test_3_first_import, test_4_isolation, test_5_my_tasks]
 
 
 def main():
@@ -1209,6 +1254,7 @@ def main():
     parser.add_argument("--user-a2", default=environ("KRING_BROWSER_USER_A2"))
     parser.add_argument("--user-b", default=environ("KRING_BROWSER_USER_B"))
     parser.add_argument("--user-m", default=environ("KRING_BROWSER_USER_M"))
+    parser.add_argument("--user-r", default=environ("KRING_BROWSER_USER_R"))
     parser.add_argument("--owner-database-url", default=environ("KRING_OWNER_DATABASE_URL"),
                         help="the database as kring_owner, for test_2's member numbers and test_3's import")
     parser.add_argument("--library-a", default=environ("KRING_BROWSER_LIBRARY_A", "zuid-kennemerland"))

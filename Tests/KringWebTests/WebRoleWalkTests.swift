@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import KringAuth
+import KringB2B
 import KringB2C
 import KringCore
 import KringDatabase
@@ -53,6 +54,8 @@ import Testing
         Route(method: .get, path: "/klachten", permission: .complaintsRead, form: []),
         Route(method: .get, path: "/klachten/{k}", permission: .complaintsRead, form: []),
         Route(method: .post, path: "/klachten/{k}", permission: .complaintsManage, form: [("action", "take")]),
+        Route(method: .get, path: "/taken", permission: .relationsRead, form: []),
+        Route(method: .post, path: "/taken/{t}/klaar", permission: .relationsWrite, form: []),
         Route(method: .get, path: "/account", permission: nil, form: []),
         Route(method: .get, path: "/beheer/medewerkers", permission: .usersRead, form: []),
         Route(method: .post, path: "/beheer/medewerkers", permission: .usersManage, form: [("email", "nieuw@example.org"), ("role", "analyst")]),
@@ -90,6 +93,12 @@ import Testing
                 by: .system, now: clock.now, in: tx)
             return (activity.id, registration.id, complaint.id)
         }
+        let task = try await env.db.withTenant(tenant) { tx in
+            try await RelationTasks.create(
+                try TaskDraft(title: "Bellen", dueOn: CalendarDate(clock.now).description, assigneeUserID: caller.id).validate(), by: .system,
+                now: clock.now, in: tx
+            ).id
+        }
         let app = try await env.webApplication(try await env.services(clock: clock))
         try await app.test(.router) { client in
             let browser = Browser(client)
@@ -112,6 +121,7 @@ import Testing
                     .replacingOccurrences(of: "{r}", with: registration.uuidString.lowercased())
                     .replacingOccurrences(of: "{k}", with: complaint.uuidString.lowercased())
                     .replacingOccurrences(of: "{u}", with: colleague.id.uuidString.lowercased())
+                    .replacingOccurrences(of: "{t}", with: task.uuidString.lowercased())
                 try await browser.get("/account")  // a fresh form token for the posts
                 let form = route.form.map { ($0.0, $0.1.replacingOccurrences(of: "{n}", with: UUID().uuidString.prefix(6).lowercased())) }
                 let page = route.method == .get ? try await browser.get(path) : try await browser.post(path, form)
@@ -128,6 +138,7 @@ import Testing
                     #expect(page.contains("href=\"/klanten\"") == permissions.contains(.customersRead), "\(role) nav Klanten")
                     #expect(page.contains("href=\"/klachten\"") == permissions.contains(.complaintsRead), "\(role) nav Klachten")
                     #expect(page.contains("href=\"/beheer\"") == permissions.contains(.usersRead), "\(role) nav Beheer")
+                    #expect(page.contains("href=\"/taken\"") == permissions.contains(.relationsRead), "\(role) nav Mijn taken")
                 }
             }
         }

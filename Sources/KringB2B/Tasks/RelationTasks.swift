@@ -68,6 +68,17 @@ public enum RelationTasks {
         try await TenantAudit.record("task.deleted", subjectType: "task", subjectID: id.lowercased, by: actor, at: now, in: tx)
     }
 
+    /// How many of a person's open tasks the reminder job has found overdue: the badge in the web app's navigation.
+    public static func dueReminders(assigneeUserID: UUID, in tx: TenantTransaction) async throws -> Int {
+        let rows = try await tx.query(
+            """
+            SELECT count(*)::int FROM tasks
+            WHERE assignee_user_id = \(assigneeUserID) AND status = 'open' AND overdue_marked_at IS NOT NULL
+            """)
+        for try await count in rows.decode(Int.self) { return count }
+        return 0
+    }
+
     public static func find(id: UUID, now: Date, in tx: TenantTransaction) async throws -> RelationTask {
         let rows = try await tx.query("SELECT \(unescaped: RelationTask.columns) FROM tasks t WHERE t.id = \(id)")
         for try await row in rows { return try RelationTask(row: row, today: CalendarDate(now)) }

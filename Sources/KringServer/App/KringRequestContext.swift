@@ -14,6 +14,9 @@ public struct KringRequestContext: AuthRequestContext, RequestContext {
     public var requestID: String
     /// The staff web app's browser session, when the request came with its cookie.
     public var browserSession: BrowserSession?
+    /// For a web page: the signed-in person's task reminders that fell due (the badge at "Mijn taken"), when their
+    /// role reads relations.
+    public var dueReminders: Int?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
@@ -21,6 +24,7 @@ public struct KringRequestContext: AuthRequestContext, RequestContext {
         self.clientAddress = source.channel.remoteAddress?.ipAddress
         self.requestID = UUID().uuidString.lowercased()
         self.browserSession = nil
+        self.dueReminders = nil
     }
 
     public var responseEncoder: some ResponseEncoder { JSON.encoder }

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import KringAuth
+import KringB2B
 import KringCore
 import KringServer
 import Logging
@@ -40,6 +41,13 @@ struct WebMiddleware: RouterMiddleware {
             {
                 context.browserSession = found.session
                 context.identity = found.principal
+                if request.method == .get, let principal = found.principal, let user = principal.userID, principal.tenant != nil,
+                    principal.allows(.relationsRead)
+                {
+                    context.dueReminders = try await services.inTenant(.relationsRead, context) { tx, _, _ in
+                        try await RelationTasks.dueReminders(assigneeUserID: user, in: tx)
+                    }
+                }
             }
             response = try await serve(request, context: context, next: next)
         } catch {

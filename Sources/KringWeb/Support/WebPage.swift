@@ -11,6 +11,9 @@ struct Chrome: Sendable {
         let label: String
         let href: String
         let current: Bool
+        /// A count that asks for attention (reminders that fell due), with its words for a screen reader.
+        var badge: String? = nil
+        var badgeLabel: String? = nil
     }
 
     let title: String
@@ -34,6 +37,7 @@ struct Staff: Sendable {
     let principal: Principal
     let session: BrowserSession
     let tenant: Tenant?
+    let dueReminders: Int
 
     init(_ context: KringRequestContext) throws {
         guard let principal = context.identity, let session = context.browserSession, principal.userID != nil else {
@@ -42,6 +46,7 @@ struct Staff: Sendable {
         self.principal = principal
         self.session = session
         self.tenant = principal.tenant
+        self.dueReminders = context.dueReminders ?? 0
     }
 
     func may(_ permission: Permission) -> Bool { principal.allows(permission) }
@@ -57,6 +62,13 @@ struct Staff: Sendable {
             add("Klanten", "/klanten", .customersRead)
             add("Activiteiten", "/activiteiten", .activitiesRead)
             add("Klachten", "/klachten", .complaintsRead)
+            if may(.relationsRead) {
+                nav.append(
+                    .init(
+                        label: "Mijn taken", href: "/taken", current: area == "/taken",
+                        badge: dueReminders > 0 ? Dutch.number(dueReminders) : nil,
+                        badgeLabel: dueReminders == 1 ? "1 herinnering" : "\(Dutch.number(dueReminders)) herinneringen"))
+            }
             add("Beheer", "/beheer", .usersRead)
         } else {
             add("Platform", "/platform", .tenantsManage)
