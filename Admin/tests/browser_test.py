@@ -14,7 +14,7 @@ demo logins are never changed:
                            (test_2), A's side in test_4
   KRING_BROWSER_USER_B     frontdesk of library B (test_4)
   KRING_BROWSER_USER_M     marketing of library A: creates the activity of test_2
-  KRING_BROWSER_USER_R     relations of library A: works through Mijn taken (test_5)
+  KRING_BROWSER_USER_R     relations of library A: works through Mijn taken and Relaties (test_5)
   KRING_BROWSER_LIBRARY_A / _B   their libraries' slugs (zuid-kennemerland, amstelland)
   KRING_BROWSER_NEW_LIBRARY  a library new for this run (no branches, no customers): test_3 imports its members
   KRING_BROWSER_NEW_ADMIN    its tenant admin (test_3)
@@ -1184,9 +1184,10 @@ def test_4_isolation(run):
     b.open(customer, "bieb-b-klant-ongewijzigd")
     check(subject not in b.text("main"), "the contact moment posted without _csrf was recorded anyway")
 
-def test_5_my_tasks(run):
+def test_5_relations(run):
     """A relations manager's Mijn taken: overdue first, then this week, then later; the reminder the daily job gave
-    shows as a badge in the navigation; done in one click takes the task and the badge away."""
+    shows as a badge in the navigation; done in one click takes the task and the badge away. Then Relaties: the
+    organisations as a tree, and an account view."""
     email = run.user("r")
     schema = run.schema(run.library_a)
     rows = run.owner_sql(f"SELECT id FROM platform.users WHERE email = '{email}'")
@@ -1206,10 +1207,10 @@ def test_5_my_tasks(run):
     r = run.browser("r")
     r.sign_in(email, run.password, run.library_a, "relaties-inloggen")
     link = r.find("nav.sidenav a[href='/taken']")
-    badge = r.finds("nav.sidenav a[href='/taken'] .badge [aria-hidden='true']")
-    check(link.text.startswith("Mijn taken") and badge and badge[0].text == "1",
-          f"the navigation shows {link.text!r}, expected 'Mijn taken' with a badge 1")
-    check(r.find("nav.sidenav a[href='/taken'] .badge .visually-hidden").get_attribute("textContent") == "(1 herinnering)",
+    badge = r.finds("nav.sidenav a[href='/taken'] .nav-count [aria-hidden='true']")
+    check(link.text.startswith("Taken") and badge and badge[0].text == "1",
+          f"the navigation shows {link.text!r}, expected 'Taken' with a badge 1")
+    check(r.find("nav.sidenav a[href='/taken'] .nav-count .visually-hidden").get_attribute("textContent") == "(1 herinnering)",
           "the badge has no words for a screen reader")
     r.click_link(link, "mijn-taken")
     check(r.text("h1") == "Mijn taken", f"the tasks page is headed {r.text('h1')!r}")
@@ -1224,9 +1225,22 @@ def test_5_my_tasks(run):
     r.submit(done, "taak-klaar")
     check(r.path() == "/taken" and "De taak is afgerond." in r.text("main"), f"done led to {r.driver.current_url}")
     check(tasks[0][1] not in r.text("main"), "the finished task is still listed")
-    check(not r.finds("nav.sidenav a[href='/taken'] .badge"), "the badge stayed after the reminded task was done")
+    check(not r.finds("nav.sidenav a[href='/taken'] .nav-count"), "the badge stayed after the reminded task was done")
     status = run.owner_sql(f"SELECT status FROM {schema}.tasks WHERE title = '{tasks[0][1]}'")
     check(status == [["done"]], f"the finished task is {status} in the database")
+
+    # Relaties: the organisations as a tree (what lies under another organisation in a list inside its item), and
+    # the account view of one that has something under it.
+    r.click_link(r.find("nav.sidenav a[href='/relaties']"), "relaties")
+    check(r.text("h1") == "Relaties", f"the relations page is headed {r.text('h1')!r}")
+    nested = r.finds("ul.tree > li > ul > li > a")
+    check(nested, "the demo library's relations show no organisation under another")
+    parent = nested[0].find_element(By.XPATH, "../../../a")
+    parent_name = parent.text
+    r.click_link(parent, "relatie-bovenliggend")
+    check(r.text("h1") == parent_name, f"the account view is headed {r.text('h1')!r}, expected {parent_name!r}")
+    for heading in ["Gegevens", "Besluitvorming", "Open taken", "Laatste contacten", "Bestellingen dit jaar", "Overeenkomsten"]:
+        check(heading in [h.text for h in r.finds("main h2")], f"the account view has no section {heading!r}")
 
 
 def signed_in_chrome(browser, what):
@@ -1240,7 +1254,7 @@ class Skip(Exception):
     pass
 
 
-TESTS = [test_1_frontdesk, test_2_checkin, test_3_first_import, test_4_isolation, test_5_my_tasks]
+TESTS = [test_1_frontdesk, test_2_checkin, test_3_first_import, test_4_isolation, test_5_relations]
 
 
 def main():

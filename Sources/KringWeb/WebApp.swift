@@ -25,6 +25,7 @@ public struct WebApp: Sendable {
         ComplaintPages(services: services, templates: templates).addRoutes(to: router)
         AdminPages(services: services, templates: templates).addRoutes(to: router)
         ImportPages(services: services, templates: templates).addRoutes(to: router)
+        OrganisationPages(services: services, templates: templates).addRoutes(to: router)
         TaskPages(services: services, templates: templates).addRoutes(to: router)
     }
 

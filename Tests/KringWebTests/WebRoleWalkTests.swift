@@ -54,6 +54,9 @@ import Testing
         Route(method: .get, path: "/klachten", permission: .complaintsRead, form: []),
         Route(method: .get, path: "/klachten/{k}", permission: .complaintsRead, form: []),
         Route(method: .post, path: "/klachten/{k}", permission: .complaintsManage, form: [("action", "take")]),
+        Route(method: .get, path: "/relaties", permission: .relationsRead, form: []),
+        Route(method: .get, path: "/relaties?soort=school&status=active&beheerder=ik&q=a", permission: .relationsRead, form: []),
+        Route(method: .get, path: "/relaties/{o}", permission: .relationsRead, form: []),
         Route(method: .get, path: "/taken", permission: .relationsRead, form: []),
         Route(method: .post, path: "/taken/{t}/klaar", permission: .relationsWrite, form: []),
         Route(method: .get, path: "/account", permission: nil, form: []),
@@ -93,6 +96,12 @@ import Testing
                 by: .system, now: clock.now, in: tx)
             return (activity.id, registration.id, complaint.id)
         }
+        let organisation = try await env.db.withTenant(tenant) { tx in
+            try await Organisations.create(
+                try OrganisationDraft(name: "OBS De Linde", type: "primary_school", status: "active").validate(), by: .system, now: clock.now,
+                in: tx
+            ).id
+        }
         let task = try await env.db.withTenant(tenant) { tx in
             try await RelationTasks.create(
                 try TaskDraft(title: "Bellen", dueOn: CalendarDate(clock.now).description, assigneeUserID: caller.id).validate(), by: .system,
@@ -122,6 +131,7 @@ import Testing
                     .replacingOccurrences(of: "{k}", with: complaint.uuidString.lowercased())
                     .replacingOccurrences(of: "{u}", with: colleague.id.uuidString.lowercased())
                     .replacingOccurrences(of: "{t}", with: task.uuidString.lowercased())
+                    .replacingOccurrences(of: "{o}", with: organisation.uuidString.lowercased())
                 try await browser.get("/account")  // a fresh form token for the posts
                 let form = route.form.map { ($0.0, $0.1.replacingOccurrences(of: "{n}", with: UUID().uuidString.prefix(6).lowercased())) }
                 let page = route.method == .get ? try await browser.get(path) : try await browser.post(path, form)
@@ -138,7 +148,8 @@ import Testing
                     #expect(page.contains("href=\"/klanten\"") == permissions.contains(.customersRead), "\(role) nav Klanten")
                     #expect(page.contains("href=\"/klachten\"") == permissions.contains(.complaintsRead), "\(role) nav Klachten")
                     #expect(page.contains("href=\"/beheer\"") == permissions.contains(.usersRead), "\(role) nav Beheer")
-                    #expect(page.contains("href=\"/taken\"") == permissions.contains(.relationsRead), "\(role) nav Mijn taken")
+                    #expect(page.contains("href=\"/taken\"") == permissions.contains(.relationsRead), "\(role) nav Taken")
+                    #expect(page.contains("href=\"/relaties\"") == permissions.contains(.relationsRead), "\(role) nav Relaties")
                 }
             }
         }

@@ -47,18 +47,7 @@ struct ComplaintPages {
 
     /// Staff names by user id, for "who handles it".
     private func names(_ ids: [UUID], tenant: UUID?) async throws -> [UUID: String] {
-        guard !ids.isEmpty else { return [:] }
-        return try await services.db.withPlatform { tx in
-            var names: [UUID: String] = [:]
-            for try await (id, name) in try await tx.query(
-                """
-                SELECT u.id, COALESCE(NULLIF(m.display_name, ''), u.display_name) FROM platform.users u
-                LEFT JOIN platform.memberships m ON m.user_id = u.id AND m.tenant_id = \(tenant)
-                WHERE u.id = ANY(\(ids))
-                """
-            ).decode((UUID, String).self) { names[id] = name }
-            return names
-        }
+        try await StaffNames.names(ids, tenant: tenant, services: services)
     }
 
     func list(_ request: Request, _ context: KringRequestContext) async throws -> Response {

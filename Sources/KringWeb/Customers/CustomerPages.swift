@@ -115,11 +115,6 @@ struct CustomerPages {
 
     // MARK: The 360 view
 
-    struct Fact: Sendable {
-        let label: String
-        let value: String
-    }
-
     struct ConsentLine: Sendable {
         let topic: String
         let status: String

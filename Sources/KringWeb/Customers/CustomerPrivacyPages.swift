@@ -108,7 +108,7 @@ struct CustomerPrivacyPages {
     struct Side: Sendable {
         let id: String
         let name: String
-        let facts: [CustomerPages.Fact]
+        let facts: [Fact]
     }
 
     struct MergeModel {
@@ -121,8 +121,8 @@ struct CustomerPrivacyPages {
     }
 
     private func side(_ customer: Customer) -> Side {
-        var facts: [CustomerPages.Fact] = []
-        func add(_ label: String, _ value: String?) { facts.append(CustomerPages.Fact(label: label, value: value ?? "–")) }
+        var facts: [Fact] = []
+        func add(_ label: String, _ value: String?) { facts.append(Fact(label: label, value: value ?? "–")) }
         add("Lidnummer", customer.memberNumber)
         add("Soort", CustomerPages.kind(customer))
         add("Geboortedatum", customer.birthDate.map(Dutch.date))

@@ -62,10 +62,11 @@ struct Staff: Sendable {
             add("Klanten", "/klanten", .customersRead)
             add("Activiteiten", "/activiteiten", .activitiesRead)
             add("Klachten", "/klachten", .complaintsRead)
+            add("Relaties", "/relaties", .relationsRead)
             if may(.relationsRead) {
                 nav.append(
                     .init(
-                        label: "Mijn taken", href: "/taken", current: area == "/taken",
+                        label: "Taken", href: "/taken", current: area == "/taken",
                         badge: dueReminders > 0 ? Dutch.number(dueReminders) : nil,
                         badgeLabel: dueReminders == 1 ? "1 herinnering" : "\(Dutch.number(dueReminders)) herinneringen"))
             }
@@ -108,6 +109,12 @@ struct FormErrors: Sendable, Error {
 
     mutating func add(_ field: String, _ message: String) { items.append(Item(field: field, message: message)) }
     func message(_ field: String) -> String? { items.first { $0.field == field }?.message }
+}
+
+/// One line of a record's details: "Adres", "2011 AB Haarlem".
+struct Fact: Sendable {
+    let label: String
+    let value: String
 }
 
 /// One option of a select or a radio group.
