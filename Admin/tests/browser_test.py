@@ -1187,7 +1187,7 @@ def test_4_isolation(run):
 def test_5_relations(run):
     """A relations manager's Mijn taken: overdue first, then this week, then later; the reminder the daily job gave
     shows as a badge in the navigation; done in one click takes the task and the badge away. Then Relaties: the
-    organisations as a tree, and an account view."""
+    organisations as a tree, an account view, and a visit recorded there with its people and a follow-up task."""
     email = run.user("r")
     schema = run.schema(run.library_a)
     rows = run.owner_sql(f"SELECT id FROM platform.users WHERE email = '{email}'")
@@ -1241,6 +1241,25 @@ def test_5_relations(run):
     check(r.text("h1") == parent_name, f"the account view is headed {r.text('h1')!r}, expected {parent_name!r}")
     for heading in ["Gegevens", "Besluitvorming", "Open taken", "Laatste contacten", "Bestellingen dit jaar", "Overeenkomsten"]:
         check(heading in [h.text for h in r.finds("main h2")], f"the account view has no section {heading!r}")
+
+    # A school visit with two of its people and a follow-up task, in one form; the task lands in Mijn taken.
+    r.click_link(r.find("main a[href$='/contact']"), "contact-formulier")
+    check(r.text("h1") == "Contact vastleggen", f"the contact form is headed {r.text('h1')!r}")
+    subject, follow_up = f"Schoolbezoek {tag}", f"Boekenkist brengen {tag}"
+    r.type("#subject", subject)
+    r.type("#report", "Leesplan besproken met directie en leescoördinator.")
+    people = r.finds("input[name=contact]")
+    for box in people[:2]:
+        box.click()
+    r.type("#task_title", follow_up)
+    r.submit(r.find("form[action$='/contact'] button.primary"), "contact-vastgelegd")
+    check("Het contact is vastgelegd, met een vervolgtaak voor u." in r.text("main"), f"recording the visit led to {r.driver.current_url}")
+    check(subject in r.text("main") and follow_up in r.text("main"), "the account view does not show the visit and its task")
+    r.open("/taken", "taken-met-vervolgtaak")
+    check(follow_up in r.text("main"), "the follow-up task is not in Mijn taken")
+    present = run.owner_sql(f"""SELECT count(*) FROM {schema}.interaction_contacts ic JOIN {schema}.interactions i ON i.id = ic.interaction_id
+                                WHERE i.subject = '{subject}'""")
+    check(present == [[str(min(2, len(people)))]], f"the visit has {present} contacts in the database, expected {min(2, len(people))}")
 
 
 def signed_in_chrome(browser, what):

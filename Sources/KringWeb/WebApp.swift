@@ -26,6 +26,7 @@ public struct WebApp: Sendable {
         AdminPages(services: services, templates: templates).addRoutes(to: router)
         ImportPages(services: services, templates: templates).addRoutes(to: router)
         OrganisationPages(services: services, templates: templates).addRoutes(to: router)
+        InteractionPages(services: services, templates: templates).addRoutes(to: router)
         TaskPages(services: services, templates: templates).addRoutes(to: router)
     }
 

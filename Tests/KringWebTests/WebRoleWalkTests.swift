@@ -57,6 +57,10 @@ import Testing
         Route(method: .get, path: "/relaties", permission: .relationsRead, form: []),
         Route(method: .get, path: "/relaties?soort=school&status=active&beheerder=ik&q=a", permission: .relationsRead, form: []),
         Route(method: .get, path: "/relaties/{o}", permission: .relationsRead, form: []),
+        Route(method: .get, path: "/relaties/{o}/contact", permission: .relationsWrite, form: []),
+        Route(
+            method: .post, path: "/relaties/{o}/contact", permission: .relationsWrite,
+            form: [("kind", "meeting"), ("date", "{today}"), ("subject", "Overleg {n}")]),
         Route(method: .get, path: "/taken", permission: .relationsRead, form: []),
         Route(method: .post, path: "/taken/{t}/klaar", permission: .relationsWrite, form: []),
         Route(method: .get, path: "/account", permission: nil, form: []),
@@ -133,7 +137,13 @@ import Testing
                     .replacingOccurrences(of: "{t}", with: task.uuidString.lowercased())
                     .replacingOccurrences(of: "{o}", with: organisation.uuidString.lowercased())
                 try await browser.get("/account")  // a fresh form token for the posts
-                let form = route.form.map { ($0.0, $0.1.replacingOccurrences(of: "{n}", with: UUID().uuidString.prefix(6).lowercased())) }
+                let form = route.form.map {
+                    (
+                        $0.0,
+                        $0.1.replacingOccurrences(of: "{n}", with: UUID().uuidString.prefix(6).lowercased())
+                            .replacingOccurrences(of: "{today}", with: CalendarDate(clock.now).description)
+                    )
+                }
                 let page = route.method == .get ? try await browser.get(path) : try await browser.post(path, form)
                 let allowed = route.permission.map { permissions.contains($0) } ?? true
                 if allowed {

@@ -213,6 +213,8 @@ struct OrganisationPages {
 
     struct ShowModel {
         let chrome: Chrome
+        let id: String
+        let canRecord: Bool
         let name: String
         let type: String
         let status: String
@@ -300,7 +302,12 @@ struct OrganisationPages {
                 renewal: agreement.renewalDate.map { "vóór \(Dutch.date($0))" } ?? "geen")
         }
         let model = ShowModel(
-            chrome: staff.chrome(organisation.name, area: "/relaties"), name: organisation.name,
+            chrome: staff.chrome(
+                organisation.name, area: "/relaties",
+                notice: request.uri.queryParameters["gedaan"].flatMap {
+                    ["contact": "Het contact is vastgelegd.", "contact-taak": "Het contact is vastgelegd, met een vervolgtaak voor u."][String($0)]
+                }),
+            id: organisation.id.lower, canRecord: staff.may(.relationsWrite), name: organisation.name,
             type: typeNames[organisation.type] ?? organisation.type, status: Self.statusNames[organisation.status] ?? organisation.status.rawValue,
             owner: organisation.accountOwnerUserID.flatMap { people[$0] } ?? "niemand", facts: facts, parent: view.parent.map(link),
             members: view.members.map(link), hasMembers: !view.members.isEmpty, dmu: dmu, noDMU: dmu.isEmpty, tasks: tasks, noTasks: tasks.isEmpty,
