@@ -41,8 +41,9 @@ struct WebMiddleware: RouterMiddleware {
             {
                 context.browserSession = found.session
                 context.identity = found.principal
-                if request.method == .get, let principal = found.principal, let user = principal.userID, principal.tenant != nil,
-                    principal.allows(.relationsRead)
+                // Pages only: a stylesheet or script fetched with the cookie needs no count.
+                if request.method == .get, !request.uri.path.hasPrefix("/static/"), let principal = found.principal, let user = principal.userID,
+                    principal.tenant != nil, principal.allows(.relationsRead)
                 {
                     context.dueReminders = try await services.inTenant(.relationsRead, context) { tx, _, _ in
                         try await RelationTasks.dueReminders(assigneeUserID: user, in: tx)
