@@ -1187,7 +1187,8 @@ def test_4_isolation(run):
 def test_5_relations(run):
     """A relations manager's Mijn taken: overdue first, then this week, then later; the reminder the daily job gave
     shows as a badge in the navigation; done in one click takes the task and the badge away. Then Relaties: the
-    organisations as a tree, an account view, and a visit recorded there with its people and a follow-up task."""
+    organisations as a tree, an account view, and a visit recorded there with its people and a follow-up task; a
+    reading coordinator who moves to another school keeps both roles, and both schools' account views are right."""
     email = run.user("r")
     schema = run.schema(run.library_a)
     rows = run.owner_sql(f"SELECT id FROM platform.users WHERE email = '{email}'")
@@ -1235,6 +1236,7 @@ def test_5_relations(run):
     check(r.text("h1") == "Relaties", f"the relations page is headed {r.text('h1')!r}")
     nested = r.finds("ul.tree > li > ul > li > a")
     check(nested, "the demo library's relations show no organisation under another")
+    school_a = nested[0].get_attribute("href").rsplit("/", 1)[1]
     parent = nested[0].find_element(By.XPATH, "../../../a")
     parent_name = parent.text
     r.click_link(parent, "relatie-bovenliggend")
@@ -1260,6 +1262,39 @@ def test_5_relations(run):
     present = run.owner_sql(f"""SELECT count(*) FROM {schema}.interaction_contacts ic JOIN {schema}.interactions i ON i.id = ic.interaction_id
                                 WHERE i.subject = '{subject}'""")
     check(present == [[str(min(2, len(people)))]], f"the visit has {present} contacts in the database, expected {min(2, len(people))}")
+
+    # A reading coordinator moves to another school: her page keeps both roles with their dates, and each school's
+    # account view shows who decides there today. She is made for this run, so the demo's people stay as they are.
+    r.open("/relaties", "relaties-terug")
+    others = [a for a in r.finds("ul.tree > li > ul > li > a") if a.get_attribute("href").rsplit("/", 1)[1] != school_a]
+    check(others, "the demo library has only one organisation")
+    school_b, school_b_name = others[0].get_attribute("href").rsplit("/", 1)[1], others[0].text
+    coordinator = f"Coördinator{tag}"
+    person = run.owner_sql(f"""INSERT INTO {schema}.contacts (id, version, first_name, last_name, email, created_at, updated_at)
+                               VALUES (gen_random_uuid(), 1, 'Fenna', '{coordinator}', 'fenna.{tag}@school.example', now(), now())
+                               RETURNING id""")[0][0]
+    run.owner_sql(f"""INSERT INTO {schema}.contact_roles (id, contact_id, organisation_id, dmu_role, job_title, active_from, created_at, updated_at)
+                      VALUES (gen_random_uuid(), '{person}', '{school_a}', 'advisor', 'Leescoördinator', '{(today - timedelta(days=400)).isoformat()}',
+                              now(), now())""")
+    full_name = f"Fenna {coordinator}"
+    r.open(f"/relaties/{school_a}", "school-voor-verhuizing")
+    check(full_name in r.text("main"), f"{full_name} is not in the school's decision-making unit")
+    r.click_link(r.find(f"main a[href='/relaties/personen/{person}']"), "contactpersoon")
+    check(r.text("h1") == full_name, f"the person's page is headed {r.text('h1')!r}")
+    r.click_link(r.find("main a[href$='/verhuizen']"), "verhuizen-formulier")
+    Select(r.find("#organisation")).select_by_value(school_b)
+    Select(r.find("#dmu_role")).select_by_value("decision_maker")
+    r.submit(r.find("form[action$='/verhuizen'] button.primary"), "verhuisd")
+    main = r.text("main")
+    check("De nieuwe rol is vastgelegd; de oude is beëindigd." in main, f"the move led to {r.driver.current_url}: {main[:300]!r}")
+    rows = [row.text for row in r.finds("main table.list tbody tr")]
+    check(len(rows) == 2 and school_b_name in rows[0] and "sinds" in rows[0] and "beëindigd" in rows[1] and "tot en met" in rows[1],
+          f"the person's roles are {rows!r}")
+    r.open(f"/relaties/{school_a}", "oude-school")
+    check(full_name not in r.text("main"), f"{full_name} is still in the old school's decision-making unit")
+    r.open(f"/relaties/{school_b}", "nieuwe-school")
+    deciders = r.driver.find_elements(By.XPATH, "//h3[.='Beslissers']/following-sibling::ul[1]")
+    check(deciders and full_name in deciders[0].text, f"{full_name} is not among the new school's decision makers")
 
 
 def signed_in_chrome(browser, what):

@@ -28,6 +28,7 @@ public struct WebApp: Sendable {
         OrganisationPages(services: services, templates: templates).addRoutes(to: router)
         InteractionPages(services: services, templates: templates).addRoutes(to: router)
         TaskPages(services: services, templates: templates).addRoutes(to: router)
+        ContactPages(services: services, templates: templates).addRoutes(to: router)
     }
 
     private func staticFile(_ request: Request, _ context: KringRequestContext) throws -> Response {

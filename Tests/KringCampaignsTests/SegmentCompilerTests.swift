@@ -465,7 +465,7 @@ extension CalendarDate {
     }
 
     init(dayNumber: Int) {
-        let (year, month, day) = CalendarDate.civil(dayNumber)
+        let (year, month, day) = CalendarDate.civil(daysSince1970: dayNumber)
         self = CalendarDate(year: year, month: month, day: day)!
     }
 }

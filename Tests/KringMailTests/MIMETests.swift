@@ -261,3 +261,11 @@ struct SplitMix64: RandomNumberGenerator {
         }
     }
 }
+
+@Suite struct MailDateTests {
+    @Test func theDateHeaderIsInUTCWithEnglishNames() {
+        #expect(MIMEWriter.rfc5322Date(Date(timeIntervalSince1970: 1_795_796_400)) == "Fri, 27 Nov 2026 16:20:00 +0000")
+        #expect(MIMEWriter.rfc5322Date(Date(timeIntervalSince1970: 951_782_400)) == "Tue, 29 Feb 2000 00:00:00 +0000")
+        #expect(MIMEWriter.rfc5322Date(Date(timeIntervalSince1970: -1)) == "Wed, 31 Dec 1969 23:59:59 +0000")
+    }
+}

@@ -52,7 +52,8 @@ import Testing
             let view = try await browser.get("/relaties/\(school.uuidString.lowercased())")
             #expect(view.status == .ok)
             for text in [
-                "<h1>OBS De Ster</h1>", "Beslissers", "Anouk Visser</strong>, Directeur", "Adviseurs", "Lotte de Wit</strong>, Leescoördinator",
+                "<h1>OBS De Ster</h1>", "Beslissers", "Anouk Visser</strong></a>, Directeur", "Adviseurs",
+                "Lotte de Wit</strong></a>, Leescoördinator",
                 "Poortwachters", "Offerte extra collectie De Ster", "morgen", "Schoolbezoek leesplan", "bezoekverslag", "De Bibliotheek op school",
                 "€ 3.500,00", "Totaal dit jaar", "Hoort bij", "Stichting Spaarnestroom Onderwijs",
             ] {

@@ -61,6 +61,11 @@ import Testing
         Route(
             method: .post, path: "/relaties/{o}/contact", permission: .relationsWrite,
             form: [("kind", "meeting"), ("date", "{today}"), ("subject", "Overleg {n}")]),
+        Route(method: .get, path: "/relaties/personen", permission: .relationsRead, form: []),
+        Route(method: .get, path: "/relaties/personen?q=Visser", permission: .relationsRead, form: []),
+        Route(method: .get, path: "/relaties/personen/{p}", permission: .relationsRead, form: []),
+        Route(method: .get, path: "/relaties/personen/{p}/verhuizen", permission: .relationsWrite, form: []),
+        Route(method: .post, path: "/relaties/personen/{p}/verhuizen", permission: .relationsWrite, form: [("role", ""), ("date", "{today}")]),
         Route(method: .get, path: "/taken", permission: .relationsRead, form: []),
         Route(method: .post, path: "/taken/{t}/klaar", permission: .relationsWrite, form: []),
         Route(method: .get, path: "/account", permission: nil, form: []),
@@ -106,6 +111,13 @@ import Testing
                 in: tx
             ).id
         }
+        let person = try await env.db.withTenant(tenant) { tx in
+            try await Contacts.create(
+                try ContactDraft(
+                    firstName: "Anouk", lastName: "Visser", roles: [ContactRoleDraft(organisationID: organisation, dmuRole: "decision_maker")]
+                ).validate(today: CalendarDate(clock.now)), by: .system, now: clock.now, in: tx
+            ).contact.id
+        }
         let task = try await env.db.withTenant(tenant) { tx in
             try await RelationTasks.create(
                 try TaskDraft(title: "Bellen", dueOn: CalendarDate(clock.now).description, assigneeUserID: caller.id).validate(), by: .system,
@@ -136,6 +148,7 @@ import Testing
                     .replacingOccurrences(of: "{u}", with: colleague.id.uuidString.lowercased())
                     .replacingOccurrences(of: "{t}", with: task.uuidString.lowercased())
                     .replacingOccurrences(of: "{o}", with: organisation.uuidString.lowercased())
+                    .replacingOccurrences(of: "{p}", with: person.uuidString.lowercased())
                 try await browser.get("/account")  // a fresh form token for the posts
                 let form = route.form.map {
                     (

@@ -162,6 +162,24 @@ public enum Contacts {
         return try await role(id: id, contactID: contactID, in: tx)
     }
 
+    /// A person moves: the role `roleID` ends the day before the new one starts at another organisation. Both stay,
+    /// with their dates, so the old organisation's history keeps them. Call in one transaction.
+    public static func move(
+        contactID: UUID, roleID: UUID, to draft: ContactRoleDraft.Valid, by actor: AuditActor, now: Date, in tx: TenantTransaction
+    ) async throws -> (ended: ContactRole, started: ContactRole) {
+        _ = try await require(id: contactID, forUpdate: true, in: tx)
+        let old = try await role(id: roleID, contactID: contactID, in: tx)
+        var v = Validator()
+        if old.activeTo != nil { v.fail("role", "This role has already ended.") }
+        if old.organisationID == draft.organisationID { v.fail("organisation_id", "The person is already at this organisation.") }
+        let lastDay = draft.activeFrom.adding(days: -1)
+        if lastDay < old.activeFrom { v.fail("active_from", "The old role started on \(old.activeFrom.sql); the move must come after it.") }
+        try v.check()
+        let ended = try await changeRole(id: roleID, contactID: contactID, ContactRoleChange(activeTo: lastDay.sql), by: actor, now: now, in: tx)
+        let started = try await addRole(draft, contactID: contactID, by: actor, now: now, in: tx)
+        return (ended, started)
+    }
+
     static func role(id: UUID, contactID: UUID, in tx: TenantTransaction) async throws -> ContactRole {
         let rows = try await tx.query(
             """
@@ -215,6 +233,51 @@ public enum Contacts {
             "contact.search", subjectType: "contact", subjectID: nil, by: actor,
             details: ["results": String(contacts.count)], at: now, in: tx)
         return contacts
+    }
+
+    /// A person in the directory, with the organisations where they have a role today.
+    public struct Listed: Sendable {
+        public let contact: Contact
+        /// (organisation, job title or nil), by organisation name.
+        public let currentRoles: [(organisationName: String, jobTitle: String?)]
+    }
+
+    /// The library's people by last name, for staff to browse: a search on the start of the last name or an exact
+    /// e-mail address, or everyone. Audited once, with the count, as a search.
+    public static func directory(
+        query: String?, limit: Int, by actor: AuditActor, now: Date, in tx: TenantTransaction
+    ) async throws -> [Listed] {
+        let needle = query?.trimmed().lowercased()
+        let pattern = needle.flatMap { $0.isEmpty ? nil : likePattern($0, prefix: true) }
+        let today = CalendarDate(now).sql
+        var contacts: [Contact] = []
+        for try await row in try await tx.query(
+            """
+            SELECT \(unescaped: Contact.columns) FROM contacts c
+            WHERE (\(pattern)::text IS NULL OR lower(c.last_name) LIKE \(pattern) OR c.email = \(needle))
+            ORDER BY lower(c.last_name), lower(coalesce(c.first_name, '')), c.id
+            LIMIT \(limit)
+            """)
+        {
+            contacts.append(try Contact(row: row))
+        }
+        var roles: [UUID: [(organisationName: String, jobTitle: String?)]] = [:]
+        if !contacts.isEmpty {
+            let rows = try await tx.query(
+                """
+                SELECT r.contact_id, o.name, r.job_title FROM contact_roles r JOIN organisations o ON o.id = r.organisation_id
+                WHERE r.contact_id = ANY(\(contacts.map(\.id))) AND r.active_from <= \(today)::date
+                  AND (r.active_to IS NULL OR r.active_to >= \(today)::date)
+                ORDER BY lower(o.name), o.id
+                """)
+            for try await (contactID, name, title) in rows.decode((UUID, String, String?).self) {
+                roles[contactID, default: []].append((organisationName: name, jobTitle: title))
+            }
+        }
+        let listed = contacts.map { Listed(contact: $0, currentRoles: roles[$0.id] ?? []) }
+        try await TenantAudit.record(
+            "contact.search", subjectType: "contact", subjectID: nil, by: actor, details: ["results": String(listed.count)], at: now, in: tx)
+        return listed
     }
 
     static func map(_ error: PSQLError) -> any Error {

@@ -541,31 +541,9 @@ public struct CompiledSegment: Sendable {
 
 extension CalendarDate {
     /// Days since 1970-01-01 (proleptic Gregorian), for date arithmetic without a calendar object.
-    var dayNumber: Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
-    }
+    var dayNumber: Int { daysSince1970 }
 
-    /// The date of a day number.
-    static func civil(_ dayNumber: Int) -> (year: Int, month: Int, day: Int) {
-        let z = dayNumber + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, doy - (153 * mp + 2) / 5 + 1)
-    }
-
-    func minus(days: Int) -> CalendarDate {
-        let (year, month, day) = Self.civil(dayNumber - days)
-        return CalendarDate(year: year, month: month, day: day) ?? self
-    }
+    func minus(days: Int) -> CalendarDate { adding(days: -days) }
 
     /// The same day `years` earlier; 29 February becomes 28 February in a common year (as PostgreSQL's interval).
     func minus(years: Int) -> CalendarDate {

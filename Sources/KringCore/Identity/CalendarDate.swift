@@ -62,6 +62,42 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStrin
         self.day = parts.day ?? 1
     }
 
+    /// The day `days` later (earlier when negative), counted on the proleptic Gregorian calendar. Arithmetic may
+    /// leave the years 1800 to 2200 that a parsed date keeps to.
+    public func adding(days: Int) -> CalendarDate {
+        let (year, month, day) = Self.civil(daysSince1970: daysSince1970 + days)
+        return CalendarDate(unchecked: year, month: month, day: day)
+    }
+
+    /// Days from 1970-01-01 to this day (Howard Hinnant's days_from_civil).
+    public var daysSince1970: Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
+    /// The year, month and day `days` after 1970-01-01, for any year (Howard Hinnant's civil_from_days).
+    public static func civil(daysSince1970 days: Int) -> (year: Int, month: Int, day: Int) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    private init(unchecked year: Int, month: Int, day: Int) {
+        self.year = year
+        self.month = month
+        self.day = day
+    }
+
     public static func days(inMonth month: Int, year: Int) -> Int {
         switch month {
         case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28

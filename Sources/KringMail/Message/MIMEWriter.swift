@@ -1,4 +1,5 @@
 import Foundation
+import KringCore
 
 /// Turns a `MailMessage` into RFC 5322 bytes: CRLF line ends, 7-bit clean (encoded-words in headers,
 /// quoted-printable UTF-8 parts), `multipart/alternative` when there is an HTML part.
@@ -61,16 +62,8 @@ public struct MIMEWriter: Sendable {
         let seconds = Int(date.timeIntervalSince1970.rounded(.down))
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let time = seconds - days * 86_400
-        // Civil date from days since 1970-01-01 (H. Hinnant's algorithm), no calendar or locale involved.
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        // No calendar or locale involved.
+        let (year, month, day) = CalendarDate.civil(daysSince1970: days)
         let weekday = ((days % 7) + 11) % 7  // 1970-01-01 was a Thursday (4, with Sunday 0)
         let weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import KringCore
 import NIOCore
 import Synchronization
 
@@ -400,16 +401,8 @@ enum ISO8601 {
         let seconds = Int64(interval.rounded(.down))
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = seconds - days * 86_400
-        // Civil date from days since 1970-01-01 (H. Hinnant's algorithm, proleptic Gregorian).
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        let (civilYear, civilMonth, civilDay) = CalendarDate.civil(daysSince1970: Int(days))
+        let (year, month, day) = (Int64(civilYear), Int64(civilMonth), Int64(civilDay))
         guard (1600...9999).contains(year) else { return try foundation(date) }
         var out: [UInt8] = []
         out.reserveCapacity(20)

@@ -172,6 +172,7 @@ struct OrganisationPages {
     }
 
     struct Person: Sendable {
+        let href: String
         let person: String
         let jobTitle: String
         let reach: String
@@ -275,7 +276,7 @@ struct OrganisationPages {
                 role: Self.roleNames[role] ?? role.rawValue,
                 people: members.map { member in
                     Person(
-                        person: member.name, jobTitle: member.jobTitle.map { ", \($0)" } ?? "",
+                        href: ContactPages.path(member.contactID), person: member.name, jobTitle: member.jobTitle.map { ", \($0)" } ?? "",
                         reach: ([member.email, member.phone].compactMap { $0 } + ["sinds \(Dutch.date(member.activeFrom))"]).joined(separator: " · "))
                 })
         }

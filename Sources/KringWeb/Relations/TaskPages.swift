@@ -124,6 +124,6 @@ struct TaskPages {
     }
 
     static func adding(_ days: Int, to day: CalendarDate) -> CalendarDate {
-        CalendarDate(Dutch.calendar.date(byAdding: .day, value: days, to: noon(day)) ?? noon(day), timeZone: Dutch.calendar.timeZone)
+        day.adding(days: days)
     }
 }
