@@ -190,7 +190,7 @@ let package = Package(
         .testTarget(
             name: "KringWebTests",
             dependencies: [
-                "KringWeb", "KringServer", "KringB2C", "KringB2B", "KringMail", "KringTestSupport",
+                "KringWeb", "KringServer", "KringB2C", "KringB2B", "KringCampaigns", "KringMail", "KringTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

@@ -15,6 +15,7 @@ demo logins are never changed:
   KRING_BROWSER_USER_B     frontdesk of library B (test_4)
   KRING_BROWSER_USER_M     marketing of library A: creates the activity of test_2
   KRING_BROWSER_USER_R     relations of library A: works through Mijn taken and Relaties (test_5)
+  KRING_BROWSER_USER_N     analyst of library A: counts a segment without seeing anyone (test_6)
   KRING_BROWSER_LIBRARY_A / _B   their libraries' slugs (zuid-kennemerland, amstelland)
   KRING_BROWSER_NEW_LIBRARY  a library new for this run (no branches, no customers): test_3 imports its members
   KRING_BROWSER_NEW_ADMIN    its tenant admin (test_3)
@@ -338,7 +339,8 @@ class Run:
         self.shots = Path(options.shots)
         self.shots.mkdir(parents=True, exist_ok=True)
         self.password = options.password
-        self.users = {"a": options.user_a, "a2": options.user_a2, "b": options.user_b, "m": options.user_m, "r": options.user_r}
+        self.users = {"a": options.user_a, "a2": options.user_a2, "b": options.user_b, "m": options.user_m, "r": options.user_r,
+                      "n": options.user_n}
         self.owner_database_url = options.owner_database_url
         self.library_a = options.library_a
         self.library_b = options.library_b
@@ -1297,6 +1299,104 @@ def test_5_relations(run):
     check(deciders and full_name in deciders[0].text, f"{full_name} is not among the new school's decision makers")
 
 
+def dutch_count(count):
+    """What the builder shows for a count: "1 klant", "2.540 klanten"."""
+    return "1 klant" if count == 1 else f"{count:,}".replace(",", ".") + " klanten"
+
+
+def api_preview(run, email, rule):
+    """The count POST /api/v1/segments/preview gives for a rule, signed in to the API as `email`."""
+    def post(path, body, token=None):
+        request = urllib.request.Request(run.base + path, data=json.dumps(body).encode(), method="POST",
+                                         headers={"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+    if not hasattr(run, "api_tokens"):
+        run.api_tokens = {}
+    if email not in run.api_tokens:
+        run.api_tokens[email] = post("/api/v1/auth/login", {"email": email, "password": run.password, "tenant": run.library_a})["access_token"]
+    return post("/api/v1/segments/preview", {"rule": rule}, run.api_tokens[email])["count"]
+
+
+def test_6_segments(run):
+    """A marketer builds "adults in two branches, active, no loan in 12 months, newsletter consent" in the segment
+    builder: after each step the count on the page follows, and equals POST /api/v1/segments/preview for the same
+    rule; the first 20 are listed; the segment is saved. An analyst opens it: the count, no sample, no Opslaan."""
+    email = run.user("m")
+    m = run.browser("m")
+    m.sign_in(email, run.password, run.library_a, "marketing-inloggen")
+    m.click_link(m.find("nav.sidenav a[href='/campagnes']"), "campagnes")
+    m.click_link(m.find("main a[href='/campagnes/segmenten']"), "segmenten")
+    m.click_link(m.find("main a[href='/campagnes/segmenten/nieuw']"), "nieuw-segment")
+    check(m.finds("[data-builder] .group") and not m.find("#rule").is_displayed(),
+          "the builder did not replace the JSON field")
+    counts = []
+
+    def settled(step):
+        """Waits until the page shows the API's count for the rule the builder holds now."""
+        rule = json.loads(m.find("#rule").get_attribute("value"))
+        expected = api_preview(run, email, rule)
+        try:
+            WebDriverWait(m.driver, WAIT).until(lambda d: m.text("[data-count]") == dutch_count(expected))
+        except Exception:
+            raise Failure(f"after {step} the page shows {m.text('[data-count]')!r}, the API counts {expected} for {json.dumps(rule)}")
+        counts.append(expected)
+        return rule
+
+    def add(field, operator):
+        m.button("+ Voorwaarde").click()
+        condition = m.finds("li.condition")[-1]
+        Select(condition.find_element(By.CSS_SELECTOR, "select[aria-label=Veld]")).select_by_value(field)
+        condition = m.finds("li.condition")[-1]
+        Select(condition.find_element(By.CSS_SELECTOR, "select[aria-label=Vergelijking]")).select_by_value(operator)
+        return m.finds("li.condition")[-1]
+
+    settled("the start (active members)")
+    condition = add("member_type", "=")
+    Select(condition.find_element(By.CSS_SELECTOR, ".value select")).select_by_value("adult")
+    settled("adults")
+    condition = add("favourite_branch", "in")
+    # The two branches with the most customers, so the segment is not empty in the demo library.
+    schema = run.schema(run.library_a)
+    branches = [row[0] for row in run.owner_sql(f"""SELECT favourite_branch_id FROM {schema}.customers WHERE favourite_branch_id IS NOT NULL
+                                                    GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 2""")]
+    check(len(branches) == 2, f"the demo library's customers have {len(branches)} favourite branches")
+    for number, branch in enumerate(branches):
+        condition.find_element(By.CSS_SELECTOR, f".checks input[type=checkbox][value='{branch}']").click()
+        settled(["one branch", "two branches"][number])
+    condition = add("loans_12m", "=")
+    field = condition.find_element(By.CSS_SELECTOR, ".value input")
+    field.send_keys("0")
+    settled("no loan in 12 months")
+    condition = add("consent", "=")
+    topics = Select(condition.find_element(By.CSS_SELECTOR, ".value select"))
+    topics.select_by_value("newsletter:weekly")
+    rule = settled("newsletter consent")
+    check(all(a != b for a, b in zip(counts, counts[1:])) and counts[0] > counts[-1] > 0,
+          f"the count did not change at each step, or the segment is empty: {counts}")
+    check(len(rule["all"]) == 5, f"the builder's rule has {len(rule['all'])} conditions: {rule}")
+    sample = m.finds("[data-sample] ol.sample li a")
+    check(len(sample) == min(20, counts[-1]), f"the sample lists {len(sample)} people for a count of {counts[-1]}")
+    m.page("segment-gebouwd")
+    name = f"Volwassenen zonder lening {run.tag}"
+    m.type("#name", name)
+    m.submit(m.find("button[value=save]"), "segment-opgeslagen")
+    check("Het segment is opgeslagen." in m.text("main") and m.text("h1") == name, f"saving led to {m.driver.current_url}")
+    path = m.path()
+    check(re.fullmatch(r"/campagnes/segmenten/[0-9a-f-]{36}", path), f"the saved segment is at {path}")
+    WebDriverWait(m.driver, WAIT).until(lambda d: m.text("[data-count]") == dutch_count(counts[-1]))
+
+    # An analyst: the same count, nobody named, nothing to save.
+    n = run.browser("n")
+    n.sign_in(run.user("n"), run.password, run.library_a, "analist-inloggen")
+    n.open(path, "analist-segment")
+    WebDriverWait(n.driver, WAIT).until(lambda d: n.text("[data-count]") == dutch_count(counts[-1]))
+    check(not n.finds("[data-sample] a") and not n.finds("button[value=save]") and not n.finds("a[href^='/klanten/']"),
+          "the analyst sees people or a save button in the segment builder")
+    n.open("/campagnes/segmenten", "analist-segmenten")
+    check(not n.finds("a[href='/campagnes/segmenten/nieuw']"), "the analyst is offered a new segment")
+
+
 def signed_in_chrome(browser, what):
     """An error page still shows a signed-in person as signed in: their library, search and Uitloggen."""
     check(browser.finds("header form[action='/uitloggen']") and browser.finds("#zoek")
@@ -1308,7 +1408,7 @@ class Skip(Exception):
     pass
 
 
-TESTS = [test_1_frontdesk, test_2_checkin, test_3_first_import, test_4_isolation, test_5_relations]
+TESTS = [test_1_frontdesk, test_2_checkin, test_3_first_import, test_4_isolation, test_5_relations, test_6_segments]
 
 
 def main():
@@ -1323,6 +1423,7 @@ def main():
     parser.add_argument("--user-b", default=environ("KRING_BROWSER_USER_B"))
     parser.add_argument("--user-m", default=environ("KRING_BROWSER_USER_M"))
     parser.add_argument("--user-r", default=environ("KRING_BROWSER_USER_R"))
+    parser.add_argument("--user-n", default=environ("KRING_BROWSER_USER_N"))
     parser.add_argument("--owner-database-url", default=environ("KRING_OWNER_DATABASE_URL"),
                         help="the database as kring_owner, for test_2's member numbers and test_3's import")
     parser.add_argument("--library-a", default=environ("KRING_BROWSER_LIBRARY_A", "zuid-kennemerland"))

@@ -29,6 +29,8 @@ public struct WebApp: Sendable {
         InteractionPages(services: services, templates: templates).addRoutes(to: router)
         TaskPages(services: services, templates: templates).addRoutes(to: router)
         ContactPages(services: services, templates: templates).addRoutes(to: router)
+        CampaignPages(services: services, templates: templates).addRoutes(to: router)
+        SegmentPages(services: services, templates: templates).addRoutes(to: router)
     }
 
     private func staticFile(_ request: Request, _ context: KringRequestContext) throws -> Response {

@@ -56,16 +56,17 @@ final class Browser {
 
     /// Posts a form with the last page's form token, unless `token` is given ("" sends none).
     @discardableResult
-    func post(_ path: String, _ fields: [(String, String)], token: String? = nil) async throws -> Page {
+    func post(_ path: String, _ fields: [(String, String)], token: String? = nil, accept: String? = nil) async throws -> Page {
         var all = fields
         let chosen = token ?? lastToken ?? ""
         if !chosen.isEmpty { all.append(("_csrf", chosen)) }
         let body = all.map { "\(Self.encode($0.0))=\(Self.encode($0.1))" }.joined(separator: "&")
-        return try await send(.post, path, body: body)
+        return try await send(.post, path, body: body, accept: accept)
     }
 
-    private func send(_ method: HTTPRequest.Method, _ path: String, body: String?) async throws -> Page {
+    private func send(_ method: HTTPRequest.Method, _ path: String, body: String?, accept: String? = nil) async throws -> Page {
         var headers: HTTPFields = [:]
+        if let accept { headers[.accept] = accept }
         if !cookies.isEmpty { headers[.cookie] = cookies.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: "; ") }
         if body != nil {
             headers[.contentType] = "application/x-www-form-urlencoded"

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import KringAuth
 import KringB2B
 import KringB2C
+import KringCampaigns
 import KringCore
 import KringDatabase
 import KringServer
@@ -68,6 +69,20 @@ import Testing
         Route(method: .post, path: "/relaties/personen/{p}/verhuizen", permission: .relationsWrite, form: [("role", ""), ("date", "{today}")]),
         Route(method: .get, path: "/taken", permission: .relationsRead, form: []),
         Route(method: .post, path: "/taken/{t}/klaar", permission: .relationsWrite, form: []),
+        Route(method: .get, path: "/campagnes", permission: .campaignsRead, form: []),
+        Route(method: .get, path: "/campagnes/segmenten", permission: .segmentsRead, form: []),
+        Route(method: .get, path: "/campagnes/segmenten?tellen={s}", permission: .segmentsRead, form: []),
+        Route(method: .get, path: "/campagnes/segmenten/nieuw", permission: .segmentsRead, form: []),
+        Route(method: .get, path: "/campagnes/segmenten/{s}", permission: .segmentsRead, form: []),
+        Route(method: .get, path: "/campagnes/segmenten/{s}?versie=1", permission: .segmentsRead, form: []),
+        Route(method: .post, path: "/campagnes/segmenten/nieuw", permission: .segmentsRead, form: [("action", "count"), ("rule", "{\"all\": []}")]),
+        Route(method: .post, path: "/campagnes/segmenten/{s}", permission: .segmentsRead, form: [("action", "count"), ("rule", "{}")]),
+        Route(
+            method: .post, path: "/campagnes/segmenten/{s}", permission: .segmentsWrite,
+            form: [("action", "save"), ("name", "Leden {n}"), ("version", "1"), ("rule", "{\"field\": \"age\", \"op\": \">=\", \"value\": 18}")]),
+        Route(
+            method: .post, path: "/campagnes/segmenten/nieuw", permission: .segmentsWrite,
+            form: [("action", "save"), ("name", ""), ("rule", "{\"field\": \"age\", \"op\": \">=\", \"value\": 18}")]),
         Route(method: .get, path: "/account", permission: nil, form: []),
         Route(method: .get, path: "/beheer/medewerkers", permission: .usersRead, form: []),
         Route(method: .post, path: "/beheer/medewerkers", permission: .usersManage, form: [("email", "nieuw@example.org"), ("role", "analyst")]),
@@ -118,6 +133,12 @@ import Testing
                 ).validate(today: CalendarDate(clock.now)), by: .system, now: clock.now, in: tx
             ).contact.id
         }
+        let segment = try await env.db.withTenant(tenant) { tx in
+            try await Segments.create(
+                SegmentDraft(name: "Volwassenen", rule: .condition(SegmentCondition(field: "age", op: ">=", value: 18))), by: .system, now: clock.now,
+                in: tx
+            ).id
+        }
         let task = try await env.db.withTenant(tenant) { tx in
             try await RelationTasks.create(
                 try TaskDraft(title: "Bellen", dueOn: CalendarDate(clock.now).description, assigneeUserID: caller.id).validate(), by: .system,
@@ -149,6 +170,7 @@ import Testing
                     .replacingOccurrences(of: "{t}", with: task.uuidString.lowercased())
                     .replacingOccurrences(of: "{o}", with: organisation.uuidString.lowercased())
                     .replacingOccurrences(of: "{p}", with: person.uuidString.lowercased())
+                    .replacingOccurrences(of: "{s}", with: segment.uuidString.lowercased())
                 try await browser.get("/account")  // a fresh form token for the posts
                 let form = route.form.map {
                     (
@@ -173,6 +195,7 @@ import Testing
                     #expect(page.contains("href=\"/beheer\"") == permissions.contains(.usersRead), "\(role) nav Beheer")
                     #expect(page.contains("href=\"/taken\"") == permissions.contains(.relationsRead), "\(role) nav Taken")
                     #expect(page.contains("href=\"/relaties\"") == permissions.contains(.relationsRead), "\(role) nav Relaties")
+                    #expect(page.contains("href=\"/campagnes\"") == permissions.contains(.campaignsRead), "\(role) nav Campagnes")
                 }
             }
         }

@@ -183,6 +183,25 @@ public enum Segments {
         throw SegmentError.notFound
     }
 
+    /// One saved version of a segment: its number, name, who saved it and when.
+    public struct Version: Sendable, Equatable {
+        public let version: Int
+        public let name: String
+        public let createdBy: UUID?
+        public let createdAt: Date
+    }
+
+    /// Every version of a segment, newest first.
+    public static func versions(id: UUID, in tx: TenantTransaction) async throws -> [Version] {
+        var versions: [Version] = []
+        for try await (version, name, by, at) in try await tx.query(
+            "SELECT version, name, created_by, created_at FROM segment_versions WHERE segment_id = \(id) ORDER BY version DESC"
+        ).decode((Int, String, UUID?, Date).self) {
+            versions.append(Version(version: version, name: name, createdBy: by, createdAt: at))
+        }
+        return versions
+    }
+
     /// Saved segments by id (keyset: `after` is the last id of the previous page).
     public static func list(after: UUID?, limit: Int, in tx: TenantTransaction) async throws -> [Segment] {
         let rows = try await tx.query(

@@ -594,7 +594,7 @@ struct CustomerPages {
     }
 
     /// What one can consent to here: the library's mailing lists and the topics already in use.
-    private func topics(in tx: TenantTransaction) async throws -> [(String, String)] {
+    static func topics(in tx: TenantTransaction) async throws -> [(String, String)] {
         var topics: [(String, String)] = []
         for try await (key, name) in try await tx.query("SELECT key, name FROM lists WHERE archived_at IS NULL ORDER BY name").decode(
             (String, String).self)
@@ -613,7 +613,7 @@ struct CustomerPages {
         let staff = try Staff(context)
         let id = try customerID(context)
         let (customer, topics) = try await services.inTenant(.consentsWrite, context, probing: [id]) { tx, actor, now in
-            (try await Customers.read(id: id, by: actor, now: now, in: tx), try await self.topics(in: tx))
+            (try await Customers.read(id: id, by: actor, now: now, in: tx), try await Self.topics(in: tx))
         }
         return WebResponse.html(try templates.render("customers/consent", consentModel(staff, customer, topics: topics, form: nil, error: nil)))
     }
@@ -635,7 +635,7 @@ struct CustomerPages {
                     problems.contains { $0.field == "given_by_parent_id" }
                     ? "Deze klant is jonger dan 16: een ouder of verzorger geeft toestemming. Leg dat vast via de ouder."
                     : "Kies waarvoor de klant toestemming geeft of intrekt."
-                return (try await Customers.read(id: id, by: actor, now: now, in: tx), try await self.topics(in: tx), message)
+                return (try await Customers.read(id: id, by: actor, now: now, in: tx), try await Self.topics(in: tx), message)
             }
         }
         if let (customer, topics, message) = failed {

@@ -70,6 +70,7 @@ struct Staff: Sendable {
                         badge: dueReminders > 0 ? Dutch.number(dueReminders) : nil,
                         badgeLabel: dueReminders == 1 ? "1 herinnering" : "\(Dutch.number(dueReminders)) herinneringen"))
             }
+            add("Campagnes", "/campagnes", .campaignsRead)
             add("Beheer", "/beheer", .usersRead)
         } else {
             add("Platform", "/platform", .tenantsManage)
