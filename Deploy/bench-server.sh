@@ -3,7 +3,7 @@
 # PG_PORT, HTTP_PORT, PASSWORD and SERVER_PID are set, and everything is removed when the calling script exits.
 source "$(dirname "${BASH_SOURCE[0]}")/postgres.sh"
 
-# kring_bench_serve MEMBERS BUILD(1|0) NAME
+# kring_bench_serve MEMBERS BUILD(1|0) NAME (MEMBERS 0: an empty library, for a benchmark that fills it itself)
 kring_bench_serve() {
     local members=$1 build=$2 name=$3
     BUILD_PATH=${KRING_BENCH_BUILD_PATH:-.build-release}
@@ -30,8 +30,10 @@ kring_bench_serve() {
     printf '%s\n' "$PASSWORD" | "$KRING" tenant create --slug bench --name "Bibliotheek Bench" --admin-email admin@bench.example \
         --admin-name Beheer --password-stdin >/dev/null
     printf '%s\n' "$PASSWORD" | "$KRING" user create --tenant bench --email balie@bench.example --role frontdesk --name Balie --password-stdin >/dev/null
-    echo "Generating $members members ..."
-    "$KRING" demo --tenant bench --members "$members" >/dev/null
+    if [ "$members" -gt 0 ]; then
+        echo "Generating $members members ..."
+        "$KRING" demo --tenant bench --members "$members" >/dev/null
+    fi
     psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d kring -c "ANALYZE" >/dev/null
     "$KRING" serve >"$DATA/serve.log" 2>&1 &
     SERVER_PID=$!

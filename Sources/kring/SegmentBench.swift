@@ -17,101 +17,140 @@ struct SegmentBench: AsyncParsableCommand {
     @Flag(help: "Print PostgreSQL's EXPLAIN (ANALYZE, BUFFERS) of both queries.") var explain = false
     @Flag(help: "Keep the scratch library afterwards, to study the queries in psql.") var keep = false
 
+    @Option(
+        help: """
+            Fill this existing library of the database KRING_OWNER_DATABASE_URL names instead of a scratch database \
+            (Deploy/bench-segment.sh then times the preview route of a server on it).
+            """)
+    var tenant: String?
+    @Option(help: "Write the rule as JSON to this file, to time the preview route with the same rule.") var ruleFile: String?
+
     func run() async throws {
         let env = Environment()
-        let slug = TenantSlug("bench-\(UInt32.random(in: 0...UInt32.max) % 1_000_000)")!
         let now = Date()
-        let today = CalendarDate(now)
-
+        if let tenant {
+            guard let slug = TenantSlug(tenant) else { throw ValidationError("not a library slug: \(tenant)") }
+            try await env.withOwner { owner in
+                guard let found = try await owner.withPlatform({ tx in try await TenantDirectory.find(slug: slug, in: tx) }) else {
+                    throw ValidationError("no library \(tenant) in the database KRING_OWNER_DATABASE_URL names")
+                }
+                try await measure(tenant: found, owner: owner, now: now)
+            }
+            return
+        }
+        let slug = TenantSlug("bench-\(UInt32.random(in: 0...UInt32.max) % 1_000_000)")!
         try await Bench.withScratchDatabase(env, keep: keep) { owner in
             let tenant = try await owner.withPlatform { tx in
                 try await TenantProvisioner(migrator: Migrator(owner: owner, migrations: try MigrationSet.load()))
                     .create(slug: slug, name: "Benchmark", now: now, in: tx)
             }
-            do {
-                let generateStart = ContinuousClock.now
-                let branches = try await generate(tenant: tenant, owner: owner, now: now)
-                // As autovacuum leaves tables at rest: statistics, and the visibility map that lets an index-only
-                // scan skip the table's pages. VACUUM cannot run inside a transaction, hence the bare connection.
-                let tables = ["customers", "consents", "consent_state", "registrations", "activities"].map { "\(tenant.slug.schema.quoted).\($0)" }
-                try await owner.withConnection { connection in
-                    _ = try await connection.query(
-                        PostgresQuery(unsafeSQL: "VACUUM (ANALYZE) " + tables.joined(separator: ", ")), logger: Logger(label: "kring.bench")
-                    )
-                    .collect()
-                }
-                let generated = ContinuousClock.now - generateStart
-
-                let rule = SegmentRule.all([
-                    .condition(SegmentCondition(field: "age", op: ">=", value: 18)),
-                    .any([
-                        .condition(SegmentCondition(field: "favourite_branch", op: "=", value: .string(branches[0].uuidString))),
-                        .condition(SegmentCondition(field: "favourite_branch", op: "=", value: .string(branches[1].uuidString))),
-                    ]),
-                    .condition(SegmentCondition(field: "membership_status", op: "=", value: "active")),
-                    .not(.condition(SegmentCondition(field: "last_loan_date", op: "within_last_days", value: 365))),
-                    .condition(SegmentCondition(field: "consent", op: "=", value: "newsletter:weekly")),
-                    .not(.condition(SegmentCondition(field: "activity_attended", op: "exists", value: ["within_last_days": 182]))),
-                ])
-                let compiled = try SegmentCompiler(today: today).compile(rule)
-                let handWritten = PostgresQuery(
-                    unsafeSQL: """
-                        SELECT count(*) FROM customers c
-                        WHERE c.merged_into IS NULL AND c.erased_at IS NULL
-                          AND c.birth_date <= (DATE '\(today)' - interval '18 years')::date
-                          AND c.favourite_branch_id IN ('\(branches[0])', '\(branches[1])')
-                          AND c.membership_status = 'active'
-                          AND (c.last_loan_date IS NULL OR c.last_loan_date < DATE '\(today)' - 365 OR c.last_loan_date > DATE '\(today)')
-                          AND c.id IN (SELECT customer_id FROM consent_state WHERE topic = 'newsletter:weekly' AND status IN ('opted_in', 'confirmed'))
-                          AND NOT EXISTS (SELECT 1 FROM registrations r JOIN activities a ON a.id = r.activity_id
-                                          WHERE r.customer_id = c.id AND r.status = 'attended'
-                                            AND a.starts_at >= (DATE '\(today)' - 182)::timestamp AT TIME ZONE 'Europe/Amsterdam'
-                                            AND a.starts_at < (DATE '\(today)' + 1)::timestamp AT TIME ZONE 'Europe/Amsterdam')
-                        """)
-
-                var compiledTimes: [Duration] = []
-                var handTimes: [Duration] = []
-                var counts: (Int, Int) = (0, 0)
-                // One warm-up each, then alternate so that neither query profits from the other's cache alone.
-                for run in 0...runs {
-                    let (compiledCount, compiledTime) = try await timedCount(compiled.countQuery, tenant: tenant, owner: owner)
-                    let (handCount, handTime) = try await timedCount(handWritten, tenant: tenant, owner: owner)
-                    counts = (compiledCount, handCount)
-                    if run > 0 {
-                        compiledTimes.append(compiledTime)
-                        handTimes.append(handTime)
-                    }
-                }
-                guard counts.0 == counts.1 else { throw ValidationError("the compiled rule counts \(counts.0), the hand-written SQL \(counts.1)") }
-                let compiledMedian = median(compiledTimes)
-                let handMedian = median(handTimes)
-                print("cores: \(ProcessInfo.processInfo.activeProcessorCount)")
-                print("customers: \(customers), generated with consents, activities and registrations in \(format(generated, "%.1f")) s")
-                print(
-                    "rule: adults, in two branches, active, no loan for 12 months, newsletter consent, no activity attended in 6 months (7 conditions)"
-                )
-                print("count: \(counts.0) customers")
-                print(
-                    "compiled count:     median \(milliseconds(compiledMedian)) ms (min \(milliseconds(compiledTimes.min() ?? .zero)), "
-                        + "max \(milliseconds(compiledTimes.max() ?? .zero))) over \(runs) runs")
-                print(
-                    "hand-written count: median \(milliseconds(handMedian)) ms (min \(milliseconds(handTimes.min() ?? .zero)), "
-                        + "max \(milliseconds(handTimes.max() ?? .zero))) over \(runs) runs")
-                print(
-                    "compiled / hand-written: \(String(format: "%.2f", Bench.seconds(compiledMedian) / max(Bench.seconds(handMedian), 0.000_001)))x")
-                print("compiled SQL: \(compiled.countQuery.sql)")
-                if explain {
-                    for (name, query) in [("compiled", compiled.countQuery), ("hand-written", handWritten)] {
-                        let plan = try await owner.withTenant(tenant) { tx in
-                            var explained = query
-                            explained.sql = "EXPLAIN (ANALYZE, BUFFERS) " + query.sql
-                            return try await tx.query(explained).decode(String.self).reduce(into: [String]()) { $0.append($1) }
-                        }
-                        print("\(name) plan:\n" + plan.joined(separator: "\n"))
-                    }
-                }
-            }
+            try await measure(tenant: tenant, owner: owner, now: now)
             if keep { print("kept scratch library \(tenant.slug) (schema \(tenant.slug.schema.quoted))") }
+        }
+    }
+
+    /// Generates the customers into `tenant`, brings its tables to rest, and times both counts.
+    private func measure(tenant: Tenant, owner: Database, now: Date) async throws {
+        let today = CalendarDate(now)
+        let generateStart = ContinuousClock.now
+        let branches = try await generate(tenant: tenant, owner: owner, now: now)
+        try await settle(tenant: tenant, owner: owner)
+        let generated = ContinuousClock.now - generateStart
+        let rule = SegmentRule.all([
+            .condition(SegmentCondition(field: "age", op: ">=", value: 18)),
+            .any([
+                .condition(SegmentCondition(field: "favourite_branch", op: "=", value: .string(branches[0].uuidString))),
+                .condition(SegmentCondition(field: "favourite_branch", op: "=", value: .string(branches[1].uuidString))),
+            ]),
+            .condition(SegmentCondition(field: "membership_status", op: "=", value: "active")),
+            .not(.condition(SegmentCondition(field: "last_loan_date", op: "within_last_days", value: 365))),
+            .condition(SegmentCondition(field: "consent", op: "=", value: "newsletter:weekly")),
+            .not(.condition(SegmentCondition(field: "activity_attended", op: "exists", value: ["within_last_days": 182]))),
+        ])
+        let compiled = try SegmentCompiler(today: today).compile(rule)
+        let handWritten = PostgresQuery(
+            unsafeSQL: """
+                SELECT count(*) FROM customers c
+                WHERE c.merged_into IS NULL AND c.erased_at IS NULL
+                  AND c.birth_date <= (DATE '\(today)' - interval '18 years')::date
+                  AND c.favourite_branch_id IN ('\(branches[0])', '\(branches[1])')
+                  AND c.membership_status = 'active'
+                  AND (c.last_loan_date IS NULL OR c.last_loan_date < DATE '\(today)' - 365 OR c.last_loan_date > DATE '\(today)')
+                  AND c.id IN (SELECT customer_id FROM consent_state WHERE topic = 'newsletter:weekly' AND status IN ('opted_in', 'confirmed'))
+                  AND NOT EXISTS (SELECT 1 FROM registrations r JOIN activities a ON a.id = r.activity_id
+                                  WHERE r.customer_id = c.id AND r.status = 'attended'
+                                    AND a.starts_at >= (DATE '\(today)' - 182)::timestamp AT TIME ZONE 'Europe/Amsterdam'
+                                    AND a.starts_at < (DATE '\(today)' + 1)::timestamp AT TIME ZONE 'Europe/Amsterdam')
+                """)
+
+        var compiledTimes: [Duration] = []
+        var handTimes: [Duration] = []
+        var counts: (Int, Int) = (0, 0)
+        // One warm-up each, then alternate so that neither query profits from the other's cache alone.
+        for run in 0...runs {
+            let (compiledCount, compiledTime) = try await timedCount(compiled.countQuery, tenant: tenant, owner: owner)
+            let (handCount, handTime) = try await timedCount(handWritten, tenant: tenant, owner: owner)
+            counts = (compiledCount, handCount)
+            if run > 0 {
+                compiledTimes.append(compiledTime)
+                handTimes.append(handTime)
+            }
+        }
+        guard counts.0 == counts.1 else { throw ValidationError("the compiled rule counts \(counts.0), the hand-written SQL \(counts.1)") }
+        let compiledMedian = median(compiledTimes)
+        let handMedian = median(handTimes)
+        print("cores: \(ProcessInfo.processInfo.activeProcessorCount)")
+        print("customers: \(customers), generated with consents, activities and registrations in \(format(generated, "%.1f")) s")
+        print(
+            "rule: adults, in two branches, active, no loan for 12 months, newsletter consent, no activity attended in 6 months (7 conditions)"
+        )
+        print("count: \(counts.0) customers")
+        print(
+            "compiled count:     median \(milliseconds(compiledMedian)) ms (min \(milliseconds(compiledTimes.min() ?? .zero)), "
+                + "max \(milliseconds(compiledTimes.max() ?? .zero))) over \(runs) runs")
+        print(
+            "hand-written count: median \(milliseconds(handMedian)) ms (min \(milliseconds(handTimes.min() ?? .zero)), "
+                + "max \(milliseconds(handTimes.max() ?? .zero))) over \(runs) runs")
+        print(
+            "compiled / hand-written: \(String(format: "%.2f", Bench.seconds(compiledMedian) / max(Bench.seconds(handMedian), 0.000_001)))x")
+        print("compiled SQL: \(compiled.countQuery.sql)")
+        if explain {
+            for (name, query) in [("compiled", compiled.countQuery), ("hand-written", handWritten)] {
+                let plan = try await owner.withTenant(tenant) { tx in
+                    var explained = query
+                    explained.sql = "EXPLAIN (ANALYZE, BUFFERS) " + query.sql
+                    return try await tx.query(explained).decode(String.self).reduce(into: [String]()) { $0.append($1) }
+                }
+                print("\(name) plan:\n" + plan.joined(separator: "\n"))
+            }
+        }
+        if let ruleFile {
+            try Data(try JSONEncoder().encode(rule)).write(to: URL(fileURLWithPath: ruleFile))
+            print("rule written to \(ruleFile)")
+        }
+    }
+
+    /// As autovacuum leaves tables at rest: statistics, and the visibility map that lets an index-only scan skip the
+    /// table's pages. VACUUM cannot run inside a transaction, hence the bare connection; a VACUUM that meets another
+    /// snapshot (autovacuum analysing the new rows) cannot mark pages all-visible, so it runs again until the
+    /// customers' pages are (at most ten times).
+    private func settle(tenant: Tenant, owner: Database) async throws {
+        let schema = tenant.slug.schema.quoted
+        let tables = ["customers", "consents", "consent_state", "registrations", "activities"].map { "\(schema).\($0)" }
+        let logger = Logger(label: "kring.bench")
+        for attempt in 1...10 {
+            let visible = try await owner.withConnection { connection in
+                _ = try await connection.query(PostgresQuery(unsafeSQL: "VACUUM (ANALYZE) " + tables.joined(separator: ", ")), logger: logger)
+                    .collect()
+                let rows = try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL: "SELECT relallvisible::float8 / greatest(relpages, 1) FROM pg_class WHERE oid = '\(schema).customers'::regclass"),
+                    logger: logger)
+                return try await rows.decode(Double.self).reduce(0, +)
+            }
+            if visible >= 0.99 { return }
+            if attempt == 10 { print("note: only \(Int(visible * 100))% of the customers' pages are all-visible after VACUUM") }
+            try await Task.sleep(for: .seconds(1))
         }
     }
 

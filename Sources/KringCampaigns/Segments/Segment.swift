@@ -254,15 +254,18 @@ public enum Segments {
     // MARK: Helpers
 
     /// Settings for a transaction that counts a segment, transaction-local so the pool cannot leak them: a time
-    /// limit; no JIT compilation, which costs more than it saves on a count that takes well under a second; and
-    /// memory for the hash of a list's subscribers, which otherwise spills to disk in batches.
+    /// limit; no JIT compilation, which costs more than it saves on a count that takes well under a second; memory
+    /// for the hash of a list's subscribers, which otherwise spills to disk in batches; and the cost of a random page
+    /// read as on solid-state storage or in memory (1.1, not the default 4 of a spinning disk), so that the planner
+    /// reads the covering index of branch, status and type (customers_branch_status) instead of the whole table:
+    /// at a million customers that halves a count.
     public static func prepareCount(in tx: TenantTransaction) async throws {
         let rows = try await tx.query(
             """
             SELECT set_config('statement_timeout', \(String(statementTimeoutMilliseconds)), true),
-                   set_config('jit', 'off', true), set_config('work_mem', '32MB', true)
+                   set_config('jit', 'off', true), set_config('work_mem', '32MB', true), set_config('random_page_cost', '1.1', true)
             """)
-        for try await _ in rows.decode((String, String, String).self) {}
+        for try await _ in rows.decode((String, String, String, String).self) {}
     }
 
     static func saveVersion(_ segment: Segment, by actor: AuditActor? = nil, in tx: TenantTransaction) async throws {
