@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end check of the README's run command: Deploy/dev.sh on a scratch data folder, then the demo
 # tenant admin of zuid-kennemerland logs in and GET /api/v1/me answers its tenant and role, marketing sends a
-# newsletter that lands in the mail folder with a working one-click unsubscribe, and stopping dev.sh stops
+# newsletter through a real SMTP server with a working one-click unsubscribe, and stopping dev.sh stops
 # its server and worker too.
 # With --browser it then runs the browser tests of the staff web app (Admin/tests/run.sh) against that server, with
 # screenshots in .build/screenshots/; with --contract-fuzz, Deploy/contract-fuzz.sh (after the browser tests: the
@@ -27,12 +27,22 @@ HTTP_PORT=$((46000 + RANDOM % 3000))
 LOG="$DATA/dev.log"
 stop() {
     [ -n "${SERVER_PID:-}" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
+    [ -n "${SINK_PID:-}" ] && kill "$SINK_PID" 2>/dev/null && wait "$SINK_PID" 2>/dev/null || true
     kring_pg_stop "$DATA/pg"
     rm -rf "$DATA"
 }
 trap stop EXIT
 
-KRING_DEV_DATA="$DATA" KRING_DEV_PG_PORT=$PG_PORT KRING_LISTEN=127.0.0.1:$HTTP_PORT ./Deploy/dev.sh >"$LOG" 2>&1 &
+# The mail goes to a real SMTP server (Deploy/smtp-sink.py, aiosmtpd), which keeps each message as N.eml in the
+# mail folder, where the checks below and the browser tests read it.
+mkdir -p "$DATA/mail"
+${KRING_TEST_PYTHON:-/usr/bin/python3} Deploy/smtp-sink.py --dir "$DATA/mail" --ready-file "$DATA/smtp-port" >"$DATA/sink.log" 2>&1 &
+SINK_PID=$!
+for _ in $(seq 1 100); do [ -s "$DATA/smtp-port" ] && break; sleep 0.1; done
+[ -s "$DATA/smtp-port" ] || { cat "$DATA/sink.log"; echo "smoke: the SMTP server did not start" >&2; exit 1; }
+SMTP_PORT=$(cat "$DATA/smtp-port")
+KRING_SMTP_URL="smtp://127.0.0.1:$SMTP_PORT?tls=none" \
+    KRING_DEV_DATA="$DATA" KRING_DEV_PG_PORT=$PG_PORT KRING_LISTEN=127.0.0.1:$HTTP_PORT ./Deploy/dev.sh >"$LOG" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 240); do
     curl -sf "http://127.0.0.1:$HTTP_PORT/health/ready" >/dev/null 2>&1 && break
@@ -68,8 +78,8 @@ slugs = sorted(t["slug"] for t in tenants["items"])
 assert slugs == ["amstelland", "hilversum", "zuid-kennemerland"], slugs
 print(f"smoke: dev.sh serves; {me['user']['email']} is {me['role']} of {me['tenant']['name']}; tenants {', '.join(slugs)}")
 
-# A new user tries the campaign module: a demo newsletter goes out to the local mail folder, one mail per recipient,
-# with a one-click unsubscribe that works.
+# A new user tries the campaign module: a demo newsletter goes out through the SMTP server to the mail folder, one
+# mail per recipient, with a one-click unsubscribe that works.
 token = call("POST", "/api/v1/auth/login", {"email": "marketing@zuid-kennemerland.example", "password": "demo-wachtwoord-2026",
                                            "tenant": "zuid-kennemerland"})["access_token"]
 drafts = [c for c in call("GET", "/api/v1/campaigns?limit=100", token=token)["items"] if c["name"].startswith("Weekbrief") and c["state"] == "draft"]
@@ -98,14 +108,14 @@ assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click", message
 link = message["List-Unsubscribe"].strip("<>")
 with urllib.request.urlopen(urllib.request.Request(link, method="POST", data=b"List-Unsubscribe=One-Click")) as response:
     assert response.status == 200, response.status
-print(f"smoke: {len(campaigns)} branch newsletters went to {recipients} recipients in the mail folder; one-click unsubscribe works")
+print(f"smoke: {len(campaigns)} branch newsletters went to {recipients} recipients through the SMTP server; one-click unsubscribe works")
 PY
 
 # The staff web app in headless Chromium, as fresh frontdesk users that Admin/tests/run.sh creates with the CLI.
 BROWSER_FAILED=0
 if [ "$BROWSER" -eq 1 ]; then
     SHOTS="$(pwd)/.build/screenshots"
-    KRING_BIN="$(swift build --show-bin-path)/kring" \
+    KRING_BIN="$(swift build --show-bin-path)/kring" KRING_BROWSER_MAIL_DIR="$DATA/mail" \
     KRING_DATABASE_URL="postgres://kring_app@127.0.0.1:$PG_PORT/kring?sslmode=disable" \
     KRING_OWNER_DATABASE_URL="postgres://kring_owner@127.0.0.1:$PG_PORT/kring?sslmode=disable" \
         ./Admin/tests/run.sh "http://127.0.0.1:$HTTP_PORT" "$SHOTS" || BROWSER_FAILED=1

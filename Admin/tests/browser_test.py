@@ -16,6 +16,7 @@ demo logins are never changed:
   KRING_BROWSER_USER_M     marketing of library A: creates the activity of test_2
   KRING_BROWSER_USER_R     relations of library A: works through Mijn taken and Relaties (test_5)
   KRING_BROWSER_USER_N     analyst of library A: counts a segment without seeing anyone (test_6)
+  KRING_BROWSER_MAIL_DIR   the folder where the SMTP server the server mails through keeps each message (test_6)
   KRING_BROWSER_LIBRARY_A / _B   their libraries' slugs (zuid-kennemerland, amstelland)
   KRING_BROWSER_NEW_LIBRARY  a library new for this run (no branches, no customers): test_3 imports its members
   KRING_BROWSER_NEW_ADMIN    its tenant admin (test_3)
@@ -339,6 +340,7 @@ class Run:
         self.shots = Path(options.shots)
         self.shots.mkdir(parents=True, exist_ok=True)
         self.password = options.password
+        self.mail_dir = options.mail_dir
         self.users = {"a": options.user_a, "a2": options.user_a2, "b": options.user_b, "m": options.user_m, "r": options.user_r,
                       "n": options.user_n}
         self.owner_database_url = options.owner_database_url
@@ -1321,7 +1323,9 @@ def api_preview(run, email, rule):
 def test_6_segments(run):
     """A marketer builds "adults in two branches, active, no loan in 12 months, newsletter consent" in the segment
     builder: after each step the count on the page follows, and equals POST /api/v1/segments/preview for the same
-    rule; the first 20 are listed; the segment is saved. An analyst opens it: the count, no sample, no Opslaan."""
+    rule; the first 20 are listed; the segment is saved. A campaign to the Weekbrief list narrowed to it goes out
+    through the SMTP server, its progress runs to the end, and its report counts one open and one click made on the
+    tracking routes. An analyst opens the segment (the count, no sample, no Opslaan) and the report (no buttons)."""
     email = run.user("m")
     m = run.browser("m")
     m.sign_in(email, run.password, run.library_a, "marketing-inloggen")
@@ -1386,6 +1390,78 @@ def test_6_segments(run):
     check(re.fullmatch(r"/campagnes/segmenten/[0-9a-f-]{36}", path), f"the saved segment is at {path}")
     WebDriverWait(m.driver, WAIT).until(lambda d: m.text("[data-count]") == dutch_count(counts[-1]))
 
+    # A campaign to the Weekbrief list, narrowed to this segment, sent through the SMTP server: the progress runs to
+    # the end, and the report counts the one open and the one click made on the tracking routes.
+    check(run.mail_dir, "no mail folder: set KRING_BROWSER_MAIL_DIR (Deploy/smoke.sh does)")
+    # Tracking on, as the library's admin sets it in Beheer, Instellingen.
+    run.owner_sql(f"""INSERT INTO {schema}.settings (key, value, updated_at) VALUES ('mail_tracking', 'true', now())
+                      ON CONFLICT (key) DO UPDATE SET value = 'true', updated_at = now()""")
+    segment_id = path.rsplit("/", 1)[1]
+    m.click_link(m.find(f"main a[href='/campagnes/nieuw?segment={segment_id}']"), "campagne-nieuw")
+    m.type("#name", f"Weekbrief volwassenen {run.tag}")
+    lists = Select(m.find("#list"))
+    weekbrief = [o.get_attribute("value") for o in lists.options if o.text.startswith("Weekbrief")]
+    check(weekbrief, "the campaign form offers no Weekbrief list")
+    lists.select_by_value(weekbrief[0])
+    check(Select(m.find("#segment")).first_selected_option.get_attribute("value") == segment_id, "the form did not preselect the segment")
+    Select(m.find("#template")).select_by_visible_text("Weekbrief")
+    m.submit(m.find("form[action='/campagnes/nieuw'] button.primary"), "campagne-overzicht")
+    recipients = int(re.sub(r"\D", "", m.text("#ontvangers")) or "0")
+    check(0 < recipients <= counts[-1], f"the summary counts {recipients} recipients for a segment of {counts[-1]}")
+    campaign_path = m.path()
+    m.submit(m.find("form[action$='/verzenden'] button.primary"), "campagne-verzenden")
+    check("De campagne wordt verzonden." in m.text("main"), f"sending led to {m.driver.current_url}")
+    seen = set()
+
+    def sent(driver):
+        # The script polls the progress and shows the report when the campaign is sent.
+        state = driver.execute_script("""const s = document.querySelector('[data-progress] [role=status]');
+                                         const b = document.querySelector('.badges .badge');
+                                         return [s ? s.textContent : '', b ? b.textContent : ''];""")
+        if state[0]:
+            seen.add(state[0])
+        return state[1] == "verzonden"
+    try:
+        WebDriverWait(m.driver, 180, poll_frequency=0.3).until(sent)
+    except Exception:
+        raise Failure(f"the campaign did not finish in 3 minutes; progress seen: {sorted(seen)}")
+    check(any(text.endswith(f"van {recipients} verzonden") or f"van {recipients} verzonden" in text for text in seen),
+          f"the progress never showed 'van {recipients} verzonden': {sorted(seen)}")
+    m.page("campagne-verzonden-rapport")
+    campaign_id = campaign_path.rsplit("/", 1)[1]
+    mails = []
+    for _ in range(40):
+        mails = [json.loads(p.read_text()) for p in Path(run.mail_dir).glob("*.json")]
+        mails = [mail for mail in mails if (mail["headers"].get("x-kring-campaign") or [""])[0] == campaign_id]
+        if len(mails) >= recipients:
+            break
+        time.sleep(0.5)
+    check(len(mails) == recipients, f"the SMTP server received {len(mails)} mails of the campaign for {recipients} recipients")
+    html = next(part["text"] for part in mails[0]["parts"] if part["content_type"] == "text/html")
+    pixel = re.search(r'src="([^"]+/o/[^"]+)"', html)
+    link = re.search(r'href="([^"]+/c/[^"]+)"', html)
+    check(pixel and link, "the mail has no open pixel or tracked link")
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+    def fetch(url):
+        local = urllib.parse.urlsplit(url.replace("&amp;", "&"))
+        target = run.base + local.path + (f"?{local.query}" if local.query else "")
+        try:
+            with urllib.request.build_opener(NoRedirect).open(target, timeout=30) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+    check(fetch(pixel.group(1)) == 200, "the open pixel did not answer 200")
+    check(fetch(link.group(1)) == 302, "the tracked link did not redirect")
+    m.open(campaign_path, "campagne-rapport")
+    figures = {li.find_element(By.CSS_SELECTOR, ".figure-label").text: li.find_element(By.CSS_SELECTOR, ".figure-value").text
+               for li in m.finds("ul.figures li")}
+    check(figures.get("Ontvangers") == f"{recipients:,}".replace(",", ".") and figures.get("Unieke opens") == "1"
+          and figures.get("Unieke kliks") == "1", f"the report shows {figures}")
+    check(m.finds("svg.chart") and len(m.finds("svg.chart")) == 2, "the report has not its two charts")
+
     # An analyst: the same count, nobody named, nothing to save.
     n = run.browser("n")
     n.sign_in(run.user("n"), run.password, run.library_a, "analist-inloggen")
@@ -1395,6 +1471,9 @@ def test_6_segments(run):
           "the analyst sees people or a save button in the segment builder")
     n.open("/campagnes/segmenten", "analist-segmenten")
     check(not n.finds("a[href='/campagnes/segmenten/nieuw']"), "the analyst is offered a new segment")
+    n.open(campaign_path, "analist-rapport")
+    check(n.finds("ul.figures li") and not n.finds("form[action$='/verzenden']") and not n.finds("form[action$='/pauzeren']")
+          and not n.finds("a[href='/campagnes/nieuw']"), "the analyst sees a send or pause button, or no report")
 
 
 def signed_in_chrome(browser, what):
@@ -1424,6 +1503,7 @@ def main():
     parser.add_argument("--user-m", default=environ("KRING_BROWSER_USER_M"))
     parser.add_argument("--user-r", default=environ("KRING_BROWSER_USER_R"))
     parser.add_argument("--user-n", default=environ("KRING_BROWSER_USER_N"))
+    parser.add_argument("--mail-dir", default=environ("KRING_BROWSER_MAIL_DIR"))
     parser.add_argument("--owner-database-url", default=environ("KRING_OWNER_DATABASE_URL"),
                         help="the database as kring_owner, for test_2's member numbers and test_3's import")
     parser.add_argument("--library-a", default=environ("KRING_BROWSER_LIBRARY_A", "zuid-kennemerland"))

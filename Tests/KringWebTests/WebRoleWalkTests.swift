@@ -70,6 +70,11 @@ import Testing
         Route(method: .get, path: "/taken", permission: .relationsRead, form: []),
         Route(method: .post, path: "/taken/{t}/klaar", permission: .relationsWrite, form: []),
         Route(method: .get, path: "/campagnes", permission: .campaignsRead, form: []),
+        Route(method: .get, path: "/campagnes/nieuw", permission: .campaignsWrite, form: []),
+        Route(method: .post, path: "/campagnes/nieuw", permission: .campaignsWrite, form: [("name", ""), ("list", "")]),
+        Route(method: .get, path: "/campagnes/{g}", permission: .campaignsRead, form: []),
+        Route(method: .get, path: "/campagnes/{g}/voortgang", permission: .campaignsRead, form: []),
+        Route(method: .post, path: "/campagnes/{g}/pauzeren", permission: .campaignsWrite, form: []),
         Route(method: .get, path: "/campagnes/segmenten", permission: .segmentsRead, form: []),
         Route(method: .get, path: "/campagnes/segmenten?tellen={s}", permission: .segmentsRead, form: []),
         Route(method: .get, path: "/campagnes/segmenten/nieuw", permission: .segmentsRead, form: []),
@@ -139,6 +144,13 @@ import Testing
                 in: tx
             ).id
         }
+        let campaign = try await env.db.withTenant(tenant) { tx in
+            let template = try await Templates.create(
+                TemplateDraft(name: "Nieuws", subject: "Nieuws", html: "<p>Nieuws</p>", text: "Nieuws"), by: .system, now: clock.now, in: tx)
+            return try await Campaigns.create(
+                CampaignDraft(name: "Decembernieuws", segmentID: segment, templateID: template.id), by: .system, now: clock.now, in: tx
+            ).id
+        }
         let task = try await env.db.withTenant(tenant) { tx in
             try await RelationTasks.create(
                 try TaskDraft(title: "Bellen", dueOn: CalendarDate(clock.now).description, assigneeUserID: caller.id).validate(), by: .system,
@@ -171,6 +183,7 @@ import Testing
                     .replacingOccurrences(of: "{o}", with: organisation.uuidString.lowercased())
                     .replacingOccurrences(of: "{p}", with: person.uuidString.lowercased())
                     .replacingOccurrences(of: "{s}", with: segment.uuidString.lowercased())
+                    .replacingOccurrences(of: "{g}", with: campaign.uuidString.lowercased())
                 try await browser.get("/account")  // a fresh form token for the posts
                 let form = route.form.map {
                     (

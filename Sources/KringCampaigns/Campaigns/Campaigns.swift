@@ -208,6 +208,33 @@ public enum Campaigns {
             complaints: e.6, conversions: conversions, conversionDays: conversionDays, links: links)
     }
 
+    /// How many customers a one-off campaign would mail if it started now: its segment, mailable, and for marketing
+    /// confirmed on its list, one per address. Nil for a campaign to contacts.
+    public static func audienceCount(id: UUID, now: Date, in tx: TenantTransaction) async throws -> Int? {
+        try await Snapshot.count(try await find(id: id, in: tx), now: now, in: tx)
+    }
+
+    /// Opens and clicks by day after the campaign started (day 0 is its first 24 hours), each mail counted on the day
+    /// of its first open or first click, for the first `days` days.
+    public static func firstDays(id: UUID, days: Int = 7, in tx: TenantTransaction) async throws -> [(opens: Int, clicks: Int)] {
+        let campaign = try await find(id: id, in: tx)
+        var result = Array(repeating: (opens: 0, clicks: 0), count: days)
+        guard let started = campaign.startedAt else { return result }
+        let rows = try await tx.query(
+            """
+            SELECT kind, floor(extract(epoch FROM first - \(started)) / 86400)::int, count(*)::int
+            FROM (SELECT kind, send_id, min(at) AS first FROM campaign_events
+                  WHERE campaign_id = \(id) AND kind IN ('opened', 'clicked') AND send_id IS NOT NULL GROUP BY kind, send_id) firsts
+            WHERE first >= \(started) AND first < \(started) + make_interval(days => \(days)::int)
+            GROUP BY 1, 2
+            """
+        ).decode((String, Int, Int).self)
+        for try await (kind, day, count) in rows where (0..<days).contains(day) {
+            if kind == "opened" { result[day].opens = count } else { result[day].clicks = count }
+        }
+        return result
+    }
+
     // MARK: Helpers
 
     /// Checks that what the draft names exists in this library, and answers whom the campaign mails: the draft's

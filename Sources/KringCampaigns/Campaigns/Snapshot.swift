@@ -61,6 +61,30 @@ enum Snapshot {
 
     /// Writes the sends of a one-off campaign; answers how many recipients it has.
     static func take(_ campaign: Campaign, segmentVersion: Int?, now: Date, in tx: TenantTransaction) async throws -> Int {
+        let (compiled, recipients) = try await audience(campaign, segmentVersion: segmentVersion, now: now, in: tx)
+        guard let recipients else { return try await takeContacts(campaign, compiled, now: now, in: tx) }
+        try await tx.query(
+            sql: """
+                INSERT INTO sends (\(newSendColumns), customer_id, email)
+                SELECT \(newSend(campaign, now: now)), r.id, r.email FROM (\(recipients)) r
+                ON CONFLICT (campaign_id, customer_id, occurrence, step) DO NOTHING
+                """)
+        return try await tx.query("SELECT count(*) FROM sends WHERE campaign_id = \(campaign.id)").decode(Int.self).reduce(0, +)
+    }
+
+    /// How many customers a one-off campaign would mail if it started now (what `take` would write).
+    static func count(_ campaign: Campaign, now: Date, in tx: TenantTransaction) async throws -> Int? {
+        let (_, recipients) = try await audience(campaign, segmentVersion: nil, now: now, in: tx)
+        guard let recipients else { return nil }
+        try await Segments.prepareCount(in: tx)
+        return try await tx.query(sql: "SELECT count(*) FROM (\(recipients)) r").decode(Int.self).reduce(0, +)
+    }
+
+    /// The compiled segment, and for customers the query of the recipients: the segment's customers who can be
+    /// mailed (and for marketing are confirmed on the list), one per address (a member before a guest).
+    static func audience(
+        _ campaign: Campaign, segmentVersion: Int?, now: Date, in tx: TenantTransaction
+    ) async throws -> (CompiledSegment, SQL?) {
         let compiler = SegmentCompiler(today: CalendarDate(now), subject: campaign.audience)
         var compiled = compiler.everyone()
         if let segmentID = campaign.segmentID {
@@ -75,18 +99,14 @@ enum Snapshot {
             }
             compiled = try compiler.compile(segment.rule)
         }
-        if campaign.audience == .b2b { return try await takeContacts(campaign, compiled, now: now, in: tx) }
+        if campaign.audience == .b2b { return (compiled, nil) }
         let audience = audienceCondition(campaign, listKey: try await listKey(campaign, in: tx))
-        try await tx.query(
-            sql: """
-                INSERT INTO sends (\(newSendColumns), customer_id, email)
-                SELECT \(newSend(campaign, now: now)), r.id, r.email
-                FROM (SELECT DISTINCT ON (c.email) c.id, c.email FROM customers c
-                      WHERE \(audience) AND (\(compiled.predicate))
-                      ORDER BY c.email, ('member' = ANY (c.roles)) DESC, c.id) r
-                ON CONFLICT (campaign_id, customer_id, occurrence, step) DO NOTHING
-                """)
-        return try await tx.query("SELECT count(*) FROM sends WHERE campaign_id = \(campaign.id)").decode(Int.self).reduce(0, +)
+        let recipients: SQL = """
+            SELECT DISTINCT ON (c.email) c.id, c.email FROM customers c
+            WHERE \(audience) AND (\(compiled.predicate))
+            ORDER BY c.email, ('member' = ANY (c.roles)) DESC, c.id
+            """
+        return (compiled, recipients)
     }
 
     static let newSendColumns: SQL = "id, campaign_id, status, priority, due_at, variant, created_at"

@@ -129,6 +129,7 @@ struct SegmentPages {
         let versions: [VersionLine]
         let hasVersions: Bool
         let olderVersion: String
+        let campaignHref: String
     }
 
     /// The branches, consent topics and activity categories the builder offers.
@@ -190,7 +191,8 @@ struct SegmentPages {
                     when: Dutch.dateTime(entry.createdAt), by: entry.createdBy.flatMap { people[$0] } ?? "onbekend",
                     current: entry.version == (shownVersion ?? version))
             }, hasVersions: versions.count > 1,
-            olderVersion: shownVersion.map { $0 < version ? "U bekijkt versie \($0). Opslaan maakt er versie \(version + 1) van." : "" } ?? "")
+            olderVersion: shownVersion.map { $0 < version ? "U bekijkt versie \($0). Opslaan maakt er versie \(version + 1) van." : "" } ?? "",
+            campaignHref: id.map { staff.may(.campaignsWrite) ? "/campagnes/nieuw?segment=\($0.lower)" : "" } ?? "")
         return WebResponse.html(
             try templates.render("campaigns/segment", model), status: errors.any || !(result?.errors.isEmpty ?? true) ? .unprocessableContent : .ok)
     }

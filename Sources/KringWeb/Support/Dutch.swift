@@ -59,6 +59,13 @@ enum Dutch {
         return (value < 0 ? "-" : "") + out
     }
 
+    /// 6,2% of `whole` (one decimal; 0% of nothing).
+    static func percent(_ part: Int, of whole: Int) -> String {
+        guard whole > 0 else { return "0%" }
+        let tenths = Int((Double(part) * 1000 / Double(whole)).rounded())
+        return tenths % 10 == 0 ? "\(number(tenths / 10))%" : "\(number(tenths / 10)),\(abs(tenths % 10))%"
+    }
+
     /// € 42,50 from cents
     static func amount(cents: Int) -> String {
         "€ \(number(cents / 100)),\(String(format: "%02d", abs(cents % 100)))"

@@ -1,0 +1,90 @@
+import Foundation
+
+/// Charts drawn on the server as SVG: no script, printable, readable in black and grey. Each has a title for screen
+/// readers; the page puts a text summary and the figures as a table beside it.
+enum Charts {
+    struct Bar: Sendable {
+        let label: String
+        let value: Int
+    }
+
+    struct Series: Sendable {
+        let name: String
+        /// A CSS class of the stylesheet (chart-a, chart-b).
+        let style: String
+        let values: [Int]
+    }
+
+    private static func f(_ value: Double) -> String { String(format: "%.1f", value) }
+
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+            .replacingOccurrences(of: "\"", with: "&quot;")
+    }
+
+    /// Horizontal bars, one per step, the first the widest (a funnel): the number and its share of the first at the end.
+    static func funnel(_ bars: [Bar], title: String) -> String {
+        let width = 640
+        let labelWidth = 150
+        let row = 36
+        let height = bars.count * row + 8
+        let first = max(bars.first?.value ?? 0, 1)
+        let room = Double(width - labelWidth - 150)
+        var svg = """
+            <svg class="chart" viewBox="0 0 \(width) \(height)" width="100%" role="img" aria-label="\(escape(title))" \
+            xmlns="http://www.w3.org/2000/svg"><title>\(escape(title))</title>
+            """
+        for (index, bar) in bars.enumerated() {
+            let y = index * row + 4
+            let length = bar.value == 0 ? 0 : max(2, Int((Double(bar.value) / Double(first) * room).rounded()))
+            let share = index == 0 ? "" : " (\(Dutch.percent(bar.value, of: first)))"
+            svg += """
+                <text x="0" y="\(y + 22)" class="chart-label">\(escape(bar.label))</text>\
+                <rect x="\(labelWidth)" y="\(y + 4)" width="\(length)" height="\(row - 12)" class="\(index == 0 ? "chart-a" : "chart-b")"/>\
+                <text x="\(labelWidth + length + 8)" y="\(y + 22)" class="chart-value">\(Dutch.number(bar.value))\(share)</text>
+                """
+        }
+        return svg + "</svg>"
+    }
+
+    /// Vertical bars per day, the series side by side, with the day under each group and a legend.
+    static func days(_ series: [Series], labels: [String], title: String) -> String {
+        let width = 640
+        let height = 240
+        let top = 28
+        let bottom = 30
+        let plot = Double(height - top - bottom)
+        let maximum = max(series.flatMap(\.values).max() ?? 0, 1)
+        let group = Double(width - 40) / Double(max(labels.count, 1))
+        let barWidth = (group - 14) / Double(max(series.count, 1))
+        var svg = """
+            <svg class="chart" viewBox="0 0 \(width) \(height)" width="100%" role="img" aria-label="\(escape(title))" \
+            xmlns="http://www.w3.org/2000/svg"><title>\(escape(title))</title>
+            """
+        // Legend.
+        for (index, entry) in series.enumerated() {
+            let x = 40 + index * 210
+            svg += """
+                <rect x="\(x)" y="4" width="14" height="14" class="\(entry.style)"/><text x="\(x + 20)" y="16" class="chart-label">\(escape(entry.name))</text>
+                """
+        }
+        svg += "<line x1=\"30\" y1=\"\(height - bottom)\" x2=\"\(width)\" y2=\"\(height - bottom)\" class=\"chart-axis\"/>"
+        svg += "<text x=\"0\" y=\"\(top + 10)\" class=\"chart-value\">\(Dutch.number(maximum))</text>"
+        for (day, label) in labels.enumerated() {
+            let groupX = 40 + Double(day) * group
+            for (index, entry) in series.enumerated() {
+                let value = day < entry.values.count ? entry.values[day] : 0
+                let barHeight = value == 0 ? 0 : max(2, Double(value) / Double(maximum) * plot)
+                let x = groupX + Double(index) * barWidth
+                svg += """
+                    <rect x="\(f(x))" y="\(f(Double(height - bottom) - barHeight))" width="\(f(barWidth - 2))" height="\(f(barHeight))" \
+                    class="\(entry.style)"/>
+                    """
+            }
+            svg += """
+                <text x="\(f(groupX + (group - 14) / 2))" y="\(height - 10)" class="chart-label" text-anchor="middle">\(escape(label))</text>
+                """
+        }
+        return svg + "</svg>"
+    }
+}
