@@ -34,9 +34,10 @@ stop() {
 trap stop EXIT
 
 # The mail goes to a real SMTP server (Deploy/smtp-sink.py, aiosmtpd), which keeps each message as N.eml in the
-# mail folder, where the checks below and the browser tests read it.
+# mail folder, where the checks below and the browser tests read it. It speaks SMTPUTF8 as relays do today: the demo
+# has addresses such as zoë.bakker@example.nl.
 mkdir -p "$DATA/mail"
-${KRING_TEST_PYTHON:-/usr/bin/python3} Deploy/smtp-sink.py --dir "$DATA/mail" --ready-file "$DATA/smtp-port" >"$DATA/sink.log" 2>&1 &
+${KRING_TEST_PYTHON:-/usr/bin/python3} Deploy/smtp-sink.py --dir "$DATA/mail" --ready-file "$DATA/smtp-port" --smtputf8 --pipelining >"$DATA/sink.log" 2>&1 &
 SINK_PID=$!
 for _ in $(seq 1 100); do [ -s "$DATA/smtp-port" ] && break; sleep 0.1; done
 [ -s "$DATA/smtp-port" ] || { cat "$DATA/sink.log"; echo "smoke: the SMTP server did not start" >&2; exit 1; }

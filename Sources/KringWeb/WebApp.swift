@@ -31,6 +31,8 @@ public struct WebApp: Sendable {
         ContactPages(services: services, templates: templates).addRoutes(to: router)
         CampaignPages(services: services, templates: templates).addRoutes(to: router)
         SegmentPages(services: services, templates: templates).addRoutes(to: router)
+        ListPages(services: services, templates: templates).addRoutes(to: router)
+        JourneyPages(services: services, templates: templates).addRoutes(to: router)
     }
 
     private func staticFile(_ request: Request, _ context: KringRequestContext) throws -> Response {

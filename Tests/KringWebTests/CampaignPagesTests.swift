@@ -168,6 +168,103 @@ import Testing
         #expect(events == ["clicked", "opened"])
     }
 
+    @Test func aListShowsItsSubscribersItsDoubleOptInTextsAndASignUpFormThatWorks() async throws {
+        let env = try await TestEnvironment.forSuite("WebCampaigns")
+        let clock = TestClock(Date())
+        let tenant = try await env.createTenant("wl")
+        let other = try await env.createTenant("wlx")
+        let analyst = try await env.createUser(in: tenant, role: .analyst)
+        let (list, _) = try await Self.library(env, tenant, now: clock.now)
+        let (foreign, _) = try await Self.library(env, other, now: clock.now)
+        try await env.db.withTenant(tenant) { tx in _ = try await tx.query("UPDATE lists SET public = true WHERE id = \(list)") }
+        let app = try await env.webApplication(try await env.services(clock: clock))
+        try await app.test(.router) { client in
+            let browser = Browser(client)
+            try await browser.signIn(analyst.email, password: TestEnvironment.password, library: tenant.slug.value)
+            let lists = try await browser.get("/campagnes/lijsten")
+            #expect(lists.status == .ok)
+            #expect(lists.contains(">Nieuwsbrief</a>"))
+            #expect(lists.contains("<td class=\"number\">3</td>"))
+            let page = try await browser.get("/campagnes/lijsten/\(list.uuidString.lowercased())")
+            #expect(page.status == .ok)
+            for text in ["Ja, stuur mij de nieuwsbrief.", "Bevestig je aanmelding voor Nieuwsbrief", "(de persoonlijke bevestigingslink)"] {
+                #expect(page.contains(text), "\(text)")
+            }
+            // The snippet posts to the public sign-up of this library with the list's key; posting it as a visitor's
+            // browser would records a statement waiting for confirmation.
+            let snippet = Browser.Page.decode(
+                String(try #require(page.html.firstMatch(of: /<textarea id="snippet"[^>]*>([^<]*)<\/textarea>/)).output.1))
+            let action = try #require(snippet.firstMatch(of: /action="https:\/\/kring\.test(\/s\/[^"]+\/subscribe)"/)).output.1
+            #expect(action == "/s/\(tenant.slug.value)/subscribe")
+            #expect(snippet.contains("name=\"lists\" value=\"nieuwsbrief\""))
+            let posted = try await client.execute(
+                uri: String(action), method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: "lists=nieuwsbrief&form=website&email=nieuwe.lezer%40example.nl")
+            ) { $0.status }
+            #expect(posted == .accepted)
+            // The sign-up made the library's confirmation mail (a template it may reword): the page now reads that.
+            let again = try await browser.get("/campagnes/lijsten/\(list.uuidString.lowercased())")
+            #expect(again.contains("Bevestig je aanmelding voor Nieuwsbrief"))
+            #expect(again.contains("Aangemeld, nog niet bevestigd</dt><dd>1</dd>"))
+            #expect(try await browser.get("/campagnes/lijsten/\(foreign.uuidString.lowercased())").status == .notFound)
+        }
+        let pending = try await env.db.withTenant(tenant) { tx in
+            try await tx.query(
+                """
+                SELECT count(*)::int FROM consents k JOIN customers c ON c.id = k.customer_id
+                WHERE c.email = 'nieuwe.lezer@example.nl' AND k.topic = 'list:nieuwsbrief' AND k.status = 'opted_in'
+                """
+            ).decode(Int.self).first { _ in true }
+        }
+        #expect(pending == 1)
+    }
+
+    @Test func theJourneysShowTheirStepsAndGoOnAndOffInOneClick() async throws {
+        let env = try await TestEnvironment.forSuite("WebCampaigns")
+        let clock = TestClock(Date())
+        let tenant = try await env.createTenant("wj")
+        let marketer = try await env.createUser(in: tenant, role: .marketing)
+        let analyst = try await env.createUser(in: tenant, role: .analyst)
+        let (_, template) = try await Self.library(env, tenant, now: clock.now)
+        let journey = try await env.db.withTenant(tenant) { tx in
+            try await Campaigns.create(
+                CampaignDraft(
+                    name: "Welkom nieuwe leden", kind: .journey, purpose: .service,
+                    journey: Journey(trigger: .welcome, steps: [.init(templateID: template), .init(waitDays: 14, templateID: template)])),
+                by: .system, now: clock.now, in: tx
+            ).id
+        }
+        let app = try await env.webApplication(try await env.services(clock: clock))
+        try await app.test(.router) { client in
+            let browser = Browser(client)
+            try await browser.signIn(marketer.email, password: TestEnvironment.password, library: tenant.slug.value)
+            let page = try await browser.get("/campagnes/reeksen")
+            #expect(page.status == .ok)
+            for text in [
+                "Welkom nieuwe leden", "Welkom: bij een nieuw lidmaatschap", "Stap 1: meteen", "Stap 2: 14 dagen later", "Decembernieuws",
+                ">uit</span>",
+            ] {
+                #expect(page.contains(text), "\(text)")
+            }
+            let on = try await browser.post("/campagnes/\(journey.uuidString.lowercased())/verzenden", [("terug", "/campagnes/reeksen")])
+            #expect(on.location == "/campagnes/reeksen?gedaan=verzenden")
+            let active = try await browser.get(on.location ?? "/")
+            #expect(active.contains("De reeks staat aan."))
+            #expect(active.contains(">aan</span>"))
+            #expect(active.contains(">Uitzetten<"))
+            let off = try await browser.post("/campagnes/\(journey.uuidString.lowercased())/pauzeren", [("terug", "https://elders.example/")])
+            #expect(off.location == "/campagnes/\(journey.uuidString.lowercased())?gedaan=pauzeren")
+            #expect(try await browser.get("/campagnes/reeksen").contains(">uit</span>"))
+            let reader = Browser(client)
+            try await reader.signIn(analyst.email, password: TestEnvironment.password, library: tenant.slug.value)
+            let read = try await reader.get("/campagnes/reeksen")
+            #expect(read.contains("Welkom nieuwe leden"))
+            #expect(!read.contains("Aanzetten") && !read.contains("Uitzetten"))
+        }
+        let state = try await env.db.withTenant(tenant) { tx in try await Campaigns.find(id: journey, in: tx).state }
+        #expect(state == .paused)
+    }
+
     @Test func anotherLibrarysCampaignAnswersTheNotFoundPage() async throws {
         let env = try await TestEnvironment.forSuite("WebCampaigns")
         let clock = TestClock(Date())

@@ -75,6 +75,9 @@ import Testing
         Route(method: .get, path: "/campagnes/{g}", permission: .campaignsRead, form: []),
         Route(method: .get, path: "/campagnes/{g}/voortgang", permission: .campaignsRead, form: []),
         Route(method: .post, path: "/campagnes/{g}/pauzeren", permission: .campaignsWrite, form: []),
+        Route(method: .get, path: "/campagnes/lijsten", permission: .campaignsRead, form: []),
+        Route(method: .get, path: "/campagnes/reeksen", permission: .campaignsRead, form: []),
+        Route(method: .get, path: "/campagnes/lijsten/{l}", permission: .campaignsRead, form: []),
         Route(method: .get, path: "/campagnes/segmenten", permission: .segmentsRead, form: []),
         Route(method: .get, path: "/campagnes/segmenten?tellen={s}", permission: .segmentsRead, form: []),
         Route(method: .get, path: "/campagnes/segmenten/nieuw", permission: .segmentsRead, form: []),
@@ -144,6 +147,14 @@ import Testing
                 in: tx
             ).id
         }
+        let list = UUID()
+        try await env.db.withTenant(tenant) { tx in
+            _ = try await tx.query(
+                """
+                INSERT INTO lists (id, key, name, consent_text, consent_version, created_at, updated_at)
+                VALUES (\(list), 'nieuwsbrief', 'Nieuwsbrief', 'Ja, stuur mij de nieuwsbrief.', 'v1', \(clock.now), \(clock.now))
+                """)
+        }
         let campaign = try await env.db.withTenant(tenant) { tx in
             let template = try await Templates.create(
                 TemplateDraft(name: "Nieuws", subject: "Nieuws", html: "<p>Nieuws</p>", text: "Nieuws"), by: .system, now: clock.now, in: tx)
@@ -184,6 +195,7 @@ import Testing
                     .replacingOccurrences(of: "{p}", with: person.uuidString.lowercased())
                     .replacingOccurrences(of: "{s}", with: segment.uuidString.lowercased())
                     .replacingOccurrences(of: "{g}", with: campaign.uuidString.lowercased())
+                    .replacingOccurrences(of: "{l}", with: list.uuidString.lowercased())
                 try await browser.get("/account")  // a fresh form token for the posts
                 let form = route.form.map {
                     (

@@ -214,6 +214,22 @@ public enum Campaigns {
         try await Snapshot.count(try await find(id: id, in: tx), now: now, in: tx)
     }
 
+    /// Per step of a journey: how many mails wait (pending or being sent), went out, or were skipped (the step's
+    /// condition unmet, or no longer mailable).
+    public static func stepCounts(id: UUID, in tx: TenantTransaction) async throws -> [Int: (waiting: Int, sent: Int, skipped: Int)] {
+        var counts: [Int: (waiting: Int, sent: Int, skipped: Int)] = [:]
+        for try await (step, waiting, sent, skipped) in try await tx.query(
+            """
+            SELECT step, count(*) FILTER (WHERE status IN ('pending', 'sending'))::int, count(*) FILTER (WHERE status = 'sent')::int,
+                   count(*) FILTER (WHERE status IN ('skipped', 'suppressed'))::int
+            FROM sends WHERE campaign_id = \(id) GROUP BY step
+            """
+        ).decode((Int, Int, Int, Int).self) {
+            counts[step] = (waiting, sent, skipped)
+        }
+        return counts
+    }
+
     /// Opens and clicks by day after the campaign started (day 0 is its first 24 hours), each mail counted on the day
     /// of its first open or first click, for the first `days` days.
     public static func firstDays(id: UUID, days: Int = 7, in tx: TenantTransaction) async throws -> [(opens: Int, clicks: Int)] {

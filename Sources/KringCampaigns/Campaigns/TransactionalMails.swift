@@ -62,6 +62,17 @@ public enum TransactionalMails {
             Groeten van {{library.name}}
             """)
 
+    /// The confirmation mail of a sign-up as the library sends it now: its template when the library has one (it may
+    /// have reworded it), else the text it starts with.
+    public static func doubleOptInMail(in tx: TenantTransaction) async throws -> (subject: String, text: String) {
+        for try await (subject, text) in try await tx.query(
+            "SELECT t.subject, t.text_body FROM campaigns c JOIN templates t ON t.id = c.template_id WHERE c.system_key = \(doubleOptInKey)"
+        ).decode((String, String).self) {
+            return (subject, text)
+        }
+        return (doubleOptIn.subject, doubleOptIn.text)
+    }
+
     /// The library's double opt-in campaign; created with its template on first use. Its sends carry
     /// `{"confirm_url", "list_name"}` in their context.
     public static func doubleOptInCampaign(now: Date, in tx: TenantTransaction) async throws -> UUID {

@@ -423,6 +423,8 @@ struct CampaignPages {
         } catch CampaignError.invalid {
             done = "onvolledig"
         }
-        return WebResponse.redirect("\(Self.path(id))?gedaan=\(done)")
+        // The journeys page asks to come back to it; only a page of this area.
+        let back = form.value("terug").flatMap { $0.hasPrefix("/campagnes/") && !$0.contains("//") && !$0.contains("?") ? $0 : nil }
+        return WebResponse.redirect("\(back ?? Self.path(id))?gedaan=\(done)")
     }
 }
