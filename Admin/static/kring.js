@@ -352,4 +352,45 @@
     }
     redraw();
   });
+  // The template editor: a moment after one stops typing, the preview shows the mail as it is in the form, for the
+  // person named (the same as the Voorbeeld button, without leaving the page).
+  document.addEventListener("DOMContentLoaded", function () {
+    var form = document.querySelector("[data-template-editor]");
+    var box = form && form.querySelector("[data-preview]");
+    if (!box || !window.fetch) return;
+    var timer = null;
+    var running = null;
+    function refresh() {
+      if (!form.querySelector("#recipient").value.trim()) return;
+      if (running) running.abort();
+      running = window.AbortController ? new AbortController() : null;
+      var body = new URLSearchParams(new FormData(form));
+      body.set("action", "preview");
+      fetch(form.getAttribute("action"), {
+        method: "POST", credentials: "same-origin", body: body, signal: running ? running.signal : undefined,
+        headers: { "Accept": "application/json" },
+      })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (preview) {
+          if (!preview) return;
+          var message = box.querySelector("[data-preview-message]");
+          var content = box.querySelector("[data-preview-body]");
+          message.textContent = preview.message;
+          message.hidden = !preview.message;
+          content.hidden = !!preview.message;
+          if (preview.message) return;
+          box.querySelector("[data-preview-subject]").textContent = preview.subject;
+          box.querySelector("[data-preview-html]").setAttribute("srcdoc", preview.html);
+          box.querySelector("[data-preview-text]").textContent = preview.text;
+          var links = box.querySelector("[data-preview-links]");
+          links.innerHTML = "";
+          preview.links.forEach(function (url) { var item = document.createElement("li"); item.textContent = url; links.appendChild(item); });
+        })
+        .catch(function () {});
+    }
+    ["#subject", "#html", "#text", "#recipient"].forEach(function (css) {
+      var field = form.querySelector(css);
+      if (field) field.addEventListener("input", function () { window.clearTimeout(timer); timer = window.setTimeout(refresh, 700); });
+    });
+  });
 })();

@@ -33,6 +33,7 @@ public struct WebApp: Sendable {
         SegmentPages(services: services, templates: templates).addRoutes(to: router)
         ListPages(services: services, templates: templates).addRoutes(to: router)
         JourneyPages(services: services, templates: templates).addRoutes(to: router)
+        TemplatePages(services: services, templates: templates).addRoutes(to: router)
     }
 
     private func staticFile(_ request: Request, _ context: KringRequestContext) throws -> Response {

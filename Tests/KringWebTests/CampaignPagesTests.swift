@@ -132,7 +132,8 @@ import Testing
             #expect(progress.percent == 100)
             #expect(progress.text == "3 van 3 verzonden")
             #expect(progress.finished)
-            let mails = try sink.received()
+            // The sink may also get other tests' mail (the worker serves every library): this campaign's only.
+            let mails = try sink.received().filter { $0.header("X-Kring-Campaign") == id.uuidString.lowercased() }
             #expect(mails.count == 3)
             // One open and one click, on the tracking routes, as a mail program would make them.
             let html = try #require(mails.first?.parts.first { $0.contentType == "text/html" }?.text)
@@ -149,7 +150,6 @@ import Testing
                 #expect(report.contains(text), "\(text)")
             }
             #expect(!report.contains(">Pauzeren</button>"))
-            _ = id
             // An analyst reads the report, without a send or pause button, and cannot act.
             let reader = Browser(client)
             try await reader.signIn(analyst.email, password: TestEnvironment.password, library: tenant.slug.value)
@@ -263,6 +263,91 @@ import Testing
         }
         let state = try await env.db.withTenant(tenant) { tx in try await Campaigns.find(id: journey, in: tx).state }
         #expect(state == .paused)
+    }
+
+    @Test func theTemplateEditorPreviewsWhatIsTypedForANamedCustomerAndSavesVersions() async throws {
+        let env = try await TestEnvironment.forSuite("WebCampaigns")
+        let clock = TestClock(Date())
+        let tenant = try await env.createTenant("wt")
+        let other = try await env.createTenant("wtx")
+        let marketer = try await env.createUser(in: tenant, role: .marketing)
+        let analyst = try await env.createUser(in: tenant, role: .analyst)
+        let (_, template) = try await Self.library(env, tenant, now: clock.now)
+        let (_, foreignTemplate) = try await Self.library(env, other, now: clock.now)
+        let path = "/campagnes/sjablonen/\(template.uuidString.lowercased())"
+        let html =
+            "<p>Beste {{customer.first_name}},</p><p><a href=\"https://bibliotheek.example/kerst\">Kerst</a></p><p><a href=\"{{unsubscribe_url}}\">Afmelden</a></p>"
+        let app = try await env.webApplication(try await env.services(clock: clock))
+        try await app.test(.router) { client in
+            let browser = Browser(client)
+            try await browser.signIn(marketer.email, password: TestEnvironment.password, library: tenant.slug.value)
+            let list = try await browser.get("/campagnes/sjablonen")
+            #expect(list.contains(">Decembernieuws</a>"))
+            #expect(try await browser.get(path).contains("Beste {{customer.first_name}}"))
+            // The preview of what is typed, for Anna by her member number: HTML and text, and the links that are tracked.
+            let fields = [
+                ("name", "Kerstnieuws"), ("subject", "Kerst voor {{customer.first_name}}"), ("html", html),
+                ("text", "Beste {{customer.first_name}}, fijne kerst."),
+            ]
+            let json = try await browser.post(
+                path, fields + [("action", "preview"), ("recipient", "9000"), ("version", "1")], accept: "application/json")
+            struct Shown: Decodable {
+                let subject: String
+                let html: String
+                let text: String
+                let links: [String]
+                let message: String
+            }
+            let shown = try JSONDecoder().decode(Shown.self, from: Data(json.html.utf8))
+            #expect(shown.message == "")
+            #expect(shown.subject == "Kerst voor Anna")
+            #expect(shown.html.contains("Beste Anna"))
+            #expect(shown.text.contains("Beste Anna, fijne kerst."))
+            #expect(shown.links == ["https://bibliotheek.example/kerst"])
+            let page = try await browser.post(path, fields + [("action", "preview"), ("recipient", "anna@example.nl"), ("version", "1")])
+            #expect(page.status == .ok)
+            #expect(page.contains("Kerst voor Anna"))
+            #expect(page.contains("srcdoc=\""))
+            let nobody = try await browser.post(
+                path, fields + [("action", "preview"), ("recipient", "0000"), ("version", "1")], accept: "application/json")
+            #expect(nobody.contains("Niemand gevonden"))
+            let broken = try await browser.post(
+                path, [("name", ""), ("subject", "Hoi"), ("html", "<p>{{#x}}</p>"), ("text", "Hoi"), ("action", "save"), ("version", "1")])
+            #expect(broken.status == .unprocessableContent)
+            #expect(broken.contains("Geef het sjabloon een naam"))
+            #expect(broken.contains("Er klopt iets niet aan een"))
+            // Saving makes version 2; version 1 can still be read; an old version number is refused.
+            let saved = try await browser.post(path, fields + [("action", "save"), ("version", "1")])
+            #expect(saved.location == "\(path)?gedaan=opgeslagen")
+            let current = try await browser.get(path)
+            #expect(current.contains("<h1>Kerstnieuws</h1>"))
+            #expect(current.contains("href=\"\(path)?versie=1\""))
+            #expect(try await browser.get("\(path)?versie=1").contains("U bekijkt versie 1. Opslaan maakt er versie 3 van."))
+            let stale = try await browser.post(path, fields + [("action", "save"), ("version", "1")])
+            #expect(stale.status == .unprocessableContent)
+            #expect(stale.contains("nu versie 2"))
+            let created = try await browser.post("/campagnes/sjablonen/nieuw", fields + [("action", "save")])
+            #expect(created.location?.hasPrefix("/campagnes/sjablonen/") == true)
+            // Another library's template is not found, and its customers are nobody here.
+            #expect(try await browser.get("/campagnes/sjablonen/\(foreignTemplate.uuidString.lowercased())").status == .notFound)
+            let foreign = try await browser.post(
+                "/campagnes/sjablonen/\(foreignTemplate.uuidString.lowercased())", fields + [("action", "preview"), ("recipient", "9000")])
+            #expect(foreign.status == .notFound)
+            // An analyst reads the template but neither previews (personal data) nor saves.
+            let reader = Browser(client)
+            try await reader.signIn(analyst.email, password: TestEnvironment.password, library: tenant.slug.value)
+            let read = try await reader.get(path)
+            #expect(read.status == .ok)
+            #expect(!read.contains("value=\"save\"") && !read.contains("value=\"preview\""))
+            #expect(try await reader.post(path, fields + [("action", "preview"), ("recipient", "9000")]).status == .forbidden)
+        }
+        let previewed = try await env.db.withTenant(tenant) { tx in
+            try await tx.query("SELECT count(*)::int FROM audit_log WHERE action = 'template.previewed' AND actor_user_id = \(marketer.id)").decode(
+                Int.self
+            )
+            .first { _ in true }
+        }
+        #expect(previewed == 2)
     }
 
     @Test func anotherLibrarysCampaignAnswersTheNotFoundPage() async throws {

@@ -77,6 +77,12 @@ import Testing
         Route(method: .post, path: "/campagnes/{g}/pauzeren", permission: .campaignsWrite, form: []),
         Route(method: .get, path: "/campagnes/lijsten", permission: .campaignsRead, form: []),
         Route(method: .get, path: "/campagnes/reeksen", permission: .campaignsRead, form: []),
+        Route(method: .get, path: "/campagnes/sjablonen", permission: .campaignsRead, form: []),
+        Route(method: .get, path: "/campagnes/sjablonen/nieuw", permission: .campaignsRead, form: []),
+        Route(method: .get, path: "/campagnes/sjablonen/{t2}", permission: .campaignsRead, form: []),
+        Route(
+            method: .post, path: "/campagnes/sjablonen/{t2}", permission: .campaignsWrite,
+            form: [("action", "preview"), ("subject", "Hoi"), ("html", "<p>Hoi</p>"), ("text", "Hoi"), ("recipient", "")]),
         Route(method: .get, path: "/campagnes/lijsten/{l}", permission: .campaignsRead, form: []),
         Route(method: .get, path: "/campagnes/segmenten", permission: .segmentsRead, form: []),
         Route(method: .get, path: "/campagnes/segmenten?tellen={s}", permission: .segmentsRead, form: []),
@@ -155,12 +161,13 @@ import Testing
                 VALUES (\(list), 'nieuwsbrief', 'Nieuwsbrief', 'Ja, stuur mij de nieuwsbrief.', 'v1', \(clock.now), \(clock.now))
                 """)
         }
-        let campaign = try await env.db.withTenant(tenant) { tx in
+        let (campaign, template) = try await env.db.withTenant(tenant) { tx in
             let template = try await Templates.create(
                 TemplateDraft(name: "Nieuws", subject: "Nieuws", html: "<p>Nieuws</p>", text: "Nieuws"), by: .system, now: clock.now, in: tx)
-            return try await Campaigns.create(
+            let campaign = try await Campaigns.create(
                 CampaignDraft(name: "Decembernieuws", segmentID: segment, templateID: template.id), by: .system, now: clock.now, in: tx
             ).id
+            return (campaign, template.id)
         }
         let task = try await env.db.withTenant(tenant) { tx in
             try await RelationTasks.create(
@@ -196,6 +203,7 @@ import Testing
                     .replacingOccurrences(of: "{s}", with: segment.uuidString.lowercased())
                     .replacingOccurrences(of: "{g}", with: campaign.uuidString.lowercased())
                     .replacingOccurrences(of: "{l}", with: list.uuidString.lowercased())
+                    .replacingOccurrences(of: "{t2}", with: template.uuidString.lowercased())
                 try await browser.get("/account")  // a fresh form token for the posts
                 let form = route.form.map {
                     (

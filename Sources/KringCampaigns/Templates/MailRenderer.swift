@@ -51,7 +51,7 @@ public final class MailRenderer: Sendable {
     }
 
     /// Checks that a template text parses; the message names what is wrong and where.
-    static func check(_ source: String) -> String? {
+    public static func check(_ source: String) -> String? {
         do {
             _ = try MustacheTemplate(string: source)
             return nil

@@ -69,6 +69,17 @@ public enum Templates {
     }
 
     /// Templates by id (keyset: `after` is the last id of the previous page).
+    /// Every saved version of a template, newest first: number, who saved it and when.
+    public static func versions(id: UUID, in tx: TenantTransaction) async throws -> [(version: Int, createdBy: UUID?, createdAt: Date)] {
+        var versions: [(version: Int, createdBy: UUID?, createdAt: Date)] = []
+        for try await (version, by, at) in try await tx.query(
+            "SELECT version, created_by, created_at FROM template_versions WHERE template_id = \(id) ORDER BY version DESC"
+        ).decode((Int, UUID?, Date).self) {
+            versions.append((version, by, at))
+        }
+        return versions
+    }
+
     public static func list(after: UUID?, limit: Int, in tx: TenantTransaction) async throws -> [Template] {
         let rows = try await tx.query(
             """
@@ -104,6 +115,21 @@ public enum Templates {
         by actor: AuditActor, now: Date, in tx: TenantTransaction
     ) async throws -> TemplatePreview {
         let (content, version) = try await content(id: id, version: version, in: tx)
+        if let subject, let message = MailRenderer.check(subject) { throw TemplateError.invalid([FieldError(field: "subject", message: message)]) }
+        let mail = try await render(
+            content, subject: subject, recipient: recipient, sendContext: sendContext, library: library,
+            audit: ["template": id.uuidString.lowercased(), "version": String(version)], by: actor, now: now, in: tx)
+        return TemplatePreview(
+            templateID: id, version: version, customerID: recipient.customerID, contactID: recipient.contactID,
+            subject: mail.subject, html: mail.html, text: mail.text)
+    }
+
+    /// Renders content for one customer or contact of the library, in the library's layout, with placeholder links
+    /// (`previewLinks`) and without tracking: the editor's preview of what is not saved yet. Audited as a preview.
+    public static func render(
+        _ content: TemplateContent, subject: String? = nil, recipient: Recipient, sendContext: [String: String], library: String,
+        audit details: [String: String], by actor: AuditActor, now: Date, in tx: TenantTransaction
+    ) async throws -> RenderedMail {
         var sendContext = sendContext
         switch recipient {
         case .customer(let customerID):
@@ -130,18 +156,25 @@ public enum Templates {
             guard let role = found else { throw RelationsError.notFound(.contact) }
             if sendContext["contact_role_id"] == nil, let role { sendContext["contact_role_id"] = role.uuidString.lowercased() }
         }
-        if let subject, let message = MailRenderer.check(subject) { throw TemplateError.invalid([FieldError(field: "subject", message: message)]) }
         var context = try await RecipientContexts.load([(recipient, sendContext)], library: library, now: now, in: tx)[0]
         context.links = previewLinks
         let layout = try await MailLayouts.load(in: tx)
         let mail = try MailRenderer(layout: layout).render(content, subject: subject, context: context, tracking: nil)
         let audited = recipient.auditSubject
         try await TenantAudit.record(
-            "template.previewed", subjectType: audited.type, subjectID: audited.id, by: actor,
-            details: ["template": id.uuidString.lowercased(), "version": String(version)], at: now, in: tx)
-        return TemplatePreview(
-            templateID: id, version: version, customerID: recipient.customerID, contactID: recipient.contactID,
-            subject: mail.subject, html: mail.html, text: mail.text)
+            "template.previewed", subjectType: audited.type, subjectID: audited.id, by: actor, details: details, at: now, in: tx)
+        return mail
+    }
+
+    /// The web links of a rendered mail that a sent mail would route through click tracking: every http(s) link
+    /// but the recipient's own (unsubscribe, preferences).
+    public static func trackedLinks(in html: String) -> [String] {
+        var found: [String] = []
+        _ = TrackedLinks.rewriteHTML(html, direct: Set(previewLinks.values)) { url in
+            if !found.contains(url) { found.append(url) }
+            return url
+        }
+        return found
     }
 
     // MARK: Helpers

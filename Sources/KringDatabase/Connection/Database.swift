@@ -298,7 +298,10 @@ final class LeaseDeadlines: Sendable {
     }
 
     private let state = Mutex(State())
-    static let tick = Duration.milliseconds(100)
+    static let tick = DispatchTimeInterval.milliseconds(100)
+    /// The watcher runs on a dispatch queue of its own, not on Swift's cooperative threads: work that holds those
+    /// threads (password hashing, a busy server) must not delay the end of a wait.
+    private let queue = DispatchQueue(label: "kring.lease-deadlines")
 
     func watch(_ handover: LeaseHandover, for limit: Duration) -> Int {
         let deadline = ContinuousClock.now + limit
@@ -309,7 +312,7 @@ final class LeaseDeadlines: Sendable {
             defer { state.watching = true }
             return (id, !state.watching)
         }
-        if start { Task { [self] in await self.run() } }
+        if start { schedule() }
         return id
     }
 
@@ -317,23 +320,25 @@ final class LeaseDeadlines: Sendable {
         _ = state.withLock { $0.waits.removeValue(forKey: id) }
     }
 
-    private func run() async {
-        while true {
-            try? await Task.sleep(for: Self.tick)
-            let now = ContinuousClock.now
-            let (overdue, done) = state.withLock { state -> ([(LeaseHandover, Duration)], Bool) in
-                var overdue: [(LeaseHandover, Duration)] = []
-                for (id, wait) in state.waits where wait.deadline <= now {
-                    overdue.append((wait.handover, wait.limit))
-                    state.waits.removeValue(forKey: id)
-                }
-                if state.waits.isEmpty { state.watching = false }
-                return (overdue, state.waits.isEmpty)
+    private func schedule() {
+        queue.asyncAfter(deadline: .now() + Self.tick) { [self] in check() }
+    }
+
+    /// Ends the waits whose deadline passed; looks again after a tick while any wait remains.
+    private func check() {
+        let now = ContinuousClock.now
+        let (overdue, done) = state.withLock { state -> ([(LeaseHandover, Duration)], Bool) in
+            var overdue: [(LeaseHandover, Duration)] = []
+            for (id, wait) in state.waits where wait.deadline <= now {
+                overdue.append((wait.handover, wait.limit))
+                state.waits.removeValue(forKey: id)
             }
-            for (handover, limit) in overdue {
-                handover.deliver(.failure(DatabaseUnavailable(reason: "no database connection within \(limit)")))
-            }
-            if done { return }
+            if state.waits.isEmpty { state.watching = false }
+            return (overdue, state.waits.isEmpty)
         }
+        for (handover, limit) in overdue {
+            handover.deliver(.failure(DatabaseUnavailable(reason: "no database connection within \(limit)")))
+        }
+        if !done { schedule() }
     }
 }
