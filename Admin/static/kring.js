@@ -380,7 +380,11 @@
           content.hidden = !!preview.message;
           if (preview.message) return;
           box.querySelector("[data-preview-subject]").textContent = preview.subject;
-          box.querySelector("[data-preview-html]").setAttribute("srcdoc", preview.html);
+          // A new frame each time: a frame made while its section was hidden stays blank in Chromium.
+          var old = box.querySelector("[data-preview-html]");
+          var frame = old.cloneNode(false);
+          frame.setAttribute("srcdoc", preview.html);
+          old.parentNode.replaceChild(frame, old);
           box.querySelector("[data-preview-text]").textContent = preview.text;
           var links = box.querySelector("[data-preview-links]");
           links.innerHTML = "";
