@@ -319,6 +319,8 @@
           countBox.classList.remove("counting");
           if (!result) { countBox.textContent = "Tellen lukte niet; probeer het zo opnieuw."; return; }
           countBox.textContent = result.text;
+          // The messages of a Tellen without the script are replaced by the ones at the nodes.
+          Array.prototype.forEach.call(form.querySelectorAll("[data-server-error]"), function (old) { old.remove(); });
           countBox.classList.toggle("pending", result.count === null);
           if (sampleBox) {
             sampleBox.innerHTML = "";

@@ -446,14 +446,16 @@ struct SegmentCase: Sendable, CustomTestStringConvertible {
         var day = start
         var wrong: [CalendarDate] = []
         for offset in 0..<(200 * 366) {
-            if start.dayNumber + offset != day.dayNumber || CalendarDate(dayNumber: day.dayNumber) != day || day.minus(days: -1) != day.nextDay {
+            if start.daysSince1970 + offset != day.daysSince1970 || CalendarDate(dayNumber: day.daysSince1970) != day
+                || day.adding(days: 1) != day.nextDay
+            {
                 wrong.append(day)
             }
             day = day.nextDay
         }
         #expect(wrong.isEmpty)
         #expect(CalendarDate(year: 2028, month: 2, day: 29)!.minus(years: 1) == CalendarDate(year: 2027, month: 2, day: 28)!)
-        #expect(CalendarDate(year: 2026, month: 3, day: 1)!.minus(days: 1) == CalendarDate(year: 2026, month: 2, day: 28)!)
+        #expect(CalendarDate(year: 2026, month: 3, day: 1)!.adding(days: -1) == CalendarDate(year: 2026, month: 2, day: 28)!)
     }
 }
 

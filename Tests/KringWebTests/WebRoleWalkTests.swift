@@ -81,6 +81,9 @@ import Testing
         Route(method: .get, path: "/campagnes/sjablonen/nieuw", permission: .campaignsRead, form: []),
         Route(method: .get, path: "/campagnes/sjablonen/{t2}", permission: .campaignsRead, form: []),
         Route(
+            method: .post, path: "/campagnes/sjablonen/nieuw", permission: .campaignsWrite,
+            form: [("action", "save"), ("name", ""), ("subject", "Hoi"), ("html", "<p>Hoi</p>"), ("text", "Hoi")]),
+        Route(
             method: .post, path: "/campagnes/sjablonen/{t2}", permission: .campaignsWrite,
             form: [("action", "preview"), ("subject", "Hoi"), ("html", "<p>Hoi</p>"), ("text", "Hoi"), ("recipient", "")]),
         Route(method: .get, path: "/campagnes/lijsten/{l}", permission: .campaignsRead, form: []),

@@ -68,6 +68,25 @@ extension Organisations {
         if let parentID = organisation.parentID { parent = try await refs(id: parentID, parentID: nil, in: tx).first }
         let members = try await refs(id: nil, parentID: id, in: tx)
 
+        let openTasks = try await RelationTasks.list(RelationTasks.Filter(status: .open, organisationID: id, limit: 50), now: now, in: tx)
+        let interactions = try await Interactions.list(Interactions.Filter(organisationID: id, limit: 10), in: tx)
+        let orders = try await Orders.list(Orders.Filter(organisationID: id, year: today.year, limit: 200), in: tx)
+        let agreements = try await Agreements.list(Agreements.Filter(organisationID: id, limit: 50), in: tx)
+
+        try await TenantAudit.record("organisation.account_view", subjectType: "organisation", subjectID: id.lowercased, by: actor, at: now, in: tx)
+        let dmu = try await decisionMakingUnit(id: id, via: "account_view", by: actor, now: now, in: tx)
+        return AccountView(
+            organisation: organisation, parent: parent, members: members, dmu: dmu, openTasks: openTasks, lastInteractions: interactions,
+            ordersThisYear: orders, ordersThisYearAmountCents: orders.filter { $0.status != .cancelled }.reduce(0) { $0 + $1.amountCents },
+            agreements: agreements)
+    }
+
+    /// The people with a role at the organisation today, by DMU role. Showing them reads their personal data: one
+    /// `contact.read` audit row per person, naming the organisation and `via` (the page that showed them).
+    public static func decisionMakingUnit(
+        id: UUID, via: String, by actor: AuditActor, now: Date, in tx: TenantTransaction
+    ) async throws -> DecisionMakingUnit {
+        let today = CalendarDate(now)
         var dmu = DecisionMakingUnit()
         let rows = try await tx.query(
             """
@@ -87,22 +106,12 @@ extension Organisations {
                     activeFrom: try UnreadableColumn.calendarDate(from, column: "active_from")))
             shown.insert(contactID)
         }
-
-        let openTasks = try await RelationTasks.list(RelationTasks.Filter(status: .open, organisationID: id, limit: 50), now: now, in: tx)
-        let interactions = try await Interactions.list(Interactions.Filter(organisationID: id, limit: 10), in: tx)
-        let orders = try await Orders.list(Orders.Filter(organisationID: id, year: today.year, limit: 200), in: tx)
-        let agreements = try await Agreements.list(Agreements.Filter(organisationID: id, limit: 50), in: tx)
-
-        try await TenantAudit.record("organisation.account_view", subjectType: "organisation", subjectID: id.lowercased, by: actor, at: now, in: tx)
         for contactID in shown.sorted(by: { $0.uuidString < $1.uuidString }) {
             try await TenantAudit.record(
                 "contact.read", subjectType: "contact", subjectID: contactID.lowercased, by: actor,
-                details: ["via": "account_view", "organisation": id.lowercased], at: now, in: tx)
+                details: ["via": via, "organisation": id.lowercased], at: now, in: tx)
         }
-        return AccountView(
-            organisation: organisation, parent: parent, members: members, dmu: dmu, openTasks: openTasks, lastInteractions: interactions,
-            ordersThisYear: orders, ordersThisYearAmountCents: orders.filter { $0.status != .cancelled }.reduce(0) { $0 + $1.amountCents },
-            agreements: agreements)
+        return dmu
     }
 
     /// Organisations by id or by parent, as references.

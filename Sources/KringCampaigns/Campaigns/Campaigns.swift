@@ -210,8 +210,8 @@ public enum Campaigns {
 
     /// How many customers a one-off campaign would mail if it started now: its segment, mailable, and for marketing
     /// confirmed on its list, one per address. Nil for a campaign to contacts.
-    public static func audienceCount(id: UUID, now: Date, in tx: TenantTransaction) async throws -> Int? {
-        try await Snapshot.count(try await find(id: id, in: tx), now: now, in: tx)
+    public static func audienceCount(of campaign: Campaign, now: Date, in tx: TenantTransaction) async throws -> Int? {
+        try await Snapshot.count(campaign, now: now, in: tx)
     }
 
     /// Per step of a journey: how many mails wait (pending or being sent), went out, or were skipped (the step's
@@ -232,8 +232,8 @@ public enum Campaigns {
 
     /// Opens and clicks by day after the campaign started (day 0 is its first 24 hours), each mail counted on the day
     /// of its first open or first click, for the first `days` days.
-    public static func firstDays(id: UUID, days: Int = 7, in tx: TenantTransaction) async throws -> [(opens: Int, clicks: Int)] {
-        let campaign = try await find(id: id, in: tx)
+    public static func firstDays(of campaign: Campaign, days: Int = 7, in tx: TenantTransaction) async throws -> [(opens: Int, clicks: Int)] {
+        let id = campaign.id
         var result = Array(repeating: (opens: 0, clicks: 0), count: days)
         guard let started = campaign.startedAt else { return result }
         let rows = try await tx.query(

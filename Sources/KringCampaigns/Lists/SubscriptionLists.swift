@@ -91,21 +91,29 @@ public enum SubscriptionLists {
     /// Subscribers by their latest statement on the list's topic; erased and merged customers are not counted.
     public static func subscriberCounts(id: UUID, in tx: TenantTransaction) async throws -> SubscriberCounts {
         let list = try await find(id: id, in: tx)
+        return try await subscriberCounts(of: [list], in: tx)[0]
+    }
+
+    /// The same for several lists in one query, in the order of `lists`.
+    public static func subscriberCounts(of lists: [SubscriptionList], in tx: TenantTransaction) async throws -> [SubscriberCounts] {
+        var counts = Dictionary(uniqueKeysWithValues: lists.map { ($0.id, SubscriberCounts(listID: $0.id)) })
+        guard !lists.isEmpty else { return [] }
+        let byTopic = Dictionary(lists.map { ($0.topic, $0.id) }, uniquingKeysWith: { first, _ in first })
         let rows = try await tx.query(
             """
-            SELECT latest.status, count(*) FROM consent_state latest JOIN customers c ON c.id = latest.customer_id
-            WHERE latest.topic = \(list.topic) AND c.erased_at IS NULL AND c.merged_into IS NULL
-            GROUP BY latest.status
+            SELECT latest.topic, latest.status, count(*) FROM consent_state latest JOIN customers c ON c.id = latest.customer_id
+            WHERE latest.topic = ANY(\(Array(byTopic.keys))) AND c.erased_at IS NULL AND c.merged_into IS NULL
+            GROUP BY latest.topic, latest.status
             """)
-        var counts = SubscriberCounts(listID: id)
-        for try await (status, count) in rows.decode((String, Int).self) {
+        for try await (topic, status, count) in rows.decode((String, String, Int).self) {
+            guard let id = byTopic[topic] else { continue }
             switch try UnreadableColumn.enumValue(Consent.Status.self, status, column: "status") {
-            case .optedIn: counts.pending = count
-            case .confirmed: counts.confirmed = count
-            case .withdrawn: counts.withdrawn += count
+            case .optedIn: counts[id]?.pending = count
+            case .confirmed: counts[id]?.confirmed = count
+            case .withdrawn: counts[id]?.withdrawn += count
             }
         }
-        return counts
+        return lists.compactMap { counts[$0.id] }
     }
 
     /// The latest statement of `customerID` per list topic: `[topic: status]`.

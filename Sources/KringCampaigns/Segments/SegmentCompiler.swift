@@ -50,7 +50,7 @@ public struct SegmentCompiler: Sendable {
 
     /// Days from 2000-01-01 (PostgreSQL's date epoch) to `date`, by the proleptic Gregorian calendar.
     static func daysSince2000(_ date: CalendarDate) -> Int {
-        date.dayNumber - 10_957
+        date.daysSince1970 - 10_957
     }
 
     /// A piece of WHERE clause; `nullable` when it can be NULL (a comparison on a column without a value), which
@@ -206,7 +206,7 @@ public struct SegmentCompiler: Sendable {
         mutating func elapsed(_ name: String, unit: SegmentField.ElapsedUnit, op: SegmentOperator, value: Value) -> Fragment? {
             let today = self.today
             let column = SQL(unescaped: name)
-            func upTo(_ n: Int) -> CalendarDate { unit == .years ? today.minus(years: n) : today.minus(days: n) }
+            func upTo(_ n: Int) -> CalendarDate { unit == .years ? today.minus(years: n) : today.adding(days: -n) }
             func exactly(_ n: Int) -> SQL {
                 "(\(column) <= \(bindDate(upTo(n))) AND \(column) > \(bindDate(upTo(n + 1))))"
             }
@@ -243,13 +243,13 @@ public struct SegmentCompiler: Sendable {
                 sql = "\(column) BETWEEN \(bindDate(low)) AND \(bindDate(high))"
             case .withinLastDays:
                 guard let days = value.integer(&errors, maximum: 36_500) else { return nil }
-                sql = "\(column) BETWEEN \(bindDate(today.minus(days: days))) AND \(bindDate(today))"
+                sql = "\(column) BETWEEN \(bindDate(today.adding(days: -days))) AND \(bindDate(today))"
             case .withinNextDays:
                 guard let days = value.integer(&errors, maximum: 36_500) else { return nil }
-                sql = "\(column) BETWEEN \(bindDate(today)) AND \(bindDate(today.minus(days: -days)))"
+                sql = "\(column) BETWEEN \(bindDate(today)) AND \(bindDate(today.adding(days: days)))"
             case .anniversaryInDays:
                 guard let days = value.integer(&errors, maximum: 366) else { return nil }
-                let day = today.minus(days: -days)
+                let day = today.adding(days: days)
                 var monthDays = [String(format: "%02d-%02d", day.month, day.day)]
                 if day.month == 2, day.day == 28, CalendarDate.days(inMonth: 2, year: day.year) == 28 { monthDays.append("02-29") }
                 sql = "to_char(\(column), 'MM-DD') = ANY(\(bind(monthDays)))"
@@ -351,9 +351,9 @@ public struct SegmentCompiler: Sendable {
                 if let list = branch.oneOrMany(&errors, { $0.identifier(&$1) }) { sql += " AND a.branch_id = ANY(\(bind(list)))" } else { ok = false }
             }
             let windows: [(String, (Int) -> (CalendarDate, CalendarDate))] = [
-                ("within_last_days", { n in (today.minus(days: n), today) }),
-                ("within_next_days", { n in (today, today.minus(days: -n)) }),
-                ("starts_in_days", { n in (today.minus(days: -n), today.minus(days: -n)) }),
+                ("within_last_days", { n in (today.adding(days: -n), today) }),
+                ("within_next_days", { n in (today, today.adding(days: n)) }),
+                ("starts_in_days", { n in (today.adding(days: n), today.adding(days: n)) }),
             ]
             for (key, range) in windows {
                 guard let filter = filters[key] else { continue }
@@ -400,7 +400,7 @@ public struct SegmentCompiler: Sendable {
             }
             if let days = filters["within_last_days"] {
                 if let n = days.integer(&errors, maximum: 36_500) {
-                    sql += " AND (ev.at AT TIME ZONE 'Europe/Amsterdam')::date >= \(bindDate(today.minus(days: n)))"
+                    sql += " AND (ev.at AT TIME ZONE 'Europe/Amsterdam')::date >= \(bindDate(today.adding(days: -n)))"
                 } else {
                     ok = false
                 }
@@ -540,11 +540,6 @@ public struct CompiledSegment: Sendable {
 }
 
 extension CalendarDate {
-    /// Days since 1970-01-01 (proleptic Gregorian), for date arithmetic without a calendar object.
-    var dayNumber: Int { daysSince1970 }
-
-    func minus(days: Int) -> CalendarDate { adding(days: -days) }
-
     /// The same day `years` earlier; 29 February becomes 28 February in a common year (as PostgreSQL's interval).
     func minus(years: Int) -> CalendarDate {
         let target = year - years

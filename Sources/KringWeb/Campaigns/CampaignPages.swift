@@ -115,10 +115,9 @@ struct CampaignPages {
     ) {
         try await services.inTenant(.campaignsWrite, context) { tx, _, _ in
             let segments = try await Segments.list(after: nil, limit: 500, in: tx).filter { $0.subject == .b2c }
-            var lists: [(SubscriptionList, Int)] = []
-            for list in try await SubscriptionLists.list(after: nil, limit: 200, in: tx) where list.archivedAt == nil {
-                lists.append((list, try await SubscriptionLists.subscriberCounts(id: list.id, in: tx).confirmed))
-            }
+            let open = try await SubscriptionLists.list(after: nil, limit: 200, in: tx).filter { $0.archivedAt == nil }
+            let counts = try await SubscriptionLists.subscriberCounts(of: open, in: tx)
+            let lists = zip(open, counts).map { ($0, $1.confirmed) }
             return (
                 segments.sorted { $0.name.localizedStandardCompare($1.name) == .orderedAscending }, lists,
                 try await Templates.list(after: nil, limit: 500, in: tx).sorted { $0.name.localizedStandardCompare($1.name) == .orderedAscending },
@@ -288,9 +287,9 @@ struct CampaignPages {
         ) { tx, _, now in
             let campaign = try await Campaigns.find(id: id, in: tx)
             let stats = try await Campaigns.stats(id: id, in: tx)
-            let days = try await Campaigns.firstDays(id: id, in: tx)
+            let days = try await Campaigns.firstDays(of: campaign, in: tx)
             // Whom a draft would mail if it started now.
-            let audience = campaign.state == .draft ? try await Campaigns.audienceCount(id: id, now: now, in: tx) : nil
+            let audience = campaign.state == .draft ? try await Campaigns.audienceCount(of: campaign, now: now, in: tx) : nil
             var names: [String: String] = [:]
             if let segment = campaign.segmentID { names["segment"] = try await Segments.find(id: segment, in: tx).name }
             if let list = campaign.listID { names["list"] = try await SubscriptionLists.find(id: list, in: tx).name }
@@ -393,9 +392,7 @@ struct CampaignPages {
         let state = State(
             percent: Self.percentDone(stats), text: Self.progressText(stats) + (campaign.state == .paused ? " (gepauzeerd)" : ""),
             finished: campaign.state == .sent || campaign.state == .cancelled)
-        return Response(
-            status: .ok, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
-            body: .init(byteBuffer: ByteBuffer(string: try SegmentPages.json(state))))
+        return try WebResponse.json(state)
     }
 
     /// Verzenden (now or at the chosen moment), pauzeren, hervatten, annuleren.

@@ -37,11 +37,9 @@ struct ListPages {
     func list(_ request: Request, _ context: KringRequestContext) async throws -> Response {
         let staff = try Staff(context)
         let lists = try await services.inTenant(.campaignsRead, context) { tx, _, _ in
-            var lists: [(SubscriptionList, SubscriberCounts)] = []
-            for list in try await SubscriptionLists.list(after: nil, limit: 200, in: tx) where list.archivedAt == nil {
-                lists.append((list, try await SubscriptionLists.subscriberCounts(id: list.id, in: tx)))
-            }
-            return lists
+            let lists = try await SubscriptionLists.list(after: nil, limit: 200, in: tx).filter { $0.archivedAt == nil }
+            let counts = try await SubscriptionLists.subscriberCounts(of: lists, in: tx)
+            return Array(zip(lists, counts))
         }
         let rows = lists.sorted { $0.0.name.localizedStandardCompare($1.0.name) == .orderedAscending }.map { list, counts in
             Row(
@@ -68,10 +66,10 @@ struct ListPages {
     /// The sign-up form to paste on the library's site: it posts to Kring's public sign-up, which mails the
     /// confirmation link (double opt-in) and answers the same whether or not the address is known.
     static func snippet(action: String, list: SubscriptionList) -> String {
-        let consent = Charts.escape(list.consentText)
+        let consent = HTMLText.escape(list.consentText)
         return """
-            <form method="post" action="\(Charts.escape(action))">
-              <input type="hidden" name="lists" value="\(Charts.escape(list.key))">
+            <form method="post" action="\(HTMLText.escape(action))">
+              <input type="hidden" name="lists" value="\(HTMLText.escape(list.key))">
               <input type="hidden" name="form" value="website">
               <label for="kring-email">E-mailadres</label>
               <input id="kring-email" name="email" type="email" autocomplete="email" required>

@@ -110,7 +110,6 @@ struct SegmentPages {
     struct BuilderModel {
         let chrome: Chrome
         let action: String
-        let isNew: Bool
         let heading: String
         let name: String
         let nameError: String?
@@ -144,12 +143,6 @@ struct SegmentPages {
             branches: try await Branches.list(in: tx), topics: try await CustomerPages.topics(in: tx), categories: categories)
     }
 
-    static func json<T: Encodable>(_ value: T) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
-
     func builder(_ request: Request, _ context: KringRequestContext, id: UUID?) async throws -> Response {
         let staff = try Staff(context)
         let asked = request.uri.queryParameters["versie"].flatMap { Int(String($0)) }
@@ -164,7 +157,7 @@ struct SegmentPages {
         }
         let current = versions.first?.version ?? segment?.version ?? 1
         return try await render(
-            staff, id: id, name: segment?.name ?? "", rule: try Self.json(segment?.rule ?? Self.startingRule), version: current,
+            staff, id: id, name: segment?.name ?? "", rule: try WebResponse.jsonText(segment?.rule ?? Self.startingRule), version: current,
             shownVersion: segment?.version, versions: versions, catalogue: catalogue, result: nil, errors: FormErrors(),
             notice: request.uri.queryParameters["gedaan"] == "opgeslagen" ? "Het segment is opgeslagen." : nil)
     }
@@ -179,8 +172,8 @@ struct SegmentPages {
         for error in result?.errors ?? [] { summary.append(.init(field: "regel", message: "\(Self.nodeLabel(error.path)): \(error.message)")) }
         let model = BuilderModel(
             chrome: staff.chrome(heading, area: "/campagnes", notice: notice),
-            action: id.map { "/campagnes/segmenten/\($0.lower)" } ?? "/campagnes/segmenten/nieuw", isNew: id == nil, heading: heading,
-            name: name, nameError: errors.message("name"), version: String(version), rule: rule, catalogue: try Self.json(catalogue),
+            action: id.map { "/campagnes/segmenten/\($0.lower)" } ?? "/campagnes/segmenten/nieuw", heading: heading,
+            name: name, nameError: errors.message("name"), version: String(version), rule: rule, catalogue: try WebResponse.jsonText(catalogue),
             canSave: staff.may(.segmentsWrite), canSample: staff.may(.segmentsWrite), counted: result?.count != nil,
             countText: result?.text ?? "Nog niet geteld.", sample: result?.sample ?? [], hasSample: !(result?.sample.isEmpty ?? true),
             errors: summary,
@@ -209,7 +202,7 @@ struct SegmentPages {
         let form = try await FormBody.read(request, limit: services.settings.maxBodyBytes)
         let ruleText = form.value("rule") ?? ""
         let name = (form.value("name") ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-        let wantsJSON = request.headers[.accept]?.contains("application/json") ?? false
+        let wantsJSON = WebResponse.wantsJSON(request)
         let saving = form.value("action") == "save"
         if saving { _ = try context.requireTenant(.segmentsWrite) }
         // The rule as JSON; a tree that is not even the right shape is one message for the whole rule.
@@ -221,23 +214,34 @@ struct SegmentPages {
         }
         let withSample = staff.may(.segmentsWrite)
         var result: CountResult
-        if let rule {
+        func invalid(_ problems: [FieldError]) -> CountResult {
+            CountResult(
+                count: nil, text: "Nog niet te tellen: een voorwaarde is niet compleet.", sample: [],
+                errors: problems.map { NodeError(path: $0.field, message: SegmentCatalogue.dutch($0.message)) })
+        }
+        if let rule, saving {
+            // Saving checks the rule by compiling it; the count comes with the page after the save.
+            do {
+                _ = try SegmentCompiler(today: CalendarDate(services.now()), subject: .b2c).compile(rule)
+                result = CountResult(count: nil, text: "Nog niet geteld.", sample: [], errors: [])
+            } catch SegmentError.invalid(let problems) {
+                result = invalid(problems)
+            }
+        } else if let rule {
             do {
                 let preview = try await services.inTenant(
                     .segmentsRead, context, record: id ?? UUID(), "segment", notFound: SegmentError.notFound
                 ) { tx, actor, now in
                     // A segment of this library only, also when the page only counts.
                     if let id { _ = try await Segments.find(id: id, in: tx) }
-                    return try await Segments.preview(rule, subject: .b2c, withSample: withSample && !saving, by: actor, now: now, in: tx)
+                    return try await Segments.preview(rule, subject: .b2c, withSample: withSample, by: actor, now: now, in: tx)
                 }
                 result = CountResult(
                     count: preview.count, text: Self.countText(preview.count),
                     sample: (preview.sample ?? []).map { Sample(name: $0.name.isEmpty ? "(zonder naam)" : $0.name, href: "/klanten/\($0.id.lower)") },
                     errors: [])
             } catch SegmentError.invalid(let problems) {
-                result = CountResult(
-                    count: nil, text: "Nog niet te tellen: een voorwaarde is niet compleet.", sample: [],
-                    errors: problems.map { NodeError(path: $0.field, message: SegmentCatalogue.dutch($0.message)) })
+                result = invalid(problems)
             }
         } else {
             result = CountResult(
@@ -245,9 +249,7 @@ struct SegmentPages {
                 errors: [NodeError(path: "rule", message: "De regel is geen geldige opbouw van groepen en voorwaarden.")])
         }
         if wantsJSON && !saving {
-            return Response(
-                status: .ok, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
-                body: .init(byteBuffer: ByteBuffer(string: try Self.json(result))))
+            return try WebResponse.json(result)
         }
         var errors = FormErrors()
         if saving, let rule, result.errors.isEmpty {

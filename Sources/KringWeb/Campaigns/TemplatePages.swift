@@ -102,7 +102,6 @@ struct TemplatePages {
         let textError: String?
         let shown: Bool
         let preview: Preview
-        let hasLinks: Bool
         let versions: [VersionLine]
         let hasVersions: Bool
         let olderVersion: String
@@ -142,7 +141,7 @@ struct TemplatePages {
             recipient: typed.recipient, canEdit: staff.may(.campaignsWrite), errors: errors.items, hasErrors: errors.any,
             nameError: errors.message("name"), subjectError: errors.message("subject"), htmlError: errors.message("html"),
             textError: errors.message("text"), shown: preview != nil,
-            preview: preview ?? Preview(subject: "", html: "", text: "", links: [], message: ""), hasLinks: !(preview?.links.isEmpty ?? true),
+            preview: preview ?? Preview(subject: "", html: "", text: "", links: [], message: ""),
             versions: versions.map { entry in
                 VersionLine(
                     label: "Versie \(entry.version)", href: "/campagnes/sjablonen/\(id?.lower ?? "")?versie=\(entry.version)",
@@ -199,7 +198,7 @@ struct TemplatePages {
             content: TemplateContent(subject: form.value("subject") ?? "", html: form.value("html") ?? "", text: form.value("text") ?? ""),
             recipient: form.value("recipient") ?? "")
         let saving = form.value("action") == "save"
-        let wantsJSON = request.headers[.accept]?.contains("application/json") ?? false
+        let wantsJSON = WebResponse.wantsJSON(request)
         let expected = Int(form.value("version") ?? "") ?? 1
         var errors = FormErrors()
         var preview: Preview?
@@ -226,9 +225,7 @@ struct TemplatePages {
         } else {
             preview = try await self.preview(typed, id: id, staff: staff, context)
             if wantsJSON {
-                return Response(
-                    status: .ok, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
-                    body: .init(byteBuffer: ByteBuffer(string: try SegmentPages.json(preview))))
+                return try WebResponse.json(preview)
             }
         }
         let versions = try await services.inTenant(.campaignsRead, context, record: id ?? UUID(), "template", notFound: TemplateError.notFound) {

@@ -57,19 +57,20 @@ struct InteractionPages {
         return id
     }
 
-    /// The organisation's name and its people with a role today, for the checkboxes.
+    /// The organisation's name and its people with a role today, for the checkboxes (without the rest of the account view).
     private func people(_ id: UUID, _ context: KringRequestContext) async throws -> (String, [(UUID, String)]) {
         try await services.inTenant(.relationsWrite, context, record: id, "organisation", notFound: RelationsError.notFound(.organisation)) {
             tx, actor, now in
-            let view = try await Organisations.accountView(id: id, by: actor, now: now, in: tx)
+            let organisation = try await Organisations.find(id: id, in: tx)
+            let dmu = try await Organisations.decisionMakingUnit(id: id, via: "interaction_form", by: actor, now: now, in: tx)
             var seen: Set<UUID> = []
             var people: [(UUID, String)] = []
             for role in DMURole.allCases {
-                for member in view.dmu[role] where seen.insert(member.contactID).inserted {
+                for member in dmu[role] where seen.insert(member.contactID).inserted {
                     people.append((member.contactID, member.jobTitle.map { "\(member.name), \($0)" } ?? member.name))
                 }
             }
-            return (view.organisation.name, people)
+            return (organisation.name, people)
         }
     }
 
@@ -78,7 +79,7 @@ struct InteractionPages {
         let id = try organisationID(context)
         let (name, people) = try await people(id, context)
         let today = CalendarDate(services.now())
-        let typed = Typed(date: today.description, taskDue: TaskPages.adding(7, to: today).description)
+        let typed = Typed(date: today.description, taskDue: today.adding(days: 7).description)
         return try render(staff, id: id, name: name, people: people, typed: typed, errors: FormErrors())
     }
 

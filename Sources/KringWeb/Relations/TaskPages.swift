@@ -61,7 +61,7 @@ struct TaskPages {
             return (tasks, names)
         }
         let today = CalendarDate(services.now())
-        let weekEnd = Self.adding(7 - Self.isoWeekday(today), to: today)
+        let weekEnd = today.adding(days: 7 - Self.isoWeekday(today))
         let canFinish = staff.may(.relationsWrite)
         func row(_ task: RelationTask) -> Row {
             Row(
@@ -103,27 +103,18 @@ struct TaskPages {
         case -1: return "1 dag te laat"
         case 0: return "vandaag"
         case 1: return "morgen"
-        case 2...6 where day <= adding(7 - isoWeekday(today), to: today):
+        case 2...6 where day <= today.adding(days: 7 - isoWeekday(today)):
             return Dutch.weekdays[(isoWeekday(day) % 7)]
         default: return Dutch.date(day)
         }
     }
 
-    private static func noon(_ day: CalendarDate) -> Date {
-        Dutch.calendar.date(from: DateComponents(year: day.year, month: day.month, day: day.day, hour: 12)) ?? Date(timeIntervalSince1970: 0)
-    }
-
     static func daysBetween(_ from: CalendarDate, _ to: CalendarDate) -> Int {
-        Dutch.calendar.dateComponents([.day], from: noon(from), to: noon(to)).day ?? 0
+        to.daysSince1970 - from.daysSince1970
     }
 
-    /// 1 for Monday to 7 for Sunday.
+    /// 1 for Monday to 7 for Sunday (1 January 1970 was a Thursday).
     static func isoWeekday(_ day: CalendarDate) -> Int {
-        let weekday = Dutch.calendar.component(.weekday, from: noon(day))  // 1 = Sunday
-        return weekday == 1 ? 7 : weekday - 1
-    }
-
-    static func adding(_ days: Int, to day: CalendarDate) -> CalendarDate {
-        day.adding(days: days)
+        ((day.daysSince1970 % 7 + 7) % 7 + 3) % 7 + 1
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import KringCore
 
 /// Charts drawn on the server as SVG: no script, printable, readable in black and grey. Each has a title for screen
 /// readers; the page puts a text summary and the figures as a table beside it.
@@ -17,11 +18,6 @@ enum Charts {
 
     private static func f(_ value: Double) -> String { String(format: "%.1f", value) }
 
-    static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
-            .replacingOccurrences(of: "\"", with: "&quot;")
-    }
-
     /// Horizontal bars, one per step, the first the widest (a funnel): the number and its share of the first at the end.
     static func funnel(_ bars: [Bar], title: String) -> String {
         let width = 640
@@ -31,15 +27,15 @@ enum Charts {
         let first = max(bars.first?.value ?? 0, 1)
         let room = Double(width - labelWidth - 150)
         var svg = """
-            <svg class="chart" viewBox="0 0 \(width) \(height)" width="100%" role="img" aria-label="\(escape(title))" \
-            xmlns="http://www.w3.org/2000/svg"><title>\(escape(title))</title>
+            <svg class="chart" viewBox="0 0 \(width) \(height)" width="100%" role="img" aria-label="\(HTMLText.escape(title))" \
+            xmlns="http://www.w3.org/2000/svg"><title>\(HTMLText.escape(title))</title>
             """
         for (index, bar) in bars.enumerated() {
             let y = index * row + 4
             let length = bar.value == 0 ? 0 : max(2, Int((Double(bar.value) / Double(first) * room).rounded()))
             let share = index == 0 ? "" : " (\(Dutch.percent(bar.value, of: first)))"
             svg += """
-                <text x="0" y="\(y + 22)" class="chart-label">\(escape(bar.label))</text>\
+                <text x="0" y="\(y + 22)" class="chart-label">\(HTMLText.escape(bar.label))</text>\
                 <rect x="\(labelWidth)" y="\(y + 4)" width="\(length)" height="\(row - 12)" class="\(index == 0 ? "chart-a" : "chart-b")"/>\
                 <text x="\(labelWidth + length + 8)" y="\(y + 22)" class="chart-value">\(Dutch.number(bar.value))\(share)</text>
                 """
@@ -58,14 +54,14 @@ enum Charts {
         let group = Double(width - 40) / Double(max(labels.count, 1))
         let barWidth = (group - 14) / Double(max(series.count, 1))
         var svg = """
-            <svg class="chart" viewBox="0 0 \(width) \(height)" width="100%" role="img" aria-label="\(escape(title))" \
-            xmlns="http://www.w3.org/2000/svg"><title>\(escape(title))</title>
+            <svg class="chart" viewBox="0 0 \(width) \(height)" width="100%" role="img" aria-label="\(HTMLText.escape(title))" \
+            xmlns="http://www.w3.org/2000/svg"><title>\(HTMLText.escape(title))</title>
             """
         // Legend.
         for (index, entry) in series.enumerated() {
             let x = 40 + index * 210
             svg += """
-                <rect x="\(x)" y="4" width="14" height="14" class="\(entry.style)"/><text x="\(x + 20)" y="16" class="chart-label">\(escape(entry.name))</text>
+                <rect x="\(x)" y="4" width="14" height="14" class="\(entry.style)"/><text x="\(x + 20)" y="16" class="chart-label">\(HTMLText.escape(entry.name))</text>
                 """
         }
         svg += "<line x1=\"30\" y1=\"\(height - bottom)\" x2=\"\(width)\" y2=\"\(height - bottom)\" class=\"chart-axis\"/>"
@@ -82,7 +78,7 @@ enum Charts {
                     """
             }
             svg += """
-                <text x="\(f(groupX + (group - 14) / 2))" y="\(height - 10)" class="chart-label" text-anchor="middle">\(escape(label))</text>
+                <text x="\(f(groupX + (group - 14) / 2))" y="\(height - 10)" class="chart-label" text-anchor="middle">\(HTMLText.escape(label))</text>
                 """
         }
         return svg + "</svg>"

@@ -92,6 +92,25 @@ enum WebResponse {
             body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 
+    /// A value as JSON for the page's script (sorted keys, slashes as they are), not cached.
+    static func json<T: Encodable>(_ value: T) throws -> Response {
+        Response(
+            status: .ok, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(string: try jsonText(value))))
+    }
+
+    /// A value as JSON text, e.g. for a data attribute the page's script reads.
+    static func jsonText<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    /// Whether the page's script asked for JSON rather than the page (the same form posts either way).
+    static func wantsJSON(_ request: Request) -> Bool {
+        request.headers[.accept]?.contains("application/json") ?? false
+    }
+
     /// Post/Redirect/Get: 303 to `location`.
     static func redirect(_ location: String) -> Response {
         Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
