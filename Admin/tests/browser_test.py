@@ -1045,7 +1045,7 @@ def follow_import(run, browser, step):
     """On an import's page just loaded (and checked): while it is queued or running, watches the progress bar that
     kring.js updates until the script loads the report, then checks the report as a page of its own. Answers the
     import's id and the (value, text) pairs the bar showed."""
-    found = re.fullmatch(r"/beheer/import/([0-9a-f-]{36})", browser.path())
+    found = re.fullmatch(r"/(?:beheer|relaties)/import/([0-9a-f-]{36})", browser.path())
     check(found, f"starting the import led to {browser.driver.current_url}: {browser.text('main')[:400]!r}")
     seen = []
     deadline = time.time() + 60
@@ -1121,10 +1121,10 @@ def expect_bad_rows(run, browser, expected, what):
         run.note(f"{what}: the bad rows' reasons are in English, not Dutch: {sorted(english)}")
 
 
-def expect_bad_rows_csv(run, browser, import_id, expected, what):
+def expect_bad_rows_csv(run, browser, import_id, expected, what, area="beheer"):
     """The bad rows as CSV, fetched with the browser's session: `;`, header regel;kolom;reden, UTF-8 with a BOM, one
     line per bad row with its line and column."""
-    path = f"/beheer/import/{import_id}/fouten.csv"
+    path = f"/{area}/import/{import_id}/fouten.csv"
     links = [link for link in browser.finds("main a") if link.text.strip() == "Foute rijen downloaden (CSV)"]
     check(len(links) == 1 and urllib.parse.urlsplit(links[0].get_attribute("href")).path == path,
           f"{what}: no link 'Foute rijen downloaden (CSV)' to {path}")
@@ -1299,6 +1299,57 @@ def test_5_relations(run):
     r.open(f"/relaties/{school_b}", "nieuwe-school")
     deciders = r.driver.find_elements(By.XPATH, "//h3[.='Beslissers']/following-sibling::ul[1]")
     check(deciders and full_name in deciders[0].text, f"{full_name} is not among the new school's decision makers")
+
+    # An order with a Dutch amount, and an agreement whose renewal date gives the account owner a task 30 days before.
+    r.click_link(r.find(f"main a[href='/relaties/{school_b}/bestellingen/nieuw']"), "bestelling-formulier")
+    check(r.text("h1") == "Nieuwe bestelling", f"the order form is headed {r.text('h1')!r}")
+    product = f"Voorleesprogramma {tag}"
+    r.type("#title", product)
+    r.type("#quantity", "3")
+    r.type("#amount", "1.250,50")
+    r.submit(r.find("main form button.primary"), "bestelling-opgeslagen")
+    main = r.text("main")
+    check("De bestelling is opgeslagen." in main and product in main and "€ 1.250,50" in main,
+          f"saving the order led to {r.driver.current_url}: {main[:300]!r}")
+    r.click_link(r.find(f"main a[href='/relaties/{school_b}/overeenkomsten/nieuw']"), "overeenkomst-formulier")
+    title, renewal = f"Leesplan {tag}", today + timedelta(days=120)
+    r.type("#title", title)
+    r.set_value("#renewal", renewal.isoformat())
+    r.submit(r.find("main form button.primary"), "overeenkomst-opgeslagen")
+    main = r.text("main")
+    check("De taak om de verlenging voor te bereiden staat bij de open taken." in main, f"saving the agreement led to {main[:300]!r}")
+    task = f"Verlenging voorbereiden: {title}"
+    check(task in main, f"the account view's open tasks do not show {task!r}")
+    due = run.owner_sql(f"SELECT due_on FROM {schema}.tasks WHERE title = '{task}' AND status = 'open'")
+    check(due == [[(renewal - timedelta(days=30)).isoformat()]], f"the renewal task is due {due}, expected 30 days before {renewal}")
+
+    # A list of organisations from Excel: the dry run shows the row that names an unknown school board, in Dutch; the
+    # confirmed import adds the others.
+    r.click_link(r.find("nav.sidenav a[href='/relaties']"), "relaties-voor-import")
+    r.click_link(r.find("main nav.tabs a[href='/relaties/import']"), "relaties-importeren")
+    check(r.find("main form[action='/relaties/import']").get_attribute("enctype") == "multipart/form-data", "the relations import form sends no file")
+    lines = ["Naam;Soort;Postcode;Plaats;Schoolbestuur", f"Stichting Duinwijk {tag};overig;2051 AA;Overveen;",
+             f"OBS De Helm {tag};basisschool;2051 AB;Overveen;Stichting Duinwijk {tag}",
+             f"IKC Zandvoort {tag};basisschool;2042 AC;Zandvoort;Stichting Nergens {tag}"]
+    with tempfile.NamedTemporaryFile("w", prefix=f"kring-browsertest-{tag}-", suffix="-organisaties.csv", delete=False, encoding="utf-8") as file:
+        file.write("\r\n".join(lines) + "\r\n")
+    r.find("input[name=kind][value=organisations]").click()
+    r.find("#file").send_keys(file.name)
+    r.submit(r.button("Proefimport starten"), "relaties-proefimport-gestart")
+    dry, _ = follow_import(run, r, "relaties-proefimport")
+    expect_counts(r, {"Rijen in het bestand": 3, "Zou nieuw toevoegen": 2, "Zou bijwerken": 0, "Ongewijzigd": 0, "Rijen met fouten": 1},
+                  "the organisations' dry run")
+    bad = {4: ("Schoolbestuur", f"Organisatie ‘Stichting Nergens {tag}’ staat niet in Kring; importeer eerst de organisaties.")}
+    expect_bad_rows(run, r, bad, "the organisations' dry run")
+    expect_bad_rows_csv(run, r, dry, bad, "the organisations' dry run", area="relaties")
+    r.submit(r.button("Import uitvoeren", "form.confirm-import"), "relaties-import-gestart")
+    follow_import(run, r, "relaties-import")
+    expect_counts(r, {"Rijen in het bestand": 3, "Nieuw toegevoegd": 2, "Bijgewerkt": 0, "Ongewijzigd": 0, "Rijen met fouten": 1},
+                  "the organisations' import")
+    under = run.owner_sql(f"""SELECT p.name FROM {schema}.organisations o JOIN {schema}.organisations p ON p.id = o.parent_id
+                              WHERE o.name = 'OBS De Helm {tag}'""")
+    check(under == [[f"Stichting Duinwijk {tag}"]], f"the imported school lies under {under}")
+    os.unlink(file.name)
 
 
 def dutch_count(count):

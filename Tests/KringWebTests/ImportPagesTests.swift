@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import KringAuth
+import KringB2B
 import KringB2C
 import KringCore
 import KringDatabase
@@ -36,11 +37,11 @@ import Testing
         }
     }
 
-    static func multipart(_ token: String, file: String) -> (String, ByteBuffer) {
+    static func multipart(_ token: String, file: String, kind: String = "members") -> (String, ByteBuffer) {
         let boundary = "----kringtest\(UUID().uuidString.prefix(8))"
         var body = ""
         body += "--\(boundary)\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n\(token)\r\n"
-        body += "--\(boundary)\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\nmembers\r\n"
+        body += "--\(boundary)\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\n\(kind)\r\n"
         body += "--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"leden.csv\"\r\nContent-Type: text/csv\r\n\r\n\(file)\r\n"
         body +=
             "--\(boundary)\r\nContent-Disposition: form-data; name=\"mapping\"; filename=\"\"\r\nContent-Type: application/octet-stream\r\n\r\n\r\n"
@@ -139,5 +140,120 @@ import Testing
             try await tx.query("SELECT count(*)::int FROM imports WHERE file IS NOT NULL").decode(Int.self).first { _ in true }
         }
         #expect(files == 0, "no import keeps its file once it ran or was confirmed")
+    }
+
+    /// A relations manager's lists of organisations and contacts: the same dry run, progress, bad rows and confirmation,
+    /// under Relaties; Beheer and Relaties each see only their own kinds of import.
+    @Test func organisationsAndContactsImportWithADryRunAndTheirBadRowsInDutch() async throws {
+        let env = try await TestEnvironment.forSuite("WebImport")
+        let tenant = try await env.createTenant("ri")
+        let other = try await env.createTenant("rj")
+        let manager = try await env.createUser(in: tenant, role: .relations)
+        let admin = try await env.createUser(in: tenant, role: .tenantAdmin)
+        let analyst = try await env.createUser(in: tenant, role: .analyst)
+        let stranger = try await env.createUser(in: other, role: .relations)
+        let clock = TestClock(Date())
+        let organisations = """
+            Naam;Soort;Postcode;Plaats;Schoolbestuur\r
+            Stichting Spaarnesant;overig;2011 AA;Haarlem;\r
+            OBS De Linde;basisschool;2012 BB;Haarlem;Stichting Spaarnesant\r
+            Het Schoolschip;basisschool;2013 CC;Haarlem;Stichting Nergens\r
+            ;basisschool;2014 DD;Haarlem;\r
+
+            """
+        let contacts = """
+            Organisatie;Voornaam;Achternaam;E-mail;Functie;Rol\r
+            OBS De Linde;Anouk;Visser;anouk@linde.example;Directeur;beslisser\r
+            Onbekende school;Piet;Jansen;piet@example.nl;Leerkracht;gebruiker\r
+
+            """
+        let app = try await env.webApplication(try await env.services(clock: clock))
+        try await app.test(.router) { client in
+            let browser = Browser(client)
+            try await browser.signIn(manager.email, password: TestEnvironment.password, library: tenant.slug.value)
+            #expect(try await browser.get("/relaties").contains("href=\"/relaties/import\""), "the Importeren tab")
+            func upload(_ file: String, kind: String) async throws -> String {
+                let token = try #require(try await browser.get("/relaties/import").formToken)
+                let (type, body) = Self.multipart(token, file: file, kind: kind)
+                let uploaded = try await client.execute(
+                    uri: "/relaties/import", method: .post,
+                    headers: [.contentType: type, .cookie: browser.cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")], body: body)
+                #expect(uploaded.status == .seeOther)
+                return try #require(uploaded.headers[.location])
+            }
+            // A member export is not a relations kind.
+            let token = try #require(try await browser.get("/relaties/import").formToken)
+            let (memberType, memberBody) = Self.multipart(token, file: Self.header + Self.rows[0], kind: "members")
+            let refused = try await client.execute(
+                uri: "/relaties/import", method: .post,
+                headers: [.contentType: memberType, .cookie: browser.cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")],
+                body: memberBody)
+            #expect(refused.status == .unprocessableContent)
+
+            let dryRunPath = try await upload(organisations, kind: "organisations")
+            #expect(dryRunPath.hasPrefix("/relaties/import/"))
+            #expect(try await browser.get(dryRunPath).contains("data-progress=\"\(dryRunPath)/voortgang\""))
+            try await Self.work(env, clock: clock)
+            let dryRun = try await browser.get(dryRunPath)
+            for text in [
+                "Proefimport", "<h1>Relaties</h1>", "<dt>Rijen in het bestand</dt><dd>4</dd>", "<dt>Zou nieuw toevoegen</dt><dd>2</dd>",
+                "<dt>Rijen met fouten</dt><dd>2</dd>", "Organisatie ‘Stichting Nergens’ staat niet in Kring; importeer eerst de organisaties.",
+                "Vul hier iets in, hoogstens 200 tekens.", "Import uitvoeren",
+            ] {
+                #expect(dryRun.contains(text), "\(text)")
+            }
+            #expect(!dryRun.contains("Vestigingen die Kring nog niet kent"))
+            let csv = try await browser.get(dryRunPath + "/fouten.csv")
+            #expect(csv.html.contains("4;\"Schoolbestuur\";\"Organisatie ‘Stichting Nergens’ staat niet in Kring"))
+            #expect(
+                try await env.db.withTenant(tenant) { tx in
+                    try await tx.query("SELECT count(*)::int FROM organisations").decode(Int.self).first { _ in true }
+                } == 0, "a dry run writes nothing")
+
+            // Each area sees its own kinds only; another library sees nothing.
+            let administrator = Browser(client)
+            try await administrator.signIn(admin.email, password: TestEnvironment.password, library: tenant.slug.value)
+            let id = String(dryRunPath.dropFirst("/relaties/import/".count))
+            #expect(try await administrator.get("/beheer/import/\(id)").status == .notFound)
+            let outsider = Browser(client)
+            try await outsider.signIn(stranger.email, password: TestEnvironment.password, library: other.slug.value)
+            #expect(try await outsider.get(dryRunPath).status == .notFound)
+            #expect(try await outsider.get(dryRunPath + "/fouten.csv").status == .notFound)
+            #expect(try await outsider.post(dryRunPath + "/uitvoeren", []).status == .notFound)
+            let reader = Browser(client)
+            try await reader.signIn(analyst.email, password: TestEnvironment.password, library: tenant.slug.value)
+            #expect(try await reader.get("/relaties/import").status == .forbidden)
+            #expect(!(try await reader.get("/relaties").contains("href=\"/relaties/import\"")))
+
+            let confirmed = try await browser.post(dryRunPath + "/uitvoeren", [])
+            let realPath = try #require(confirmed.location)
+            try await Self.work(env, clock: clock)
+            let done = try await browser.get(realPath)
+            #expect(done.contains("<dt>Nieuw toegevoegd</dt><dd>2</dd>"))
+            #expect(done.contains("4 van 4 rijen, klaar."))
+
+            // Then the contacts, at the organisations now in Kring.
+            let contactsPath = try await upload(contacts, kind: "contacts")
+            try await Self.work(env, clock: clock)
+            let contactsDryRun = try await browser.get(contactsPath)
+            #expect(contactsDryRun.contains("Contactpersonen met hun rol bij een organisatie"))
+            #expect(contactsDryRun.contains("<dt>Zou nieuw toevoegen</dt><dd>1</dd>"))
+            #expect(contactsDryRun.contains("Organisatie ‘Onbekende school’ staat niet in Kring"))
+            let contactsReal = try #require(try await browser.post(contactsPath + "/uitvoeren", []).location)
+            try await Self.work(env, clock: clock)
+            #expect(try await browser.get(contactsReal).contains("<dt>Nieuw toegevoegd</dt><dd>1</dd>"))
+        }
+        let (linde, parent, people) = try await env.db.withTenant(tenant) { tx in
+            let linde = try #require(try await Organisations.search(.init(query: "OBS De Linde"), in: tx).first)
+            let parent = try #require(try await Organisations.search(.init(query: "Stichting Spaarnesant"), in: tx).first)
+            let people = try await tx.query("SELECT count(*)::int FROM contacts").decode(Int.self).first { _ in true }
+            return (linde, parent, people)
+        }
+        #expect(linde.parentID == parent.id)
+        #expect(people == 1)
+        #expect(
+            try await env.db.withTenant(other) { tx in
+                try await tx.query("SELECT count(*)::int FROM organisations").decode(Int.self).first { _ in true }
+            } == 0)
     }
 }

@@ -62,6 +62,22 @@ import Testing
         Route(
             method: .post, path: "/relaties/{o}/contact", permission: .relationsWrite,
             form: [("kind", "meeting"), ("date", "{today}"), ("subject", "Overleg {n}")]),
+        Route(method: .get, path: "/relaties/{o}/bestellingen/nieuw", permission: .relationsWrite, form: []),
+        Route(
+            method: .post, path: "/relaties/{o}/bestellingen/nieuw", permission: .relationsWrite,
+            form: [
+                ("kind", "order"), ("title", "Voorleesprogramma"), ("start", "{today}"), ("quantity", "1"), ("amount", "250"), ("status", "ordered"),
+            ]),
+        Route(method: .get, path: "/relaties/{o}/bestellingen/{or}", permission: .relationsWrite, form: []),
+        Route(method: .post, path: "/relaties/{o}/bestellingen/{or}", permission: .relationsWrite, form: [("version", "0"), ("title", "")]),
+        Route(method: .get, path: "/relaties/{o}/overeenkomsten/nieuw", permission: .relationsWrite, form: []),
+        Route(
+            method: .post, path: "/relaties/{o}/overeenkomsten/nieuw", permission: .relationsWrite,
+            form: [("kind", "performance"), ("title", "Leesplan"), ("start", "{today}"), ("status", "draft")]),
+        Route(method: .get, path: "/relaties/{o}/overeenkomsten/{ag}", permission: .relationsWrite, form: []),
+        Route(method: .post, path: "/relaties/{o}/overeenkomsten/{ag}", permission: .relationsWrite, form: [("version", "0"), ("title", "")]),
+        Route(method: .get, path: "/relaties/import", permission: .relationsWrite, form: []),
+        Route(method: .post, path: "/relaties/import", permission: .relationsWrite, form: [("kind", "organisations")]),
         Route(method: .get, path: "/relaties/personen", permission: .relationsRead, form: []),
         Route(method: .get, path: "/relaties/personen?q=Visser", permission: .relationsRead, form: []),
         Route(method: .get, path: "/relaties/personen/{p}", permission: .relationsRead, form: []),
@@ -150,6 +166,15 @@ import Testing
                 ).validate(today: CalendarDate(clock.now)), by: .system, now: clock.now, in: tx
             ).contact.id
         }
+        let (order, agreement) = try await env.db.withTenant(tenant) { tx in
+            let order = try await Orders.create(
+                try OrderDraft(organisationID: organisation, product: "Boekenpakket", periodStart: "2026-01-01", amountCents: 5000).validate(),
+                by: .system, now: clock.now, in: tx)
+            let agreement = try await Agreements.create(
+                try AgreementDraft(organisationID: organisation, kind: "performance", title: "Leesplan", periodStart: "2026-01-01").validate(),
+                by: .system, now: clock.now, in: tx)
+            return (order.id, agreement.id)
+        }
         let segment = try await env.db.withTenant(tenant) { tx in
             try await Segments.create(
                 SegmentDraft(name: "Volwassenen", rule: .condition(SegmentCondition(field: "age", op: ">=", value: 18))), by: .system, now: clock.now,
@@ -201,6 +226,8 @@ import Testing
                     .replacingOccurrences(of: "{k}", with: complaint.uuidString.lowercased())
                     .replacingOccurrences(of: "{u}", with: colleague.id.uuidString.lowercased())
                     .replacingOccurrences(of: "{t}", with: task.uuidString.lowercased())
+                    .replacingOccurrences(of: "{or}", with: order.uuidString.lowercased())
+                    .replacingOccurrences(of: "{ag}", with: agreement.uuidString.lowercased())
                     .replacingOccurrences(of: "{o}", with: organisation.uuidString.lowercased())
                     .replacingOccurrences(of: "{p}", with: person.uuidString.lowercased())
                     .replacingOccurrences(of: "{s}", with: segment.uuidString.lowercased())

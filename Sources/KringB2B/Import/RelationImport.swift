@@ -54,11 +54,11 @@ public struct RelationImport: Sendable {
     /// Runs the import in one transaction of the tenant. `staff` maps lowercased e-mail addresses of the library's
     /// staff to their user ids (for the account owner column).
     public func run(
-        _ bytes: [UInt8], staff: [String: UUID], by actor: AuditActor, now: Date, db: Database, tenant: Tenant
+        _ bytes: [UInt8], staff: [String: UUID], by actor: AuditActor, now: Date, db: Database, tenant: Tenant, progress: Progress? = nil
     ) async throws -> RelationImportReport {
         do {
             return try await db.withTenant(tenant) { tx in
-                let report = try await run(bytes, staff: staff, by: actor, now: now, in: tx)
+                let report = try await run(bytes, staff: staff, by: actor, now: now, in: tx, progress: progress)
                 if dryRun { throw DryRunFinished(report: report) }
                 return report
             }
@@ -67,15 +67,19 @@ public struct RelationImport: Sendable {
         }
     }
 
+    /// Told how many rows are done, every `progressEvery` rows, while an import runs (from another connection, for a page to show).
+    public typealias Progress = @Sendable (Int) async -> Void
+    static let progressEvery = 250
+
     /// The import inside the caller's transaction; a dry run's caller rolls it back.
     public func run(
-        _ bytes: [UInt8], staff: [String: UUID], by actor: AuditActor, now: Date, in tx: TenantTransaction
+        _ bytes: [UInt8], staff: [String: UUID], by actor: AuditActor, now: Date, in tx: TenantTransaction, progress: Progress? = nil
     ) async throws -> RelationImportReport {
         var report = RelationImportReport(kind: kind, dryRun: dryRun)
         let table = try Table(bytes, mapping: mapping, report: &report)
         switch kind {
-        case .organisations: try await importOrganisations(table, staff: staff, now: now, into: &report, in: tx)
-        case .contacts: try await importContacts(table, now: now, into: &report, in: tx)
+        case .organisations: try await importOrganisations(table, staff: staff, now: now, into: &report, in: tx, progress: progress)
+        case .contacts: try await importContacts(table, now: now, into: &report, in: tx, progress: progress)
         }
         report.unchanged = report.rows - report.rejected - report.inserted - report.updated
         try await TenantAudit.record(
@@ -164,7 +168,7 @@ public struct RelationImport: Sendable {
     // MARK: Organisations
 
     private func importOrganisations(
-        _ table: Table, staff: [String: UUID], now: Date, into report: inout RelationImportReport, in tx: TenantTransaction
+        _ table: Table, staff: [String: UUID], now: Date, into report: inout RelationImportReport, in tx: TenantTransaction, progress: Progress?
     ) async throws {
         guard table.index[.name] != nil else {
             throw RelationsError.unreadableFile("No column maps to name; the header has: \(table.header.joined(separator: ", ")).")
@@ -253,10 +257,11 @@ public struct RelationImport: Sendable {
 
         var outcome: [Int: Outcome] = [:]
         var ids: [Int: UUID] = [:]
-        for item in accepted {
+        for (index, item) in accepted.enumerated() {
             let (id, result) = try await upsertOrganisation(item.valid, typeGiven: item.typeGiven, statusGiven: item.statusGiven, now: now, in: tx)
             ids[item.line] = id
             outcome[item.line] = result
+            if let progress, (index + 1) % Self.progressEvery == 0 { await progress(report.rejected + index + 1) }
         }
         for item in accepted {
             guard let (name, postcode) = item.parent, let id = ids[item.line] else { continue }
@@ -377,7 +382,9 @@ public struct RelationImport: Sendable {
 
     // MARK: Contacts
 
-    private func importContacts(_ table: Table, now: Date, into report: inout RelationImportReport, in tx: TenantTransaction) async throws {
+    private func importContacts(
+        _ table: Table, now: Date, into report: inout RelationImportReport, in tx: TenantTransaction, progress: Progress?
+    ) async throws {
         for field in [RelationImportMapping.Field.organisationName, .lastName] where table.index[field] == nil {
             throw RelationsError.unreadableFile("No column maps to \(field.rawValue); the header has: \(table.header.joined(separator: ", ")).")
         }
@@ -385,7 +392,8 @@ public struct RelationImport: Sendable {
         let topic = mapping.consentTopic ?? "relations:mailing"
         let today = CalendarDate(now)
         var seen: [String: Int] = [:]
-        for row in table.rows {
+        for (index, row) in table.rows.enumerated() {
+            if let progress, index > 0, index % Self.progressEvery == 0 { await progress(index) }
             if let problem = row.undecodable {
                 report.reject(line: row.line, column: nil, problem)
                 continue

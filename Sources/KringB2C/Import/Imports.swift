@@ -54,10 +54,18 @@ public enum Imports {
         public init(importID: UUID) { self.importID = importID }
     }
 
-    /// What an upload holds: the library system's member export or the ticketing system's registrations.
+    /// What an upload holds: the library system's member export or the ticketing system's registrations, or (run by
+    /// the relations module through a `Runner`) a list of organisations or contacts.
     public enum Kind: String, Sendable, Codable, CaseIterable {
-        case members, registrations
+        case members, registrations, organisations, contacts
     }
+
+    /// Runs an import of a kind another module owns: given the import and its library, its file and its column mapping
+    /// (JSON), and a callback for the rows done, it returns the report or throws `ImportError` for a file it cannot read.
+    public typealias Runner =
+        @Sendable (
+            _ run: ImportRun, _ tenant: Tenant, _ file: [UInt8], _ mapping: String?, _ progress: @escaping @Sendable (Int) async -> Void
+        ) async throws -> ImportReport
 
     /// A column mapping for `kind`, checked; nil when `json` is nil.
     public static func mappingJSON(_ json: String?, for kind: Kind) throws -> String? {
@@ -67,6 +75,9 @@ public enum Imports {
             switch kind {
             case .members: _ = try JSONDecoder().decode(ImportMapping.self, from: data)
             case .registrations: _ = try JSONDecoder().decode(RegistrationMapping.self, from: data)
+            case .organisations, .contacts:
+                // The relations module checks its own mapping before the upload is stored; here only that it is an object.
+                guard try JSONSerialization.jsonObject(with: data) is [String: Any] else { throw ImportError.unreadable("") }
             }
         } catch {
             throw ImportError.unreadable("Not a valid \(kind.rawValue) column mapping (see Deploy/mappings/\(kind.rawValue)-default.json).")
@@ -151,7 +162,10 @@ public enum Imports {
 
     /// Runs a queued import of `tenant` (the worker's job). The file is dropped once the import ran (data minimisation);
     /// a dry run keeps it for a day, so that it can be confirmed without uploading it again.
-    public static func run(importID: UUID, tenant: Tenant, db: Database, now: @escaping @Sendable () -> Date) async throws {
+    /// `runners` run the kinds of other modules; a kind without a runner fails the import.
+    public static func run(
+        importID: UUID, tenant: Tenant, db: Database, now: @escaping @Sendable () -> Date, runners: [Kind: Runner] = [:]
+    ) async throws {
         let claimed: (ImportRun, [UInt8], String?)? = try await db.withTenant(tenant) { tx in
             let rows = try await tx.query(
                 """
@@ -171,21 +185,25 @@ public enum Imports {
             try await tx.query("UPDATE imports SET rows_total = \(total) WHERE id = \(importID)")
         }
         let actor = AuditActor(userID: nil, apiKeyID: nil)
+        let progress: @Sendable (Int) async -> Void = { done in
+            _ = try? await db.withTenant(tenant) { tx in
+                try await tx.query("UPDATE imports SET rows_done = \(done) WHERE id = \(importID)")
+            }
+        }
         do {
             let report: ImportReport
             switch try UnreadableColumn.enumValue(Kind.self, run.kind, column: "kind") {
             case .members:
                 let columns = try mapping.map { try UnreadableColumn.json(ImportMapping.self, $0, column: "mapping") } ?? .defaultMembers
                 let importer = MemberImport(mapping: columns, dryRun: run.dryRun, markMissingEnded: run.markMissingEnded)
-                report = try await importer.run(BytesImportSource(file), by: actor, now: now(), db: db, tenant: tenant) { done in
-                    _ = try? await db.withTenant(tenant) { tx in
-                        try await tx.query("UPDATE imports SET rows_done = \(done) WHERE id = \(importID)")
-                    }
-                }
+                report = try await importer.run(BytesImportSource(file), by: actor, now: now(), db: db, tenant: tenant, progress: progress)
             case .registrations:
                 let columns = try mapping.map { try UnreadableColumn.json(RegistrationMapping.self, $0, column: "mapping") } ?? .defaultRegistrations
                 report = try await RegistrationImport(mapping: columns, dryRun: run.dryRun)
                     .run(BytesImportSource(file), by: actor, now: now(), db: db, tenant: tenant)
+            case let kind:
+                guard let runner = runners[kind] else { throw ImportError.unreadable("This worker cannot run \(kind.rawValue) imports.") }
+                report = try await runner(run, tenant, file, mapping, progress)
             }
             let reportJSON = String(decoding: try JSONEncoder().encode(report), as: UTF8.self)
             try await db.withTenant(tenant) { tx in

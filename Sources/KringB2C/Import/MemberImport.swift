@@ -96,6 +96,12 @@ public struct ImportReport: Sendable, Codable, Equatable {
         public let line: Int
         public let column: String?
         public let reason: String
+
+        public init(line: Int, column: String?, reason: String) {
+            self.line = line
+            self.column = column
+            self.reason = reason
+        }
     }
 
     public var dryRun: Bool

@@ -20,7 +20,8 @@ struct ImportsController {
     func upload(_ request: Request, _ context: KringRequestContext) async throws -> EditedResponse<ImportRun> {
         let (principal, tenant) = try context.requireTenant(.importsWrite)
         let query = request.uri.queryParameters
-        guard let kind = Imports.Kind(rawValue: query["kind"].map(String.init) ?? "members") else {
+        // Organisations and contacts have their own routes (POST /organisations/import, /contacts/import).
+        guard let kind = Imports.Kind(rawValue: query["kind"].map(String.init) ?? "members"), kind == .members || kind == .registrations else {
             throw Problem.validation([FieldError(field: "kind", message: "Use members or registrations.")])
         }
         func flag(_ name: String) throws -> Bool {
@@ -63,7 +64,8 @@ struct ImportsController {
 
 extension ImportRun: ResponseEncodable {}
 
-/// The job kinds of the B2C module, for `kring worker` (and tests).
+/// The job kinds of the B2C module, for `kring worker` (and tests). Its import job also runs the relations module's
+/// imports of organisations and contacts.
 public enum B2CJobs {
     public static func handlers(db: Database, now: @escaping @Sendable () -> Date) -> [String: JobHandler] {
         [
@@ -73,7 +75,8 @@ public enum B2CJobs {
                 guard let tenantID = job.tenantID,
                     let tenant = try await db.withPlatform({ tx in try await TenantDirectory.find(id: tenantID, in: tx) })
                 else { return }
-                try await Imports.run(importID: payload.importID, tenant: tenant, db: db, now: now)
+                try await Imports.run(
+                    importID: payload.importID, tenant: tenant, db: db, now: now, runners: RelationsJobs.importRunners(db: db, now: now))
             }
         ]
     }

@@ -62,6 +62,10 @@ extension AppServices {
 
     /// Lowercased e-mail address -> user id of the library's active staff, for imports that name account owners.
     func staffByEmail(_ tenant: Tenant) async throws -> [String: UUID] {
+        try await Self.staffByEmail(tenant, db: db)
+    }
+
+    static func staffByEmail(_ tenant: Tenant, db: Database) async throws -> [String: UUID] {
         try await db.withPlatform { tx in
             var staff: [String: UUID] = [:]
             var after: UUID?

@@ -1,26 +1,70 @@
 import Foundation
 import Hummingbird
 import KringAuth
+import KringB2B
 import KringB2C
 import KringCore
 import KringDatabase
 import KringServer
 
-/// A library's imports (tenant_admin): upload the library system's member export or the ticketing export, see the
-/// dry run (counts, every bad row, the branches it names that the library lacks, with one button to add them),
-/// confirm, follow the progress, and take the bad rows away as CSV.
+/// A library's imports: upload a file, see the dry run (counts, every bad row, and for the member export the branches
+/// it names that the library lacks, with one button to add them), confirm, follow the progress, and take the bad
+/// rows away as CSV. Two areas share the pages: Beheer (tenant_admin) for the library system's member export and the
+/// ticketing export, Relaties (relations) for the colleagues' lists of organisations and contacts.
 struct ImportPages {
     let services: AppServices
     let templates: WebTemplates
+    let area: Area
+
+    /// Where the pages live, who may use them and which kinds of file they take.
+    struct Area: Sendable {
+        /// "beheer/import"
+        let base: String
+        /// The heading above the tabs: "Beheer".
+        let name: String
+        /// The navigation item that is current: "/beheer".
+        let nav: String
+        let permission: Permission
+        let kinds: [Imports.Kind]
+        let tabs: @Sendable (Staff) -> [AdminPages.Tab]
+        let lead: String
+        let mappingHint: String
+    }
+
+    static let admin = Area(
+        base: "beheer/import", name: "Beheer", nav: "/beheer", permission: .importsWrite, kinds: [.members, .registrations],
+        tabs: { _ in AdminPages.tabs("/beheer/import") },
+        lead: "Upload de export van het bibliotheeksysteem of van het ticketingsysteem. Kring doet eerst een proefimport: u ziet wat er "
+            + "zou gebeuren en welke rijen niet kloppen, en bevestigt daarna pas.",
+        mappingHint: "Een JSON-bestand dat zegt welke kolom wat is. Zonder bestand gebruikt Kring de standaardkoppeling (kolommen zoals "
+            + "‘Lenernummer’, ‘Achternaam’, ‘Postcode’, ‘Vestiging’).")
+
+    static let relations = Area(
+        base: "relaties/import", name: "Relaties", nav: "/relaties", permission: .relationsWrite, kinds: [.organisations, .contacts],
+        tabs: { OrganisationPages.tabs("/relaties/import", $0) },
+        lead: "Upload een lijst van organisaties of contactpersonen (uit Excel opgeslagen als CSV). Kring doet eerst een proefimport: "
+            + "u ziet wat er zou gebeuren en welke rijen niet kloppen, en bevestigt daarna pas. Wat al in Kring staat, wordt bijgewerkt; "
+            + "een lege cel laat staan wat Kring weet. Importeer eerst de organisaties, dan de contactpersonen.",
+        mappingHint: "Een JSON-bestand dat zegt welke kolom wat is. Zonder bestand gebruikt Kring de standaardkoppeling: voor organisaties "
+            + "kolommen zoals ‘Naam’, ‘Soort’, ‘Postcode’, ‘Plaats’, ‘Accountmanager’ en ‘Schoolbestuur’; voor contactpersonen "
+            + "‘Organisatie’, ‘Postcode organisatie’, ‘Voornaam’, ‘Achternaam’, ‘E-mail’, ‘Functie’ en ‘Rol’.")
+
+    static let kindNames: [Imports.Kind: String] = [
+        .members: "Ledenbestand uit het bibliotheeksysteem", .registrations: "Aanmeldingen uit het ticketingsysteem",
+        .organisations: "Organisaties", .contacts: "Contactpersonen met hun rol bij een organisatie",
+    ]
 
     func addRoutes(to router: Router<KringRequestContext>) {
-        router.get("beheer/import") { _, context in try await form(context, error: nil) }
-        router.post("beheer/import") { request, context in try await upload(request, context) }
-        router.get("beheer/import/:id") { _, context in try await show(context) }
-        router.get("beheer/import/:id/voortgang") { _, context in try await progress(context) }
-        router.get("beheer/import/:id/fouten.csv") { _, context in try await badRows(context) }
-        router.post("beheer/import/:id/vestigingen") { request, context in try await addBranches(request, context) }
-        router.post("beheer/import/:id/uitvoeren") { _, context in try await confirm(context) }
+        let base = area.base
+        router.get("\(base)") { _, context in try await form(context, error: nil) }
+        router.post("\(base)") { request, context in try await upload(request, context) }
+        router.get("\(base)/:id") { _, context in try await show(context) }
+        router.get("\(base)/:id/voortgang") { _, context in try await progress(context) }
+        router.get("\(base)/:id/fouten.csv") { _, context in try await badRows(context) }
+        if area.kinds.contains(.members) {
+            router.post("\(base)/:id/vestigingen") { request, context in try await addBranches(request, context) }
+        }
+        router.post("\(base)/:id/uitvoeren") { _, context in try await confirm(context) }
     }
 
     private func importID(_ context: KringRequestContext) throws -> UUID {
@@ -32,10 +76,13 @@ struct ImportPages {
         var problem: Problem { .notFound("No such import in this library.") }
     }
 
-    /// The import, read for a tenant admin; another library's id answers 404 and is audited.
+    /// The import, read with the area's permission; another library's id, or an import of the other area's kinds,
+    /// answers 404 (and is audited).
     private func find(_ context: KringRequestContext, _ id: UUID) async throws -> ImportRun {
-        try await services.inTenant(.importsWrite, context, record: id, "import", notFound: ImportNotFound()) { tx, _, _ in
-            guard let run = try await Imports.find(id, in: tx) else { throw ImportNotFound() }
+        try await services.inTenant(area.permission, context, record: id, "import", notFound: ImportNotFound()) { tx, _, _ in
+            guard let run = try await Imports.find(id, in: tx), let kind = Imports.Kind(rawValue: run.kind), area.kinds.contains(kind) else {
+                throw ImportNotFound()
+            }
             return run
         }
     }
@@ -44,34 +91,48 @@ struct ImportPages {
 
     struct FormModel {
         let chrome: Chrome
+        let areaName: String
         let tabs: [AdminPages.Tab]
+        let base: String
+        let lead: String
+        let kinds: [Choice]
+        let mappingHint: String
+        let fullExport: Bool
         let error: String?
     }
 
-    func form(_ context: KringRequestContext, error: String?) async throws -> Response {
+    func form(_ context: KringRequestContext, error: String?, kind: Imports.Kind? = nil) async throws -> Response {
         let staff = try Staff(context)
-        _ = try context.requireTenant(.importsWrite)
-        let model = FormModel(chrome: staff.chrome("Importeren", area: "/beheer"), tabs: AdminPages.tabs("/beheer/import"), error: error)
+        _ = try context.requireTenant(area.permission)
+        let chosen = kind ?? area.kinds[0]
+        let model = FormModel(
+            chrome: staff.chrome("Importeren", area: area.nav), areaName: area.name, tabs: area.tabs(staff), base: "/" + area.base,
+            lead: area.lead,
+            kinds: area.kinds.map { Choice(value: $0.rawValue, label: Self.kindNames[$0] ?? $0.rawValue, selected: $0 == chosen) },
+            mappingHint: area.mappingHint, fullExport: area.kinds.contains(.members), error: error)
         return WebResponse.html(try templates.render("imports/form", model), status: error == nil ? .ok : .unprocessableContent)
     }
 
     func upload(_ request: Request, _ context: KringRequestContext) async throws -> Response {
-        let (principal, tenant) = try context.requireTenant(.importsWrite)
+        let (principal, tenant) = try context.requireTenant(area.permission)
         var request = request
         let buffer = try await request.collectBody(upTo: services.settings.maxImportBytes)
         guard let form = MultipartForm(buffer: buffer, contentType: request.headers[.contentType] ?? "") else {
             return try await self.form(context, error: "Kies een bestand om te importeren.")
         }
-        let kind = Imports.Kind(rawValue: form.field("kind") ?? "members") ?? .members
+        guard let kind = Imports.Kind(rawValue: form.field("kind") ?? ""), area.kinds.contains(kind) else {
+            return try await self.form(context, error: "Kies wat u importeert.")
+        }
         guard let file = form.file("file"), !file.body.isEmpty else {
-            return try await self.form(context, error: "Kies het exportbestand (CSV) om te importeren.")
+            return try await self.form(context, error: "Kies het bestand (CSV) om te importeren.", kind: kind)
         }
         var mapping: String?
         if let upload = form.file("mapping"), !upload.body.isEmpty {
             let text = String(decoding: upload.body, as: UTF8.self)
-            guard (try? Imports.mappingJSON(text, for: kind)) != nil, !text.contains("\0") else {
+            guard Self.mappingReads(text, for: kind), !text.contains("\0") else {
                 return try await self.form(
-                    context, error: "Het koppelbestand klopt niet. Gebruik een JSON-bestand zoals Deploy/mappings/\(kind.rawValue)-default.json.")
+                    context, error: "Het koppelbestand klopt niet. Gebruik een JSON-bestand zoals Deploy/mappings/\(kind.rawValue)-default.json.",
+                    kind: kind)
             }
             mapping = text
         }
@@ -83,9 +144,17 @@ struct ImportPages {
                 principal: principal, tenant: tenant, services: services)
         } catch let error as ImportError {
             _ = error
-            return try await self.form(context, error: "Dit bestand kan Kring niet lezen. Is het een CSV-export?")
+            return try await self.form(context, error: "Dit bestand kan Kring niet lezen. Is het een CSV-export?", kind: kind)
         }
-        return WebResponse.redirect("/beheer/import/\(run.id.lower)")
+        return WebResponse.redirect("/\(area.base)/\(run.id.lower)")
+    }
+
+    /// Whether a column mapping file is one for `kind` (the relations module's mappings are checked by that module).
+    static func mappingReads(_ text: String, for kind: Imports.Kind) -> Bool {
+        switch kind {
+        case .members, .registrations: return (try? Imports.mappingJSON(text, for: kind)) != nil
+        case .organisations, .contacts: return (try? JSONDecoder().decode(RelationImportMapping.self, from: Data(text.utf8))) != nil
+        }
     }
 
     // MARK: The dry run, the progress, the report
@@ -98,7 +167,9 @@ struct ImportPages {
 
     struct ShowModel {
         let chrome: Chrome
+        let areaName: String
         let tabs: [AdminPages.Tab]
+        let base: String
         let id: String
         let heading: String
         let kindName: String
@@ -153,6 +224,33 @@ struct ImportPages {
         "Not a whole number of loans.": "Geen heel aantal uitleningen.",
         "Not an amount in euros (e.g. 42,50).": "Geen bedrag in euro (bijvoorbeeld 42,50).",
         "Invalid row.": "Deze regel kan Kring niet lezen.",
+        "Name the organisation.": "De organisatie ontbreekt.",
+        "Use ja or nee.": "Vul ja of nee in.",
+        "An organisation cannot lie below itself.": "Een organisatie kan niet onder zichzelf vallen.",
+        "Not a web address.": "Geen webadres.",
+        "Use a type code such as primary_school or municipality.": "Onbekende soort organisatie.",
+        "The file is empty.": "Het bestand is leeg.",
+        "The file has no header row.": "Het bestand heeft geen kopregel.",
+    ]
+
+    /// Reasons with a name or number in them: (English before, English after, Dutch with `%@` for what was between).
+    static let dutchPatterns: [(String, String, String)] = [
+        ("Give a value of 1 to ", " characters.", "Vul hier iets in, hoogstens %@ tekens."),
+        ("Use at most ", " characters.", "Gebruik hoogstens %@ tekens."),
+        ("No staff member of this library has the e-mail address '", "'.", "Geen medewerker van de bibliotheek heeft het e-mailadres ‘%@’."),
+        ("Unknown organisation type '", "'.", "De soort organisatie ‘%@’ kent Kring niet."),
+        ("This organisation appears again (first on line ", ").", "Deze organisatie staat al eerder in het bestand (regel %@)."),
+        ("This person appears again at this organisation (first on line ", ").", "Deze persoon staat al eerder bij deze organisatie (regel %@)."),
+        (
+            "No organisation '", " in this library; import organisations first.",
+            "Organisatie ‘%@ staat niet in Kring; importeer eerst de organisaties."
+        ),
+        ("Several organisations are called '", "'; give the postcode.", "Er zijn meer organisaties die ‘%@’ heten; vul de postcode in."),
+        ("The file has more than ", " rows.", "Het bestand heeft meer dan %@ rijen; splits het op."),
+        ("Use one of ", ".", "Kies uit: %@."),
+        ("Give one of ", ".", "Kies uit: %@."),
+        ("Column ", " is not utf-8 text.", "Kolom %@ bevat tekens die geen tekst zijn."),
+        ("Column ", " is not windows-1252 text.", "Kolom %@ bevat tekens die geen tekst zijn."),
     ]
 
     static func dutchReason(_ reason: String) -> String {
@@ -161,6 +259,19 @@ struct ImportPages {
         }
         if reason.hasPrefix("The row has "), reason.contains("fields; the header has") {
             return "Deze regel heeft een ander aantal kolommen dan de kopregel."
+        }
+        if reason.hasPrefix("No column maps to "), let split = reason.range(of: "; the header has: ") {
+            let field = reason[reason.index(reason.startIndex, offsetBy: "No column maps to ".count)..<split.lowerBound]
+            return "Het bestand heeft geen kolom voor ‘\(field)’; de kopregel heeft: \(reason[split.upperBound...].dropLast()). "
+                + "Gebruik de kolomnamen van de standaardkoppeling of een koppelbestand."
+        }
+        for (before, after, dutch) in dutchPatterns
+        where reason.hasPrefix(before) && reason.hasSuffix(after) && reason.count > before.count + after.count {
+            var middle = String(reason.dropFirst(before.count).dropLast(after.count))
+            // "No organisation 'X' with postcode 1234AB": the name's closing quote in Dutch, the postcode after it.
+            middle = middle.replacingOccurrences(of: "' with postcode ", with: "’ met postcode ")
+            if before == "No organisation '" && middle.hasSuffix("'") { middle = String(middle.dropLast()) + "’" }
+            return dutch.replacingOccurrences(of: "%@", with: middle)
         }
         return dutchReasons[reason] ?? dutchByPieces(reason)
     }
@@ -185,9 +296,9 @@ struct ImportPages {
         let run = try await find(context, id)
         let (percent, progress) = Self.progressText(run)
         let report = run.report
-        let kindName = run.kind == "registrations" ? "Aanmeldingen uit het ticketingsysteem" : "Ledenbestand uit het bibliotheeksysteem"
+        let kindName = Imports.Kind(rawValue: run.kind).flatMap { Self.kindNames[$0] } ?? run.kind
         let unknown = report?.unknownBranches ?? []
-        let kept = try await services.inTenant(.importsWrite, context) { tx, _, _ in try await Imports.keepsFile(id, in: tx) }
+        let kept = try await services.inTenant(area.permission, context) { tx, _, _ in try await Imports.keepsFile(id, in: tx) }
         let fresh = kept && run.createdAt > services.now().addingTimeInterval(-Imports.dryRunKeep)
         let branchRows = (report?.errors ?? []).filter { $0.reason.hasPrefix("Unknown branch '") }.count
         let shownErrors = (report?.errors ?? []).filter { !(fresh && !unknown.isEmpty && $0.reason.hasPrefix("Unknown branch '")) }
@@ -195,11 +306,11 @@ struct ImportPages {
             RowError(line: String($0.line), column: $0.column ?? "", reason: Self.dutchReason($0.reason))
         }
         let model = ShowModel(
-            chrome: staff.chrome("Import", area: "/beheer"), tabs: AdminPages.tabs("/beheer/import"), id: id.lower,
+            chrome: staff.chrome("Import", area: area.nav), areaName: area.name, tabs: area.tabs(staff), base: "/" + area.base, id: id.lower,
             heading: run.dryRun ? "Proefimport: wat er zou gebeuren" : "Import", kindName: kindName,
             running: run.status == .queued || run.status == .running, started: run.rowsTotal != nil, done: run.status == .done,
             failed: run.status == .failed,
-            failure: run.error, dryRun: run.dryRun, percent: percent, progress: progress,
+            failure: run.error.map(Self.dutchReason), dryRun: run.dryRun, percent: percent, progress: progress,
             rows: Dutch.number(report?.rows ?? 0), inserted: Dutch.number(report?.inserted ?? 0), updated: Dutch.number(report?.updated ?? 0),
             unchanged: Dutch.number(report?.unchanged ?? 0), rejected: Dutch.number(report?.rejected ?? 0),
             hasErrors: !shownErrors.isEmpty, errors: Array(errors),
@@ -215,10 +326,12 @@ struct ImportPages {
     func progress(_ context: KringRequestContext) async throws -> Response {
         let run = try await find(context, try importID(context))
         let (percent, text) = Self.progressText(run)
-        let body: [String: Any] = ["percent": percent, "text": text, "finished": run.status == .done || run.status == .failed]
-        let data = try JSONSerialization.data(withJSONObject: body)
-        return Response(
-            status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        struct Progress: Encodable {
+            let percent: Int
+            let text: String
+            let finished: Bool
+        }
+        return try WebResponse.json(Progress(percent: percent, text: text, finished: run.status == .done || run.status == .failed))
     }
 
     func badRows(_ context: KringRequestContext) async throws -> Response {
@@ -251,7 +364,7 @@ struct ImportPages {
         let form = try await FormBody.read(request, limit: services.settings.maxBodyBytes)
         let municipality = (form.value("municipality") ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         let names = run.report?.unknownBranches ?? []
-        guard !municipality.isEmpty, !names.isEmpty else { return WebResponse.redirect("/beheer/import/\(id.lower)") }
+        guard !municipality.isEmpty, !names.isEmpty else { return WebResponse.redirect("/\(area.base)/\(id.lower)") }
         try await services.inTenant(.branchesManage, context) { tx, actor, now in
             var existing = Set(try await Branches.list(in: tx).map { $0.name.lowercased() })
             for name in names where !existing.contains(name.lowercased()) && (1...120).contains(name.count) {
@@ -263,16 +376,16 @@ struct ImportPages {
         guard let again = try await ImportUploads.again(dryRunID: id, dryRun: true, principal: principal, tenant: tenant, services: services) else {
             return try await self.form(context, error: "Het bestand van deze proefimport is niet meer bewaard. Upload het opnieuw.")
         }
-        return WebResponse.redirect("/beheer/import/\(again.id.lower)")
+        return WebResponse.redirect("/\(area.base)/\(again.id.lower)")
     }
 
     func confirm(_ context: KringRequestContext) async throws -> Response {
-        let (principal, tenant) = try context.requireTenant(.importsWrite)
+        let (principal, tenant) = try context.requireTenant(area.permission)
         let id = try importID(context)
         _ = try await find(context, id)
         guard let real = try await ImportUploads.again(dryRunID: id, dryRun: false, principal: principal, tenant: tenant, services: services) else {
             return try await form(context, error: "Het bestand van deze proefimport is niet meer bewaard. Upload het opnieuw.")
         }
-        return WebResponse.redirect("/beheer/import/\(real.id.lower)")
+        return WebResponse.redirect("/\(area.base)/\(real.id.lower)")
     }
 }

@@ -47,7 +47,7 @@ struct ContactPages {
 
     struct ListModel {
         let chrome: Chrome
-        let peopleTab = true
+        let tabs: [AdminPages.Tab]
         let query: String
         let rows: [ListRow]
         let none: Bool
@@ -70,7 +70,8 @@ struct ContactPages {
                     .joined(separator: "; "))
         }
         let model = ListModel(
-            chrome: staff.chrome("Contactpersonen", area: "/relaties"), query: query, rows: rows, none: rows.isEmpty,
+            chrome: staff.chrome("Contactpersonen", area: "/relaties"), tabs: OrganisationPages.tabs("/relaties/personen", staff), query: query,
+            rows: rows, none: rows.isEmpty,
             noneText: query.isEmpty
                 ? "Er zijn nog geen contactpersonen."
                 : "Niemand gevonden. Zoek op het begin van de achternaam (zonder tussenvoegsel) of op het hele e-mailadres.",

@@ -32,6 +32,21 @@ struct OrganisationPages {
     static let agreementKindNames: [Agreement.Kind: String] = [.performance: "prestatieafspraak", .subsidy: "subsidie"]
     static let agreementStatusNames: [Agreement.Status: String] = [.draft: "concept", .active: "lopend", .ended: "beëindigd"]
 
+    /// Organisaties, Contactpersonen and, for who may change relations, Importeren.
+    static func tabs(_ current: String, _ staff: Staff) -> [AdminPages.Tab] {
+        [("Organisaties", "/relaties"), ("Contactpersonen", "/relaties/personen")]
+            .map { AdminPages.Tab(label: $0.0, href: $0.1, current: $0.1 == current) }
+            + (staff.may(.relationsWrite)
+                ? [AdminPages.Tab(label: "Importeren", href: "/relaties/import", current: current == "/relaties/import")] : [])
+    }
+
+    /// What the account view says after a form sent the user back to it (`?gedaan=`).
+    static let notices = [
+        "contact": "Het contact is vastgelegd.", "contact-taak": "Het contact is vastgelegd, met een vervolgtaak voor u.",
+        "bestelling": "De bestelling is opgeslagen.", "overeenkomst": "De overeenkomst is opgeslagen.",
+        "overeenkomst-taak": "De overeenkomst is opgeslagen. De taak om de verlenging voor te bereiden staat bij de open taken.",
+    ]
+
     /// At most this many organisations on the list page; more asks for a search.
     static let listLimit = 500
 
@@ -65,6 +80,7 @@ struct OrganisationPages {
 
     struct ListModel {
         let chrome: Chrome
+        let tabs: [AdminPages.Tab]
         let query: String
         let types: [Choice]
         let statuses: [Choice]
@@ -148,7 +164,7 @@ struct OrganisationPages {
                 parent: organisation.parentID.flatMap { parentNames[$0] } ?? "")
         }
         let model = ListModel(
-            chrome: staff.chrome("Relaties", area: "/relaties"), query: query,
+            chrome: staff.chrome("Relaties", area: "/relaties"), tabs: Self.tabs("/relaties", staff), query: query,
             types: [Choice(value: "", label: "Alle soorten", selected: type == nil)]
                 + types.map { Choice(value: $0.code, label: $0.name, selected: $0.code == type) },
             statuses: [Choice(value: "", label: "Alle", selected: status == nil)]
@@ -197,6 +213,7 @@ struct OrganisationPages {
     }
 
     struct OrderLine: Sendable {
+        let href: String
         let product: String
         let period: String
         let quantity: String
@@ -205,6 +222,7 @@ struct OrganisationPages {
     }
 
     struct AgreementLine: Sendable {
+        let href: String
         let title: String
         let kind: String
         let period: String
@@ -292,12 +310,14 @@ struct OrganisationPages {
         }
         let orders = view.ordersThisYear.map { order in
             OrderLine(
-                product: order.product, period: period(order.periodStart, order.periodEnd), quantity: Dutch.number(order.quantity),
+                href: "/relaties/\(organisation.id.lower)/bestellingen/\(order.id.lower)", product: order.product,
+                period: period(order.periodStart, order.periodEnd), quantity: Dutch.number(order.quantity),
                 status: Self.orderStatusNames[order.status] ?? order.status.rawValue, amount: Dutch.amount(cents: order.amountCents))
         }
         let agreements = view.agreements.map { agreement in
             AgreementLine(
-                title: agreement.title, kind: Self.agreementKindNames[agreement.kind] ?? agreement.kind.rawValue,
+                href: "/relaties/\(organisation.id.lower)/overeenkomsten/\(agreement.id.lower)", title: agreement.title,
+                kind: Self.agreementKindNames[agreement.kind] ?? agreement.kind.rawValue,
                 period: period(agreement.periodStart, agreement.periodEnd),
                 status: Self.agreementStatusNames[agreement.status] ?? agreement.status.rawValue,
                 renewal: agreement.renewalDate.map { "vóór \(Dutch.date($0))" } ?? "geen")
@@ -306,7 +326,7 @@ struct OrganisationPages {
             chrome: staff.chrome(
                 organisation.name, area: "/relaties",
                 notice: request.uri.queryParameters["gedaan"].flatMap {
-                    ["contact": "Het contact is vastgelegd.", "contact-taak": "Het contact is vastgelegd, met een vervolgtaak voor u."][String($0)]
+                    Self.notices[String($0)]
                 }),
             id: organisation.id.lower, canRecord: staff.may(.relationsWrite), name: organisation.name,
             type: typeNames[organisation.type] ?? organisation.type, status: Self.statusNames[organisation.status] ?? organisation.status.rawValue,

@@ -71,6 +71,46 @@ enum Dutch {
         "€ \(number(cents / 100)),\(String(format: "%02d", abs(cents % 100)))"
     }
 
+    /// Cents from an amount as Dutch staff type it: "1.250,50", "1250,5", "€ 1.250", "1250" or "1250.50"; nil when it is not one.
+    /// With a comma, the comma is the decimal mark and dots group thousands; without one, a dot followed by exactly three
+    /// digits groups thousands ("1.250") and any other dot is the decimal mark ("12.50").
+    static func cents(_ raw: String) -> Int? {
+        var text = raw.trimmingCharacters(in: .whitespaces)
+        if text.hasPrefix("€") { text = String(text.dropFirst()).trimmingCharacters(in: .whitespaces) }
+        guard !text.isEmpty, text.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == "." || $0 == ",") }) else { return nil }
+        var whole: Substring
+        var fraction: Substring = ""
+        if let comma = text.firstIndex(of: ",") {
+            whole = text[..<comma]
+            fraction = text[text.index(after: comma)...]
+            let groups = whole.split(separator: ".", omittingEmptySubsequences: false)
+            guard groups.dropFirst().allSatisfy({ $0.count == 3 }), !(groups.first ?? "").isEmpty else { return nil }
+            whole = Substring(groups.joined())
+        } else {
+            let groups = text.split(separator: ".", omittingEmptySubsequences: false)
+            if groups.count > 1, groups.dropFirst().allSatisfy({ $0.count == 3 }) {
+                whole = Substring(groups.joined())
+            } else if groups.count == 2 {
+                whole = groups[0]
+                fraction = groups[1]
+            } else if groups.count == 1 {
+                whole = groups[0]
+            } else {
+                return nil
+            }
+        }
+        guard !whole.isEmpty, whole.count <= 12, fraction.count <= 2, whole.allSatisfy(\.isNumber), fraction.allSatisfy(\.isNumber),
+            let euros = Int(whole)
+        else { return nil }
+        let cents = fraction.isEmpty ? 0 : (Int(fraction) ?? 0) * (fraction.count == 1 ? 10 : 1)
+        return euros * 100 + cents
+    }
+
+    /// 1250,50 from cents: an amount as a form field shows it again (no euro sign, no thousands dots).
+    static func amountField(cents: Int) -> String {
+        "\(cents / 100),\(String(format: "%02d", abs(cents % 100)))"
+    }
+
     /// 2011 AB
     static func postcode(_ value: String?) -> String? {
         guard let value else { return nil }
