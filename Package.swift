@@ -89,6 +89,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "KringInsight",
+            dependencies: [
+                "KringCore",
+                "KringDatabase",
+                "KringCampaigns",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "KringMail",
             dependencies: [
                 "KringCore",
@@ -108,6 +119,7 @@ let package = Package(
                 "KringB2C",
                 "KringB2B",
                 "KringCampaigns",
+                "KringInsight",
                 "KringMail",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
@@ -126,6 +138,7 @@ let package = Package(
                 "KringB2C",
                 "KringB2B",
                 "KringCampaigns",
+                "KringInsight",
                 "KringServer",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
@@ -144,6 +157,7 @@ let package = Package(
                 "KringWeb",
                 "KringB2B",
                 "KringCampaigns",
+                "KringInsight",
                 "KringB2C",
                 "KringMail",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -172,6 +186,10 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "KringCoreTests", dependencies: ["KringCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "KringInsightTests",
+            dependencies: ["KringInsight", "KringTestSupport", .product(name: "PostgresNIO", package: "postgres-nio")],
+            swiftSettings: swiftSettings),
         .testTarget(name: "KringDatabaseTests", dependencies: ["KringDatabase", "KringTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KringAuthTests", dependencies: ["KringAuth", "KringTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
@@ -190,7 +208,7 @@ let package = Package(
         .testTarget(
             name: "KringWebTests",
             dependencies: [
-                "KringWeb", "KringServer", "KringB2C", "KringB2B", "KringCampaigns", "KringMail", "KringTestSupport",
+                "KringWeb", "KringServer", "KringB2C", "KringB2B", "KringCampaigns", "KringInsight", "KringMail", "KringTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

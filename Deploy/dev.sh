@@ -62,6 +62,9 @@ for slug in zuid-kennemerland amstelland hilversum; do
     demo_staff "$slug"
     "$KRING" demo --tenant "$slug" --members "${KRING_DEMO_MEMBERS:-3000}" --if-empty
 done
+# Generated Mosaic data (invented segment names, the demo libraries' postcodes) as the current delivery; loading the
+# same files again changes nothing.
+"$KRING" mosaic demo --load >/dev/null
 # Platform administrators always sign in with two-factor; the demo's has a known secret (never do this for real).
 DEMO_TOTP_SECRET=${KRING_DEMO_TOTP_SECRET:-kringDemoProbiblio2026}
 printf '%s\n' "$DEMO_PASSWORD" | "$KRING" platform-admin create --email admin@probiblio.example --name "Probiblio" --password-stdin \

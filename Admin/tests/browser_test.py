@@ -1527,6 +1527,47 @@ def test_6_segments(run):
           and not n.finds("a[href='/campagnes/nieuw']"), "the analyst sees a send or pause button, or no report")
 
 
+def test_7_mosaic(run):
+    """An analyst opens the Mosaic report for one branch: the members per segment against the inhabitants, with the
+    index bars; the figures equal a count written here against the database; the CSV download holds the same; a
+    segment opens its subsegments with their characteristics. The demo's Mosaic data is generated (invented names)."""
+    n = run.browser("n")
+    n.sign_in(run.user("n"), run.password, run.library_a, "mosaic-inloggen")
+    n.click_link(n.find("nav.sidenav a[href='/inzicht']"), "inzicht")
+    check(n.path() == "/inzicht/mosaic" and n.text("h1") == "Mosaic", f"Inzicht led to {n.driver.current_url}")
+    check("synthetisch" in n.text("main p.quiet"), f"the report does not name the demo's delivery: {n.text('main p.quiet')!r}")
+    branch = "Haarlem Centrum"
+    Select(n.find("#vestiging")).select_by_visible_text(branch)
+    n.submit(n.button("Toon"), "mosaic-vestiging")
+    check(f"Vestiging {branch}" in n.text("main"), f"the report is not for {branch}: {n.text('main')[:300]!r}")
+    check(n.finds("main svg.chart rect"), "the report has no index bars")
+    total = n.find("main table.list tfoot").find_elements(By.TAG_NAME, "td")
+    members = int(total[1].text.replace(".", ""))
+    schema = run.schema(run.library_a)
+    expected = run.owner_sql(f"""SELECT count(*) FROM {schema}.customers c
+                                 JOIN {schema}.branches b ON b.id = c.favourite_branch_id AND b.name = '{branch}'
+                                 JOIN reference.mosaic_deliveries d ON d.current
+                                 JOIN reference.mosaic_postcodes p ON p.delivery_id = d.id AND p.postcode = c.postcode
+                                 WHERE c.erased_at IS NULL AND 'member' = ANY(c.roles) AND c.membership_status IN ('active', 'suspended')
+                                   AND p.municipality = b.municipality""")[0][0]
+    check(members == int(expected) and members > 0, f"the report counts {members} members for {branch}; the database {expected}")
+    links = [a for a in n.finds("main a") if a.text.strip() == "Downloaden (CSV)"]
+    check(len(links) == 1, "no CSV download on the report")
+    path = urllib.parse.urlsplit(links[0].get_attribute("href"))
+    status, headers, body = n.download(path.path + "?" + path.query)
+    check(status == 200 and headers.get("content-type", "").startswith("text/csv"), f"the CSV answers {status} {headers.get('content-type')}")
+    lines = body.decode("utf-8-sig").strip().split("\r\n")
+    check(lines[0].startswith('"code";"naam";"inwoners"'), f"the CSV starts with {lines[0]!r}")
+    in_csv = sum(int(row.split(";")[4]) for row in lines[1:])
+    check(in_csv == members, f"the CSV's members add up to {in_csv}, the page says {members}")
+    first = n.find("main table.list tbody th a")
+    segment = first.text
+    n.click_link(first, "mosaic-subsegmenten")
+    check(f"{segment}: de subsegmenten" in n.text("main h2"), f"the drill-down is headed {n.text('main h2')!r}")
+    check("Kenmerken van de subsegmenten" in n.text("main") and len(n.finds("main table.list")) == 2,
+          "the subsegments show no table of characteristics")
+
+
 def signed_in_chrome(browser, what):
     """An error page still shows a signed-in person as signed in: their library, search and Uitloggen."""
     check(browser.finds("header form[action='/uitloggen']") and browser.finds("#zoek")
@@ -1538,7 +1579,8 @@ class Skip(Exception):
     pass
 
 
-TESTS = [test_1_frontdesk, test_2_checkin, test_3_first_import, test_4_isolation, test_5_relations, test_6_segments]
+TESTS = [test_1_frontdesk, test_2_checkin, test_3_first_import, test_4_isolation, test_5_relations, test_6_segments,
+         test_7_mosaic]
 
 
 def main():

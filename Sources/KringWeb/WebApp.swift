@@ -36,6 +36,7 @@ public struct WebApp: Sendable {
         ListPages(services: services, templates: templates).addRoutes(to: router)
         JourneyPages(services: services, templates: templates).addRoutes(to: router)
         TemplatePages(services: services, templates: templates).addRoutes(to: router)
+        MosaicPages(services: services, templates: templates).addRoutes(to: router)
     }
 
     private func staticFile(_ request: Request, _ context: KringRequestContext) throws -> Response {

@@ -122,8 +122,10 @@ import Testing
         #expect(
             PermissionMatrix.permissions(of: .analyst) == [
                 .profileRead, .branchesRead, .customersRead, .activitiesRead, .complaintsRead, .relationsRead,
-                .segmentsRead, .campaignsRead,
+                .segmentsRead, .campaignsRead, .reportsRead,
             ])
+        // Reports (counts, no personal data): those who plan and analyse.
+        #expect(Role.tenantRoles.filter { PermissionMatrix.allows($0, .reportsRead) } == [.marketing, .analyst])
         #expect(!PermissionMatrix.allows(.analyst, .customersExport))
         #expect(!PermissionMatrix.allows(.relations, .customersRead))
         // Business relations: relations edits, marketing and analysts read, the front desk and administrators stay out.

@@ -116,6 +116,9 @@ import Testing
         Route(
             method: .post, path: "/campagnes/segmenten/nieuw", permission: .segmentsWrite,
             form: [("action", "save"), ("name", ""), ("rule", "{\"field\": \"age\", \"op\": \">=\", \"value\": 18}")]),
+        Route(method: .get, path: "/inzicht/mosaic", permission: .reportsRead, form: []),
+        Route(method: .get, path: "/inzicht/mosaic?rapport=inwoners&vergelijk=Haarlem", permission: .reportsRead, form: []),
+        Route(method: .get, path: "/inzicht/mosaic.csv?rapport=leden", permission: .reportsRead, form: []),
         Route(method: .get, path: "/account", permission: nil, form: []),
         Route(method: .get, path: "/beheer/medewerkers", permission: .usersRead, form: []),
         Route(method: .post, path: "/beheer/medewerkers", permission: .usersManage, form: [("email", "nieuw@example.org"), ("role", "analyst")]),
@@ -259,6 +262,7 @@ import Testing
                     #expect(page.contains("href=\"/taken\"") == permissions.contains(.relationsRead), "\(role) nav Taken")
                     #expect(page.contains("href=\"/relaties\"") == permissions.contains(.relationsRead), "\(role) nav Relaties")
                     #expect(page.contains("href=\"/campagnes\"") == permissions.contains(.campaignsRead), "\(role) nav Campagnes")
+                    #expect(page.contains("href=\"/inzicht\"") == permissions.contains(.reportsRead), "\(role) nav Inzicht")
                 }
             }
         }

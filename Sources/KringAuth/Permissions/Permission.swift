@@ -57,6 +57,8 @@ public enum Permission: String, Sendable, CaseIterable, Codable {
     case campaignsWrite = "campaigns:write"
     /// Report bounces and complaints for the library's mail (a provider's webhook, through an API key).
     case emailEventsWrite = "email-events:write"
+    /// The library's reports: Mosaic, KPIs (counts only, no personal data).
+    case reportsRead = "reports:read"
 }
 
 /// The one table that says which role may do what. Tests walk it whole against the routes.
@@ -78,12 +80,16 @@ public enum PermissionMatrix {
         case .marketing:
             [
                 .profileRead, .branchesRead, .customersRead, .consentsWrite, .activitiesRead, .activitiesManage, .registrationsWrite, .relationsRead,
-                .segmentsRead, .segmentsWrite, .campaignsRead, .campaignsWrite,
+                .segmentsRead, .segmentsWrite, .campaignsRead, .campaignsWrite, .reportsRead,
             ]
         // Reads without exporting personal data. Segments: counts only. A preview's sample is a list of named
         // customers drawn by a rule the analyst chose (e.g. "open complaint, over 70, in Zandvoort"): a selection of
         // personal data rather than a report, so it stays with marketing, who mails the segment.
-        case .analyst: [.profileRead, .branchesRead, .customersRead, .activitiesRead, .complaintsRead, .relationsRead, .segmentsRead, .campaignsRead]
+        case .analyst:
+            [
+                .profileRead, .branchesRead, .customersRead, .activitiesRead, .complaintsRead, .relationsRead, .segmentsRead, .campaignsRead,
+                .reportsRead,
+            ]
         // Business relations only; no member data.
         case .relations: [.profileRead, .branchesRead, .relationsRead, .relationsWrite]
         }

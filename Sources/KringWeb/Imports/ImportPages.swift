@@ -337,22 +337,12 @@ struct ImportPages {
     func badRows(_ context: KringRequestContext) async throws -> Response {
         let id = try importID(context)
         let run = try await find(context, id)
-        var csv = "regel;kolom;reden\r\n"
-        func field(_ text: String) -> String {
-            // No formulas in a spreadsheet: a cell that starts (after spaces) with = + - @, a tab or a return is quoted as text.
-            let start = text.drop { $0 == " " }.first
-            let safe = start.map { "=+-@\t\r".contains($0) } == true ? "'" + text : text
-            return "\"" + safe.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-        }
+        var csv = CSVDownload()
+        csv.raw("regel;kolom;reden")
         for error in run.report?.errors ?? [] {
-            csv += "\(error.line);\(field(error.column ?? ""));\(field(Self.dutchReason(error.reason)))\r\n"
+            csv.raw("\(error.line);\(CSVDownload.field(error.column ?? ""));\(CSVDownload.field(Self.dutchReason(error.reason)))")
         }
-        return Response(
-            status: .ok,
-            headers: [
-                .contentType: "text/csv; charset=utf-8", .cacheControl: "no-store",
-                .contentDisposition: "attachment; filename=\"import-\(id.lower.prefix(8))-fouten.csv\"",
-            ], body: .init(byteBuffer: ByteBuffer(string: "\u{FEFF}" + csv)))
+        return csv.response(filename: "import-\(id.lower.prefix(8))-fouten.csv")
     }
 
     // MARK: Branches and confirmation

@@ -16,6 +16,49 @@ enum Charts {
         let values: [Int]
     }
 
+    struct IndexBar: Sendable {
+        let label: String
+        /// Nil: no index (no inhabitants), drawn as a dash.
+        let index: Int?
+    }
+
+    /// Horizontal bars around a line at 100: one per segment, to the right when the index lies above 100, to the
+    /// left when below; an index above 250 is drawn to the edge with its figure.
+    static func indexBars(_ bars: [IndexBar], title: String) -> String {
+        let width = 640
+        let labelWidth = 260
+        let row = 26
+        let height = bars.count * row + 30
+        let room = Double(width - labelWidth - 50)
+        func x(_ index: Int) -> Int { labelWidth + Int(Double(min(index, 250)) / 250 * room) }
+        let hundred = x(100)
+        var svg = """
+            <svg class="chart" viewBox="0 0 \(width) \(height)" width="100%" role="img" aria-label="\(HTMLText.escape(title))" \
+            xmlns="http://www.w3.org/2000/svg"><title>\(HTMLText.escape(title))</title>
+            """
+        for (position, bar) in bars.enumerated() {
+            let y = position * row + 4
+            let label = bar.label.count > 34 ? String(bar.label.prefix(33)) + "…" : bar.label
+            svg += "<text x=\"0\" y=\"\(y + 17)\" class=\"chart-label\">\(HTMLText.escape(label))</text>"
+            guard let index = bar.index else {
+                svg += "<text x=\"\(hundred + 6)\" y=\"\(y + 17)\" class=\"chart-value\">–</text>"
+                continue
+            }
+            let end = x(index)
+            let (left, length) = end >= hundred ? (hundred, end - hundred) : (end, hundred - end)
+            svg += """
+                <rect x="\(left)" y="\(y + 4)" width="\(max(length, 1))" height="\(row - 10)" class="\(index >= 100 ? "chart-a" : "chart-b")"/>\
+                <text x="\(max(end, hundred) + 6)" y="\(y + 17)" class="chart-value">\(index)</text>
+                """
+        }
+        let bottom = bars.count * row + 6
+        svg += """
+            <line x1="\(hundred)" y1="0" x2="\(hundred)" y2="\(bottom)" class="chart-axis"/>\
+            <text x="\(hundred)" y="\(bottom + 18)" text-anchor="middle" class="chart-label">100 = gemiddeld</text>
+            """
+        return svg + "</svg>"
+    }
+
     private static func f(_ value: Double) -> String { String(format: "%.1f", value) }
 
     /// Horizontal bars, one per step, the first the widest (a funnel): the number and its share of the first at the end.

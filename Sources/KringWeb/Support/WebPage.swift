@@ -71,6 +71,7 @@ struct Staff: Sendable {
                         badgeLabel: dueReminders == 1 ? "1 herinnering" : "\(Dutch.number(dueReminders)) herinneringen"))
             }
             add("Campagnes", "/campagnes", .campaignsRead)
+            add("Inzicht", "/inzicht", .reportsRead)
             add("Beheer", "/beheer", .usersRead)
         } else {
             add("Platform", "/platform", .tenantsManage)
