@@ -74,6 +74,17 @@ import Testing
         }
     }
 
+    /// The document's Permission enum is the permission matrix's: `GET /me` lists permissions by these names.
+    @Test func openAPIPermissionsAreTheMatrixPermissions() throws {
+        let url = try #require(ProjectFiles.locate("openapi.yaml"))
+        let text = try String(contentsOf: url, encoding: .utf8)
+        let start = try #require(text.range(of: "    Permission:\n      type: string\n      enum: ["))
+        let end = try #require(text[start.upperBound...].firstIndex(of: "]"))
+        let documented = Set(
+            text[start.upperBound..<end].split(separator: ",").map { $0.trimmingCharacters(in: .whitespacesAndNewlines.union(["'"])) })
+        #expect(documented == Set(Permission.allCases.map(\.rawValue)))
+    }
+
     @Test func workerRunsJobsAndRetriesFailures() async throws {
         let env = try await TestEnvironment.forSuite("Worker")
         let clock = TestClock(Date(timeIntervalSince1970: 1_950_000_000))
