@@ -62,14 +62,15 @@ public struct DemoLibrary: Sendable {
     static let streets = ["Kerkstraat", "Dorpsstraat", "Schoolstraat", "Molenweg", "Stationsplein", "Julianalaan", "Beatrixstraat", "Parklaan"]
     static let genres = ["thrillers", "history", "literature", "youth", "comics", "travel", "cooking", "science", "poetry", "picture-books"]
 
-    /// LCG: the same seed writes the same library.
-    struct Random {
+    /// LCG: the same seed writes the same library (and the same generated Mosaic files).
+    public struct Random: Sendable {
         var state: UInt64
-        mutating func next(_ bound: Int) -> Int {
+        public init(state: UInt64) { self.state = state }
+        public mutating func next(_ bound: Int) -> Int {
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return Int((state >> 33) % UInt64(max(bound, 1)))
         }
-        mutating func chance(_ perMille: Int) -> Bool { next(1000) < perMille }
+        public mutating func chance(_ perMille: Int) -> Bool { next(1000) < perMille }
     }
 
     /// Member-type mix of the figures (per mille): youth 37,405, adults 24,858, other 1,066, NT2 905, friends 162, at home 101.

@@ -42,7 +42,7 @@ public struct MosaicDemo: Sendable {
     /// The scheme file: one row per subsegment.
     public func scheme() -> String {
         var out = "Segment;Segmentnaam;Segmentomschrijving;Subsegment;Subsegmentnaam;Subsegmentomschrijving;Mediagebruik;Vrije tijd\r\n"
-        var random = SplitMix(seed)
+        var random = DemoLibrary.Random(state: seed)
         for segment in Self.segments {
             for (index, name) in segment.subsegments.enumerated() {
                 let code = "\(segment.code)\(String(format: "%02d", index + 1))"
@@ -63,7 +63,7 @@ public struct MosaicDemo: Sendable {
     /// subsegments each; with `households`, more invented municipalities until the province holds about that many.
     public func areas(households target: Int? = nil) -> String {
         var out = "Postcode;Gemeente;Subsegment;Huishoudens;Inwoners\r\n"
-        var random = SplitMix(seed &+ 1)
+        var random = DemoLibrary.Random(state: seed &+ 1)
         let codes = Self.subsegmentCodes
         let letters = ["AB", "CD", "EF", "GH", "JK", "LM", "NP", "RS", "TV", "XZ"]
         var total = 0
@@ -99,19 +99,5 @@ public struct MosaicDemo: Sendable {
             }
         }
         return out
-    }
-}
-
-/// A small deterministic generator (SplitMix64): the same seed gives the same files on every machine.
-struct SplitMix {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next(_ bound: Int) -> Int {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        return Int(z % UInt64(max(1, bound)))
     }
 }

@@ -210,15 +210,33 @@ public enum MosaicReports {
         return (segments, total)
     }
 
-    /// A subsegment's description and the supplier's characteristics of it (column -> text), for the drill-down.
-    public static func characteristics(
-        of code: String, delivery: MosaicDelivery, in tx: TenantTransaction
-    ) async throws -> (String, [String: String])? {
+    /// The subsegments of a segment with their descriptions and the supplier's characteristics, for the drill-down.
+    public static func subsegmentDetails(
+        ofSegment code: String, delivery: MosaicDelivery, in tx: TenantTransaction
+    ) async throws
+        -> [MosaicSubsegmentDetails]
+    {
         let rows = try await tx.query(
-            "SELECT description, characteristics::text FROM reference.mosaic_subsegments WHERE delivery_id = \(delivery.id) AND code = \(code)")
-        for try await (description, json) in rows.decode((String, String).self) {
-            return (description, try JSONDecoder().decode([String: String].self, from: Data(json.utf8)))
+            """
+            SELECT code, name, description, characteristics::text FROM reference.mosaic_subsegments
+            WHERE delivery_id = \(delivery.id) AND segment_code = \(code) ORDER BY code
+            """)
+        var details: [MosaicSubsegmentDetails] = []
+        for try await (code, name, description, json) in rows.decode((String, String, String, String).self) {
+            details.append(
+                MosaicSubsegmentDetails(
+                    code: code, name: name, description: description,
+                    characteristics: try JSONDecoder().decode([String: String].self, from: Data(json.utf8))))
         }
-        return nil
+        return details
     }
+}
+
+/// A subsegment as the supplier describes it: what the drill-down shows beside the figures.
+public struct MosaicSubsegmentDetails: Sendable, Equatable {
+    public let code: String
+    public let name: String
+    public let description: String
+    /// Column of the scheme file -> text (media use, leisure, ...).
+    public let characteristics: [String: String]
 }

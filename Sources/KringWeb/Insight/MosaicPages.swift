@@ -68,7 +68,6 @@ struct MosaicPages {
         let share: String
         let penetration: String
         let index: String
-        let indexLabel: String
     }
 
     /// A subsegment's description and the supplier's characteristics, one cell per column of `characteristicColumns`.
@@ -111,20 +110,74 @@ struct MosaicPages {
         return "\(Dutch.number(tenths / 10)),\(abs(tenths % 10))"
     }
 
+    /// Where the report looks: a branch's municipality (report 2 only), else a chosen municipality of the service area,
+    /// else the whole area.
+    struct Scope {
+        let municipalities: [String]
+        let text: String
+        let branch: (id: UUID, name: String, municipality: String)?
+
+        init(_ question: Question, area: [String], branches: [(id: UUID, name: String, municipality: String)]) {
+            branch = question.inhabitants ? nil : branches.first { $0.id == question.branchID }
+            if let branch {
+                municipalities = [branch.municipality]
+                text = "Vestiging \(branch.name) (leden met deze voorkeursvestiging, wonend in \(branch.municipality))"
+            } else if let chosen = question.municipality, area.contains(chosen) {
+                municipalities = [chosen]
+                text = "Gemeente \(chosen)"
+            } else {
+                municipalities = area
+                text = area.isEmpty ? "" : "Het werkgebied: \(area.joined(separator: ", "))"
+            }
+        }
+    }
+
+    enum Report {
+        case inhabitants(MosaicInhabitantsReport)
+        case members(MosaicMembersReport)
+    }
+
+    /// Everything the page reads, in one transaction of the library.
+    struct Read {
+        let delivery: MosaicDelivery?
+        let area: [String]
+        let branches: [(id: UUID, name: String, municipality: String)]
+        let scope: Scope
+        let report: Report?
+        let details: [MosaicSubsegmentDetails]
+    }
+
     func page(_ request: Request, _ context: KringRequestContext, csv: Bool) async throws -> Response {
         let staff = try Staff(context)
         let question = Question(request)
-        let (delivery, area, branches) = try await services.inTenant(.reportsRead, context) { tx, _, _ in
-            (
-                try await MosaicReports.currentDelivery(in: tx), try await MosaicReports.serviceArea(in: tx),
-                try await Branches.list(in: tx).map { ($0.id, $0.name, $0.municipality) }
-            )
+        let read = try await services.inTenant(.reportsRead, context) { tx, _, _ -> Read in
+            let delivery = try await MosaicReports.currentDelivery(in: tx)
+            let area = try await MosaicReports.serviceArea(in: tx)
+            let branches = try await Branches.list(in: tx).map { (id: $0.id, name: $0.name, municipality: $0.municipality) }
+            let scope = Scope(question, area: area, branches: branches)
+            guard let delivery else { return Read(delivery: nil, area: area, branches: branches, scope: scope, report: nil, details: []) }
+            let report: Report
+            if question.inhabitants {
+                let benchmark = question.benchmark.flatMap { area.contains($0) ? $0 : nil }
+                report = .inhabitants(
+                    try await MosaicReports.inhabitants(municipalities: scope.municipalities, benchmark: benchmark, delivery: delivery, in: tx))
+            } else {
+                report = .members(
+                    try await MosaicReports.membersAgainstArea(
+                        municipalities: scope.municipalities, branchID: scope.branch?.id, delivery: delivery, in: tx))
+            }
+            let details =
+                csv
+                ? []
+                : try await question.segment.asyncMap { try await MosaicReports.subsegmentDetails(ofSegment: $0, delivery: delivery, in: tx) }
+                    ?? []
+            return Read(delivery: delivery, area: area, branches: branches, scope: scope, report: report, details: details)
         }
         let tabs = [
             AdminPages.Tab(label: "Leden en inwoners", href: "/inzicht/mosaic?rapport=leden", current: !question.inhabitants),
             AdminPages.Tab(label: "Inwoners van het werkgebied", href: "/inzicht/mosaic?rapport=inwoners", current: question.inhabitants),
         ]
-        guard let delivery else {
+        guard let delivery = read.delivery, let report = read.report else {
             if csv {
                 // No delivery, no rows: the header alone says what the file would hold.
                 var empty = CSVDownload()
@@ -138,34 +191,16 @@ struct MosaicPages {
                     chart: "", outside: nil, characteristics: [], characteristicColumns: [], hasCharacteristics: false, csvHref: "",
                     noArea: false))
         }
-        // The scope: a municipality of the service area, else a branch's, else the whole area.
-        let branch = question.inhabitants ? nil : branches.first { $0.0 == question.branchID }
-        let municipalities: [String]
-        let scope: String
-        if let branch {
-            municipalities = [branch.2]
-            scope = "Vestiging \(branch.1) (leden met deze voorkeursvestiging, wonend in \(branch.2))"
-        } else if let chosen = question.municipality, area.contains(chosen) {
-            municipalities = [chosen]
-            scope = "Gemeente \(chosen)"
-        } else {
-            municipalities = area
-            scope = area.isEmpty ? "" : "Het werkgebied: \(area.joined(separator: ", "))"
-        }
+        let (area, branches, branch) = (read.area, read.branches, read.scope.branch)
         let segmentCode = question.segment
         var rows: [Row] = []
         var total: Row?
         var bars: [Charts.IndexBar] = []
         var outside: String?
         var csvFile = CSVDownload()
-        var characteristics: [Characteristic] = []
-        var characteristicColumns: [String] = []
         var segmentName: String?
-        if question.inhabitants {
-            let benchmark = question.benchmark.flatMap { name in area.contains(name) ? name : nil }
-            let report = try await services.inTenant(.reportsRead, context) { tx, _, _ in
-                try await MosaicReports.inhabitants(municipalities: municipalities, benchmark: benchmark, delivery: delivery, in: tx)
-            }
+        switch report {
+        case .inhabitants(let report):
             let lines = segmentCode.map { code in report.subsegments.filter { $0.segmentCode == code } } ?? report.segments
             segmentName = segmentCode.flatMap { code in report.segments.first { $0.code == code }?.name }
             csvFile.row(["code", "naam", "inwoners", "huishoudens", "aandeel werkgebied (%)", "inwoners vergelijking", "index"])
@@ -175,8 +210,7 @@ struct MosaicPages {
                     Row(
                         code: line.code, name: line.name, href: segmentCode == nil ? question.link(segment: line.code) : nil,
                         inhabitants: Self.number(line.inhabitants), members: "", active: "", youth: "", guests: "",
-                        share: Self.decimal(report.share(line).map { $0 * 100 }), penetration: "", index: index.map(String.init) ?? "–",
-                        indexLabel: index.map { "index \($0)" } ?? "geen index"))
+                        share: Self.decimal(report.share(line).map { $0 * 100 }), penetration: "", index: index.map(String.init) ?? "–"))
                 bars.append(Charts.IndexBar(label: "\(line.code) \(line.name)", index: index))
                 csvFile.raw(
                     "\(CSVDownload.field(line.code));\(CSVDownload.field(line.name));\(line.inhabitants);\(line.households);"
@@ -185,11 +219,8 @@ struct MosaicPages {
             total = Row(
                 code: "", name: segmentCode == nil ? "Totaal" : "Hele gebied (alle segmenten)", href: nil,
                 inhabitants: Self.number(report.total.inhabitants), members: "", active: "", youth: "",
-                guests: "", share: "100,0", penetration: "", index: "100", indexLabel: "")
-        } else {
-            let report = try await services.inTenant(.reportsRead, context) { tx, _, _ in
-                try await MosaicReports.membersAgainstArea(municipalities: municipalities, branchID: branch?.0, delivery: delivery, in: tx)
-            }
+                guests: "", share: "100,0", penetration: "", index: "100")
+        case .members(let report):
             let lines = segmentCode.map { code in report.subsegments.filter { $0.segmentCode == code } } ?? report.segments
             segmentName = segmentCode.flatMap { code in report.segments.first { $0.code == code }?.name }
             csvFile.row([
@@ -203,8 +234,7 @@ struct MosaicPages {
                         code: line.code, name: line.name, href: segmentCode == nil ? question.link(segment: line.code) : nil,
                         inhabitants: Self.number(line.inhabitants), members: Self.number(line.members), active: Self.number(line.activeMembers),
                         youth: Self.number(line.youthMembers), guests: Self.number(line.guests), share: "",
-                        penetration: Self.decimal(line.penetration), index: index.map(String.init) ?? "–",
-                        indexLabel: index.map { "index \($0)" } ?? "geen index"))
+                        penetration: Self.decimal(line.penetration), index: index.map(String.init) ?? "–"))
                 bars.append(Charts.IndexBar(label: "\(line.code) \(line.name)", index: index))
                 csvFile.raw(
                     "\(CSVDownload.field(line.code));\(CSVDownload.field(line.name));\(line.inhabitants);\(line.households);\(line.members);"
@@ -216,7 +246,7 @@ struct MosaicPages {
                 code: "", name: segmentCode == nil ? "Totaal" : "Hele gebied (alle segmenten)", href: nil, inhabitants: Self.number(all.inhabitants),
                 members: Self.number(all.members),
                 active: Self.number(all.activeMembers), youth: Self.number(all.youthMembers), guests: Self.number(all.guests), share: "",
-                penetration: Self.decimal(all.penetration), index: "100", indexLabel: "")
+                penetration: Self.decimal(all.penetration), index: "100")
             if report.membersOutside > 0 {
                 outside =
                     "\(Self.number(report.membersOutside)) \(report.membersOutside == 1 ? "lid woont" : "leden wonen") buiten dit gebied of "
@@ -227,20 +257,11 @@ struct MosaicPages {
             let name = question.inhabitants ? "mosaic-inwoners" : "mosaic-leden"
             return csvFile.response(filename: "\(name)\(segmentCode.map { "-\($0.lowercased().filter(\.isLetter))" } ?? "").csv")
         }
-        if segmentCode != nil {
-            let shown = rows
-            let read = try await services.inTenant(.reportsRead, context) { tx, _, _ in
-                var found: [(Row, String, [String: String])] = []
-                for row in shown {
-                    guard let subsegment = try await MosaicReports.characteristics(of: row.code, delivery: delivery, in: tx) else { continue }
-                    found.append((row, subsegment.0, subsegment.1))
-                }
-                return found
-            }
-            characteristicColumns = Array(Set(read.flatMap { $0.2.keys })).sorted()
-            characteristics = read.map { row, description, facts in
-                Characteristic(code: row.code, name: row.name, description: description, values: characteristicColumns.map { facts[$0] ?? "" })
-            }
+        let characteristicColumns = Array(Set(read.details.flatMap { $0.characteristics.keys })).sorted()
+        let characteristics = read.details.map { details in
+            Characteristic(
+                code: details.code, name: details.name, description: details.description,
+                values: characteristicColumns.map { details.characteristics[$0] ?? "" })
         }
         let title = question.inhabitants ? "Inwoners van het werkgebied naar Mosaic-segment" : "Leden en inwoners naar Mosaic-segment"
         let model = PageModel(
@@ -251,10 +272,10 @@ struct MosaicPages {
             municipalities: [Choice(value: "", label: "Het hele werkgebied", selected: question.municipality == nil || branch != nil)]
                 + area.map { Choice(value: $0, label: $0, selected: branch == nil && $0 == question.municipality) },
             branches: [Choice(value: "", label: "Alle vestigingen", selected: branch == nil)]
-                + branches.map { Choice(value: $0.0.lower, label: $0.1, selected: $0.0 == branch?.0) },
+                + branches.map { Choice(value: $0.id.lower, label: $0.name, selected: $0.id == branch?.id) },
             benchmarks: [Choice(value: "", label: "De provincie (alle geladen postcodes)", selected: question.benchmark == nil)]
                 + area.map { Choice(value: $0, label: "Gemeente \($0)", selected: $0 == question.benchmark) },
-            scope: scope, segmentName: segmentName, backHref: question.link(segment: .some(nil)), rows: rows, total: total,
+            scope: read.scope.text, segmentName: segmentName, backHref: question.link(segment: .some(nil)), rows: rows, total: total,
             chart: Charts.indexBars(bars, title: "\(title): index per \(segmentCode == nil ? "segment" : "subsegment"), 100 is gemiddeld"),
             outside: outside, characteristics: characteristics, characteristicColumns: characteristicColumns,
             hasCharacteristics: !characteristics.isEmpty, csvHref: question.link(csv: true), noArea: area.isEmpty)

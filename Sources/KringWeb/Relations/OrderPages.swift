@@ -99,10 +99,13 @@ struct OrderPages {
 
     private static func version(_ date: Date) -> String { String(Int64((date.timeIntervalSince1970 * 1_000_000).rounded())) }
 
+    /// The form; the organisation's name is read unless the caller read it already (in its own transaction).
     private func render(
-        _ staff: Staff, organisation: (UUID, String), isOrder: Bool, itemID: UUID?, typed: Typed, renewalNote: String?, errors: FormErrors
-    ) throws -> Response {
-        let (id, name) = organisation
+        _ staff: Staff, _ context: KringRequestContext, organisation id: UUID, name known: String? = nil, isOrder: Bool, itemID: UUID?,
+        typed: Typed, renewalNote: String?, errors: FormErrors
+    ) async throws -> Response {
+        let name: String
+        if let known { name = known } else { name = try await organisationName(id, context) }
         let noun = isOrder ? "bestelling" : "overeenkomst"
         let heading = itemID == nil ? "Nieuwe \(noun)" : "\(noun.prefix(1).uppercased())\(noun.dropFirst()) wijzigen"
         let kinds =
@@ -177,6 +180,8 @@ struct OrderPages {
             notFound: RelationsError.notFound(itemID == nil ? .organisation : subject)
         ) { tx, actor, now in
             guard let itemID else {
+                // Another library's organisation (or none) is not found here, before the service's own check.
+                _ = try await Organisations.find(id: organisationID, in: tx)
                 try await create(tx, actor, now)
                 return true
             }
@@ -195,20 +200,28 @@ struct OrderPages {
     func orderForm(_ context: KringRequestContext, orderID: UUID?) async throws -> Response {
         let staff = try Staff(context)
         let id = try organisationID(context)
-        let name = try await organisationName(id, context)
         var typed = Typed()
         typed.kind = Order.Kind.order.rawValue
         typed.status = Order.Status.ordered.rawValue
         typed.start = CalendarDate(services.now()).description
-        if let orderID { typed = try await storedOrder(orderID, of: id, context) }
-        return try render(staff, organisation: (id, name), isOrder: true, itemID: orderID, typed: typed, renewalNote: nil, errors: FormErrors())
+        var name: String?
+        if let orderID { (typed, name) = try await storedOrder(orderID, of: id, context) }
+        return try await render(
+            staff, context, organisation: id, name: name, isOrder: true, itemID: orderID, typed: typed, renewalNote: nil, errors: FormErrors())
     }
 
-    private func storedOrder(_ orderID: UUID, of organisationID: UUID, _ context: KringRequestContext) async throws -> Typed {
-        let order = try await services.inTenant(.relationsWrite, context, record: orderID, "order", notFound: RelationsError.notFound(.order)) {
-            tx, _, _ in try await Orders.find(id: orderID, in: tx)
-        }
-        guard order.organisationID == organisationID else { throw RelationsError.notFound(.order) }
+    /// The stored order as the form shows it, with its organisation's name; an order of another organisation is not found.
+    private func storedOrder(_ orderID: UUID, of organisationID: UUID, _ context: KringRequestContext) async throws -> (Typed, String) {
+        // This library's order under another of its organisations: not found, but no probe of another library's ids.
+        guard
+            let (order, name) = try await services.inTenant(
+                .relationsWrite, context, record: orderID, "order", notFound: RelationsError.notFound(.order),
+                { tx, _, _ -> (Order, String)? in
+                    let order = try await Orders.find(id: orderID, in: tx)
+                    guard order.organisationID == organisationID else { return nil }
+                    return (order, try await Organisations.find(id: organisationID, in: tx).name)
+                })
+        else { throw RelationsError.notFound(.order) }
         var typed = Typed()
         typed.kind = order.kind.rawValue
         typed.title = order.product
@@ -219,13 +232,12 @@ struct OrderPages {
         typed.status = order.status.rawValue
         typed.notes = order.notes ?? ""
         typed.version = Self.version(order.updatedAt)
-        return typed
+        return (typed, name)
     }
 
     func saveOrder(_ request: Request, _ context: KringRequestContext, orderID: UUID?) async throws -> Response {
         let staff = try Staff(context)
         let id = try organisationID(context)
-        let name = try await organisationName(id, context)
         let typed = Typed(form: try await FormBody.read(request, limit: services.settings.maxBodyBytes))
         var errors = FormErrors()
         if Order.Kind(rawValue: typed.kind) == nil { errors.add("kind", "Kies bestelling of abonnement.") }
@@ -236,9 +248,7 @@ struct OrderPages {
         if quantity == nil || !(1...1_000_000).contains(quantity ?? 0) { errors.add("quantity", "Vul een aantal in van 1 tot 1.000.000.") }
         if Order.Status(rawValue: typed.status) == nil { errors.add("status", "Kies een status.") }
         if errors.any {
-            return try render(
-                staff, organisation: (id, name), isOrder: true, itemID: orderID, typed: typed, renewalNote: nil,
-                errors: errors)
+            return try await render(staff, context, organisation: id, isOrder: true, itemID: orderID, typed: typed, renewalNote: nil, errors: errors)
         }
         let draft = OrderDraft(
             organisationID: id, kind: typed.kind, product: typed.title, periodStart: start?.description, periodEnd: end?.description,
@@ -253,14 +263,13 @@ struct OrderPages {
             if !saved, let orderID {
                 var errors = FormErrors()
                 errors.add("title", Self.changedMeanwhile)
-                return try render(
-                    staff, organisation: (id, name), isOrder: true, itemID: orderID,
-                    typed: try await storedOrder(orderID, of: id, context), renewalNote: nil, errors: errors)
+                let (stored, name) = try await storedOrder(orderID, of: id, context)
+                return try await render(
+                    staff, context, organisation: id, name: name, isOrder: true, itemID: orderID, typed: stored, renewalNote: nil, errors: errors)
             }
         } catch RelationsError.invalid(let problems) {
-            return try render(
-                staff, organisation: (id, name), isOrder: true, itemID: orderID, typed: typed, renewalNote: nil,
-                errors: Self.errors(from: problems))
+            return try await render(
+                staff, context, organisation: id, isOrder: true, itemID: orderID, typed: typed, renewalNote: nil, errors: Self.errors(from: problems))
         }
         return WebResponse.redirect("/relaties/\(id.lower)?gedaan=bestelling#bestellingen")
     }
@@ -270,25 +279,34 @@ struct OrderPages {
     func agreementForm(_ context: KringRequestContext, agreementID: UUID?) async throws -> Response {
         let staff = try Staff(context)
         let id = try organisationID(context)
-        let name = try await organisationName(id, context)
         var typed = Typed()
         typed.kind = Agreement.Kind.performance.rawValue
         typed.status = Agreement.Status.active.rawValue
         typed.start = CalendarDate(services.now()).description
         var note: String?
-        if let agreementID { (typed, note) = try await storedAgreement(agreementID, of: id, context) }
-        return try render(staff, organisation: (id, name), isOrder: false, itemID: agreementID, typed: typed, renewalNote: note, errors: FormErrors())
+        var name: String?
+        if let agreementID { (typed, note, name) = try await storedAgreement(agreementID, of: id, context) }
+        return try await render(
+            staff, context, organisation: id, name: name, isOrder: false, itemID: agreementID, typed: typed, renewalNote: note, errors: FormErrors())
     }
 
-    /// The stored agreement as the form shows it, and where its renewal task stands.
-    private func storedAgreement(_ agreementID: UUID, of organisationID: UUID, _ context: KringRequestContext) async throws -> (Typed, String?) {
-        let (agreement, task) = try await services.inTenant(
-            .relationsWrite, context, record: agreementID, "agreement", notFound: RelationsError.notFound(.agreement)
-        ) { tx, _, now in
-            let agreement = try await Agreements.find(id: agreementID, in: tx)
-            return (agreement, try await agreement.renewalTaskID.asyncMap { try await RelationTasks.find(id: $0, now: now, in: tx) })
-        }
-        guard agreement.organisationID == organisationID else { throw RelationsError.notFound(.agreement) }
+    /// The stored agreement as the form shows it, where its renewal task stands, and its organisation's name; an agreement
+    /// of another organisation is not found.
+    private func storedAgreement(
+        _ agreementID: UUID, of organisationID: UUID, _ context: KringRequestContext
+    ) async throws -> (Typed, String?, String) {
+        guard
+            let (agreement, task, name) = try await services.inTenant(
+                .relationsWrite, context, record: agreementID, "agreement", notFound: RelationsError.notFound(.agreement),
+                { tx, _, now -> (Agreement, RelationTask?, String)? in
+                    let agreement = try await Agreements.find(id: agreementID, in: tx)
+                    guard agreement.organisationID == organisationID else { return nil }
+                    return (
+                        agreement, try await agreement.renewalTaskID.asyncMap { try await RelationTasks.find(id: $0, now: now, in: tx) },
+                        try await Organisations.find(id: organisationID, in: tx).name
+                    )
+                })
+        else { throw RelationsError.notFound(.agreement) }
         var typed = Typed()
         typed.kind = agreement.kind.rawValue
         typed.title = agreement.title
@@ -307,13 +325,12 @@ struct OrderPages {
             case .cancelled: return "De verlengingstaak is vervallen."
             }
         }
-        return (typed, note)
+        return (typed, note, name)
     }
 
     func saveAgreement(_ request: Request, _ context: KringRequestContext, agreementID: UUID?) async throws -> Response {
         let staff = try Staff(context)
         let id = try organisationID(context)
-        let name = try await organisationName(id, context)
         let typed = Typed(form: try await FormBody.read(request, limit: services.settings.maxBodyBytes))
         var errors = FormErrors()
         if Agreement.Kind(rawValue: typed.kind) == nil { errors.add("kind", "Kies prestatieafspraak of subsidie.") }
@@ -323,12 +340,10 @@ struct OrderPages {
         let renewal = typed.renewal.isEmpty ? nil : CalendarDate(typed.renewal)
         if !typed.renewal.isEmpty && renewal == nil { errors.add("renewal", "Dit is geen datum.") }
         if Agreement.Status(rawValue: typed.status) == nil { errors.add("status", "Kies een status.") }
-        func again(_ errors: FormErrors) throws -> Response {
-            try render(
-                staff, organisation: (id, name), isOrder: false, itemID: agreementID, typed: typed,
-                renewalNote: nil, errors: errors)
+        func again(_ errors: FormErrors) async throws -> Response {
+            try await render(staff, context, organisation: id, isOrder: false, itemID: agreementID, typed: typed, renewalNote: nil, errors: errors)
         }
-        if errors.any { return try again(errors) }
+        if errors.any { return try await again(errors) }
         let draft = AgreementDraft(
             organisationID: id, kind: typed.kind, title: typed.title, periodStart: start?.description, periodEnd: end?.description,
             amountCents: cents, deliverables: typed.notes.isEmpty ? nil : typed.notes, renewalDate: renewal?.description, status: typed.status)
@@ -343,13 +358,13 @@ struct OrderPages {
             if !saved, let agreementID {
                 var errors = FormErrors()
                 errors.add("title", Self.changedMeanwhile)
-                let (stored, note) = try await storedAgreement(agreementID, of: id, context)
-                return try render(
-                    staff, organisation: (id, name), isOrder: false, itemID: agreementID, typed: stored,
-                    renewalNote: note, errors: errors)
+                let (stored, note, name) = try await storedAgreement(agreementID, of: id, context)
+                return try await render(
+                    staff, context, organisation: id, name: name, isOrder: false, itemID: agreementID, typed: stored, renewalNote: note,
+                    errors: errors)
             }
         } catch RelationsError.invalid(let problems) {
-            return try again(Self.errors(from: problems))
+            return try await again(Self.errors(from: problems))
         }
         let done = renewal != nil && typed.status != Agreement.Status.ended.rawValue ? "overeenkomst-taak" : "overeenkomst"
         return WebResponse.redirect("/relaties/\(id.lower)?gedaan=\(done)#overeenkomsten")
