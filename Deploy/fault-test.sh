@@ -190,9 +190,19 @@ wait_settled() {  # wait_settled CAMPAIGN TIMEOUT: until no send is pending or s
     while true; do
         pending=$(stat_of "$1" pending 2>/dev/null || echo "?")
         [ "$pending" = 0 ] && return 0
-        [ "$(date +%s)" -lt "$deadline" ] || return 1
+        [ "$(date +%s)" -lt "$deadline" ] || { show_sessions; return 1; }
         sleep 1
     done
+}
+# What every session of the database is doing (no query text beyond its first words, never bound values): tells a
+# send loop waiting for a pooled connection from one waiting on a lock or left idle inside a transaction.
+show_sessions() {
+    echo "     database sessions (pid, state, wait, seconds in transaction, statement):"
+    psql -X -q -tA -F ' | ' -h 127.0.0.1 -p "$PG_PORT" -U postgres -d kring -c "
+        SELECT pid, state, coalesce(wait_event_type || ':' || wait_event, '-'),
+               coalesce(round(extract(epoch FROM now() - xact_start))::text, '-'), left(regexp_replace(query, '\s+', ' ', 'g'), 70)
+        FROM pg_stat_activity WHERE datname = 'kring' AND pid <> pg_backend_pid() ORDER BY xact_start NULLS LAST" \
+        | sed 's/^/     /' || true
 }
 # Every recipient of the campaign exactly once at the relay: prints the counts and answers 1 otherwise.
 check_mails() {  # check_mails CAMPAIGN LABEL

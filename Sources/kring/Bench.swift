@@ -7,7 +7,7 @@ import PostgresNIO
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Benchmarks.", subcommands: [MigrateBench.self, ImportBench.self, SegmentBench.self, SendBench.self])
+        abstract: "Benchmarks.", subcommands: [MigrateBench.self, ImportBench.self, SegmentBench.self, SendBench.self, MosaicBench.self])
 
     /// Runs `body` on a scratch database of its own, migrated, then dropped with the roles of the libraries made in
     /// it (roles belong to the cluster). The database `KRING_OWNER_DATABASE_URL` names only lends its server: a

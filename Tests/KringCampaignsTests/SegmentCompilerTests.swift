@@ -30,6 +30,13 @@ struct SegmentCase: Sendable, CustomTestStringConvertible {
                  ORDER BY customer_id, topic, recorded_at DESC, id DESC) latest WHERE status IN ('opted_in', 'confirmed'))
         """
     }
+    /// The postcodes of the current Mosaic delivery that meet `condition`.
+    static func mosaic(_ condition: String) -> String {
+        """
+        (SELECT p.postcode FROM reference.mosaic_postcodes p JOIN reference.mosaic_deliveries d ON d.id = p.delivery_id
+         WHERE d.current AND \(condition))
+        """
+    }
     /// Midnight in the Netherlands, `days` from the test's day.
     static func midnight(_ days: Int) -> String { "((\(today) + \(days))::timestamp AT TIME ZONE 'Europe/Amsterdam')" }
 
@@ -92,6 +99,12 @@ struct SegmentCase: Sendable, CustomTestStringConvertible {
         // Numbers.
         SegmentCase(#"{"field": "postcode_area", "op": "between", "value": [2000, 2035]}"#, "c.postcode >= '2000' AND c.postcode < '2036'"),
         SegmentCase(#"{"field": "postcode_area", "op": "is_empty"}"#, "c.postcode IS NULL"),
+        // Mosaic, from the postcode in the current delivery only.
+        SegmentCase(#"{"field": "mosaic_segment", "op": "=", "value": "S1"}"#, "c.postcode IN \(mosaic("p.segment_code = 'S1'"))"),
+        SegmentCase(#"{"field": "mosaic_segment", "op": "!=", "value": "S1"}"#, "c.postcode IN \(mosaic("p.segment_code <> 'S1'"))"),
+        SegmentCase(
+            #"{"field": "mosaic_subsegment", "op": "in", "value": ["S1B", "S3A"]}"#, "c.postcode IN \(mosaic("p.subsegment_code IN ('S1B', 'S3A')"))"),
+        SegmentCase(#"{"field": "mosaic_subsegment", "op": "is_empty"}"#, "c.postcode IS NULL OR c.postcode NOT IN \(mosaic("true"))"),
         SegmentCase(#"{"field": "loans_12m", "op": "=", "value": 0}"#, "c.loans_12m = 0"),
         SegmentCase(#"{"field": "loans_12m", "op": "!=", "value": 0}"#, "c.loans_12m <> 0"),
         SegmentCase(#"{"field": "loans_12m", "op": "<", "value": 5}"#, "c.loans_12m < 5"),

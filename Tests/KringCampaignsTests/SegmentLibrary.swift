@@ -36,8 +36,56 @@ struct SegmentLibrary: Sendable {
             try await addFixtures(branches: branches, campaigns: campaigns, in: tx)
             return branches
         }
+        try await addMosaic(for: tenant, in: env.db)
         try await env.owner.withPlatform { tx in _ = try await tx.query("ANALYZE") }
         return SegmentLibrary(env: env, tenant: tenant, branches: branches, campaigns: campaigns)
+    }
+
+    /// Mosaic reference data for the members' postcodes: a current delivery with three segments (S1 to S3) and four subsegments
+    /// (one postcode in nine left out, so some members have none), and a replaced delivery that puts every postcode in
+    /// segment S1, which rules must not read.
+    static func addMosaic(for tenant: Tenant, in db: Database) async throws {
+        let postcodes = try await db.withTenant(tenant) { tx in
+            try await tx.query("SELECT DISTINCT postcode FROM customers WHERE postcode IS NOT NULL").decode(String.self)
+                .reduce(into: [String]()) { $0.append($1) }
+        }
+        let current = UUID()
+        let replaced = UUID()
+        try await db.withPlatform { tx in
+            // The suite's database outlives a run: an earlier run's delivery is replaced too.
+            try await tx.query("UPDATE reference.mosaic_deliveries SET current = false, replaced_at = now() WHERE current")
+            for (id, isCurrent) in [(replaced, false), (current, true)] {
+                try await tx.query(
+                    """
+                    INSERT INTO reference.mosaic_deliveries (id, label, scheme_sha256, areas_sha256, segments, subsegments, postcodes,
+                                                             households, inhabitants, loaded_at, current)
+                    VALUES (\(id), 'Test', '', '', 3, 4, 0, 0, 0, \(now), \(isCurrent))
+                    """)
+                try await tx.query(
+                    """
+                    INSERT INTO reference.mosaic_segments (delivery_id, code, name)
+                    SELECT \(id), code, 'Segment ' || code FROM unnest(ARRAY['S1', 'S2', 'S3']) AS code
+                    """)
+                try await tx.query(
+                    """
+                    INSERT INTO reference.mosaic_subsegments (delivery_id, code, segment_code, name)
+                    SELECT \(id), code, left(code, 2), 'Subsegment ' || code FROM unnest(ARRAY['S1A', 'S1B', 'S2A', 'S3A']) AS code
+                    """)
+            }
+            try await tx.query(
+                """
+                INSERT INTO reference.mosaic_postcodes (delivery_id, postcode, municipality, subsegment_code, segment_code)
+                SELECT \(replaced), postcode, 'Haarlem', 'S1A', 'S1' FROM unnest(\(postcodes)) AS postcode
+                """)
+            try await tx.query(
+                """
+                INSERT INTO reference.mosaic_postcodes (delivery_id, postcode, municipality, subsegment_code, segment_code)
+                SELECT \(current), postcode, 'Haarlem', code, left(code, 2)
+                FROM (SELECT postcode, (ARRAY['S1A', 'S1B', 'S2A', 'S3A'])[1 + abs(hashtext(postcode)) % 4] AS code
+                      FROM unnest(\(postcodes)) AS postcode
+                      WHERE abs(hashtext(postcode || 'x')) % 9 <> 0) p
+                """)
+        }
     }
 
     static func addFixtures(branches: [UUID], campaigns: [UUID], in tx: TenantTransaction) async throws {

@@ -1,4 +1,5 @@
 import Foundation
+import KringCampaigns
 import KringCore
 import KringDatabase
 import KringInsight
@@ -86,19 +87,22 @@ import Testing
     }
 
     /// A member of `tenant`: (postcode, branch, member type, status, loans in 12 months, guest too, erased).
+    @discardableResult
     static func customer(
         _ postcode: String?, branch: UUID?, type: String = "adult", status: String? = "active", loans: Int = 3, roles: [String] = ["member"],
         erased: Bool = false, in tx: TenantTransaction
-    ) async throws {
+    ) async throws -> UUID {
         let now = Date()
+        let id = UUID()
         let number: String? = roles.contains("member") ? String(UUID().uuidString.prefix(12)) : nil
         try await tx.query(
             """
             INSERT INTO customers (id, roles, member_number, member_type, membership_status, postcode, favourite_branch_id, loans_12m,
                                    erased_at, created_at, updated_at)
-            VALUES (\(UUID()), \(roles), \(number), \(roles.contains("member") ? type : nil), \(roles.contains("member") ? status : nil), \(postcode),
+            VALUES (\(id), \(roles), \(number), \(roles.contains("member") ? type : nil), \(roles.contains("member") ? status : nil), \(postcode),
                     \(branch), \(loans), \(erased ? now : nil), \(now), \(now))
             """)
+        return id
     }
 
     @Test func membersAgainstTheAreaEqualIndependentSQL() async throws {
@@ -205,5 +209,123 @@ import Testing
         let zArea = try #require(inhabitants.segments.first { $0.code == "Z" })
         // Z: 12 of 85 against 262 of 335: index round(0.1412 / 0.7821 * 100) = 18.
         #expect(inhabitants.index(zArea) == 18)
+    }
+
+    /// Activity registrations by segment, and a segment rule on the Mosaic subsegment, against SQL written here.
+    @Test func activityRegistrationsBySegmentAndSegmentRulesEqualIndependentSQL() async throws {
+        let env = try await TestEnvironment.forSuite("MosaicActivities")
+        _ = try await MosaicImport().run(
+            scheme: Array(Self.scheme.utf8), areas: Array(Self.areas.utf8), label: "Test 1", by: nil, now: Date(), db: env.db)
+        let tenant = try await env.createTenant("ma")
+        let now = Date()
+        let (centrum, zee) = try await env.db.withTenant(tenant) { tx in
+            let (centrum, zee) = (UUID(), UUID())
+            try await tx.query(
+                """
+                INSERT INTO branches (id, name, municipality, created_at)
+                VALUES (\(centrum), 'Duinstad Centrum', 'Duinstad', now()), (\(zee), 'Zeedorp', 'Zeedorp', now())
+                """)
+            return (centrum, zee)
+        }
+        try await env.db.withTenant(tenant) { tx in
+            func activity(_ category: String, at branch: UUID, daysAgo: Double) async throws -> UUID {
+                let id = UUID()
+                let starts = now.addingTimeInterval(-daysAgo * 86_400)
+                try await tx.query(
+                    """
+                    INSERT INTO activities (id, title, category, branch_id, starts_at, ends_at, created_at, updated_at)
+                    VALUES (\(id), 'Activiteit', \(category), \(branch), \(starts), \(starts.addingTimeInterval(3600)), now(), now())
+                    """)
+                return id
+            }
+            func register(_ customer: UUID, _ activity: UUID, _ status: String) async throws {
+                try await tx.query(
+                    """
+                    INSERT INTO registrations (id, activity_id, customer_id, status, source, registered_at, updated_at)
+                    VALUES (\(UUID()), \(activity), \(customer), \(status), 'staff', now(), now())
+                    """)
+            }
+            let lezing = try await activity("Lezing", at: centrum, daysAgo: 30)
+            let taal = try await activity("Taalcafé", at: zee, daysAgo: 100)
+            let old = try await activity("Lezing", at: centrum, daysAgo: 400)  // before the year: never counts
+            let x1 = try await Self.customer("2011 AA", branch: centrum, in: tx)
+            let guest = try await Self.customer("2011 AA", branch: nil, roles: ["guest"], in: tx)
+            let y1 = try await Self.customer("2011 AB", branch: centrum, in: tx)
+            let x2 = try await Self.customer("2041 AA", branch: zee, in: tx)
+            let outside = try await Self.customer("3000 AA", branch: zee, in: tx)
+            let erased = try await Self.customer("2011 AB", branch: centrum, erased: true, in: tx)
+            try await register(x1, lezing, "attended")
+            try await register(x1, taal, "booked")  // the same person twice: two registrations, one participant
+            try await register(guest, lezing, "no_show")
+            try await register(y1, lezing, "cancelled")  // no registration
+            try await register(y1, taal, "waitlisted")  // no registration
+            try await register(x2, taal, "attended")
+            try await register(outside, lezing, "attended")  // lives outside the area
+            try await register(erased, lezing, "attended")  // erased: never counts
+            try await register(x2, old, "attended")
+        }
+        let period = now.addingTimeInterval(-365 * 86_400)..<now.addingTimeInterval(1)
+        let (all, lezingen, atZee) = try await env.db.withTenant(tenant) { tx in
+            let delivery = try #require(try await MosaicReports.currentDelivery(in: tx))
+            let area = try await MosaicReports.serviceArea(in: tx)
+            func report(branch: UUID?, category: String?) async throws -> MosaicActivitiesReport {
+                try await MosaicReports.activities(
+                    municipalities: area, branchID: branch, category: category, period: period, delivery: delivery, in: tx)
+            }
+            return (
+                try await report(branch: nil, category: nil), try await report(branch: nil, category: "Lezing"),
+                try await report(branch: zee, category: nil)
+            )
+        }
+        // The same, per subsegment, written here: registrations in the year of people in the area, by the subsegment with
+        // the most households at their postcode.
+        let expected = try await env.db.withTenant(tenant) { tx in
+            var byCode: [String: (Int, Int, Int)] = [:]
+            let rows = try await tx.query(
+                """
+                WITH placed AS (
+                    SELECT r.customer_id, r.status,
+                           (SELECT a.subsegment_code FROM reference.mosaic_areas a JOIN reference.mosaic_deliveries d ON d.id = a.delivery_id
+                            WHERE d.current AND a.postcode = c.postcode AND a.municipality IN ('Duinstad', 'Zeedorp')
+                            ORDER BY a.households DESC, a.inhabitants DESC, a.subsegment_code LIMIT 1) AS code
+                    FROM registrations r, activities t, customers c
+                    WHERE t.id = r.activity_id AND c.id = r.customer_id AND c.erased_at IS NULL
+                      AND r.status NOT IN ('cancelled', 'waitlisted') AND t.starts_at > \(period.lowerBound)
+                )
+                SELECT s.code,
+                       (SELECT count(*) FROM placed WHERE placed.code = s.code)::int8,
+                       (SELECT count(DISTINCT customer_id) FROM placed WHERE placed.code = s.code)::int8,
+                       (SELECT count(*) FROM placed WHERE placed.code = s.code AND status = 'attended')::int8
+                FROM reference.mosaic_subsegments s JOIN reference.mosaic_deliveries d ON d.id = s.delivery_id AND d.current
+                """)
+            for try await (code, registrations, participants, attended) in rows.decode((String, Int, Int, Int).self) {
+                byCode[code] = (registrations, participants, attended)
+            }
+            return byCode
+        }
+        for line in all.subsegments {
+            let want = try #require(expected[line.code])
+            #expect((line.registrations, line.participants, line.attended) == want, "\(line.code)")
+        }
+        let x1 = try #require(all.subsegments.first { $0.code == "X1" })
+        #expect(x1.registrations == 3 && x1.participants == 2 && x1.attended == 1)
+        #expect(all.total.registrations == 4 && all.total.participants == 3)
+        #expect(all.registrationsOutside == 1, "the participant living outside the area")
+        // X1: 2 participants of 34 inhabitants against 3 of 85: index round(58.82 / 35.29 * 100) = 167.
+        #expect(all.index(x1) == 167)
+        #expect(lezingen.total.registrations == 2 && lezingen.total.attended == 1)
+        #expect(atZee.total.registrations == 2 && atZee.total.participants == 2, "the Taalcafé at Zeedorp only")
+
+        // A segment rule on the subsegment picks the customers the report places there (the guest too).
+        let (ruled, segmentXY) = try await env.db.withTenant(tenant) { tx in
+            let compiler = SegmentCompiler(today: CalendarDate(now))
+            let ruled = try await Segments.count(
+                try compiler.compile(.condition(SegmentCondition(field: "mosaic_subsegment", op: "=", value: "X1"))), in: tx)
+            let segmentXY = try await Segments.count(
+                try compiler.compile(.condition(SegmentCondition(field: "mosaic_segment", op: "in", value: ["X", "Y"]))), in: tx)
+            return (ruled, segmentXY)
+        }
+        #expect(ruled == 2, "the member and the guest at 2011 AA; not the erased customer")
+        #expect(segmentXY == 4, "X1 twice, Y1 and X2; not the erased customer at Y1, nor the one living in Verweg (Z1)")
     }
 }

@@ -29,6 +29,7 @@ import Testing
         let other = try await env.createTenant("mt")
         let analyst = try await env.createUser(in: tenant, role: .analyst)
         let relations = try await env.createUser(in: tenant, role: .relations)
+        let marketing = try await env.createUser(in: tenant, role: .marketing)
         func member(_ postcode: String, _ branch: UUID?, in tx: TenantTransaction) async throws {
             try await tx.query(
                 """
@@ -45,6 +46,21 @@ import Testing
             for _ in 0..<4 { try await member("2011 AA", centrum.id, in: tx) }
             try await member("2011 AA", noord.id, in: tx)
             try await member("2011 AB", noord.id, in: tx)
+            // One activity at Centrum ten days ago, attended by one member at 2011 AA (X1), and a cancelled booking.
+            let activity = UUID()
+            let starts = clock.now.addingTimeInterval(-10 * 86_400)
+            try await tx.query(
+                """
+                INSERT INTO activities (id, title, category, branch_id, starts_at, ends_at, created_at, updated_at)
+                VALUES (\(activity), 'Voorleesochtend', 'Voorlezen', \(centrum.id), \(starts), \(starts.addingTimeInterval(3600)), now(), now())
+                """)
+            try await tx.query(
+                """
+                INSERT INTO registrations (id, activity_id, customer_id, status, source, registered_at, updated_at)
+                SELECT gen_random_uuid(), \(activity), id, CASE WHEN row_number() OVER (ORDER BY id) = 1 THEN 'attended' ELSE 'cancelled' END,
+                       'staff', now(), now()
+                FROM customers WHERE postcode = '2011 AA' ORDER BY id LIMIT 2
+                """)
             return noord.id
         }
         // Another library's members at the same postcodes: never in this library's report.
@@ -92,6 +108,39 @@ import Testing
             let againstDuinstad = try await browser.get("/inzicht/mosaic?rapport=inwoners&vergelijk=Duinstad")
             // X: 60 of 120 (50%) against 40 of 100 in Duinstad (40%): index 125.
             #expect(againstDuinstad.contains("<td class=\"number\">50,0%</td><td class=\"number\">125</td>"))
+
+            #expect(!page.contains("Segment maken"), "an analyst does not build segments")
+
+            // Activities by segment: one participant in X (60 inhabitants) of one in the area (120): index 200.
+            let activities = try await browser.get("/inzicht/mosaic?rapport=activiteiten")
+            #expect(activities.contains("Deelnemers aan activiteiten naar segment"))
+            #expect(activities.contains("<option value=\"Voorlezen\">Voorlezen</option>"))
+            #expect(
+                activities.contains(
+                    "<td class=\"number\">60</td><td class=\"number\">1</td><td class=\"number\">1</td><td class=\"number\">1</td>"
+                        + "<td class=\"number\">16,7</td><td class=\"number\">200</td>"))
+            let elsewhere = try await browser.get("/inzicht/mosaic?rapport=activiteiten&vestiging=\(noord.uuidString.lowercased())")
+            #expect(elsewhere.contains("bij vestiging Duinstad Noord"))
+            #expect(elsewhere.contains("<tfoot><tr><th scope=\"row\">Totaal</th><td class=\"number\">120</td><td class=\"number\">0</td>"))
+            let activitiesCSV = try await browser.get("/inzicht/mosaic.csv?rapport=activiteiten&segment=X")
+            #expect(activitiesCSV.headers[.contentDisposition]?.contains("mosaic-activiteiten-x.csv") == true)
+            #expect(activitiesCSV.html.contains("\"X1\";\"Boekenwurmen\";40;1;1;1;25,0;"))
+
+            // Marketing goes from a subsegment to a segment of its active members, and the segment counts them.
+            let marketer = Browser(client)
+            try await marketer.signIn(marketing.email, password: TestEnvironment.password, library: tenant.slug.value)
+            let report = try await marketer.get("/inzicht/mosaic?rapport=leden&segment=X")
+            #expect(report.contains("href=\"/campagnes/segmenten/nieuw?mosaic_subsegment=X1\">Segment maken"))
+            #expect(try await marketer.get("/inzicht/mosaic").contains("href=\"/campagnes/segmenten/nieuw?mosaic_segment=X\">Segment maken"))
+            let builder = try await marketer.get("/campagnes/segmenten/nieuw?mosaic_subsegment=X1")
+            #expect(builder.contains("value=\"Mosaic X1 Boekenwurmen\""))
+            #expect(builder.html.contains("X1 Boekenwurmen"), "the catalogue offers the delivery's subsegments")
+            let rule = #"{"all":[{"field":"membership_status","op":"=","value":"active"},{"field":"mosaic_subsegment","op":"=","value":"X1"}]}"#
+            let counted = try await marketer.post(
+                "/campagnes/segmenten/nieuw", [("name", "Mosaic X1 Boekenwurmen"), ("rule", rule), ("version", "1"), ("action", "count")])
+            #expect(counted.contains("5 klanten"), "the five active members at 2011 AA")
+            // An unknown code starts the ordinary builder.
+            #expect(!(try await marketer.get("/campagnes/segmenten/nieuw?mosaic_subsegment=Q9").contains("Mosaic Q9")))
 
             let stranger = Browser(client)
             try await stranger.signIn(relations.email, password: TestEnvironment.password, library: tenant.slug.value)

@@ -110,6 +110,15 @@ public struct SegmentField: Sendable {
         SegmentField(name: "campaign_clicked", kind: .campaignEvent(kind: "clicked")),
     ]
 
+    /// A column of the customer's postcode in the current Mosaic delivery, as a scalar subquery (one probe of the
+    /// postcode table's key per customer).
+    static func mosaicOfPostcode(_ column: String) -> String {
+        """
+        (SELECT mp.\(column) FROM reference.mosaic_postcodes mp JOIN reference.mosaic_deliveries md ON md.id = mp.delivery_id \
+        WHERE md.current AND mp.postcode = c.postcode)
+        """
+    }
+
     public static let all: [SegmentField] = [
         SegmentField(name: "age", kind: .elapsed(column: "c.birth_date", unit: .years)),
         SegmentField(name: "birth_date", kind: .date(column: "c.birth_date")),
@@ -125,6 +134,10 @@ public struct SegmentField: Sendable {
         SegmentField(name: "postcode", kind: .text(column: "c.postcode", choices: nil)),
         // The four digits of a Dutch postcode, for ranges ("2011 to 2015").
         SegmentField(name: "postcode_area", kind: .number(sql: "substr(c.postcode, 1, 4)::integer", nullable: true)),
+        // The Mosaic segment and subsegment of the customer's postcode (its dominant one, most households) in the
+        // current delivery of the shared reference data; none when no delivery is loaded or the postcode is not in it.
+        SegmentField(name: "mosaic_segment", kind: .text(column: mosaicOfPostcode("segment_code"), choices: nil)),
+        SegmentField(name: "mosaic_subsegment", kind: .text(column: mosaicOfPostcode("subsegment_code"), choices: nil)),
         // Loan signals only (data minimisation): the library system exports counts for the last 12 months and in total.
         SegmentField(name: "loans_12m", kind: .number(sql: "c.loans_12m", nullable: false)),
         SegmentField(name: "loans_total", kind: .number(sql: "c.loans_total", nullable: false)),

@@ -44,6 +44,8 @@ struct SegmentCatalogue: Sendable, Encodable {
         ("municipality", "Gemeente", "Persoon", ""),
         ("postcode", "Postcode", "Persoon", ""),
         ("postcode_area", "Postcodegebied (4 cijfers)", "Persoon", ""),
+        ("mosaic_segment", "Mosaic-segment (van de postcode)", "Persoon", ""),
+        ("mosaic_subsegment", "Mosaic-subsegment (van de postcode)", "Persoon", ""),
         ("roles", "Soort klant", "Lidmaatschap", ""),
         ("member_type", "Abonnement", "Lidmaatschap", ""),
         ("membership_status", "Lidmaatschap", "Lidmaatschap", ""),
@@ -81,7 +83,10 @@ struct SegmentCatalogue: Sendable, Encodable {
     static let roleNames: [Customer.RoleKind: String] = [.member: "lid", .guest: "gast", .visitor: "bezoeker"]
 
     /// The catalogue with the library's own values.
-    static func make(branches: [Branch], topics: [(String, String)], categories: [String]) -> SegmentCatalogue {
+    static func make(
+        branches: [Branch], topics: [(String, String)], categories: [String],
+        mosaic: (segments: [(code: String, name: String)], subsegments: [(code: String, name: String)]) = ([], [])
+    ) -> SegmentCatalogue {
         let branchOptions = branches.map { Option(value: $0.id.uuidString.lowercased(), label: $0.name) }
         let fields = labels.compactMap { entry -> Field? in
             guard let field = SegmentField.catalogue[entry.name] else { return nil }
@@ -94,6 +99,8 @@ struct SegmentCatalogue: Sendable, Encodable {
             case "roles": options = Customer.RoleKind.allCases.map { Option(value: $0.rawValue, label: roleNames[$0] ?? $0.rawValue) }
             case "favourite_branch": options = branchOptions
             case "consent": options = topics.map { Option(value: $0.0, label: $0.1) }
+            case "mosaic_segment": options = mosaic.segments.map { Option(value: $0.code, label: "\($0.code) \($0.name)") }
+            case "mosaic_subsegment": options = mosaic.subsegments.map { Option(value: $0.code, label: "\($0.code) \($0.name)") }
             default: break
             }
             let operators = field.operators.map { op in

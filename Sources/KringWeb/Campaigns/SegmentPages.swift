@@ -5,6 +5,7 @@ import KringB2C
 import KringCampaigns
 import KringCore
 import KringDatabase
+import KringInsight
 import KringServer
 
 /// Segmenten: the library's saved segments with "count now", and the builder. The builder is a form with the rule as
@@ -140,7 +141,8 @@ struct SegmentPages {
             categories.append(category)
         }
         return SegmentCatalogue.make(
-            branches: try await Branches.list(in: tx), topics: try await CustomerPages.topics(in: tx), categories: categories)
+            branches: try await Branches.list(in: tx), topics: try await CustomerPages.topics(in: tx), categories: categories,
+            mosaic: try await MosaicReports.codes(in: tx))
     }
 
     func builder(_ request: Request, _ context: KringRequestContext, id: UUID?) async throws -> Response {
@@ -156,10 +158,31 @@ struct SegmentPages {
             return (shown, try await Segments.versions(id: id, in: tx), try await builderCatalogue(in: tx))
         }
         let current = versions.first?.version ?? segment?.version ?? 1
+        var name = segment?.name ?? ""
+        var rule = segment?.rule ?? Self.startingRule
+        if id == nil, let (field, option) = Self.mosaicStart(request, catalogue: catalogue) {
+            // From the Mosaic report: the library's active members in that (sub)segment.
+            name = "Mosaic \(option.label)"
+            rule = .all([
+                .condition(SegmentCondition(field: "membership_status", op: "=", value: "active")),
+                .condition(SegmentCondition(field: field, op: "=", value: .string(option.value))),
+            ])
+        }
         return try await render(
-            staff, id: id, name: segment?.name ?? "", rule: try WebResponse.jsonText(segment?.rule ?? Self.startingRule), version: current,
+            staff, id: id, name: name, rule: try WebResponse.jsonText(rule), version: current,
             shownVersion: segment?.version, versions: versions, catalogue: catalogue, result: nil, errors: FormErrors(),
             notice: request.uri.queryParameters["gedaan"] == "opgeslagen" ? "Het segment is opgeslagen." : nil)
+    }
+
+    /// `?mosaic_segment=A` or `?mosaic_subsegment=A01`: a code of the current delivery, as the catalogue offers it.
+    static func mosaicStart(_ request: Request, catalogue: SegmentCatalogue) -> (String, SegmentCatalogue.Option)? {
+        for field in ["mosaic_subsegment", "mosaic_segment"] {
+            guard let code = request.uri.queryParameters[Substring(field)].map(String.init) else { continue }
+            if let option = catalogue.fields.first(where: { $0.name == field })?.options.first(where: { $0.value == code }) {
+                return (field, option)
+            }
+        }
+        return nil
     }
 
     private func render(
