@@ -135,7 +135,8 @@ import Testing
         let started = clock.now
         await #expect(throws: DatabaseUnavailable.self) { try await db.withConnection { _ in } }
         let waited = clock.now - started
-        #expect(waited >= .milliseconds(300) && waited < .milliseconds(1500))
+        // Well before the holder lets go (2 s), however busy the machine.
+        #expect(waited >= .milliseconds(300) && waited < .milliseconds(1900))
         try await holder.value
         // The only connection is free again, and a wait that gets it in time runs its work.
         let answer = try await db.withConnection { connection in

@@ -223,6 +223,11 @@ public final class SendWorker: Sendable {
     /// Group commit of "sent": `mark` returns once the send's mark has committed. The first mark starts a writer
     /// that commits everything waiting, then everything that arrived meanwhile, until nothing waits; so with four
     /// connections a commit holds up to four marks, and a connection never has more than one mail unmarked.
+    ///
+    /// A write that has not returned after `deadline` counts as failed, and the marks waiting on it are tried again
+    /// (a mark is idempotent: it sets `sent` only on a send still `sending` for this worker). Seen after a database
+    /// restart: one write's connection lease never returned while the pool served every other lease, and without the
+    /// deadline it held up the whole send loop. The stuck write is left to end by itself.
     final class SentMarks: Sendable {
         typealias Write = @Sendable ([(id: UUID, messageID: String)]) async throws -> Void
         private struct Waiting {
@@ -231,9 +236,16 @@ public final class SendWorker: Sendable {
         }
         private let waiting = Mutex(Waiting())
         private let write: Write
+        private let deadline: Duration
 
-        init(write: @escaping Write) {
+        init(deadline: Duration = .seconds(20), write: @escaping Write) {
+            self.deadline = deadline
             self.write = write
+        }
+
+        struct WriteTimedOut: Error, CustomStringConvertible {
+            let deadline: Duration
+            var description: String { "marking sent mails did not return within \(deadline)" }
         }
 
         func mark(_ id: UUID, messageID: String) async throws {
@@ -257,12 +269,52 @@ public final class SendWorker: Sendable {
                     return batch
                 }
                 if batch.isEmpty { return }
-                do {
-                    try await write(batch.map { ($0.id, $0.messageID) })
-                    for mark in batch { mark.done.resume() }
-                } catch {
-                    for mark in batch { mark.done.resume(throwing: error) }
+                let marks = batch.map { ($0.id, $0.messageID) }
+                let outcome = await Self.bounded(deadline) { [write] in try await write(marks) }
+                switch outcome {
+                case .success: for mark in batch { mark.done.resume() }
+                case .failure(let error): for mark in batch { mark.done.resume(throwing: error) }
                 }
+            }
+        }
+
+        /// Runs `work` in a task of its own and waits for it at most `deadline`.
+        static func bounded(_ deadline: Duration, _ work: @escaping @Sendable () async throws -> Void) async -> Result<Void, any Error> {
+            let outcome = Outcome()
+            return await withCheckedContinuation { (continuation: CheckedContinuation<Result<Void, any Error>, Never>) in
+                outcome.wait(continuation)
+                let timer = Task {
+                    try await Task.sleep(for: deadline)
+                    outcome.settle(.failure(WriteTimedOut(deadline: deadline)))
+                }
+                Task {
+                    do {
+                        try await work()
+                        outcome.settle(.success(()))
+                    } catch {
+                        outcome.settle(.failure(error))
+                    }
+                    timer.cancel()
+                }
+            }
+        }
+
+        /// The first of a write's end and its deadline.
+        final class Outcome: Sendable {
+            private let state = Mutex<(done: Bool, waiter: CheckedContinuation<Result<Void, any Error>, Never>?)>((false, nil))
+
+            func wait(_ continuation: CheckedContinuation<Result<Void, any Error>, Never>) {
+                state.withLock { $0.waiter = continuation }
+            }
+
+            func settle(_ result: Result<Void, any Error>) {
+                let waiter = state.withLock { state -> CheckedContinuation<Result<Void, any Error>, Never>? in
+                    guard !state.done else { return nil }
+                    state.done = true
+                    defer { state.waiter = nil }
+                    return state.waiter
+                }
+                waiter?.resume(returning: result)
             }
         }
     }
