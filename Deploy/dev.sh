@@ -38,6 +38,8 @@ ls "$KRING_JWT_KEYS_DIR"/*.key >/dev/null 2>&1 || "$KRING" jwt-key generate --di
 export KRING_LINK_SECRET_FILE="$DATA/link-secret"
 export KRING_DEV_MAIL_DIR="$DATA/mail"
 export KRING_SMTP_URL=${KRING_SMTP_URL:-file://$KRING_DEV_MAIL_DIR}
+# The sender of staff invitations and password links for a library without a sender of its own (a new library).
+export KRING_MAIL_FROM=${KRING_MAIL_FROM:-Kring demo <noreply@kring.example>}
 export KRING_PUBLIC_URL=${KRING_PUBLIC_URL:-http://$LISTEN}
 [ -s "$KRING_LINK_SECRET_FILE" ] || (umask 077 && head -c 32 /dev/urandom > "$KRING_LINK_SECRET_FILE")
 

@@ -342,7 +342,8 @@ class Run:
         self.password = options.password
         self.mail_dir = options.mail_dir
         self.users = {"a": options.user_a, "a2": options.user_a2, "b": options.user_b, "m": options.user_m, "r": options.user_r,
-                      "n": options.user_n}
+                      "n": options.user_n, "p": options.user_p}
+        self.platform_secret = options.platform_secret
         self.owner_database_url = options.owner_database_url
         self.library_a = options.library_a
         self.library_b = options.library_b
@@ -1568,6 +1569,114 @@ def test_7_mosaic(run):
           "the subsegments show no table of characteristics")
 
 
+def test_8_probiblio(run):
+    """Probiblio's console: a platform administrator signs in with two-factor, sees the libraries with the nightly
+    figures (equal to what the database holds), connects a new library whose first administrator is invited by mail,
+    suspends and resumes it with a reason, checks and loads a Mosaic delivery in the browser (a dry run with a bad row,
+    then the demo's own files, which change nothing), and compares all libraries' figures, where any figure over fewer
+    than 10 people reads "< 10" and no page shows a person."""
+    email, secret = run.user("p"), run.platform_secret
+    check(secret, "no two-factor secret for the platform administrator: set KRING_BROWSER_PLATFORM_SECRET (Admin/tests/run.sh does)")
+    p = run.browser("p")
+    p.sign_in(email, run.password, "probiblio", "probiblio-inloggen")
+    check(p.path() == "/inloggen/code", f"a platform administrator's password led to {p.driver.current_url}, not the code")
+    p.type("#code", totp(secret.encode(), current_step()))
+    p.submit(p.find("form[action='/inloggen/code'] button.primary"), "probiblio-ingelogd")
+    check(p.path() == "/platform" and "Probiblio-console" in p.text("h1"), f"the console did not open: {p.driver.current_url}")
+
+    # The libraries, with the members of the latest figures (or "nog geen" before the first night).
+    schema_a = run.schema(run.library_a)
+    name_a = run.owner_sql(f"SELECT name FROM platform.tenants WHERE slug = '{run.library_a}'")[0][0]
+    row = [r for r in p.finds("main table.list tbody tr") if name_a in r.text]
+    check(row, f"the console does not list {name_a}")
+    figure = run.owner_sql(f"""SELECT value::bigint, people FROM platform.library_figures f JOIN platform.tenants t ON t.id = f.tenant_id
+                               WHERE t.slug = '{run.library_a}' AND f.code = 'members' ORDER BY day DESC LIMIT 1""")
+    cells = [td.text for td in row[0].find_elements(By.TAG_NAME, "td")]
+    if figure:
+        value, people = int(figure[0][0]), int(figure[0][1])
+        shown = "< 10" if people < 10 else dutch_count(value).split()[0]
+        check(cells[1] == shown, f"the console shows {cells[1]!r} members for {name_a}; the figures say {shown!r}")
+        current = int(run.owner_sql(f"""SELECT count(*) FROM {schema_a}.customers c WHERE c.merged_into IS NULL AND c.erased_at IS NULL
+                                         AND 'member' = ANY(c.roles) AND c.membership_status IN ('active', 'suspended')""")[0][0])
+        run.log(f"{name_a}: {value} members in the latest figures, {current} now")
+    else:
+        run.note("no figures yet (the worker's first run has not happened): the console shows none")
+
+    # A new library, its first administrator invited by mail.
+    slug = f"bt-p{run.tag}"[:39].lower()
+    p.type("#name", f"Bibliotheek Browsertest {run.tag}")
+    p.type("#slug", slug)
+    admin = f"beheer-{run.tag}@{slug}.example"
+    p.type("#admin_email", admin)
+    p.type("#admin_name", "Eerste Beheerder")
+    p.submit(p.button("Aansluiten en uitnodigen"), "probiblio-aangesloten")
+    check(p.path() == f"/platform/bibliotheken/{slug}", f"connecting led to {p.driver.current_url}")
+    check("Aangesloten" in p.text("main table.list"), "the library's log does not say it was connected")
+    check(admin not in p.text("main"), "the console shows the administrator's address")
+    jobs = run.owner_sql(f"""SELECT count(*) FROM platform.jobs j JOIN platform.tenants t ON t.id = j.tenant_id
+                             WHERE t.slug = '{slug}' AND j.kind = 'staff.invitation'""")[0][0]
+    check(jobs == "1", f"{jobs} invitation jobs for the new library's administrator")
+    if run.mail_dir:
+        invitation = []
+        for _ in range(40):
+            invitation = [m for m in (json.loads(f.read_text()) for f in Path(run.mail_dir).glob("*.json"))
+                          if admin in m.get("rcpt_tos", [])]
+            if invitation:
+                break
+            time.sleep(0.5)
+        check(invitation, f"no invitation mail reached {admin}")
+        p.open(f"/platform/bibliotheken/{slug}", "probiblio-uitnodiging-verstuurd")
+        check("1 verstuurd" in p.text("main dl.facts"), f"the library page says of its invitation: {p.text('main dl.facts')!r}")
+
+    # Suspended with a reason (required), and active again.
+    p.type("#reason", "Proef van de browsertest")
+    p.submit(p.button("Schorsen"), "probiblio-geschorst")
+    check("Geschorst" in p.text("main dl.facts") and "Proef van de browsertest" in p.text("main table.list"),
+          "the suspension and its reason are not shown")
+    p.type("#reason", "Einde van de proef")
+    p.submit(p.button("Weer actief maken"), "probiblio-hervat")
+    check(run.owner_sql(f"SELECT status FROM platform.tenants WHERE slug = '{slug}'")[0][0] == "active", "the library is not active again")
+
+    # Mosaic: a dry run of the demo's files with one bad row, then the demo's own files, which are the current delivery.
+    folder = Path(tempfile.mkdtemp(prefix=f"kring-browsertest-{run.tag}-mosaic-"))
+    done = subprocess.run([os.environ.get("KRING_BIN", "kring"), "mosaic", "demo", "--out", str(folder)], capture_output=True, text=True, timeout=120)
+    check(done.returncode == 0, f"kring mosaic demo failed: {done.stderr.strip()}")
+    bad = folder / "areas-with-a-bad-row.csv"
+    bad.write_text((folder / "areas.csv").read_text(encoding="utf-8") + "2011 ZZ;Haarlem;Q99;3;7\r\n", encoding="utf-8")
+    p.click_link(p.find("main nav.tabs a[href='/platform/mosaic']"), "probiblio-mosaic")
+    p.type("#label", f"Browsertest {run.tag}")
+    p.find("#scheme").send_keys(str(folder / "scheme.csv"))
+    p.find("#areas").send_keys(str(bad))
+    check(p.find("#dry_run").is_selected(), "a dry run is not the default")
+    p.submit(p.button("Controleren of laden"), "probiblio-mosaic-proef")
+    check("Proef: zou laden: 11 segmenten, 59 subsegmenten" in p.text("main"), f"the dry run says {p.text('main .notice')!r}")
+    check("Q99" in p.text("main table.list caption ~ tbody") or "Q99" in p.text("main"), "the bad row is not listed")
+    p.type("#label", "Demo (synthetisch)")
+    p.find("#scheme").send_keys(str(folder / "scheme.csv"))
+    p.find("#areas").send_keys(str(folder / "areas.csv"))
+    p.find("#dry_run").click()
+    p.submit(p.button("Controleren of laden"), "probiblio-mosaic-geladen")
+    check("al de huidige levering" in p.text("main"), f"loading the demo's files again says {p.text('main .notice')!r}")
+
+    # All libraries side by side, a group of figures at a time: "< 10" under ten people, the province below.
+    p.click_link(p.find("main nav.tabs a[href='/platform/cijfers']"), "probiblio-cijfers")
+    if figure:
+        headers = [th.text for th in p.finds("main table.comparison thead th")]
+        check(headers[0] == "Bibliotheek" and "NT2-leden" in headers, f"the figures table is headed {headers}")
+        check(p.text("main table.comparison tfoot th") == "Provincie", "no province below the libraries")
+        rows = [r for r in p.finds("main table.comparison tbody tr") if r.find_element(By.TAG_NAME, "th").text == name_a]
+        check(rows, f"no row for {name_a}")
+        counted = run.owner_sql(f"""SELECT people FROM platform.library_figures f JOIN platform.tenants t ON t.id = f.tenant_id
+                                    WHERE t.slug = '{run.library_a}' AND f.code = 'members_nt2' ORDER BY day DESC LIMIT 1""")[0][0]
+        cell = rows[0].find_elements(By.CSS_SELECTOR, "th, td")[headers.index("NT2-leden")].text
+        check((cell == "< 10") == (int(counted) < 10), f"{name_a}'s NT2 members read {cell!r} for {counted} people")
+        p.click_link([a for a in p.finds("main ul.choices a") if a.text == "Mail"][0], "probiblio-cijfers-mail")
+        check("Verstuurde mails (30 dagen)" in p.text("main table.comparison thead"), "the Mail group shows other figures")
+    check("@" not in p.text("main"), "the figures page shows an e-mail address")
+    status, headers, body = p.download("/platform/cijfers.csv")
+    check(status == 200 and headers.get("content-type", "").startswith("text/csv"), f"the figures' CSV answers {status}")
+
+
 def signed_in_chrome(browser, what):
     """An error page still shows a signed-in person as signed in: their library, search and Uitloggen."""
     check(browser.finds("header form[action='/uitloggen']") and browser.finds("#zoek")
@@ -1580,7 +1689,7 @@ class Skip(Exception):
 
 
 TESTS = [test_1_frontdesk, test_2_checkin, test_3_first_import, test_4_isolation, test_5_relations, test_6_segments,
-         test_7_mosaic]
+         test_7_mosaic, test_8_probiblio]
 
 
 def main():
@@ -1596,6 +1705,8 @@ def main():
     parser.add_argument("--user-m", default=environ("KRING_BROWSER_USER_M"))
     parser.add_argument("--user-r", default=environ("KRING_BROWSER_USER_R"))
     parser.add_argument("--user-n", default=environ("KRING_BROWSER_USER_N"))
+    parser.add_argument("--user-p", default=environ("KRING_BROWSER_USER_P"), help="a platform administrator, for test_8")
+    parser.add_argument("--platform-secret", default=environ("KRING_BROWSER_PLATFORM_SECRET"), help="its two-factor secret")
     parser.add_argument("--mail-dir", default=environ("KRING_BROWSER_MAIL_DIR"))
     parser.add_argument("--owner-database-url", default=environ("KRING_OWNER_DATABASE_URL"),
                         help="the database as kring_owner, for test_2's member numbers and test_3's import")

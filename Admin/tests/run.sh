@@ -86,7 +86,15 @@ KRING_BROWSER_USER_R=$(user "$LIBRARY_A" r relations)
 CREATED+=("$KRING_BROWSER_USER_R")
 KRING_BROWSER_USER_N=$(user "$LIBRARY_A" n analyst)
 CREATED+=("$KRING_BROWSER_USER_N")
+# test_8's platform administrator, with a two-factor secret of this run (platform administrators always need one).
+KRING_BROWSER_USER_P="browsertest-$RUN_ID-p@probiblio.example"
+KRING_BROWSER_PLATFORM_SECRET="bt$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+printf '%s\n' "$PASSWORD" | "$KRING_BIN" platform-admin create --email "$KRING_BROWSER_USER_P" --name "Browsertest Probiblio" \
+    --password-stdin --demo-two-factor-secret "$KRING_BROWSER_PLATFORM_SECRET" >/dev/null \
+    || { echo "run.sh: could not create the platform administrator $KRING_BROWSER_USER_P" >&2; exit 2; }
+CREATED+=("$KRING_BROWSER_USER_P")
 export KRING_BROWSER_USER_A KRING_BROWSER_USER_A2 KRING_BROWSER_USER_B KRING_BROWSER_USER_M KRING_BROWSER_USER_R KRING_BROWSER_USER_N
+export KRING_BROWSER_USER_P KRING_BROWSER_PLATFORM_SECRET
 echo "run.sh: frontdesk users $KRING_BROWSER_USER_A, $KRING_BROWSER_USER_A2, $KRING_BROWSER_USER_B; marketing $KRING_BROWSER_USER_M;" \
     "relations $KRING_BROWSER_USER_R; analyst $KRING_BROWSER_USER_N"
 

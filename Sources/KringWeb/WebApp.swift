@@ -37,6 +37,7 @@ public struct WebApp: Sendable {
         JourneyPages(services: services, templates: templates).addRoutes(to: router)
         TemplatePages(services: services, templates: templates).addRoutes(to: router)
         MosaicPages(services: services, templates: templates).addRoutes(to: router)
+        PlatformPages(services: services, templates: templates).addRoutes(to: router)
     }
 
     private func staticFile(_ request: Request, _ context: KringRequestContext) throws -> Response {

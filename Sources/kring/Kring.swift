@@ -101,6 +101,7 @@ struct Worker: AsyncParsableCommand {
         var handlers = PlatformJobs.handlers(db: db, now: now).merging(B2CJobs.handlers(db: db, now: now)) { first, _ in first }
             .merging(RelationsJobs.handlers(db: db, now: now)) { first, _ in first }
             .merging(CampaignJobs.handlers(db: db, now: now)) { first, _ in first }
+            .merging(InsightJobs.handlers(db: db, now: now)) { first, _ in first }
         if let url = env.values["KRING_SMTP_URL"], !url.isEmpty {
             let invitations = StaffInvitations.handlers(
                 db: db, transport: try MailTransports.from(url: url, logger: logger),
@@ -129,6 +130,7 @@ struct Worker: AsyncParsableCommand {
                     try await PlatformJobs.schedulePrune(at: now(), in: tx)
                     try await RelationsJobs.scheduleReminders(at: now(), in: tx)
                     try await CampaignJobs.scheduleTick(at: now(), in: tx)
+                    try await InsightJobs.scheduleFigures(at: now(), in: tx)
                 }
             } catch {
                 logger.error("could not schedule the prune and reminder jobs", metadata: ["error": "\(Migrator.describe(error))"])

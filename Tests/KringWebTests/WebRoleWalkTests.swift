@@ -134,6 +134,14 @@ import Testing
         Route(method: .get, path: "/beheer/instellingen", permission: .settingsManage, form: []),
         Route(method: .post, path: "/beheer/instellingen", permission: .settingsManage, form: [("complaint_due_days", "10")]),
         Route(method: .get, path: "/platform", permission: .tenantsManage, form: []),
+        Route(method: .post, path: "/platform/bibliotheken", permission: .tenantsManage, form: [("slug", "")]),
+        Route(method: .get, path: "/platform/bibliotheken/{lib}", permission: .tenantsManage, form: []),
+        Route(method: .post, path: "/platform/bibliotheken/{lib}/status", permission: .tenantsManage, form: [("status", "active"), ("reason", "")]),
+        Route(method: .get, path: "/platform/cijfers", permission: .tenantsManage, form: []),
+        Route(method: .get, path: "/platform/cijfers.csv", permission: .tenantsManage, form: []),
+        Route(method: .get, path: "/platform/gezondheid", permission: .tenantsManage, form: []),
+        Route(method: .get, path: "/platform/mosaic", permission: .tenantsManage, form: []),
+        Route(method: .post, path: "/platform/mosaic", permission: .tenantsManage, form: []),
     ]
 
     @Test(arguments: Role.allCases)
@@ -223,7 +231,8 @@ import Testing
             }
             let permissions = PermissionMatrix.permissions(of: role)
             for route in Self.routes {
-                let path = route.path.replacingOccurrences(of: "{c}", with: customer.id.uuidString.lowercased())
+                let path = route.path.replacingOccurrences(of: "{lib}", with: tenant.slug.value)
+                    .replacingOccurrences(of: "{c}", with: customer.id.uuidString.lowercased())
                     .replacingOccurrences(of: "{a}", with: activity.uuidString.lowercased())
                     .replacingOccurrences(of: "{r}", with: registration.uuidString.lowercased())
                     .replacingOccurrences(of: "{k}", with: complaint.uuidString.lowercased())

@@ -90,6 +90,23 @@ public final class Database: Sendable {
         }
     }
 
+    /// Runs `body` in one read-only transaction as `kring_console`, with `platform` as the search path: Probiblio's
+    /// console, which may read the libraries' daily figures, names and statuses, the job queue's counts, the
+    /// migrations, the events on libraries and the Mosaic deliveries (platform migration 0006), and nothing of a
+    /// library's schema: the database refuses any other read.
+    @discardableResult
+    public func withConsole<Result: Sendable>(
+        _ body: (PlatformTransaction) async throws -> Result
+    ) async throws -> Result {
+        try await transaction { connection in
+            try await connection.query("SET TRANSACTION READ ONLY", logger: queryLogger)
+            _ = try await connection.query(
+                "SELECT set_config('search_path', 'platform', true), set_config('role', 'kring_console', true)", logger: queryLogger
+            ).collect()
+            return try await body(PlatformTransaction(connection: connection, logger: queryLogger))
+        }
+    }
+
     /// A bare connection with no schema or role: for health checks, the session check of every request (which names
     /// its `platform` tables in full) and tests of the fail-closed default.
     public func withConnection<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {

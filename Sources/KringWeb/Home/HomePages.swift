@@ -5,14 +5,14 @@ import KringCore
 import KringDatabase
 import KringServer
 
-/// The start page of a library, Probiblio's console (a first page), and "Mijn account" with two-factor sign-in.
+/// The start page of a library (Probiblio's administrators go to their console), and "Mijn account" with two-factor
+/// sign-in.
 struct HomePages {
     let services: AppServices
     let templates: WebTemplates
 
     func addRoutes(to router: Router<KringRequestContext>) {
         router.get("/") { _, context in try await home(context) }
-        router.get("platform") { _, context in try await platform(context) }
         router.get("account") { _, context in try await account(context) }
         router.get("account/tweestaps") { request, context in try await enrolForm(request, context, wrong: false) }
         router.post("account/tweestaps") { request, context in try await enrol(request, context) }
@@ -41,19 +41,6 @@ struct HomePages {
             chrome: staff.chrome("Overzicht", area: "/"), library: tenant.name, canSearch: staff.may(.customersRead),
             role: staff.principal.role.flatMap { Self.roleNames[$0] } ?? "")
         return WebResponse.html(try templates.render("home", model))
-    }
-
-    struct PlatformModel {
-        let chrome: Chrome
-        let libraries: [String]
-    }
-
-    func platform(_ context: KringRequestContext) async throws -> Response {
-        let staff = try Staff(context)
-        _ = try context.require(.tenantsManage)
-        let names = try await services.db.withPlatform { tx in try await TenantDirectory.list(in: tx) }.map(\.name).sorted()
-        return WebResponse.html(
-            try templates.render("platform", PlatformModel(chrome: staff.chrome("Platform", area: "/platform"), libraries: names)))
     }
 
     struct AccountModel {

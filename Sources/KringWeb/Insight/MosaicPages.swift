@@ -125,12 +125,7 @@ struct MosaicPages {
 
     private static func number(_ value: Int) -> String { Dutch.number(value) }
 
-    /// 12,4 (one decimal, Dutch)
-    private static func decimal(_ value: Double?) -> String {
-        guard let value else { return "–" }
-        let tenths = Int((value * 10).rounded())
-        return "\(Dutch.number(tenths / 10)),\(abs(tenths % 10))"
-    }
+    private static func decimal(_ value: Double?) -> String { Dutch.decimal(value) }
 
     /// Where the report looks: a branch's municipality (report 2 only), else a chosen municipality of the service area,
     /// else the whole area.

@@ -59,6 +59,13 @@ enum Dutch {
         return (value < 0 ? "-" : "") + out
     }
 
+    /// 12,4 (one decimal; "–" for none).
+    static func decimal(_ value: Double?) -> String {
+        guard let value, value.isFinite else { return "–" }
+        let tenths = Int((value * 10).rounded())
+        return "\(tenths < 0 ? "-" : "")\(number(abs(tenths) / 10)),\(abs(tenths) % 10)"
+    }
+
     /// 6,2% of `whole` (one decimal; 0% of nothing).
     static func percent(_ part: Int, of whole: Int) -> String {
         guard whole > 0 else { return "0%" }

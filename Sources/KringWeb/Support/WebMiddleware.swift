@@ -24,7 +24,7 @@ struct WebMiddleware: RouterMiddleware {
 
     static let referrerPolicy = HTTPFields.Element.Name("Referrer-Policy")
     /// The forms that carry a file.
-    static let uploadPaths: Set<String> = ["/beheer/import", "/relaties/import"]
+    static let uploadPaths: Set<String> = ["/beheer/import", "/relaties/import", "/platform/mosaic"]
 
     static let contentSecurityPolicy = [
         "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "object-src 'none'",
