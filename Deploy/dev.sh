@@ -67,6 +67,10 @@ done
 # Generated Mosaic data (invented segment names, the demo libraries' postcodes) as the current delivery; loading the
 # same files again changes nothing.
 "$KRING" mosaic demo --load >/dev/null
+# Thirteen months of made-up daily figures before today, so the trend lines of Inzicht › Kerncijfers are not flat (once).
+for slug in zuid-kennemerland amstelland hilversum; do
+    "$KRING" figures demo-history --tenant "$slug" >/dev/null
+done
 # Platform administrators always sign in with two-factor; the demo's has a known secret (never do this for real).
 DEMO_TOTP_SECRET=${KRING_DEMO_TOTP_SECRET:-kringDemoProbiblio2026}
 printf '%s\n' "$DEMO_PASSWORD" | "$KRING" platform-admin create --email admin@probiblio.example --name "Probiblio" --password-stdin \

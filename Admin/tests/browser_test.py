@@ -1535,7 +1535,18 @@ def test_7_mosaic(run):
     n = run.browser("n")
     n.sign_in(run.user("n"), run.password, run.library_a, "mosaic-inloggen")
     n.click_link(n.find("nav.sidenav a[href='/inzicht']"), "inzicht")
-    check(n.path() == "/inzicht/mosaic" and n.text("h1") == "Mosaic", f"Inzicht led to {n.driver.current_url}")
+    check(n.path() == "/inzicht/kerncijfers" and n.text("main h2") == "Kerncijfers", f"Inzicht led to {n.driver.current_url}")
+    # The key figures: the number of members now equals a count written here; the lines have their 13 months.
+    schema = run.schema(run.library_a)
+    rows = {r.find_element(By.TAG_NAME, "th").text: [td.text for td in r.find_elements(By.TAG_NAME, "td")]
+            for r in n.finds("main table.kerncijfers tbody tr")}
+    check("Leden" in rows and "NT2-leden" in rows, f"the key figures have no members: {list(rows)[:5]}")
+    members = int(run.owner_sql(f"""SELECT count(*) FROM {schema}.customers c WHERE c.merged_into IS NULL AND c.erased_at IS NULL
+                                     AND 'member' = ANY(c.roles) AND c.membership_status IN ('active', 'suspended')""")[0][0])
+    check(rows["Leden"][0] == f"{members:,}".replace(",", "."), f"the key figures show {rows['Leden'][0]} members; the database has {members}")
+    check(n.finds("main table.kerncijfers svg.sparkline polyline"), "the key figures draw no lines")
+    n.click_link(n.find("main nav.tabs a[href='/inzicht/mosaic']"), "inzicht-mosaic")
+    check(n.path() == "/inzicht/mosaic" and n.text("main h2") == "Mosaic", f"the Mosaic tab led to {n.driver.current_url}")
     check("synthetisch" in n.text("main p.quiet"), f"the report does not name the demo's delivery: {n.text('main p.quiet')!r}")
     branch = "Haarlem Centrum"
     Select(n.find("#vestiging")).select_by_visible_text(branch)
@@ -1544,7 +1555,6 @@ def test_7_mosaic(run):
     check(n.finds("main svg.chart rect"), "the report has no index bars")
     total = n.find("main table.list tfoot").find_elements(By.TAG_NAME, "td")
     members = int(total[1].text.replace(".", ""))
-    schema = run.schema(run.library_a)
     expected = run.owner_sql(f"""SELECT count(*) FROM {schema}.customers c
                                  JOIN {schema}.branches b ON b.id = c.favourite_branch_id AND b.name = '{branch}'
                                  JOIN reference.mosaic_deliveries d ON d.current
@@ -1564,7 +1574,7 @@ def test_7_mosaic(run):
     first = n.find("main table.list tbody th a")
     segment = first.text
     n.click_link(first, "mosaic-subsegmenten")
-    check(f"{segment}: de subsegmenten" in n.text("main h2"), f"the drill-down is headed {n.text('main h2')!r}")
+    check(f"{segment}: de subsegmenten" in n.text("main h3"), f"the drill-down is headed {n.text('main h3')!r}")
     check("Kenmerken van de subsegmenten" in n.text("main") and len(n.finds("main table.list")) == 2,
           "the subsegments show no table of characteristics")
 
@@ -1677,6 +1687,41 @@ def test_8_probiblio(run):
     check(status == 200 and headers.get("content-type", "").startswith("text/csv"), f"the figures' CSV answers {status}")
 
 
+def test_9_quiet_members(run):
+    """The churn early warning at the front desk: Klanten, Stille leden; the count equals one written here against the
+    database; "Contact gezocht" on the first member puts an outbound contact moment on the timeline and the list says so;
+    the list of those not yet contacted no longer shows them."""
+    a = run.browser("a2")
+    # a2, not a: test_1 turns two-factor sign-in on for a.
+    a.sign_in(run.user("a2"), run.password, run.library_a, "stille-leden-inloggen")
+    a.click_link(a.find("nav.sidenav a[href='/klanten']"), "klanten")
+    a.click_link(a.button("Stille leden"), "stille-leden")
+    check(a.path() == "/klanten/stille-leden" and a.text("h1") == "Stille leden", f"Stille leden led to {a.driver.current_url}")
+    schema = run.schema(run.library_a)
+    expected = int(run.owner_sql(f"""SELECT count(*) FROM {schema}.customers c
+                                     WHERE c.merged_into IS NULL AND c.erased_at IS NULL AND 'member' = ANY(c.roles)
+                                       AND c.membership_status = 'active' AND c.last_loan_date IS NOT NULL
+                                       AND c.last_loan_date < (now() AT TIME ZONE 'Europe/Amsterdam')::date - 365""")[0][0])
+    shown = int(re.sub(r"\D", "", a.text("main p strong").split(" actie")[0]) or "0")
+    check(shown == expected and expected > 0, f"the page counts {shown} quiet members; the database {expected}")
+    rows = a.finds("main table.members tbody tr")
+    uncontacted = [r for r in rows if r.find_elements(By.CSS_SELECTOR, "form button")]
+    check(uncontacted, "no member to contact on the first page")
+    link = uncontacted[0].find_element(By.TAG_NAME, "a")
+    name, href = link.text, link.get_attribute("href")
+    a.submit(uncontacted[0].find_element(By.CSS_SELECTOR, "form button"), "stille-leden-contact")
+    check("Vastgelegd op de tijdlijn." in a.text("main"), "no notice after Contact gezocht")
+    row = [r for r in a.finds("main table.members tbody tr") if r.find_element(By.TAG_NAME, "a").get_attribute("href") == href]
+    check(row and "contact gezocht op" in row[0].text, f"the list does not say {name} was contacted")
+    customer = href.rsplit("/", 1)[1]
+    moments = run.owner_sql(f"""SELECT count(*) FROM {schema}.contact_moments WHERE customer_id = '{customer}'
+                                AND direction = 'outbound' AND subject LIKE 'Vroegsignalering:%'""")[0][0]
+    check(moments == "1", f"{moments} early-warning contact moments on {name}'s timeline")
+    a.find("#open").click()
+    a.submit(a.button("Toon"), "stille-leden-open")
+    check(href not in [r.get_attribute("href") for r in a.finds("main table.members tbody a")], f"{name} is still among those not contacted")
+
+
 def signed_in_chrome(browser, what):
     """An error page still shows a signed-in person as signed in: their library, search and Uitloggen."""
     check(browser.finds("header form[action='/uitloggen']") and browser.finds("#zoek")
@@ -1689,7 +1734,7 @@ class Skip(Exception):
 
 
 TESTS = [test_1_frontdesk, test_2_checkin, test_3_first_import, test_4_isolation, test_5_relations, test_6_segments,
-         test_7_mosaic, test_8_probiblio]
+         test_7_mosaic, test_8_probiblio, test_9_quiet_members]
 
 
 def main():

@@ -37,6 +37,8 @@ public struct WebApp: Sendable {
         JourneyPages(services: services, templates: templates).addRoutes(to: router)
         TemplatePages(services: services, templates: templates).addRoutes(to: router)
         MosaicPages(services: services, templates: templates).addRoutes(to: router)
+        FigurePages(services: services, templates: templates).addRoutes(to: router)
+        QuietMemberPages(services: services, templates: templates).addRoutes(to: router)
         PlatformPages(services: services, templates: templates).addRoutes(to: router)
     }
 

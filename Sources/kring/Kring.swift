@@ -21,7 +21,8 @@ struct Kring: AsyncParsableCommand {
         abstract: "Kring, the CRM for public libraries.",
         subcommands: [
             Serve.self, Worker.self, Migrate.self, TenantCommand.self, UserCommand.self, PlatformAdminCommand.self,
-            APIKeyCommand.self, JWTKeyCommand.self, ImportCommand.self, MailCommand.self, DemoCommand.self, MosaicCommand.self, Bench.self,
+            APIKeyCommand.self, JWTKeyCommand.self, ImportCommand.self, MailCommand.self, DemoCommand.self, MosaicCommand.self, FiguresCommand.self,
+            Bench.self,
         ])
 
     static func main() async {

@@ -72,7 +72,7 @@ import Testing
             let browser = Browser(client)
             try await browser.signIn(analyst.email, password: TestEnvironment.password, library: tenant.slug.value)
             #expect(try await browser.get("/").contains("href=\"/inzicht\""))
-            #expect(try await browser.get("/inzicht").location == "/inzicht/mosaic")
+            #expect(try await browser.get("/inzicht").location == "/inzicht/kerncijfers")
             let page = try await browser.get("/inzicht/mosaic")
             #expect(page.status == .ok)
             for text in [

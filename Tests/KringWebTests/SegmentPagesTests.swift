@@ -129,6 +129,8 @@ import Testing
             #expect(stale.contains("Iemand anders heeft dit segment intussen opgeslagen (nu versie 2)"))
             // Count now, from the list.
             let id = String(path.dropFirst("/campagnes/segmenten/".count))
+            let uncounted = try await browser.get("/campagnes/segmenten")
+            #expect(uncounted.contains("href=\"/campagnes/segmenten?tellen=\(id)#s-\(id)\">Nu tellen"))
             let listed = try await browser.get("/campagnes/segmenten?tellen=\(id)")
             #expect(listed.contains("28 klanten nu"))
         }

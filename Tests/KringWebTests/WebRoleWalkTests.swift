@@ -33,6 +33,10 @@ import Testing
         Route(method: .get, path: "/klanten/{c}/contactmoment", permission: .customersWrite, form: []),
         Route(method: .get, path: "/klanten/{c}/toestemming", permission: .consentsWrite, form: []),
         Route(method: .get, path: "/klanten/nieuw", permission: .customersWrite, form: []),
+        Route(method: .get, path: "/klanten/stille-leden?maanden=6&open=ja", permission: .customersRead, form: []),
+        Route(
+            method: .post, path: "/klanten/stille-leden/{c}/contact", permission: .customersWrite,
+            form: [("terug", "/klanten/stille-leden?maanden=12")]),
         Route(method: .get, path: "/klanten/{c}/samenvoegen", permission: .customersWrite, form: []),
         Route(method: .get, path: "/klanten/{c}/export", permission: .customersExport, form: []),
         Route(method: .get, path: "/klanten/{c}/wissen", permission: .customersErase, form: []),
@@ -116,6 +120,8 @@ import Testing
         Route(
             method: .post, path: "/campagnes/segmenten/nieuw", permission: .segmentsWrite,
             form: [("action", "save"), ("name", ""), ("rule", "{\"field\": \"age\", \"op\": \">=\", \"value\": 18}")]),
+        Route(method: .get, path: "/inzicht/kerncijfers", permission: .reportsRead, form: []),
+        Route(method: .get, path: "/inzicht/kerncijfers.csv", permission: .reportsRead, form: []),
         Route(method: .get, path: "/inzicht/mosaic", permission: .reportsRead, form: []),
         Route(method: .get, path: "/inzicht/mosaic?rapport=inwoners&vergelijk=Haarlem", permission: .reportsRead, form: []),
         Route(method: .get, path: "/inzicht/mosaic.csv?rapport=leden", permission: .reportsRead, form: []),

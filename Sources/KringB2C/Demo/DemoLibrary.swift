@@ -100,6 +100,9 @@ public struct DemoLibrary: Sendable {
             let neverBorrowed = random.chance(62)
             let yearlyLoans = youth ? 8 : (type == "Vriend" ? 33 : type == "Bibliotheek aan huis" ? 43 : 18)
             // Leavers stopped borrowing long before leaving (24 months for adults, 37 for youth, on average).
+            // Some current members are on their way out: they stopped borrowing a year or more ago (the churn early
+            // warning's list). Chosen by number, so the random sequence, and everything else generated, stays the same.
+            let fading = !lost && !neverBorrowed && since <= year - 3 && index % 13 == 5
             let loans12m = neverBorrowed || lost ? 0 : max(0, yearlyLoans / 2 + random.next(yearlyLoans + 1))
             let monthsSinceLoan = neverBorrowed ? nil : (lost ? (youth ? 25 + random.next(24) : 12 + random.next(24)) : random.next(6))
             let area = profile.postcodes[random.next(profile.postcodes.count)]
@@ -108,7 +111,7 @@ public struct DemoLibrary: Sendable {
             let parts = last.split(separator: " ")
             let (infix, surname) = parts.count > 1 ? (parts.dropLast().joined(separator: " "), String(parts.last ?? "")) : ("", last)
             let lastLoan =
-                monthsSinceLoan.map { months -> String in
+                (fading ? 13 + index % 24 : monthsSinceLoan).map { months -> String in
                     let total = year * 12 + (today.month - 1) - months
                     let day = months == 0 ? 1 + random.next(today.day) : 1 + random.next(28)
                     return String(format: "%02d-%02d-%04d", day, total % 12 + 1, total / 12)
@@ -128,7 +131,7 @@ public struct DemoLibrary: Sendable {
                 String(1 + random.next(180)), Self.streets[random.next(Self.streets.count)], area.municipality, area.municipality,
                 profile.branches.filter { $0.municipality == area.municipality }.map(\.name).first ?? profile.branches[0].name,
                 "\(Self.genres[random.next(Self.genres.count)])|\(Self.genres[random.next(Self.genres.count)])",
-                lastLoan, String(loans12m), String(neverBorrowed ? 0 : loans12m + random.next(yearlyLoans * max(1, year - since) + 1)),
+                lastLoan, String(fading ? 0 : loans12m), String(neverBorrowed ? 0 : loans12m + random.next(yearlyLoans * max(1, year - since) + 1)),
             ]
         }
     }

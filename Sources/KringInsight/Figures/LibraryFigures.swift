@@ -310,6 +310,65 @@ public enum LibraryFigures {
         }
     }
 
+    /// The stored figures of one library from `since` on, per code in day order (a library's own trend lines).
+    public static func history(_ tenant: Tenant, since: CalendarDate, db: Database) async throws -> [String: [(day: CalendarDate, value: Value)]] {
+        var lines: [String: [(day: CalendarDate, value: Value)]] = [:]
+        try await db.withPlatform { tx in
+            let rows = try await tx.query(
+                """
+                SELECT code, day::text, value::float8, coalesce(people, 0) FROM library_figures
+                WHERE tenant_id = \(tenant.id) AND day >= \(since.description)::date ORDER BY code, day
+                """)
+            for try await (code, day, value, people) in rows.decode((String, String, Double?, Int).self) {
+                guard let date = CalendarDate(day) else { continue }
+                lines[code, default: []].append((date, Value(value: value, people: people)))
+            }
+        }
+        return lines
+    }
+
+    /// Demo data only: 13 months of made-up daily figures before today, drifting towards today's measured values with
+    /// some seasonal sway and noise (deterministic per library), so a new demo's trend lines are not flat. Nothing is
+    /// written when the library has any figure before today.
+    public static func demoHistory(_ tenant: Tenant, at now: Date, days: Int = 396, db: Database) async throws -> Int {
+        let today = CalendarDate(now)
+        let earlier = try await db.withPlatform { tx in
+            try await tx.query("SELECT count(*)::int8 FROM library_figures WHERE tenant_id = \(tenant.id) AND day < \(today.description)::date")
+                .decode(Int.self).first { _ in true } ?? 0
+        }
+        guard earlier == 0 else { return 0 }
+        let current = try await db.withTenant(tenant) { tx in try await measure(at: now, in: tx) }
+        var seed = tenant.slug.value.unicodeScalars.reduce(UInt64(7)) { $0 &* 31 &+ UInt64($1.value) } | 1
+        func noise() -> Double {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Double(seed >> 33) / Double(UInt64(1) << 31) - 0.5
+        }
+        var written = 0
+        for back in stride(from: days, through: 1, by: -1) {
+            let day = today.adding(days: -back)
+            var values: [String: Value] = [:]
+            for figure in catalogue {
+                guard let now = current[figure.code] else { continue }
+                // A year ago about 4% lower for counts, a little lower for shares; a sway over the year; noise.
+                let trend = 1 - 0.04 * Double(back) / Double(days)
+                let sway = 1 + 0.03 * sin(Double(back) / 365 * 2 * .pi)
+                let factor = trend * sway * (1 + 0.02 * noise())
+                let value = now.value.map { value -> Double in
+                    switch figure.unit {
+                    case .count: return (value * factor).rounded()
+                    case .percent: return min(100, (value * factor * 10).rounded() / 10)
+                    case .decimal, .days: return (value * factor * 10).rounded() / 10
+                    case .euros: return (value * factor * 100).rounded() / 100
+                    }
+                }
+                values[figure.code] = Value(value: value, people: Int((Double(now.people) * trend).rounded()))
+            }
+            try await store(values, tenant: tenant, day: day, db: db)
+            written += 1
+        }
+        return written
+    }
+
     /// Snapshots every active library; a library that fails is reported and the others still run.
     public static func snapshotAll(at now: Date, db: Database) async throws -> (done: Int, failed: [String]) {
         let tenants = try await db.withPlatform { tx in try await TenantDirectory.list(in: tx) }.filter { $0.status == .active }

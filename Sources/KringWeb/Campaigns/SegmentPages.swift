@@ -45,7 +45,8 @@ struct SegmentPages {
         let version: String
         let updated: String
         let countHref: String
-        let count: String
+        /// The count just asked for; nil shows the "Nu tellen" link (an empty string would still open the section).
+        let count: String?
     }
 
     struct ListModel {
@@ -72,7 +73,7 @@ struct SegmentPages {
             Row(
                 id: segment.id.lower, href: "/campagnes/segmenten/\(segment.id.lower)", name: segment.name, version: "versie \(segment.version)",
                 updated: Dutch.date(segment.updatedAt), countHref: "/campagnes/segmenten?tellen=\(segment.id.lower)#s-\(segment.id.lower)",
-                count: counted?.id == segment.id ? counted.map { "\(Self.countText($0.count)) nu" } ?? "" : "")
+                count: counted?.id == segment.id ? counted.map { "\(Self.countText($0.count)) nu" } : nil)
         }
         let model = ListModel(
             chrome: staff.chrome("Segmenten", area: "/campagnes"), rows: rows, none: rows.isEmpty, canCreate: staff.may(.segmentsWrite),
@@ -128,8 +129,8 @@ struct SegmentPages {
         let ruleErrors: [NodeError]
         let versions: [VersionLine]
         let hasVersions: Bool
-        let olderVersion: String
-        let campaignHref: String
+        let olderVersion: String?
+        let campaignHref: String?
     }
 
     /// The branches, consent topics and activity categories the builder offers.
@@ -160,7 +161,14 @@ struct SegmentPages {
         let current = versions.first?.version ?? segment?.version ?? 1
         var name = segment?.name ?? ""
         var rule = segment?.rule ?? Self.startingRule
-        if id == nil, let (field, option) = Self.mosaicStart(request, catalogue: catalogue) {
+        if id == nil, let months = request.uri.queryParameters["stil"].flatMap({ Int(String($0)) }), (1...60).contains(months) {
+            // From Stille leden: active members who have not borrowed for that long, for a win-back campaign.
+            name = "Stille leden: \(months) maanden niet geleend"
+            rule = .all([
+                .condition(SegmentCondition(field: "membership_status", op: "=", value: "active")),
+                .condition(SegmentCondition(field: "days_since_last_loan", op: ">", value: .number(Double(QuietMembers.days(months: months))))),
+            ])
+        } else if id == nil, let (field, option) = Self.mosaicStart(request, catalogue: catalogue) {
             // From the Mosaic report: the library's active members in that (sub)segment.
             name = "Mosaic \(option.label)"
             rule = .all([
@@ -207,8 +215,8 @@ struct SegmentPages {
                     when: Dutch.dateTime(entry.createdAt), by: entry.createdBy.flatMap { people[$0] } ?? "onbekend",
                     current: entry.version == (shownVersion ?? version))
             }, hasVersions: versions.count > 1,
-            olderVersion: shownVersion.map { $0 < version ? "U bekijkt versie \($0). Opslaan maakt er versie \(version + 1) van." : "" } ?? "",
-            campaignHref: id.map { staff.may(.campaignsWrite) ? "/campagnes/nieuw?segment=\($0.lower)" : "" } ?? "")
+            olderVersion: shownVersion.flatMap { $0 < version ? "U bekijkt versie \($0). Opslaan maakt er versie \(version + 1) van." : nil },
+            campaignHref: id.flatMap { staff.may(.campaignsWrite) ? "/campagnes/nieuw?segment=\($0.lower)" : nil })
         return WebResponse.html(
             try templates.render("campaigns/segment", model), status: errors.any || !(result?.errors.isEmpty ?? true) ? .unprocessableContent : .ok)
     }

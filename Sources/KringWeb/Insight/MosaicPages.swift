@@ -19,7 +19,7 @@ struct MosaicPages {
     func addRoutes(to router: Router<KringRequestContext>) {
         router.get("inzicht") { _, context in
             _ = try context.requireTenant(.reportsRead)
-            return WebResponse.redirect("/inzicht/mosaic")
+            return WebResponse.redirect("/inzicht/kerncijfers")
         }
         router.get("inzicht/mosaic") { request, context in try await page(request, context, csv: false) }
         router.get("inzicht/mosaic.csv") { request, context in try await page(request, context, csv: true) }
@@ -115,6 +115,7 @@ struct MosaicPages {
         let hasCharacteristics: Bool
         let csvHref: String
         let noArea: Bool
+        let areaTabs = FigurePages.tabs("/inzicht/mosaic")
         var canMakeSegments = false
         var activitiesReport = false
         var categories: [Choice] = []

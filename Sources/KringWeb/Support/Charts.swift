@@ -59,6 +59,40 @@ enum Charts {
         return svg + "</svg>"
     }
 
+    /// A small line of a figure over time (oldest first), scaled to its own lowest and highest value, with a dot at
+    /// the last; nil values leave a gap.
+    static func sparkline(_ values: [Double?], title: String) -> String {
+        let (width, height, pad) = (160.0, 36.0, 4.0)
+        let known = values.compactMap { $0 }
+        guard known.count >= 2, let low = known.min(), let high = known.max() else { return "" }
+        let span = high - low
+        func point(_ index: Int, _ value: Double) -> (Double, Double) {
+            let x = pad + (width - 2 * pad) * Double(index) / Double(max(values.count - 1, 1))
+            let y = span == 0 ? height / 2 : height - pad - (height - 2 * pad) * (value - low) / span
+            return (x, y)
+        }
+        var segments: [[(Double, Double)]] = [[]]
+        for (index, value) in values.enumerated() {
+            guard let value else {
+                if !(segments.last?.isEmpty ?? true) { segments.append([]) }
+                continue
+            }
+            segments[segments.count - 1].append(point(index, value))
+        }
+        var svg = """
+            <svg class="sparkline" viewBox="0 0 \(Int(width)) \(Int(height))" width="\(Int(width))" height="\(Int(height))" role="img" \
+            aria-label="\(HTMLText.escape(title))" xmlns="http://www.w3.org/2000/svg"><title>\(HTMLText.escape(title))</title>
+            """
+        for segment in segments where segment.count > 1 {
+            svg += "<polyline class=\"chart-line\" points=\"\(segment.map { "\(f($0.0)),\(f($0.1))" }.joined(separator: " "))\"/>"
+        }
+        if let lastIndex = values.lastIndex(where: { $0 != nil }), let last = values[lastIndex] {
+            let (x, y) = point(lastIndex, last)
+            svg += "<circle class=\"chart-dot\" cx=\"\(f(x))\" cy=\"\(f(y))\" r=\"3\"/>"
+        }
+        return svg + "</svg>"
+    }
+
     private static func f(_ value: Double) -> String { String(format: "%.1f", value) }
 
     /// Horizontal bars, one per step, the first the widest (a funnel): the number and its share of the first at the end.
