@@ -96,6 +96,16 @@ struct Environment {
     /// Where the public pages are reached from outside (`KRING_PUBLIC_URL`), for links in mails.
     var publicURL: String { values["KRING_PUBLIC_URL"] ?? "http://127.0.0.1:8080" }
 
+    /// The address of `KRING_MAIL_FROM` ("Kring <noreply@kring.example>" or a bare address), for staff invitations and
+    /// password links of a library without a sender of its own (they go out under the library's name); nil when unset.
+    /// A value that is no address stops the worker at start rather than failing every invitation later.
+    var mailFromAddress: String? {
+        get throws {
+            guard let text = values["KRING_MAIL_FROM"], !text.isEmpty else { return nil }
+            return try MailCommand.mailbox(text).address
+        }
+    }
+
     func tokenKeys() async throws -> TokenKeys {
         let folder = URL(fileURLWithPath: try require("KRING_JWT_KEYS_DIR"))
         return try await TokenKeys.load(folder: folder, activeKID: values["KRING_JWT_ACTIVE_KID"], issuer: values["KRING_JWT_ISSUER"] ?? "kring")

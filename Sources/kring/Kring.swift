@@ -107,11 +107,11 @@ struct Worker: AsyncParsableCommand {
             let invitations = StaffInvitations.handlers(
                 db: db, transport: try MailTransports.from(url: url, logger: logger),
                 publicURL: env.publicURL,
-                fallbackSender: env.values["KRING_MAIL_FROM"].flatMap { $0.isEmpty ? nil : $0 }, now: now, logger: logger)
+                fallbackSender: try env.mailFromAddress, now: now, logger: logger)
             handlers.merge(invitations) { first, _ in first }
             let resets = PasswordResets.handlers(
                 db: db, transport: try MailTransports.from(url: url, logger: logger), publicURL: env.publicURL,
-                fallbackSender: env.values["KRING_MAIL_FROM"].flatMap { $0.isEmpty ? nil : $0 }, now: now, logger: logger)
+                fallbackSender: try env.mailFromAddress, now: now, logger: logger)
             handlers.merge(resets) { first, _ in first }
         }
         let worker = JobWorker(queue: JobQueue(db: db), handlers: handlers, now: now, logger: logger)
