@@ -258,7 +258,10 @@ public enum LibraryFigures {
             })
     }
 
-    public static let byCode: [String: LibraryFigure] = Dictionary(uniqueKeysWithValues: catalogue.map { ($0.code, $0) })
+    /// The figures' groups in the catalogue's order (Leden, Activiteiten, ...).
+    public static let groups: [String] = catalogue.reduce(into: []) { groups, figure in
+        if !groups.contains(figure.group) { groups.append(figure.group) }
+    }
 
     /// One measured figure.
     public struct Value: Sendable, Equatable {

@@ -61,7 +61,7 @@ struct FigurePages {
         // Thirteen points: a value per month back (30 days apart), then today's.
         let months = (1...12).reversed().map { today.adding(days: -30 * $0) }
         let monthAgo = today.adding(days: -30)
-        var groups: [Group] = []
+        var lines: [String: [Line]] = [:]
         var file = CSVDownload()
         file.row(["code", "cijfer", "definitie", "nu", "een maand geleden", "verschil"] + months.map(\.description))
         for figure in LibraryFigures.catalogue {
@@ -73,16 +73,13 @@ struct FigurePages {
                 name: figure.name, definition: figure.definition, now: PlatformPages.formatted(now, unit: figure.unit),
                 monthAgo: PlatformPages.formatted(before, unit: figure.unit), change: Self.change(from: before, to: now, unit: figure.unit),
                 spark: Charts.sparkline(points, title: "\(figure.name) over 13 maanden, per maand"))
-            if let index = groups.firstIndex(where: { $0.name == figure.group }) {
-                groups[index] = Group(name: figure.group, lines: groups[index].lines + [shown])
-            } else {
-                groups.append(Group(name: figure.group, lines: [shown]))
-            }
+            lines[figure.group, default: []].append(shown)
             file.row(
                 [figure.code, figure.name, figure.definition, shown.now, shown.monthAgo, shown.change]
                     + points.dropLast().map { PlatformPages.formatted($0, unit: figure.unit) })
         }
         if csv { return file.response(filename: "kerncijfers.csv") }
+        let groups = LibraryFigures.groups.map { Group(name: $0, lines: lines[$0] ?? []) }
         let first = history.values.compactMap { $0.first?.day }.min()
         let model = Model(
             chrome: staff.chrome("Kerncijfers", area: "/inzicht"), tabs: Self.tabs("/inzicht/kerncijfers"), groups: groups,

@@ -337,11 +337,6 @@ struct PlatformPages {
         let days: String
     }
 
-    /// The figure groups in the catalogue's order.
-    static var figureGroups: [String] {
-        LibraryFigures.catalogue.reduce(into: [String]()) { groups, figure in if !groups.contains(figure.group) { groups.append(figure.group) } }
-    }
-
     /// One group of figures (`?groep=`): a row per library, a column per figure, the province below; the CSV holds every
     /// figure. Rows, not columns, grow with the number of libraries.
     func figures(_ request: Request, _ context: KringRequestContext, csv: Bool) async throws -> Response {
@@ -366,7 +361,7 @@ struct PlatformPages {
             file.row(["provincie"] + province)
             return file.response(filename: "bibliotheken-cijfers.csv")
         }
-        let groups = Self.figureGroups
+        let groups = LibraryFigures.groups
         let asked = request.uri.queryParameters["groep"].map(String.init)
         let group = groups.first { $0 == asked } ?? groups[0]
         let figures = LibraryFigures.catalogue.filter { $0.group == group }
