@@ -16,6 +16,7 @@ demo logins are never changed:
   KRING_BROWSER_USER_M     marketing of library A: creates the activity of test_2
   KRING_BROWSER_USER_R     relations of library A: works through Mijn taken and Relaties (test_5)
   KRING_BROWSER_USER_N     analyst of library A: counts a segment without seeing anyone (test_6)
+  KRING_BROWSER_USER_T     administrator of library A: sees what the retention terms would remove (test_11)
   KRING_BROWSER_MAIL_DIR   the folder where the SMTP server the server mails through keeps each message (test_6)
   KRING_BROWSER_LIBRARY_A / _B   their libraries' slugs (zuid-kennemerland, amstelland)
   KRING_BROWSER_NEW_LIBRARY  a library new for this run (no branches, no customers): test_3 imports its members
@@ -342,7 +343,7 @@ class Run:
         self.password = options.password
         self.mail_dir = options.mail_dir
         self.users = {"a": options.user_a, "a2": options.user_a2, "b": options.user_b, "m": options.user_m, "r": options.user_r,
-                      "n": options.user_n, "p": options.user_p}
+                      "n": options.user_n, "t": options.user_t, "p": options.user_p}
         self.platform_secret = options.platform_secret
         self.owner_database_url = options.owner_database_url
         self.library_a = options.library_a
@@ -1562,6 +1563,13 @@ def test_7_mosaic(run):
                                  WHERE c.erased_at IS NULL AND 'member' = ANY(c.roles) AND c.membership_status IN ('active', 'suspended')
                                    AND p.municipality = b.municipality""")[0][0]
     check(members == int(expected) and members > 0, f"the report counts {members} members for {branch}; the database {expected}")
+    guests = int(total[4].text.replace(".", ""))
+    expected = run.owner_sql(f"""SELECT count(*) FROM {schema}.customers c
+                                 JOIN {schema}.branches b ON b.id = c.favourite_branch_id AND b.name = '{branch}'
+                                 JOIN reference.mosaic_deliveries d ON d.current
+                                 JOIN reference.mosaic_postcodes p ON p.delivery_id = d.id AND p.postcode = c.postcode
+                                 WHERE c.erased_at IS NULL AND 'guest' = ANY(c.roles) AND p.municipality = b.municipality""")[0][0]
+    check(guests == int(expected) and guests > 0, f"the report counts {guests} activity guests for {branch}; the database {expected}")
     links = [a for a in n.finds("main a") if a.text.strip() == "Downloaden (CSV)"]
     check(len(links) == 1, "no CSV download on the report")
     path = urllib.parse.urlsplit(links[0].get_attribute("href"))
@@ -1671,6 +1679,7 @@ def test_8_probiblio(run):
     # All libraries side by side, a group of figures at a time: "< 10" under ten people, the province below.
     p.click_link(p.find("main nav.tabs a[href='/platform/cijfers']"), "probiblio-cijfers")
     if figure:
+        p.click_link([a for a in p.finds("main ul.choices a") if a.text == "Abonnementen"][0], "probiblio-cijfers-abonnementen")
         headers = [th.text for th in p.finds("main table.comparison thead th")]
         check(headers[0] == "Bibliotheek" and "NT2-leden" in headers, f"the figures table is headed {headers}")
         check(p.text("main table.comparison tfoot th") == "Provincie", "no province below the libraries")
@@ -1685,6 +1694,19 @@ def test_8_probiblio(run):
     check("@" not in p.text("main"), "the figures page shows an e-mail address")
     status, headers, body = p.download("/platform/cijfers.csv")
     check(status == 200 and headers.get("content-type", "").startswith("text/csv"), f"the figures' CSV answers {status}")
+
+    # Gezondheid: the mails of the last hour as the workers counted them, per minute and per library.
+    p.click_link(p.find("main nav.tabs a[href='/platform/gezondheid']"), "probiblio-gezondheid")
+    counted = int(run.owner_sql("""SELECT coalesce(sum(sent), 0) FROM platform.send_counts
+                                   WHERE minute >= date_trunc('minute', now()) - interval '60 minutes'
+                                     AND minute < date_trunc('minute', now())""")[0][0])
+    if counted:
+        shown = p.text("main").split("Het afgelopen uur ", 1)[1].split(" mails", 1)[0]
+        check(shown == f"{counted:,}".replace(",", "."), f"the health page counts {shown} mails in the last hour; the workers {counted}")
+        check(p.finds("main figure.sends svg"), "no line of the sends per minute")
+    else:
+        check("Het afgelopen uur zijn er geen mails verstuurd." in p.text("main"), "the health page shows sends the workers did not count")
+    check("Takenwachtrij" in p.text("main") and p.finds("main table.list tbody tr"), "the health page has no libraries or queue")
 
 
 def test_9_quiet_members(run):
@@ -1722,6 +1744,88 @@ def test_9_quiet_members(run):
     check(href not in [r.get_attribute("href") for r in a.finds("main table.members tbody a")], f"{name} is still among those not contacted")
 
 
+def test_10_mosaic_segment(run):
+    """A marketer opens a Mosaic segment's subsegments and makes a segment of the subsegment with the most members in
+    one click: the builder holds "active members in that subsegment", its count equals the API's for the same rule and
+    a count written here against the database; the segment is saved with the count."""
+    email = run.user("m")
+    m = run.browser("m")
+    m.sign_in(email, run.password, run.library_a, "mosaic-segment-inloggen")
+    m.click_link(m.find("nav.sidenav a[href='/inzicht']"), "mosaic-segment-inzicht")
+    m.click_link(m.find("main nav.tabs a[href='/inzicht/mosaic']"), "mosaic-segment-mosaic")
+    check(m.finds("main table.list tbody th a"), "the Mosaic report has no segments to open")
+    schema = run.schema(run.library_a)
+    # The segment with the most members, then its subsegment with the most.
+    def most(rows):
+        return max(rows, key=lambda r: int(r.find_elements(By.TAG_NAME, "td")[1].text.replace(".", "") or "0"))
+    top = most([r for r in m.finds("main table.list tbody tr") if r.find_elements(By.CSS_SELECTOR, "th a")])
+    m.click_link(top.find_element(By.CSS_SELECTOR, "th a"), "mosaic-segment-subsegmenten")
+    row = most([r for r in m.finds("main table.list")[0].find_elements(By.CSS_SELECTOR, "tbody tr")
+                if r.find_elements(By.XPATH, ".//a[starts-with(normalize-space(.), 'Segment maken')]")])
+    code = row.find_element(By.TAG_NAME, "th").text.split()[0]
+    m.click_link(row.find_element(By.XPATH, ".//a[starts-with(normalize-space(.), 'Segment maken')]"), "mosaic-segment-nieuw")
+    check(m.path() == "/campagnes/segmenten/nieuw", f"Segment maken led to {m.driver.current_url}")
+    rule = json.loads(m.find("#rule").get_attribute("value"))
+    check({"field": "mosaic_subsegment", "op": "=", "value": code} in rule.get("all", [])
+          and {"field": "membership_status", "op": "=", "value": "active"} in rule.get("all", []),
+          f"the builder does not hold active members of subsegment {code}: {rule}")
+    expected = int(run.owner_sql(f"""SELECT count(*) FROM {schema}.customers c
+                                     JOIN reference.mosaic_deliveries d ON d.current
+                                     JOIN reference.mosaic_postcodes p ON p.delivery_id = d.id AND p.postcode = c.postcode
+                                     WHERE c.merged_into IS NULL AND c.erased_at IS NULL AND c.membership_status = 'active'
+                                       AND p.subsegment_code = '{code}'""")[0][0])
+    api = api_preview(run, email, rule)
+    try:
+        WebDriverWait(m.driver, WAIT).until(lambda d: m.text("[data-count]") == dutch_count(expected))
+    except Exception:
+        raise Failure(f"the builder counts {m.text('[data-count]')!r} for subsegment {code}; the database {expected}, the API {api}")
+    check(api == expected and expected > 0, f"the API counts {api} for subsegment {code}; the database {expected}")
+    check(m.find("#name").get_attribute("value").startswith("Mosaic "), f"the segment is named {m.find('#name').get_attribute('value')!r}")
+    m.find("#name").clear()
+    m.type("#name", f"Mosaic {code} {run.tag}")
+    m.submit(m.find("button[value=save]"), "mosaic-segment-opgeslagen")
+    check("Het segment is opgeslagen." in m.text("main"), f"saving led to {m.driver.current_url}")
+    WebDriverWait(m.driver, WAIT).until(lambda d: m.text("[data-count]") == dutch_count(expected))
+
+
+def test_11_retention(run):
+    """The library's administrator opens Beheer, Instellingen: the retention terms with their defaults, and a sentence
+    saying what the coming night's run would remove, which agrees with counts written here against the database. A
+    term below its minimum comes back with a Dutch message at the field; nothing is saved."""
+    t = run.browser("t")
+    t.sign_in(run.user("t"), run.password, run.library_a, "bewaartermijnen-inloggen")
+    t.click_link(t.find("nav.sidenav a[href='/beheer']"), "beheer")
+    t.click_link(t.find("main nav.tabs a[href='/beheer/instellingen']"), "bewaartermijnen")
+    terms = {name: t.find(f"#{name}").get_attribute("value") for name in
+             ["retention_ended_members_months", "retention_guests_months", "retention_mail_events_months", "retention_audit_months"]}
+    schema = run.schema(run.library_a)
+    stored = dict(run.owner_sql(f"SELECT key, value #>> '{{}}' FROM {schema}.settings WHERE key LIKE 'retention\\_%'"))
+    defaults = {"retention_ended_members_months": "24", "retention_guests_months": "12", "retention_mail_events_months": "13",
+                "retention_audit_months": "24"}
+    check(terms == {k: stored.get(k, v) for k, v in defaults.items()}, f"the form shows {terms}; the library keeps {stored}")
+    # Counted here: ended members past the term, guests past theirs, mail events and audit records past theirs
+    # (without the ties that keep a person; when none is past its term, the page must say nothing goes).
+    months = {k: int(v) for k, v in terms.items()}
+    past = int(run.owner_sql(f"""SELECT
+        (SELECT count(*) FROM {schema}.customers WHERE erased_at IS NULL AND merged_into IS NULL AND membership_status = 'ended'
+           AND membership_end < (now() - interval '{months["retention_ended_members_months"]} months')::date)
+      + (SELECT count(*) FROM {schema}.customers WHERE erased_at IS NULL AND merged_into IS NULL AND roles = '{{guest}}'
+           AND created_at < now() - interval '{months["retention_guests_months"]} months')
+      + (SELECT count(*) FROM {schema}.campaign_events WHERE at < now() - interval '{months["retention_mail_events_months"]} months')
+      + (SELECT count(*) FROM {schema}.audit_log WHERE at < now() - interval '{months["retention_audit_months"]} months')""")[0][0])
+    sentence = t.text("[data-retention-dry-run]")
+    if past == 0:
+        check(sentence == "Met deze termijnen verdwijnt er vannacht niets.", f"nothing is past its term, yet the page says {sentence!r}")
+    else:
+        check(sentence.startswith("Met deze termijnen worden vannacht"), f"{past} things are past their terms; the page says {sentence!r}")
+    t.type("#retention_audit_months", "6")
+    t.submit(t.button("Opslaan"), "bewaartermijnen-te-kort", status=422)
+    check("Vul een aantal maanden in, van 12 tot 120." in t.text(".error-summary"), f"a 6-month audit term gave {t.text('main')[:200]!r}")
+    check(t.find("#retention_audit_months").get_attribute("value") == "6", "the form lost what was typed")
+    still = run.owner_sql(f"SELECT value #>> '{{}}' FROM {schema}.settings WHERE key = 'retention_audit_months'")
+    check(still == [] or still[0][0] != "6", f"the audit term was saved as {still}")
+
+
 def signed_in_chrome(browser, what):
     """An error page still shows a signed-in person as signed in: their library, search and Uitloggen."""
     check(browser.finds("header form[action='/uitloggen']") and browser.finds("#zoek")
@@ -1734,7 +1838,8 @@ class Skip(Exception):
 
 
 TESTS = [test_1_frontdesk, test_2_checkin, test_3_first_import, test_4_isolation, test_5_relations, test_6_segments,
-         test_7_mosaic, test_8_probiblio, test_9_quiet_members]
+         test_7_mosaic, test_8_probiblio, test_9_quiet_members, test_10_mosaic_segment,
+         test_11_retention]
 
 
 def main():
@@ -1750,6 +1855,7 @@ def main():
     parser.add_argument("--user-m", default=environ("KRING_BROWSER_USER_M"))
     parser.add_argument("--user-r", default=environ("KRING_BROWSER_USER_R"))
     parser.add_argument("--user-n", default=environ("KRING_BROWSER_USER_N"))
+    parser.add_argument("--user-t", default=environ("KRING_BROWSER_USER_T"), help="an administrator of library A, for test_11")
     parser.add_argument("--user-p", default=environ("KRING_BROWSER_USER_P"), help="a platform administrator, for test_8")
     parser.add_argument("--platform-secret", default=environ("KRING_BROWSER_PLATFORM_SECRET"), help="its two-factor secret")
     parser.add_argument("--mail-dir", default=environ("KRING_BROWSER_MAIL_DIR"))
@@ -1763,7 +1869,7 @@ def main():
     options = parser.parse_args()
 
     run = Run(options)
-    tests = [t for t in TESTS if not options.only or t.__name__.startswith(options.only)]
+    tests = [t for t in TESTS if not options.only or t.__name__ == options.only or t.__name__.startswith(options.only + "_")]
     if not tests:
         print(f"browser_test: no test named {options.only!r}; tests: {', '.join(t.__name__ for t in TESTS)}", file=sys.stderr)
         return 2

@@ -86,6 +86,8 @@ KRING_BROWSER_USER_R=$(user "$LIBRARY_A" r relations)
 CREATED+=("$KRING_BROWSER_USER_R")
 KRING_BROWSER_USER_N=$(user "$LIBRARY_A" n analyst)
 CREATED+=("$KRING_BROWSER_USER_N")
+KRING_BROWSER_USER_T=$(user "$LIBRARY_A" t tenant_admin)
+CREATED+=("$KRING_BROWSER_USER_T")
 # test_8's platform administrator, with a two-factor secret of this run (platform administrators always need one).
 KRING_BROWSER_USER_P="browsertest-$RUN_ID-p@probiblio.example"
 KRING_BROWSER_PLATFORM_SECRET="bt$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
@@ -94,9 +96,10 @@ printf '%s\n' "$PASSWORD" | "$KRING_BIN" platform-admin create --email "$KRING_B
     || { echo "run.sh: could not create the platform administrator $KRING_BROWSER_USER_P" >&2; exit 2; }
 CREATED+=("$KRING_BROWSER_USER_P")
 export KRING_BROWSER_USER_A KRING_BROWSER_USER_A2 KRING_BROWSER_USER_B KRING_BROWSER_USER_M KRING_BROWSER_USER_R KRING_BROWSER_USER_N
+export KRING_BROWSER_USER_T
 export KRING_BROWSER_USER_P KRING_BROWSER_PLATFORM_SECRET
 echo "run.sh: frontdesk users $KRING_BROWSER_USER_A, $KRING_BROWSER_USER_A2, $KRING_BROWSER_USER_B; marketing $KRING_BROWSER_USER_M;" \
-    "relations $KRING_BROWSER_USER_R; analyst $KRING_BROWSER_USER_N"
+    "relations $KRING_BROWSER_USER_R; analyst $KRING_BROWSER_USER_N; administrator $KRING_BROWSER_USER_T"
 
 # test_3's library, new on every run (it must have no branches): only when test_3 runs (see --only).
 only=""

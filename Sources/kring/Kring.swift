@@ -22,6 +22,7 @@ struct Kring: AsyncParsableCommand {
         subcommands: [
             Serve.self, Worker.self, Migrate.self, TenantCommand.self, UserCommand.self, PlatformAdminCommand.self,
             APIKeyCommand.self, JWTKeyCommand.self, ImportCommand.self, MailCommand.self, DemoCommand.self, MosaicCommand.self, FiguresCommand.self,
+            RetentionCommand.self,
             Bench.self,
         ])
 
@@ -103,6 +104,7 @@ struct Worker: AsyncParsableCommand {
             .merging(RelationsJobs.handlers(db: db, now: now)) { first, _ in first }
             .merging(CampaignJobs.handlers(db: db, now: now)) { first, _ in first }
             .merging(InsightJobs.handlers(db: db, now: now)) { first, _ in first }
+            .merging(RetentionJobs.handlers(db: db, now: now)) { first, _ in first }
         if let url = env.values["KRING_SMTP_URL"], !url.isEmpty {
             let invitations = StaffInvitations.handlers(
                 db: db, transport: try MailTransports.from(url: url, logger: logger),
@@ -132,6 +134,7 @@ struct Worker: AsyncParsableCommand {
                     try await RelationsJobs.scheduleReminders(at: now(), in: tx)
                     try await CampaignJobs.scheduleTick(at: now(), in: tx)
                     try await InsightJobs.scheduleFigures(at: now(), in: tx)
+                    try await RetentionJobs.schedule(after: now(), in: tx)
                 }
             } catch {
                 logger.error("could not schedule the prune and reminder jobs", metadata: ["error": "\(Migrator.describe(error))"])
@@ -187,7 +190,7 @@ struct PasswordOptions: ParsableArguments {
 struct TenantCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tenant", abstract: "Provision and manage libraries.",
-        subcommands: [Create.self, List.self, Suspend.self, Resume.self])
+        subcommands: [Create.self, List.self, Suspend.self, Resume.self, Delete.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -254,6 +257,27 @@ struct TenantCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Lift a suspension.")
         @Option var slug: String
         func run() async throws { try await TenantCommand.setStatus(.active, slug) }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Offboarding: delete a library suspended for the grace period, with its schema, role and platform records; an audit record stays.")
+        @Option var slug: String
+        @Option(help: "the slug again, to confirm") var confirm: String
+        @Option(help: "days the library must have been suspended") var graceDays = LibraryAdministration.deletionGraceDays
+
+        func run() async throws {
+            guard let slug = TenantSlug(slug) else { throw ValidationError("no tenant \(self.slug)") }
+            guard confirm == slug.value else { throw ValidationError("--confirm must repeat the slug \(slug.value)") }
+            guard graceDays >= 0 else { throw ValidationError("--grace-days: 0 or more") }
+            let (tenant, tables) = try await Environment().withOwner { owner in
+                let provisioner = TenantProvisioner(migrator: Migrator(owner: owner, migrations: try MigrationSet.load()))
+                return try await LibraryAdministration.delete(
+                    slug: slug, graceDays: graceDays, actor: nil, via: "cli", now: Date(), owner: owner, provisioner: provisioner)
+            }
+            print("\(tenant.slug): deleted (schema \(tenant.slug.schema) with \(tables) tables, role \(tenant.slug.role)); the audit record stays")
+        }
     }
 
     static func setStatus(_ status: Tenant.Status, _ raw: String) async throws {

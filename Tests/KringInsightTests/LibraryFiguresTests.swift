@@ -101,6 +101,36 @@ import Testing
             try await complaint("in_progress", due: -1, created: -20, resolved: nil)
             try await complaint("resolved", due: 0, created: -30, resolved: -28)
             try await complaint("resolved", due: 0, created: -60, resolved: -56)
+            // Mail: ten mails to a0 to a9 26 days ago and one 40 days ago; a0 bounced hard and a1 soft; a2, a3 and a4
+            // opened (a2 twice), a2 clicked (two days before its booking), a3 unsubscribed, a4 complained.
+            let campaign = UUID()
+            try await tx.query(
+                """
+                INSERT INTO campaigns (id, name, kind, purpose, state, created_at, updated_at)
+                VALUES (\(campaign), 'Nieuwsbrief', 'one_off', 'marketing', 'draft', now(), now())
+                """)
+            func mail(_ key: String, daysAgo: Double, events: [(String, Double)]) async throws {
+                let send = UUID()
+                let sent = Self.now.addingTimeInterval(-daysAgo * 86_400)
+                try await tx.query(
+                    """
+                    INSERT INTO sends (id, campaign_id, customer_id, occurrence, email, status, priority, due_at, sent_at, created_at)
+                    VALUES (\(send), \(campaign), \(ids[key]!), \("\(Int(daysAgo))"), \(key + "@example.nl"), 'sent', 5, \(sent), \(sent), \(sent))
+                    """)
+                for (kind, daysAgo) in [("sent", daysAgo)] + events {
+                    try await tx.query(
+                        """
+                        INSERT INTO campaign_events (campaign_id, customer_id, send_id, kind, at)
+                        VALUES (\(campaign), \(ids[key]!), \(send), \(kind), \(Self.now.addingTimeInterval(-daysAgo * 86_400)))
+                        """)
+                }
+            }
+            let mailEvents: [String: [(String, Double)]] = [
+                "a0": [("bounced_hard", 26)], "a1": [("bounced_soft", 25)], "a2": [("opened", 23), ("opened", 22), ("clicked", 22)],
+                "a3": [("opened", 24), ("unsubscribed", 24)], "a4": [("opened", 24), ("complained", 24)],
+            ]
+            for n in 0..<10 { try await mail("a\(n)", daysAgo: 26, events: mailEvents["a\(n)"] ?? []) }
+            try await mail("a0", daysAgo: 40, events: [("opened", 39)])  // before the window
             return ids
         }
         #expect(ids.count == 21)
@@ -109,10 +139,13 @@ import Testing
         func value(_ code: String) -> Double? { values[code]?.value }
 
         #expect(value("members") == 15 && values["members"]?.people == 15, "10 adults, 2 suspended, 3 new")
-        #expect(value("members_youth") == 2)
+        #expect(value("members_youth") == 2 && value("members_adult") == 13)
         #expect(value("members_nt2") == 0 && values["members_nt2"]?.people == 0)
+        let types = LibraryFigures.catalogue.filter { $0.group == "Abonnementen" }.map(\.code)
+        #expect(types.count == 8 && types.reduce(0) { $0 + (value($1) ?? 0) } == 15, "every current member has one type")
         #expect(value("members_new_30d") == 3)
         #expect(value("members_lost_30d") == 2, "not the one who left 200 days ago")
+        #expect(value("members_net_30d") == 1 && values["members_net_30d"]?.people == 5, "3 new, 2 lost")
         #expect(value("loans_per_member") == 3.4, "(0 + ... + 9 + 3 + 3 + 0 + 0 + 0) / 15")
         #expect(value("never_borrowed") == 13.3, "2 of 15")
         // Everyone current a year ago (the ten adults, the suspended, the three who left since) and 12 of those 15 still.
@@ -133,9 +166,13 @@ import Testing
         #expect(value("evaluation_score") == 8.5 && values["evaluation_score"]?.people == 2)
         #expect(value("complaints_open") == 2 && value("complaints_overdue") == 1)
         #expect(value("complaint_days") == 3.0, "the median of 2 and 4 days")
-        // No mail yet: counts are 0, rates have nothing to be computed over.
-        #expect(value("mails_sent_30d") == 0 && value("bounce_rate_30d") == nil && value("open_rate_30d") == nil)
-        #expect(values["open_rate_30d"]?.people == 0)
+        // Mail of the last 30 days: ten sent, two bounced, three opened, one clicked and booked two days later.
+        #expect(value("mails_sent_30d") == 10 && values["mails_sent_30d"]?.people == 10)
+        #expect(value("mails_delivered_30d") == 8)
+        #expect(value("bounce_rate_30d") == 20.0 && value("open_rate_30d") == 30.0 && value("click_rate_30d") == 10.0)
+        #expect(values["open_rate_30d"]?.people == 10)
+        #expect(value("unsubscribes_30d") == 1 && value("spam_complaints_30d") == 1)
+        #expect(value("registrations_after_click_30d") == 1, "a2's booking 20 days ago, two days after its click")
 
         // A snapshot is stored for the day, and taking it again that day replaces it.
         try await LibraryFigures.snapshot(tenant, at: Self.now, db: env.db)

@@ -179,6 +179,16 @@ struct MailLibrary {
         #expect(stats.sent == 2 && stats.suppressed == 1 && stats.recipients == 3)
         let state = try await library.env.db.withTenant(library.tenant) { tx in try await Campaigns.find(id: campaign.id, in: tx).state }
         #expect(state == .sent)
+        // The console's sends per minute: the two mails sent, in the clock's minute; not the suppressed one.
+        let counted = try await library.env.db.withPlatform { tx in
+            try await tx.query(
+                """
+                SELECT minute, sent::int8 FROM send_counts WHERE tenant_id = \(library.tenant.id)
+                """
+            ).decode((Date, Int).self).reduce(into: [(Date, Int)]()) { $0.append($1) }
+        }
+        #expect(counted.count == 1 && counted.first?.1 == 2)
+        #expect(counted.first.map { Int($0.0.timeIntervalSince1970) == Int(library.clock.now.timeIntervalSince1970) / 60 * 60 } == true)
     }
 
     @Test func oneClickOnTheMailsListUnsubscribeURLStopsEveryFurtherMailOfThatList() async throws {

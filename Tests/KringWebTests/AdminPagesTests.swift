@@ -112,18 +112,27 @@ import Testing
             #expect(twice.status == .unprocessableContent)
             #expect(twice.contains("Er is al een vestiging met deze naam."))
 
-            try await browser.get("/beheer/instellingen")
+            let form = try await browser.get("/beheer/instellingen")
+            #expect(form.field("retention_ended_members_months") == "24" && form.field("retention_audit_months") == "24")
+            #expect(form.contains("Met deze termijnen verdwijnt er vannacht niets."), "the dry run on a new library")
+            let short = try await browser.post(
+                "/beheer/instellingen", [("complaint_due_days", "10"), ("retention_audit_months", "6"), ("retention_guests_months", "een jaar")])
+            #expect(short.status == .unprocessableContent)
+            #expect(short.contains("Vul een aantal maanden in, van 12 tot 120.") && short.contains("Vul een aantal maanden in, van 1 tot 120."))
+            #expect(short.field("retention_audit_months") == "6")
             let invalid = try await browser.post(
                 "/beheer/instellingen", [("complaint_due_days", "900"), ("idle_timeout_minutes", "15"), ("two_factor_required", "on")])
             #expect(invalid.status == .unprocessableContent)
             #expect(invalid.contains("Vul een aantal dagen in, van 1 tot 365."))
             #expect(invalid.field("idle_timeout_minutes") == "15")
             let saved = try await browser.post(
-                "/beheer/instellingen", [("complaint_due_days", "10"), ("idle_timeout_minutes", "15"), ("two_factor_required", "on")])
+                "/beheer/instellingen",
+                [("complaint_due_days", "10"), ("idle_timeout_minutes", "15"), ("two_factor_required", "on"), ("retention_mail_events_months", "18")])
             #expect(saved.location == "/beheer/instellingen?gedaan=instellingen")
         }
         let settings = try await env.db.withTenant(tenant) { tx in try await TenantSettings.load(in: tx) }
         #expect(settings.complaintDueDays == 10 && settings.idleTimeoutMinutes == 15 && settings.twoFactorRequired)
+        #expect(settings.retentionMailEventsMonths == 18 && settings.retentionAuditMonths == 24 && settings.retentionEndedMembersMonths == 24)
         let branches = try await env.db.withTenant(tenant) { tx in try await Branches.list(in: tx) }
         #expect(branches.contains { $0.name == "Heemstede" && $0.municipality == "Heemstede" })
     }

@@ -63,24 +63,37 @@ import Testing
             #expect(!list.contains("@example.nl"), "no personal data")
 
             // Cijfers: a row per library, the province below; 7 NT2 members are "< 10", and so is the province's 7.
-            let figures = try await browser.get("/platform/cijfers?groep=Leden")
+            let leden = try await browser.get("/platform/cijfers?groep=Leden")
+            #expect(leden.contains(">Leden</abbr>") && leden.contains(">Groei (30 dagen)</abbr>") && !leden.contains(">NT2-leden</abbr>"))
+            let figures = try await browser.get("/platform/cijfers?groep=Abonnementen")
             let duinstadRow = try #require(figures.html.firstMatch(of: /<th scope="row">Bibliotheek pd<\/th>(.*?)<\/tr>/)).output.1
             let zeedorpRow = try #require(figures.html.firstMatch(of: /<th scope="row">Bibliotheek pz<\/th>(.*?)<\/tr>/)).output.1
             let provinceRow = try #require(figures.html.firstMatch(of: /<th scope="row">Provincie<\/th>(.*?)<\/tr>/)).output.1
-            // The columns: Leden, Jeugdleden, NT2-leden, ...
-            #expect(duinstadRow.hasPrefix("<td class=\"number\">30</td><td class=\"number\">&lt; 10</td><td class=\"number\">&lt; 10</td>"))
-            #expect(zeedorpRow.hasPrefix("<td class=\"number\">12</td><td class=\"number\">12</td><td class=\"number\">&lt; 10</td>"))
+            // The columns: Jeugdleden, Volwassen leden, NT2-leden, ...
+            #expect(duinstadRow.hasPrefix("<td class=\"number\">&lt; 10</td><td class=\"number\">23</td><td class=\"number\">&lt; 10</td>"))
+            #expect(zeedorpRow.hasPrefix("<td class=\"number\">12</td><td class=\"number\">&lt; 10</td><td class=\"number\">&lt; 10</td>"))
             #expect(
                 provinceRow.hasPrefix(
-                    "<td class=\"number\"><strong>42</strong></td><td class=\"number\"><strong>12</strong></td><td class=\"number\"><strong>&lt; 10</strong></td>"
+                    "<td class=\"number\"><strong>12</strong></td><td class=\"number\"><strong>23</strong></td><td class=\"number\"><strong>&lt; 10</strong></td>"
                 ))
             #expect(figures.contains("title=\"Huidige leden met een NT2-abonnement"), "the definition on hover")
             let mail = try await browser.get("/platform/cijfers?groep=Mail")
-            #expect(mail.contains(">Verstuurde mails (30 dagen)</abbr>") && !mail.contains(">NT2-leden</abbr>"))
+            #expect(mail.contains(">Verstuurde mails (30 dagen)</abbr>") && mail.contains(">Bezorgde mails (30 dagen)</abbr>"))
+            #expect(!mail.contains(">NT2-leden</abbr>"))
+            // The CSV holds every figure of every group, "< 10" as on the page.
             let csv = try await browser.get("/platform/cijfers.csv")
-            #expect(csv.html.contains("\"bibliotheek\";\"members\";\"members_youth\";\"members_nt2\""))
-            #expect(csv.html.contains("\"Bibliotheek pd\";\"30\";\"< 10\";\"< 10\""))
-            #expect(csv.html.contains("\"provincie\";\"42\";\"12\";\"< 10\""))
+            let lines = csv.html.split(whereSeparator: \.isNewline).map { $0.split(separator: ";").map(String.init) }
+            let header = try #require(lines.first)
+            #expect(header.count == LibraryFigures.catalogue.count + 1 && header.first?.hasSuffix("\"bibliotheek\"") == true, "after the BOM")
+            func cell(_ row: String, _ code: String) -> String? {
+                guard let column = header.firstIndex(of: "\"\(code)\""), let line = lines.first(where: { $0.first == "\"\(row)\"" }) else {
+                    return nil
+                }
+                return line[column]
+            }
+            #expect(cell("Bibliotheek pd", "members") == "\"30\"" && cell("Bibliotheek pd", "members_nt2") == "\"< 10\"")
+            #expect(cell("Bibliotheek pd", "members_adult") == "\"23\"" && cell("Bibliotheek pz", "members_youth") == "\"12\"")
+            #expect(cell("provincie", "members") == "\"42\"" && cell("provincie", "members_nt2") == "\"< 10\"")
 
             // Aansluiten: wrong input comes back in Dutch, a taken slug too; then a new library with its administrator invited.
             try await browser.get("/platform")
@@ -122,9 +135,27 @@ import Testing
             #expect(try await browser.get("/platform/bibliotheken/geen-bibliotheek").status == .notFound)
 
             // Gezondheid: migrations per library, the queue with the invitation, the database's size.
+            try await env.owner.withPlatform { tx in try await tx.query("DELETE FROM send_counts") }  // this suite's database, run before
+            let quiet = try await browser.get("/platform/gezondheid")
+            #expect(quiet.contains("Het afgelopen uur zijn er geen mails verstuurd."))
+            // Sends per minute, from the workers' counts: 30 and 12 mails in two minutes of the last hour; an older
+            // count and the running minute stay out.
+            let minute = (clock.now.timeIntervalSince1970 / 60).rounded(.down) * 60
+            try await env.db.withPlatform { tx in
+                for (tenant, minutesAgo, sent) in [
+                    (duinstad, 5.0, 30), (duinstad, 3.0, 10), (zeedorp, 3.0, 2), (duinstad, 90.0, 500), (zeedorp, 0.0, 700),
+                ] {
+                    let at = Date(timeIntervalSince1970: minute - minutesAgo * 60)
+                    try await tx.query("INSERT INTO send_counts (tenant_id, minute, sent) VALUES (\(tenant.id), \(at), \(sent))")
+                }
+            }
             let health = try await browser.get("/platform/gezondheid")
             #expect(health.contains("Bibliotheek Nieuwstad") && health.contains("<code>staff.invitation</code>"))
             #expect(health.contains("Platformmigraties") && health.contains(" MB"))
+            #expect(health.contains("Het afgelopen uur <strong>42</strong> mails, gemiddeld 0,7 per minuut; de drukste minuut 30 om "))
+            #expect(health.contains("<svg") && health.contains("Verzonden mails per minuut, het afgelopen uur"))
+            let duinstadHealth = try #require(health.html.firstMatch(of: /<th scope="row">Bibliotheek pd<\/th>(.*?)<\/tr>/)).output.1
+            #expect(duinstadHealth.hasSuffix("<td class=\"number\">40</td>"))
 
             // Mosaic: a dry run loads nothing, then the delivery is loaded and current.
             let mosaicForm = try await browser.get("/platform/mosaic")
@@ -189,6 +220,10 @@ import Testing
         await #expect(throws: PSQLError.self, "read only") {
             try await env.db.withConsole { tx in try await tx.query("DELETE FROM library_figures") }
         }
+        await #expect(throws: PSQLError.self, "read only") {
+            try await env.db.withConsole { tx in try await tx.query("DELETE FROM send_counts") }
+        }
+        _ = try await env.db.withConsole { tx in try await tx.query("SELECT sum(sent) FROM send_counts").collect() }
         let read = try await env.db.withConsole { tx in
             try await tx.query("SELECT count(*)::int8 FROM library_figures WHERE tenant_id = \(tenant.id) AND code = 'members' AND value = 3")
                 .decode(Int.self).first { _ in true } ?? 0

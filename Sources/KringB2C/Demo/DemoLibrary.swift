@@ -59,6 +59,7 @@ public struct DemoLibrary: Sendable {
         "de Jong", "Jansen", "de Vries", "van den Berg", "Bakker", "Visser", "Smit", "Meijer", "Mulder", "de Boer", "El Amrani",
         "Yilmaz", "van Dijk", "Bos", "Vos", "Peters", "Hendriks", "van Leeuwen", "Dekker", "Brouwer", "de Wit", "Kramer",
     ]
+    static let postcodeLetters = ["AB", "CD", "EF", "GH", "JK", "LM", "NP", "RS", "TV", "XZ"]
     static let streets = ["Kerkstraat", "Dorpsstraat", "Schoolstraat", "Molenweg", "Stationsplein", "Julianalaan", "Beatrixstraat", "Parklaan"]
     static let genres = ["thrillers", "history", "literature", "youth", "comics", "travel", "cooking", "science", "poetry", "picture-books"]
 
@@ -127,7 +128,7 @@ public struct DemoLibrary: Sendable {
                 random.chance(400) ? "" : "06-\(10_000_000 + random.next(89_999_999))",
                 String(
                     format: "%04d %@", area.range.lowerBound + random.next(area.range.count),
-                    ["AB", "CD", "EF", "GH", "JK", "LM", "NP", "RS", "TV", "XZ"][random.next(10)]),
+                    Self.postcodeLetters[random.next(10)]),
                 String(1 + random.next(180)), Self.streets[random.next(Self.streets.count)], area.municipality, area.municipality,
                 profile.branches.filter { $0.municipality == area.municipality }.map(\.name).first ?? profile.branches[0].name,
                 "\(Self.genres[random.next(Self.genres.count)])|\(Self.genres[random.next(Self.genres.count)])",
@@ -196,6 +197,27 @@ public struct DemoLibrary: Sendable {
                        AT TIME ZONE 'Europe/Amsterdam' AS at
             ) s
             """)
+        // Activity guests who are not members: people from the library's area who come to its activities, with a
+        // name and an address (so that the Mosaic reports can place them) and mostly an e-mail address.
+        let guests = max(20, members / 25)
+        let areas = profile.postcodes
+        try await tx.query(
+            """
+            INSERT INTO customers (id, roles, first_name, infix, last_name, email, postcode, house_number, street, city, municipality,
+                                   favourite_branch_id, created_at, updated_at)
+            SELECT gen_random_uuid(), ARRAY['guest'], (\(Self.firstNames))[1 + (i * 7) % \(Self.firstNames.count)],
+                   nullif(regexp_replace(n.last, ' ?[^ ]+$', ''), ''), regexp_replace(n.last, '^.* ', ''),
+                   CASE WHEN i % 3 <> 0 THEN 'gast.' || i || '@example.nl' END,
+                   lpad((a.lo + (i * 37) % (a.hi - a.lo + 1))::text, 4, '0') || ' ' || (\(Self.postcodeLetters))[1 + (i * 3) % 10],
+                   (1 + (i * 13) % 180)::text, (\(Self.streets))[1 + i % \(Self.streets.count)], a.place, a.place,
+                   (SELECT b.id FROM branches b WHERE b.municipality = a.place ORDER BY md5(b.name || i) LIMIT 1), \(now), \(now)
+            FROM generate_series(1, \(guests)) AS i
+            CROSS JOIN LATERAL (SELECT (\(Self.lastNames))[1 + (i * 5) % \(Self.lastNames.count)] AS last) n
+            CROSS JOIN LATERAL (
+                SELECT (\(areas.map(\.municipality)))[1 + i % \(areas.count)] AS place,
+                       (\(areas.map(\.range.lowerBound)))[1 + i % \(areas.count)] AS lo, (\(areas.map(\.range.upperBound)))[1 + i % \(areas.count)] AS hi
+            ) a
+            """)
         // Registrations: random members, attended or no-show for past activities, booked for coming ones.
         try await tx.query(
             """
@@ -212,6 +234,20 @@ public struct DemoLibrary: Sendable {
                 (SELECT id FROM customers WHERE merged_into IS NULL AND a.id IS NOT NULL ORDER BY id LIMIT 12)
                 LIMIT \(10 + random.next(18))
             ) c
+            ON CONFLICT (activity_id, customer_id) DO NOTHING
+            """)
+        // Every guest came to at least one past activity.
+        try await tx.query(
+            """
+            WITH past AS (
+                SELECT id, price_cents, starts_at, row_number() OVER (ORDER BY starts_at, id) AS n, count(*) OVER () AS total
+                FROM activities WHERE starts_at < \(now)
+            ), guest AS (
+                SELECT id, row_number() OVER (ORDER BY id) AS n FROM customers WHERE roles = ARRAY['guest'] AND merged_into IS NULL
+            )
+            INSERT INTO registrations (id, activity_id, customer_id, status, price_paid_cents, source, registered_at, updated_at)
+            SELECT gen_random_uuid(), past.id, guest.id, 'attended', past.price_cents, 'staff', past.starts_at - interval '7 days', \(now)
+            FROM guest JOIN past ON past.n = 1 + (guest.n * 7) % past.total
             ON CONFLICT (activity_id, customer_id) DO NOTHING
             """)
         try await tx.query(

@@ -20,6 +20,20 @@ public struct TenantSettings: Sendable, Codable, Equatable {
     public var twoFactorRequired: Bool
     /// Minutes without activity after which a browser session ends (5 to 480; default 30).
     public var idleTimeoutMinutes: Int
+    /// Months after the end of a membership after which an ended member's personal data is erased (default 24).
+    public var retentionEndedMembersMonths: Int
+    /// Months after their last activity after which an activity guest without other ties is erased (default 12).
+    public var retentionGuestsMonths: Int
+    /// Months that mail events (sent, opened, clicked, bounced, ...) are kept (default 13).
+    public var retentionMailEventsMonths: Int
+    /// Months that the library's audit log is kept (12 at least; default 24).
+    public var retentionAuditMonths: Int
+
+    /// What a library may set for each retention term, in months.
+    public static let retentionRanges: [String: ClosedRange<Int>] = [
+        "retention_ended_members_months": 1...120, "retention_guests_months": 1...120, "retention_mail_events_months": 1...120,
+        "retention_audit_months": 12...120,
+    ]
 
     public static let defaults = TenantSettings(complaintDueDays: 14)
 
@@ -32,12 +46,17 @@ public struct TenantSettings: Sendable, Codable, Equatable {
         case mailTracking = "mail_tracking"
         case twoFactorRequired = "two_factor_required"
         case idleTimeoutMinutes = "idle_timeout_minutes"
+        case retentionEndedMembersMonths = "retention_ended_members_months"
+        case retentionGuestsMonths = "retention_guests_months"
+        case retentionMailEventsMonths = "retention_mail_events_months"
+        case retentionAuditMonths = "retention_audit_months"
     }
 
     public init(
         complaintDueDays: Int, mailFromName: String? = nil, mailFromAddress: String? = nil, mailReplyTo: String? = nil,
         mailRatePerMinute: Int = 0, mailTracking: Bool = false, twoFactorRequired: Bool = false,
-        idleTimeoutMinutes: Int = SessionPolicy.defaultIdleMinutes
+        idleTimeoutMinutes: Int = SessionPolicy.defaultIdleMinutes, retentionEndedMembersMonths: Int = 24, retentionGuestsMonths: Int = 12,
+        retentionMailEventsMonths: Int = 13, retentionAuditMonths: Int = 24
     ) {
         self.complaintDueDays = complaintDueDays
         self.mailFromName = mailFromName
@@ -47,6 +66,10 @@ public struct TenantSettings: Sendable, Codable, Equatable {
         self.mailTracking = mailTracking
         self.twoFactorRequired = twoFactorRequired
         self.idleTimeoutMinutes = idleTimeoutMinutes
+        self.retentionEndedMembersMonths = retentionEndedMembersMonths
+        self.retentionGuestsMonths = retentionGuestsMonths
+        self.retentionMailEventsMonths = retentionMailEventsMonths
+        self.retentionAuditMonths = retentionAuditMonths
     }
 
     /// A change of some settings; absent ones stay as they are.
@@ -59,6 +82,10 @@ public struct TenantSettings: Sendable, Codable, Equatable {
         public var mailTracking: Bool?
         public var twoFactorRequired: Bool?
         public var idleTimeoutMinutes: Int?
+        public var retentionEndedMembersMonths: Int?
+        public var retentionGuestsMonths: Int?
+        public var retentionMailEventsMonths: Int?
+        public var retentionAuditMonths: Int?
 
         enum CodingKeys: String, CodingKey {
             case complaintDueDays = "complaint_due_days"
@@ -69,11 +96,17 @@ public struct TenantSettings: Sendable, Codable, Equatable {
             case mailTracking = "mail_tracking"
             case twoFactorRequired = "two_factor_required"
             case idleTimeoutMinutes = "idle_timeout_minutes"
+            case retentionEndedMembersMonths = "retention_ended_members_months"
+            case retentionGuestsMonths = "retention_guests_months"
+            case retentionMailEventsMonths = "retention_mail_events_months"
+            case retentionAuditMonths = "retention_audit_months"
         }
 
         public init(
             complaintDueDays: Int? = nil, mailFromName: String? = nil, mailFromAddress: String? = nil, mailReplyTo: String? = nil,
-            mailRatePerMinute: Int? = nil, mailTracking: Bool? = nil, twoFactorRequired: Bool? = nil, idleTimeoutMinutes: Int? = nil
+            mailRatePerMinute: Int? = nil, mailTracking: Bool? = nil, twoFactorRequired: Bool? = nil, idleTimeoutMinutes: Int? = nil,
+            retentionEndedMembersMonths: Int? = nil, retentionGuestsMonths: Int? = nil, retentionMailEventsMonths: Int? = nil,
+            retentionAuditMonths: Int? = nil
         ) {
             self.complaintDueDays = complaintDueDays
             self.mailFromName = mailFromName
@@ -83,7 +116,27 @@ public struct TenantSettings: Sendable, Codable, Equatable {
             self.mailTracking = mailTracking
             self.twoFactorRequired = twoFactorRequired
             self.idleTimeoutMinutes = idleTimeoutMinutes
+            self.retentionEndedMembersMonths = retentionEndedMembersMonths
+            self.retentionGuestsMonths = retentionGuestsMonths
+            self.retentionMailEventsMonths = retentionMailEventsMonths
+            self.retentionAuditMonths = retentionAuditMonths
         }
+
+        /// The retention terms of the change, by key.
+        var retention: [(key: String, months: Int?)] {
+            [
+                ("retention_ended_members_months", retentionEndedMembersMonths), ("retention_guests_months", retentionGuestsMonths),
+                ("retention_mail_events_months", retentionMailEventsMonths), ("retention_audit_months", retentionAuditMonths),
+            ]
+        }
+    }
+
+    /// The retention terms, by key.
+    var retention: [String: Int] {
+        [
+            "retention_ended_members_months": retentionEndedMembersMonths, "retention_guests_months": retentionGuestsMonths,
+            "retention_mail_events_months": retentionMailEventsMonths, "retention_audit_months": retentionAuditMonths,
+        ]
     }
 
     public static func load(in tx: TenantTransaction) async throws -> TenantSettings {
@@ -103,6 +156,16 @@ public struct TenantSettings: Sendable, Codable, Equatable {
             case "idle_timeout_minutes":
                 settings.idleTimeoutMinutes = try UnreadableColumn.parse(value, as: Int.self, column: "settings.\(key)") {
                     Int($0).flatMap { SessionPolicy.idleMinutesRange.contains($0) ? $0 : nil }
+                }
+            case "retention_ended_members_months", "retention_guests_months", "retention_mail_events_months", "retention_audit_months":
+                let months = try UnreadableColumn.parse(value, as: Int.self, column: "settings.\(key)") {
+                    Int($0).flatMap { retentionRanges[key]?.contains($0) == true ? $0 : nil }
+                }
+                switch key {
+                case "retention_ended_members_months": settings.retentionEndedMembersMonths = months
+                case "retention_guests_months": settings.retentionGuestsMonths = months
+                case "retention_mail_events_months": settings.retentionMailEventsMonths = months
+                default: settings.retentionAuditMonths = months
                 }
             default: continue
             }
@@ -130,6 +193,11 @@ public struct TenantSettings: Sendable, Codable, Equatable {
                 FieldError(
                     field: "idle_timeout_minutes",
                     message: "Use \(SessionPolicy.idleMinutesRange.lowerBound) to \(SessionPolicy.idleMinutesRange.upperBound) minutes."))
+        }
+        for (key, months) in change.retention {
+            if let months, let range = retentionRanges[key], !range.contains(months) {
+                errors.append(FieldError(field: key, message: "Use \(range.lowerBound) to \(range.upperBound) months."))
+            }
         }
         guard errors.isEmpty else { throw SettingsError.invalid(errors) }
         let before = try await load(in: tx)
@@ -170,6 +238,9 @@ public struct TenantSettings: Sendable, Codable, Equatable {
         }
         if let minutes = change.idleTimeoutMinutes, minutes != before.idleTimeoutMinutes {
             changes.append(("idle_timeout_minutes", String(before.idleTimeoutMinutes), String(minutes), String(minutes)))
+        }
+        for (key, months) in change.retention {
+            if let months, let was = before.retention[key], months != was { changes.append((key, String(was), String(months), String(months))) }
         }
         for change in changes {
             try await tx.query(

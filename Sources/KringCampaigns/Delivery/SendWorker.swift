@@ -159,7 +159,9 @@ public final class SendWorker: Sendable {
                     _ = await self.transport.send(mails.map(\.message)) { index, result in
                         let send = mails[index].send
                         if case .sent = result {
-                            await self.markSent(mails[index], marks: marks, leaseEnd: batch.leaseEnd, tenant: tenant)
+                            if await self.markSent(mails[index], marks: marks, leaseEnd: batch.leaseEnd, tenant: tenant) {
+                                failures.marked.withLock { $0 += 1 }
+                            }
                         } else {
                             failures.items.withLock { $0.append((send, result)) }
                         }
@@ -167,8 +169,30 @@ public final class SendWorker: Sendable {
                 }
             }
         }
+        await count(sent: failures.marked.withLock { $0 }, tenant: tenant)
         let failed = failures.items.withLock { $0 }
         if !failed.isEmpty { try await record(failed, tenant: tenant) }
+    }
+
+    /// Adds the mails just marked sent to the library's count of this minute (the console's sends per minute), and
+    /// removes counts older than two days. A count that cannot be written is logged and left: the mails are sent.
+    func count(sent: Int, tenant: Tenant) async {
+        guard sent > 0 else { return }
+        let time = now()
+        do {
+            try await db.withPlatform { tx in
+                try await tx.query(
+                    """
+                    INSERT INTO send_counts (tenant_id, minute, sent) VALUES (\(tenant.id), date_trunc('minute', \(time)::timestamptz), \(sent))
+                    ON CONFLICT (tenant_id, minute) DO UPDATE SET sent = send_counts.sent + excluded.sent
+                    """)
+                try await tx.query("DELETE FROM send_counts WHERE tenant_id = \(tenant.id) AND minute < \(time) - interval '2 days'")
+            }
+        } catch {
+            logger.warning(
+                "the mails sent could not be counted for the health page",
+                metadata: ["tenant": "\(tenant.slug.value)", "sent": "\(sent)", "error": "\(Migrator.describe(error))"])
+        }
     }
 
     /// Marks a mail the relay took as sent. While the database is away (a restart, or an outage long enough for the
@@ -176,7 +200,9 @@ public final class SendWorker: Sendable {
     /// send's lease ends; meanwhile this connection sends nothing more. So an outage leaves at most one unmarked mail
     /// per connection, and marks it once the database is back. Only a mark still failing when the lease ends leaves
     /// the send to be claimed again and its mail to go twice (with the same Message-ID).
-    func markSent(_ mail: Outgoing, marks: SentMarks, leaseEnd: Date, tenant: Tenant) async {
+    /// Answers whether the mark committed.
+    @discardableResult
+    func markSent(_ mail: Outgoing, marks: SentMarks, leaseEnd: Date, tenant: Tenant) async -> Bool {
         // The lease left, on the monotonic clock: `now` may be a test's fixed clock.
         let deadline = ContinuousClock.now + .milliseconds(Int(max(0, leaseEnd.timeIntervalSince(now())) * 1000))
         var pause = Duration.milliseconds(250)
@@ -191,7 +217,7 @@ public final class SendWorker: Sendable {
                             "tenant": "\(tenant.slug.value)", "send": "\(mail.send.id)", "failed_marks": "\(failures)",
                         ])
                 }
-                return
+                return true
             } catch {
                 failures += 1
                 guard ContinuousClock.now + pause < deadline, !Task.isCancelled else {
@@ -201,7 +227,7 @@ public final class SendWorker: Sendable {
                         metadata: [
                             "tenant": "\(tenant.slug.value)", "send": "\(mail.send.id)", "error": "\(Migrator.describe(error))",
                         ])
-                    return
+                    return false
                 }
                 if failures == 1 {
                     logger.warning(
@@ -216,8 +242,10 @@ public final class SendWorker: Sendable {
         }
     }
 
+    /// What a batch's lanes report: the mails the relay refused or could not take, and how many were marked sent.
     final class FailureLog: Sendable {
         let items = Mutex<[(ClaimedSend, DeliveryResult)]>([])
+        let marked = Mutex(0)
     }
 
     /// Group commit of "sent": `mark` returns once the send's mark has committed. The first mark starts a writer

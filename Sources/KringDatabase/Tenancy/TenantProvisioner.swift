@@ -50,4 +50,38 @@ public struct TenantProvisioner: Sendable {
         _ = try await migrator.applyTenantMigrations(to: tenant, applied: [:], in: tx)
         return tenant
     }
+
+    /// Removes a library for good, in the caller's transaction: its schema with every table, its role, and what the
+    /// platform holds for it (memberships, sessions, API keys, jobs, migrations, figures). The platform's audit log
+    /// keeps its records: they name the library by id and slug only. Answers the number of tables dropped.
+    public func delete(_ tenant: Tenant, in tx: PlatformTransaction) async throws -> Int {
+        try await tx.query("SELECT pg_advisory_xact_lock(\(Migrator.advisoryLockKey))")
+        let role = tenant.slug.role
+        let schema = tenant.slug.schema
+        let tables =
+            try await tx.query(
+                "SELECT count(*)::int8 FROM pg_catalog.pg_tables WHERE schemaname = \(schema.name)"
+            ).decode(Int.self).first { _ in true } ?? 0
+        for statement: PostgresQuery in [
+            "DELETE FROM browser_sessions WHERE tenant_id = \(tenant.id)",
+            "DELETE FROM refresh_token_families WHERE tenant_id = \(tenant.id)",
+            "DELETE FROM memberships WHERE tenant_id = \(tenant.id)",
+            "DELETE FROM api_keys WHERE tenant_id = \(tenant.id)",
+            "DELETE FROM jobs WHERE tenant_id = \(tenant.id)",
+            "DELETE FROM schema_migrations WHERE schema_name = \(schema.name)",
+            "DELETE FROM tenants WHERE id = \(tenant.id)",
+        ] {
+            try await tx.query(statement)
+        }
+        try await tx.query(PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \(schema.quoted) CASCADE"))
+        let roleExists =
+            try await tx.query("SELECT count(*)::int8 FROM pg_roles WHERE rolname = \(role.name)").decode(Int.self)
+            .first { _ in true } ?? 0
+        if roleExists > 0 {
+            // What is left granted to the role in this database (e.g. reading the Mosaic reference data) goes with it.
+            try await tx.query(PostgresQuery(unsafeSQL: "DROP OWNED BY \(role.quoted)"))
+            try await tx.query(PostgresQuery(unsafeSQL: "DROP ROLE \(role.quoted)"))
+        }
+        return tables
+    }
 }

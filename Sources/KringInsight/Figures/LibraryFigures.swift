@@ -51,13 +51,6 @@ public enum LibraryFigures {
             definition: "Huidige leden: een lidmaatschap dat actief of geschorst is.", unit: .count,
             sql: { _ in SQL(unescaped: "SELECT count(*), count(*) FROM customers c WHERE \(member)") }),
         LibraryFigure(
-            code: "members_youth", group: "Leden", name: "Jeugdleden", definition: "Huidige leden met een jeugdabonnement.", unit: .count,
-            sql: { _ in SQL(unescaped: "SELECT count(*), count(*) FROM customers c WHERE \(member) AND c.member_type = 'youth'") }),
-        LibraryFigure(
-            code: "members_nt2", group: "Leden", name: "NT2-leden", definition: "Huidige leden met een NT2-abonnement (Nederlands als tweede taal).",
-            unit: .count,
-            sql: { _ in SQL(unescaped: "SELECT count(*), count(*) FROM customers c WHERE \(member) AND c.member_type = 'nt2'") }),
-        LibraryFigure(
             code: "members_new_30d", group: "Leden", name: "Nieuwe leden (30 dagen)",
             definition: "Leden van wie het lidmaatschap in de afgelopen 30 dagen begon.", unit: .count,
             sql: { now in
@@ -77,6 +70,19 @@ public enum LibraryFigures {
                 WHERE \(unescaped: current) AND c.roles @> '{member}' AND c.membership_status = 'ended'
                   AND c.membership_end > (\(now)::timestamptz AT TIME ZONE 'Europe/Amsterdam')::date - 30
                   AND c.membership_end <= (\(now)::timestamptz AT TIME ZONE 'Europe/Amsterdam')::date
+                """
+            }),
+        LibraryFigure(
+            code: "members_net_30d", group: "Leden", name: "Groei (30 dagen)",
+            definition: "Nieuwe leden min vertrokken leden in de afgelopen 30 dagen.", unit: .count,
+            sql: { now in
+                """
+                WITH window_days AS (SELECT (\(now)::timestamptz AT TIME ZONE 'Europe/Amsterdam')::date AS today)
+                SELECT count(*) FILTER (WHERE c.membership_start > today - 30 AND c.membership_start <= today)
+                       - count(*) FILTER (WHERE c.membership_status = 'ended' AND c.membership_end > today - 30 AND c.membership_end <= today),
+                       count(*) FILTER (WHERE (c.membership_start > today - 30 AND c.membership_start <= today)
+                                        OR (c.membership_status = 'ended' AND c.membership_end > today - 30 AND c.membership_end <= today))
+                FROM customers c, window_days WHERE \(unescaped: current) AND c.roles @> '{member}'
                 """
             }),
         LibraryFigure(
@@ -108,6 +114,15 @@ public enum LibraryFigures {
                   AND (c.membership_end IS NULL OR c.membership_end > a_year_ago.day)
                 """
             }),
+        // Abonnementen
+        memberType("youth", "Jeugdleden", "Huidige leden met een jeugdabonnement."),
+        memberType("adult", "Volwassen leden", "Huidige leden met een abonnement voor volwassenen."),
+        memberType("nt2", "NT2-leden", "Huidige leden met een NT2-abonnement (Nederlands als tweede taal)."),
+        memberType("friend", "Vrienden", "Huidige leden met een vriendenabonnement."),
+        memberType("library_at_home", "Bibliotheek aan huis", "Huidige leden van de Bibliotheek aan huis, die hun boeken thuis krijgen."),
+        memberType("digital", "Digitale leden", "Huidige leden met een digitaal abonnement."),
+        memberType("institution", "Instellingen", "Huidige leden die een instelling zijn, zoals een school of een zorginstelling."),
+        memberType("other", "Overige leden", "Huidige leden met een ander abonnement, of van wie het abonnement niet bekend is."),
         // Activiteiten
         LibraryFigure(
             code: "activities_30d", group: "Activiteiten", name: "Activiteiten (30 dagen)",
@@ -180,6 +195,16 @@ public enum LibraryFigures {
         events(
             "mails_sent_30d", kind: "sent", name: "Verstuurde mails (30 dagen)",
             definition: "Mails die de mailserver in de afgelopen 30 dagen aannam."),
+        LibraryFigure(
+            code: "mails_delivered_30d", group: "Mail", name: "Bezorgde mails (30 dagen)",
+            definition: "Mails van de afgelopen 30 dagen die de mailserver aannam en die niet als onbestelbaar terugkwamen.", unit: .count,
+            sql: { now in
+                """
+                SELECT count(*), count(DISTINCT coalesce(s.customer_id, s.contact_id)) FROM campaign_events s
+                WHERE s.kind = 'sent' AND s.at > \(now) - interval '30 days' AND s.at <= \(now)
+                  AND NOT EXISTS (SELECT 1 FROM campaign_events e WHERE e.send_id = s.send_id AND e.kind IN ('bounced_hard', 'bounced_soft'))
+                """
+            }),
         rate(
             "bounce_rate_30d", name: "Bounces", kinds: "'bounced_hard', 'bounced_soft'",
             definition: "Het deel van de mails van de afgelopen 30 dagen dat niet bezorgd kon worden."),
@@ -229,6 +254,15 @@ public enum LibraryFigures {
                 """
             }),
     ]
+
+    /// Current members with one type of subscription (`other` also counts members whose type is not known).
+    static func memberType(_ type: String, _ name: String, _ definition: String) -> LibraryFigure {
+        let condition = type == "other" ? "(c.member_type = 'other' OR c.member_type IS NULL)" : "c.member_type = '\(type)'"
+        let code = type == "library_at_home" ? "members_at_home" : "members_\(type)"
+        return LibraryFigure(
+            code: code, group: "Abonnementen", name: name, definition: definition, unit: .count,
+            sql: { _ in SQL(unescaped: "SELECT count(*), count(*) FROM customers c WHERE \(member) AND \(condition)") })
+    }
 
     /// The mail events of `kind` in the last 30 days, over the people they concern.
     static func events(_ code: String, kind: String, name: String, definition: String) -> LibraryFigure {

@@ -278,22 +278,64 @@ struct AdminPages {
         let replyTo: String
         let twoFactorRequired: Bool
         let idleMinutes: String
+        let retention: [RetentionField]
+        let wouldGo: String
         let errors: [FormErrors.Item]
         let hasErrors: Bool
     }
 
+    struct RetentionField: Sendable {
+        let name: String
+        let label: String
+        let hint: String
+        let value: String
+    }
+
+    /// The retention terms on the form: key, label and hint (the range).
+    static let retentionFields: [(key: String, label: String, hint: String)] = [
+        ("retention_ended_members_months", "Oud-leden: persoonsgegevens wissen na (maanden na het einde van het lidmaatschap)", "Standaard 24."),
+        ("retention_guests_months", "Activiteitgasten zonder andere band: wissen na (maanden na hun laatste activiteit)", "Standaard 12."),
+        ("retention_mail_events_months", "Mailgebeurtenissen (verstuurd, geopend, geklikt) bewaren (maanden)", "Standaard 13."),
+        ("retention_audit_months", "Auditlog bewaren (maanden)", "Ten minste 12; standaard 24."),
+    ]
+
     func settings(_ request: Request, _ context: KringRequestContext, errors: FormErrors, typed: FormBody?) async throws -> Response {
         let staff = try Staff(context)
-        let current = try await services.inTenant(.settingsManage, context) { tx, _, _ in try await TenantSettings.load(in: tx) }
+        let (current, wouldGo) = try await services.inTenant(.settingsManage, context) { tx, _, now in
+            (try await TenantSettings.load(in: tx), try await Retention.dryRun(now: now, in: tx))
+        }
         func value(_ name: String, _ fallback: String) -> String { typed?.value(name) ?? fallback }
+        let terms = [
+            "retention_ended_members_months": current.retentionEndedMembersMonths, "retention_guests_months": current.retentionGuestsMonths,
+            "retention_mail_events_months": current.retentionMailEventsMonths, "retention_audit_months": current.retentionAuditMonths,
+        ]
         let model = SettingsModel(
             chrome: staff.chrome("Instellingen", area: "/beheer", notice: notice(request)), tabs: Self.tabs("/beheer/instellingen"),
             complaintDays: value("complaint_due_days", String(current.complaintDueDays)),
             fromName: value("mail_from_name", current.mailFromName ?? ""),
             fromAddress: value("mail_from_address", current.mailFromAddress ?? ""), replyTo: value("mail_reply_to", current.mailReplyTo ?? ""),
             twoFactorRequired: typed.map { $0.value("two_factor_required") == "on" } ?? current.twoFactorRequired,
-            idleMinutes: value("idle_timeout_minutes", String(current.idleTimeoutMinutes)), errors: errors.items, hasErrors: errors.any)
+            idleMinutes: value("idle_timeout_minutes", String(current.idleTimeoutMinutes)),
+            retention: Self.retentionFields.map { field in
+                RetentionField(
+                    name: field.key, label: field.label, hint: field.hint, value: value(field.key, terms[field.key].map(String.init) ?? ""))
+            },
+            wouldGo: Self.wouldGo(wouldGo), errors: errors.items, hasErrors: errors.any)
         return WebResponse.html(try templates.render("admin/settings", model), status: errors.any ? .unprocessableContent : .ok)
+    }
+
+    static func retentionMessage(_ key: String) -> String {
+        let range = TenantSettings.retentionRanges[key] ?? 1...120
+        return "Vul een aantal maanden in, van \(range.lowerBound) tot \(range.upperBound)."
+    }
+
+    /// The dry run in a sentence: what tonight's run would remove with the terms as saved.
+    static func wouldGo(_ counts: Retention.Counts) -> String {
+        guard counts.total > 0 else { return "Met deze termijnen verdwijnt er vannacht niets." }
+        func people(_ count: Int, _ one: String, _ many: String) -> String { "\(Dutch.number(count)) \(count == 1 ? one : many)" }
+        return "Met deze termijnen worden vannacht de gegevens gewist van \(people(counts.endedMembers, "oud-lid", "oud-leden")) en "
+            + "\(people(counts.guests, "activiteitgast", "activiteitgasten")), en verdwijnen "
+            + "\(people(counts.mailEvents, "mailgebeurtenis", "mailgebeurtenissen")) en \(people(counts.auditRecords, "auditregel", "auditregels"))."
     }
 
     func saveSettings(_ request: Request, _ context: KringRequestContext) async throws -> Response {
@@ -307,10 +349,21 @@ struct AdminPages {
         if case .some(nil) = days { errors.add("complaint_due_days", "Vul een aantal dagen in, van 1 tot 365.") }
         let minutes = text("idle_timeout_minutes").map { Int($0) }
         if case .some(nil) = minutes { errors.add("idle_timeout_minutes", "Vul een aantal minuten in, van 5 tot 480.") }
+        var terms: [String: Int] = [:]
+        for field in Self.retentionFields {
+            guard let raw = text(field.key) else { continue }
+            if let months = Int(raw), TenantSettings.retentionRanges[field.key]?.contains(months) == true {
+                terms[field.key] = months
+            } else {
+                errors.add(field.key, Self.retentionMessage(field.key))
+            }
+        }
         if !errors.any {
             let change = TenantSettings.Change(
                 complaintDueDays: days ?? nil, mailFromName: text("mail_from_name"), mailFromAddress: text("mail_from_address"),
-                mailReplyTo: text("mail_reply_to"), twoFactorRequired: form.value("two_factor_required") == "on", idleTimeoutMinutes: minutes ?? nil)
+                mailReplyTo: text("mail_reply_to"), twoFactorRequired: form.value("two_factor_required") == "on", idleTimeoutMinutes: minutes ?? nil,
+                retentionEndedMembersMonths: terms["retention_ended_members_months"], retentionGuestsMonths: terms["retention_guests_months"],
+                retentionMailEventsMonths: terms["retention_mail_events_months"], retentionAuditMonths: terms["retention_audit_months"])
             do {
                 _ = try await services.inTenant(.settingsManage, context) { tx, actor, now in
                     try await TenantSettings.change(change, by: actor, now: now, in: tx)
@@ -323,7 +376,12 @@ struct AdminPages {
                     "mail_reply_to": "Vul een e-mailadres in zoals info@bibliotheek.nl.",
                     "idle_timeout_minutes": "Vul een aantal minuten in, van 5 tot 480.",
                 ]
-                for problem in problems { errors.add(problem.field, dutch[problem.field] ?? "Controleer dit veld.") }
+                for problem in problems {
+                    errors.add(
+                        problem.field,
+                        dutch[problem.field]
+                            ?? (problem.field.hasPrefix("retention_") ? Self.retentionMessage(problem.field) : "Controleer dit veld."))
+                }
             }
         }
         if errors.any { return try await settings(request, context, errors: errors, typed: form) }

@@ -386,6 +386,7 @@ struct PlatformPages {
         let migrations: String
         let behind: Bool
         let size: String
+        let sentHour: String
     }
 
     struct QueueRow: Sendable {
@@ -403,6 +404,10 @@ struct PlatformPages {
         let queueEmpty: Bool
         let platformMigrations: String
         let databaseSize: String
+        let sentHour: String
+        let sentPerMinute: String
+        let busiestMinute: String
+        let sendsLine: String?
     }
 
     func health(_ context: KringRequestContext) async throws -> Response {
@@ -437,15 +442,43 @@ struct PlatformPages {
             let total = try await tx.query("SELECT pg_database_size(current_database())::int8").decode(Int.self).first { _ in true } ?? 0
             return (facts, sizes, queue, platform, total)
         }
+        let sends = try await Self.sendsLastHour(before: now, db: services.db)
         let rows = facts.map { library in
             HealthRow(
                 name: library.name, migrations: "\(library.migrations) van \(known.tenant.count)", behind: library.migrations < known.tenant.count,
-                size: Self.megabytes(sizes[TenantSlug(library.slug)?.schema.name ?? ""] ?? 0))
+                size: Self.megabytes(sizes[TenantSlug(library.slug)?.schema.name ?? ""] ?? 0),
+                sentHour: Dutch.number(sends.perLibrary[library.id] ?? 0))
         }
+        let sentHour = sends.perMinute.reduce(0, +)
+        let busiest = sends.perMinute.indices.max { sends.perMinute[$0] < sends.perMinute[$1] }
         let model = HealthModel(
             chrome: staff.chrome("Gezondheid", area: "/platform"), tabs: Self.tabs("/platform/gezondheid"), libraries: rows, queue: queue,
-            queueEmpty: queue.isEmpty, platformMigrations: "\(platform) van \(known.platform.count)", databaseSize: Self.megabytes(total))
+            queueEmpty: queue.isEmpty, platformMigrations: "\(platform) van \(known.platform.count)", databaseSize: Self.megabytes(total),
+            sentHour: Dutch.number(sentHour), sentPerMinute: Dutch.decimal(Double(sentHour) / 60),
+            busiestMinute: busiest.map { index in
+                sentHour == 0 ? "" : "\(Dutch.number(sends.perMinute[index])) om \(Dutch.time(sends.start.addingTimeInterval(Double(index) * 60)))"
+            } ?? "",
+            sendsLine: sentHour == 0
+                ? nil : Charts.sparkline(sends.perMinute.map(Double.init), title: "Verzonden mails per minuut, het afgelopen uur"))
         return WebResponse.html(try templates.render("platform/health", model))
+    }
+
+    /// The mails sent in the 60 whole minutes before `now`'s minute: per minute (oldest first) and per library.
+    static func sendsLastHour(before now: Date, db: Database) async throws -> (start: Date, perMinute: [Int], perLibrary: [UUID: Int]) {
+        let end = Date(timeIntervalSince1970: (now.timeIntervalSince1970 / 60).rounded(.down) * 60)
+        let start = end.addingTimeInterval(-3600)
+        var perMinute = Array(repeating: 0, count: 60)
+        var perLibrary: [UUID: Int] = [:]
+        try await db.withConsole { tx in
+            let rows = try await tx.query(
+                "SELECT tenant_id, minute, sent::int8 FROM send_counts WHERE minute >= \(start) AND minute < \(end)")
+            for try await (tenant, minute, sent) in rows.decode((UUID, Date, Int).self) {
+                let index = Int(minute.timeIntervalSince(start) / 60)
+                if perMinute.indices.contains(index) { perMinute[index] += sent }
+                perLibrary[tenant, default: 0] += sent
+            }
+        }
+        return (start, perMinute, perLibrary)
     }
 
     static func megabytes(_ bytes: Int) -> String {
