@@ -29,6 +29,11 @@ if [ $# -eq 0 ]; then
     swift format lint --strict --recursive --parallel Sources Tests Package.swift ||
         { echo "test.sh: swift format lint found the above; run swift format -i -r Sources Tests Package.swift" >&2; exit 1; }
 fi
+# The packaging (Dockerfile, compose.yaml, Kubernetes manifests) is checked without a cluster; seconds, after the
+# first install of its validator from PyPI.
+if [ $# -eq 0 ]; then
+    ./Deploy/validate-deploy.sh || { echo "test.sh: Deploy/validate-deploy.sh found the above" >&2; exit 1; }
+fi
 PG_DIR=$(mktemp -d /tmp/kring-test-pg.XXXXXX)
 PG_PORT=${KRING_TEST_PG_PORT:-$((55000 + RANDOM % 5000))}
 cleanup() { kring_pg_stop "$PG_DIR"; rm -rf "$PG_DIR"; }

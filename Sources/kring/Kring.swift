@@ -190,7 +190,7 @@ struct PasswordOptions: ParsableArguments {
 struct TenantCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tenant", abstract: "Provision and manage libraries.",
-        subcommands: [Create.self, List.self, Suspend.self, Resume.self, Delete.self])
+        subcommands: [Create.self, List.self, Suspend.self, Resume.self, Delete.self, Export.self, Import.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -277,6 +277,50 @@ struct TenantCommand: AsyncParsableCommand {
                     slug: slug, graceDays: graceDays, actor: nil, via: "cli", now: Date(), owner: owner, provisioner: provisioner)
             }
             print("\(tenant.slug): deleted (schema \(tenant.slug.schema) with \(tables) tables, role \(tenant.slug.role)); the audit record stays")
+        }
+    }
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write one library's schema (every table's rows, with counts and checksums) to a file that kring tenant import restores.")
+        @Option var slug: String
+        @Option(help: "the archive to write") var file: String
+
+        func run() async throws {
+            guard let slug = TenantSlug(slug) else { throw ValidationError("no tenant \(self.slug)") }
+            let header = try await Environment().withOwner { owner in
+                guard let tenant = try await owner.withPlatform({ tx in try await TenantDirectory.find(slug: slug, in: tx) }) else {
+                    throw ValidationError("no tenant \(slug.value)")
+                }
+                return try await TenantArchive.export(tenant, to: URL(fileURLWithPath: file), owner: owner)
+            }
+            let rows = header.tables.reduce(0) { $0 + $1.rows }
+            print("\(slug.value): \(header.tables.count) tables, \(rows) rows, \(header.migrations.count) migrations written to \(file)")
+        }
+    }
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Restore an archive of kring tenant export as a new library (its own slug, or --slug), checking every table's rows and checksum.")
+        @Option(help: "the archive to read") var file: String
+        @Option(help: "the new library's slug (default: the archive's)") var slug: String?
+        @Option(help: "the new library's name (default: the archive's)") var name: String?
+
+        func run() async throws {
+            let target = try slug.map { raw in
+                guard let slug = TenantSlug(raw) else {
+                    throw ValidationError("slug: use 2 to 39 lowercase letters, digits or '-', starting with a letter")
+                }
+                return slug
+            }
+            let (tenant, tables) = try await Environment().withOwner { owner in
+                let provisioner = TenantProvisioner(migrator: Migrator(owner: owner, migrations: try MigrationSet.load()))
+                return try await TenantArchive.importArchive(
+                    URL(fileURLWithPath: file), as: target, name: name, now: Date(), owner: owner, provisioner: provisioner)
+            }
+            let rows = tables.reduce(0) { $0 + $1.rows }
+            print("\(tenant.slug.value): restored, \(tables.count) tables and \(rows) rows, each table's count and checksum as in the archive")
         }
     }
 
