@@ -140,3 +140,10 @@ enum PasswordInput {
         throw Missing()
     }
 }
+
+extension TenantProvisioner {
+    /// The provisioner of the command line: the owner connection and the migrations on disk.
+    static func loaded(owner: Database) throws -> TenantProvisioner {
+        TenantProvisioner(migrator: Migrator(owner: owner, migrations: try MigrationSet.load()))
+    }
+}

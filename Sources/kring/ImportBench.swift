@@ -29,7 +29,7 @@ struct ImportBench: AsyncParsableCommand {
         try await Bench.withScratchDatabase(env) { owner in
             let now = Date()
             let tenant = try await owner.withPlatform { tx in
-                try await TenantProvisioner(migrator: Migrator(owner: owner, migrations: try MigrationSet.load()))
+                try await TenantProvisioner.loaded(owner: owner)
                     .create(slug: slug, name: "Benchmark", now: now, in: tx)
             }
             try await owner.withTenant(tenant) { tx in

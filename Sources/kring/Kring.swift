@@ -216,7 +216,7 @@ struct TenantCommand: AsyncParsableCommand {
             let outcome: String = try await Environment().withOwner { owner in
                 try await owner.withPlatform { tx in
                     if ifMissing, try await TenantDirectory.find(slug: slug, in: tx) != nil { return "\(slug): exists already" }
-                    let provisioner = TenantProvisioner(migrator: Migrator(owner: owner, migrations: try MigrationSet.load()))
+                    let provisioner = try TenantProvisioner.loaded(owner: owner)
                     let tenant = try await provisioner.create(slug: slug, name: name, now: now, in: tx)
                     var lines = ["created \(tenant.slug) (\(tenant.id.uuidString.lowercased())), schema \(slug.schema), role \(slug.role)"]
                     if let email {
@@ -272,7 +272,7 @@ struct TenantCommand: AsyncParsableCommand {
             guard confirm == slug.value else { throw ValidationError("--confirm must repeat the slug \(slug.value)") }
             guard graceDays >= 0 else { throw ValidationError("--grace-days: 0 or more") }
             let (tenant, tables) = try await Environment().withOwner { owner in
-                let provisioner = TenantProvisioner(migrator: Migrator(owner: owner, migrations: try MigrationSet.load()))
+                let provisioner = try TenantProvisioner.loaded(owner: owner)
                 return try await LibraryAdministration.delete(
                     slug: slug, graceDays: graceDays, actor: nil, via: "cli", now: Date(), owner: owner, provisioner: provisioner)
             }
@@ -315,7 +315,7 @@ struct TenantCommand: AsyncParsableCommand {
                 return slug
             }
             let (tenant, tables) = try await Environment().withOwner { owner in
-                let provisioner = TenantProvisioner(migrator: Migrator(owner: owner, migrations: try MigrationSet.load()))
+                let provisioner = try TenantProvisioner.loaded(owner: owner)
                 return try await TenantArchive.importArchive(
                     URL(fileURLWithPath: file), as: target, name: name, now: Date(), owner: owner, provisioner: provisioner)
             }

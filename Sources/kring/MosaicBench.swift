@@ -32,7 +32,7 @@ struct MosaicBench: AsyncParsableCommand {
             guard delivery.rejected == 0 else { throw ValidationError("the generated files had \(delivery.rejected) rejected rows") }
 
             let tenant = try await owner.withPlatform { tx in
-                try await TenantProvisioner(migrator: Migrator(owner: owner, migrations: try MigrationSet.load()))
+                try await TenantProvisioner.loaded(owner: owner)
                     .create(slug: TenantSlug("bench-mosaic-\(UInt32.random(in: 0...UInt32.max) % 1_000_000)")!, name: "Benchmark", now: now, in: tx)
             }
             let generateStart = ContinuousClock.now

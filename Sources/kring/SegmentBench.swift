@@ -41,7 +41,7 @@ struct SegmentBench: AsyncParsableCommand {
         let slug = TenantSlug("bench-\(UInt32.random(in: 0...UInt32.max) % 1_000_000)")!
         try await Bench.withScratchDatabase(env, keep: keep) { owner in
             let tenant = try await owner.withPlatform { tx in
-                try await TenantProvisioner(migrator: Migrator(owner: owner, migrations: try MigrationSet.load()))
+                try await TenantProvisioner.loaded(owner: owner)
                     .create(slug: slug, name: "Benchmark", now: now, in: tx)
             }
             try await measure(tenant: tenant, owner: owner, now: now)

@@ -34,7 +34,7 @@ struct SendBench: AsyncParsableCommand {
 
         try await Bench.withScratchDatabase(env, maxConnections: 2 * connections + 4) { owner in
             let tenant = try await owner.withPlatform { tx in
-                try await TenantProvisioner(migrator: Migrator(owner: owner, migrations: try MigrationSet.load()))
+                try await TenantProvisioner.loaded(owner: owner)
                     .create(slug: slug, name: "Bibliotheek Benchmark", now: now, in: tx)
             }
             let (list, template) = try await generate(tenant: tenant, owner: owner, now: now)

@@ -137,6 +137,14 @@ import Testing
             let fresh = try await Sessions.start(userID: user.id, tenantID: tenant.id, now: clock.now, in: tx)
             try await PlatformJobs.schedulePrune(at: clock.now, in: tx)
             try await PlatformJobs.schedulePrune(at: clock.now, in: tx)
+            // Sends-per-minute counts: three days old (goes) and an hour old (stays).
+            for hoursAgo in [72.0, 1] {
+                try await tx.query(
+                    """
+                    INSERT INTO send_counts (tenant_id, minute, sent)
+                    VALUES (\(tenant.id), \(clock.now.addingTimeInterval(-hoursAgo * 3600)), 5)
+                    """)
+            }
             return (old.sessionID, fresh.sessionID)
         }
         let worker = JobWorker(
@@ -149,6 +157,12 @@ import Testing
             }
         }
         #expect(remaining == [fresh])
+        let counts = try await env.db.withPlatform { tx in
+            try await tx.query("SELECT minute FROM send_counts WHERE tenant_id = \(tenant.id)").decode(Date.self).reduce(into: [Date]()) {
+                $0.append($1)
+            }
+        }
+        #expect(counts.count == 1 && counts.first.map { clock.now.timeIntervalSince($0) < 2 * 3600 } == true)
         #expect(try await worker.runOnce() == 0)
         clock.advance(by: PlatformJobs.pruneInterval)
         #expect(try await worker.runOnce() == 1)

@@ -77,5 +77,8 @@ import Testing
         #expect(FigurePages.change(from: 4.0, to: 4.0, unit: .decimal) == "0")
         #expect(FigurePages.change(from: nil, to: 4.0, unit: .decimal) == "–")
         #expect(FigurePages.change(from: 10, to: 25.5, unit: .euros) == "+€ 15,50")
+        // A figure below zero (net growth) reads with the same minus sign as a change.
+        #expect(PlatformPages.formatted(-1_214, unit: .count) == "\u{2212}1.214")
+        #expect(Dutch.decimal(-0.5) == "\u{2212}0,5")
     }
 }

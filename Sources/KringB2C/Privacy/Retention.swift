@@ -55,8 +55,18 @@ public enum Retention {
         }
     }
 
-    /// The customers to erase: ended members past their term and guests past theirs, without another tie.
-    static func due(_ cutoffs: Cutoffs, now: Date, in tx: TenantTransaction) async throws -> (members: [UUID], guests: [UUID]) {
+    /// What a run at `now` goes by: the library's terms, the moments they give, and the customers to erase (ended
+    /// members past their term and guests past theirs, without another tie).
+    struct Plan {
+        let settings: TenantSettings
+        let cutoffs: Cutoffs
+        let members: [UUID]
+        let guests: [UUID]
+    }
+
+    static func plan(now: Date, in tx: TenantTransaction) async throws -> Plan {
+        let settings = try await TenantSettings.load(in: tx)
+        let cutoffs = Cutoffs(settings, now: now)
         let rows = try await tx.query(
             """
             SELECT c.id, c.roles @> '{member}' FROM customers c
@@ -79,26 +89,25 @@ public enum Retention {
         for try await (id, member) in rows.decode((UUID, Bool).self) {
             if member { members.append(id) } else { guests.append(id) }
         }
-        return (members, guests)
+        return Plan(settings: settings, cutoffs: cutoffs, members: members, guests: guests)
     }
 
     /// What a run at `now` would remove, changing nothing.
     public static func dryRun(now: Date, in tx: TenantTransaction) async throws -> Counts {
-        let cutoffs = Cutoffs(try await TenantSettings.load(in: tx), now: now)
-        let (members, guests) = try await due(cutoffs, now: now, in: tx)
+        let plan = try await plan(now: now, in: tx)
+        let cutoffs = plan.cutoffs
         let mailEvents =
             try await tx.query("SELECT count(*)::int8 FROM campaign_events WHERE at < \(cutoffs.mailEvents)").decode(Int.self)
             .first { _ in true } ?? 0
         let audit = try await tx.query("SELECT count(*)::int8 FROM audit_log WHERE at < \(cutoffs.audit)").decode(Int.self).first { _ in true } ?? 0
-        return Counts(endedMembers: members.count, guests: guests.count, mailEvents: mailEvents, auditRecords: audit)
+        return Counts(endedMembers: plan.members.count, guests: plan.guests.count, mailEvents: mailEvents, auditRecords: audit)
     }
 
     /// Applies the library's terms at `now` and records the counts in its audit log (also when nothing went, so the
     /// log shows the job ran).
     public static func apply(now: Date, in tx: TenantTransaction) async throws -> Counts {
-        let settings = try await TenantSettings.load(in: tx)
-        let cutoffs = Cutoffs(settings, now: now)
-        let (members, guests) = try await due(cutoffs, now: now, in: tx)
+        let plan = try await plan(now: now, in: tx)
+        let (settings, cutoffs, members, guests) = (plan.settings, plan.cutoffs, plan.members, plan.guests)
         for id in members + guests { try await CustomerPrivacy.erase(id: id, by: .system, now: now, in: tx) }
         let mailEvents =
             try await tx.query(

@@ -29,11 +29,36 @@ public struct TenantSettings: Sendable, Codable, Equatable {
     /// Months that the library's audit log is kept (12 at least; default 24).
     public var retentionAuditMonths: Int
 
-    /// What a library may set for each retention term, in months.
-    public static let retentionRanges: [String: ClosedRange<Int>] = [
-        "retention_ended_members_months": 1...120, "retention_guests_months": 1...120, "retention_mail_events_months": 1...120,
-        "retention_audit_months": 12...120,
-    ]
+    /// A retention term: its setting's key, what a library may set (months), and where it lives in the settings and
+    /// in a change. Defined once; loading, validating, auditing a change and the form read this list.
+    struct RetentionTerm {
+        let key: String
+        let range: ClosedRange<Int>
+        let setting: WritableKeyPath<TenantSettings, Int>
+        let change: WritableKeyPath<Change, Int?>
+    }
+
+    static var retentionTerms: [RetentionTerm] {
+        [
+            RetentionTerm(
+                key: "retention_ended_members_months", range: 1...120, setting: \.retentionEndedMembersMonths,
+                change: \.retentionEndedMembersMonths),
+            RetentionTerm(key: "retention_guests_months", range: 1...120, setting: \.retentionGuestsMonths, change: \.retentionGuestsMonths),
+            RetentionTerm(
+                key: "retention_mail_events_months", range: 1...120, setting: \.retentionMailEventsMonths, change: \.retentionMailEventsMonths),
+            RetentionTerm(key: "retention_audit_months", range: 12...120, setting: \.retentionAuditMonths, change: \.retentionAuditMonths),
+        ]
+    }
+
+    /// What a library may set for each retention term, in months, by key.
+    public static var retentionRanges: [String: ClosedRange<Int>] {
+        Dictionary(uniqueKeysWithValues: retentionTerms.map { ($0.key, $0.range) })
+    }
+
+    /// The retention terms in months, by key.
+    public var retention: [String: Int] {
+        Dictionary(uniqueKeysWithValues: Self.retentionTerms.map { ($0.key, self[keyPath: $0.setting]) })
+    }
 
     public static let defaults = TenantSettings(complaintDueDays: 14)
 
@@ -121,22 +146,6 @@ public struct TenantSettings: Sendable, Codable, Equatable {
             self.retentionMailEventsMonths = retentionMailEventsMonths
             self.retentionAuditMonths = retentionAuditMonths
         }
-
-        /// The retention terms of the change, by key.
-        var retention: [(key: String, months: Int?)] {
-            [
-                ("retention_ended_members_months", retentionEndedMembersMonths), ("retention_guests_months", retentionGuestsMonths),
-                ("retention_mail_events_months", retentionMailEventsMonths), ("retention_audit_months", retentionAuditMonths),
-            ]
-        }
-    }
-
-    /// The retention terms, by key.
-    var retention: [String: Int] {
-        [
-            "retention_ended_members_months": retentionEndedMembersMonths, "retention_guests_months": retentionGuestsMonths,
-            "retention_mail_events_months": retentionMailEventsMonths, "retention_audit_months": retentionAuditMonths,
-        ]
     }
 
     public static func load(in tx: TenantTransaction) async throws -> TenantSettings {
@@ -157,17 +166,11 @@ public struct TenantSettings: Sendable, Codable, Equatable {
                 settings.idleTimeoutMinutes = try UnreadableColumn.parse(value, as: Int.self, column: "settings.\(key)") {
                     Int($0).flatMap { SessionPolicy.idleMinutesRange.contains($0) ? $0 : nil }
                 }
-            case "retention_ended_members_months", "retention_guests_months", "retention_mail_events_months", "retention_audit_months":
-                let months = try UnreadableColumn.parse(value, as: Int.self, column: "settings.\(key)") {
-                    Int($0).flatMap { retentionRanges[key]?.contains($0) == true ? $0 : nil }
+            default:
+                guard let term = retentionTerms.first(where: { $0.key == key }) else { continue }
+                settings[keyPath: term.setting] = try UnreadableColumn.parse(value, as: Int.self, column: "settings.\(key)") {
+                    Int($0).flatMap { term.range.contains($0) ? $0 : nil }
                 }
-                switch key {
-                case "retention_ended_members_months": settings.retentionEndedMembersMonths = months
-                case "retention_guests_months": settings.retentionGuestsMonths = months
-                case "retention_mail_events_months": settings.retentionMailEventsMonths = months
-                default: settings.retentionAuditMonths = months
-                }
-            default: continue
             }
         }
         return settings
@@ -194,9 +197,9 @@ public struct TenantSettings: Sendable, Codable, Equatable {
                     field: "idle_timeout_minutes",
                     message: "Use \(SessionPolicy.idleMinutesRange.lowerBound) to \(SessionPolicy.idleMinutesRange.upperBound) minutes."))
         }
-        for (key, months) in change.retention {
-            if let months, let range = retentionRanges[key], !range.contains(months) {
-                errors.append(FieldError(field: key, message: "Use \(range.lowerBound) to \(range.upperBound) months."))
+        for term in retentionTerms {
+            if let months = change[keyPath: term.change], !term.range.contains(months) {
+                errors.append(FieldError(field: term.key, message: "Use \(term.range.lowerBound) to \(term.range.upperBound) months."))
             }
         }
         guard errors.isEmpty else { throw SettingsError.invalid(errors) }
@@ -239,8 +242,11 @@ public struct TenantSettings: Sendable, Codable, Equatable {
         if let minutes = change.idleTimeoutMinutes, minutes != before.idleTimeoutMinutes {
             changes.append(("idle_timeout_minutes", String(before.idleTimeoutMinutes), String(minutes), String(minutes)))
         }
-        for (key, months) in change.retention {
-            if let months, let was = before.retention[key], months != was { changes.append((key, String(was), String(months), String(months))) }
+        for term in retentionTerms {
+            let was = before[keyPath: term.setting]
+            if let months = change[keyPath: term.change], months != was {
+                changes.append((term.key, String(was), String(months), String(months)))
+            }
         }
         for change in changes {
             try await tx.query(

@@ -148,7 +148,7 @@ public final class SendWorker: Sendable {
         // Split over the connections; each connection's mails go one after another, each marked sent before the
         // connection's next mail goes. Marks that arrive while one commits are written together in the next commit.
         let lanes = max(1, min(options.connections, outgoing.count))
-        let failures = FailureLog()
+        let report = LaneReport()
         let marks = SentMarks { [db, name = options.name, now] mails in
             try await db.withTenant(tenant) { tx in try await Sends.markSent(mails, worker: name, now: now(), in: tx) }
         }
@@ -160,22 +160,23 @@ public final class SendWorker: Sendable {
                         let send = mails[index].send
                         if case .sent = result {
                             if await self.markSent(mails[index], marks: marks, leaseEnd: batch.leaseEnd, tenant: tenant) {
-                                failures.marked.withLock { $0 += 1 }
+                                report.marked.withLock { $0 += 1 }
                             }
                         } else {
-                            failures.items.withLock { $0.append((send, result)) }
+                            report.items.withLock { $0.append((send, result)) }
                         }
                     }
                 }
             }
         }
-        await count(sent: failures.marked.withLock { $0 }, tenant: tenant)
-        let failed = failures.items.withLock { $0 }
+        await count(sent: report.marked.withLock { $0 }, tenant: tenant)
+        let failed = report.items.withLock { $0 }
         if !failed.isEmpty { try await record(failed, tenant: tenant) }
     }
 
-    /// Adds the mails just marked sent to the library's count of this minute (the console's sends per minute), and
-    /// removes counts older than two days. A count that cannot be written is logged and left: the mails are sent.
+    /// Adds the mails just marked sent to the library's count of this minute (the console's sends per minute; the
+    /// hourly prune removes counts older than two days). A count that cannot be written is logged and left: the mails
+    /// are sent.
     func count(sent: Int, tenant: Tenant) async {
         guard sent > 0 else { return }
         let time = now()
@@ -186,7 +187,6 @@ public final class SendWorker: Sendable {
                     INSERT INTO send_counts (tenant_id, minute, sent) VALUES (\(tenant.id), date_trunc('minute', \(time)::timestamptz), \(sent))
                     ON CONFLICT (tenant_id, minute) DO UPDATE SET sent = send_counts.sent + excluded.sent
                     """)
-                try await tx.query("DELETE FROM send_counts WHERE tenant_id = \(tenant.id) AND minute < \(time) - interval '2 days'")
             }
         } catch {
             logger.warning(
@@ -243,7 +243,7 @@ public final class SendWorker: Sendable {
     }
 
     /// What a batch's lanes report: the mails the relay refused or could not take, and how many were marked sent.
-    final class FailureLog: Sendable {
+    final class LaneReport: Sendable {
         let items = Mutex<[(ClaimedSend, DeliveryResult)]>([])
         let marked = Mutex(0)
     }

@@ -25,10 +25,5 @@ public enum InsightJobs {
     }
 
     /// 02:00 in the Netherlands after `time`.
-    static func nextNight(after time: Date) -> Date {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "Europe/Amsterdam")!
-        return calendar.nextDate(after: time, matching: DateComponents(hour: 2, minute: 0), matchingPolicy: .nextTime)
-            ?? time.addingTimeInterval(86_400)
-    }
+    static func nextNight(after time: Date) -> Date { RecurringJobs.nextNight(after: time, hour: 2) }
 }

@@ -12,17 +12,9 @@ public enum RetentionJobs {
         [
             retention: { _ in
                 let time = now()
-                let tenants = try await db.withPlatform { tx in try await TenantDirectory.list(in: tx) }.filter { $0.status == .active }
-                var failed: [String] = []
-                for tenant in tenants {
-                    do {
-                        _ = try await db.withTenant(tenant) { tx in try await Retention.apply(now: time, in: tx) }
-                    } catch {
-                        failed.append(tenant.slug.value)
-                    }
+                try await RecurringJobs.eachActiveLibrary("retention", kind: retention, next: nextNight(after: time), db: db) { tx in
+                    _ = try await Retention.apply(now: time, in: tx)
                 }
-                try await db.withPlatform { tx in try await RecurringJobs.queueOnce(retention, at: nextNight(after: time), in: tx) }
-                if !failed.isEmpty { throw RecurringJobs.Failures(what: "retention", slugs: failed) }
             }
         ]
     }
@@ -33,10 +25,5 @@ public enum RetentionJobs {
     }
 
     /// 03:00 in the Netherlands after `time`.
-    static func nextNight(after time: Date) -> Date {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "Europe/Amsterdam")!
-        return calendar.nextDate(after: time, matching: DateComponents(hour: 3, minute: 0), matchingPolicy: .nextTime)
-            ?? time.addingTimeInterval(86_400)
-    }
+    static func nextNight(after time: Date) -> Date { RecurringJobs.nextNight(after: time, hour: 3) }
 }

@@ -81,7 +81,8 @@ public struct JobWorker: Service {
 
 /// Job kinds of the platform itself.
 public enum PlatformJobs {
-    /// Removes expired sessions, spent set-up tokens and stale login throttles.
+    /// Removes expired sessions, spent set-up tokens, stale login throttles and sends-per-minute counts older than two
+    /// days.
     public static let prune = "platform.prune"
 
     public static let pruneInterval: TimeInterval = 3600
@@ -94,6 +95,7 @@ public enum PlatformJobs {
                     try await tx.query("DELETE FROM refresh_token_families WHERE expires_at < \(time.addingTimeInterval(-86400))")
                     try await tx.query("DELETE FROM password_setup_tokens WHERE expires_at < \(time.addingTimeInterval(-86400))")
                     try await BrowserSessions.purgeIdle(now: time, in: tx)
+                    try await tx.query("DELETE FROM send_counts WHERE minute < \(time.addingTimeInterval(-2 * 86_400))")
                     try await tx.query(
                         "DELETE FROM login_throttle WHERE last_failure_at < \(time.addingTimeInterval(-86400)) AND (locked_until IS NULL OR locked_until < \(time))"
                     )

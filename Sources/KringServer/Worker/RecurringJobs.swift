@@ -14,6 +14,13 @@ enum RecurringJobs {
     static func eachActiveLibrary(
         _ what: String, kind: String, interval: TimeInterval, db: Database, now: Date, _ body: (TenantTransaction) async throws -> Void
     ) async throws {
+        try await eachActiveLibrary(what, kind: kind, next: now.addingTimeInterval(interval), db: db, body)
+    }
+
+    /// As above, with the next run at `next` (a nightly job's next night).
+    static func eachActiveLibrary(
+        _ what: String, kind: String, next: Date, db: Database, _ body: (TenantTransaction) async throws -> Void
+    ) async throws {
         let tenants = try await db.withPlatform { tx in try await TenantDirectory.list(in: tx) }
         var failures: [String] = []
         for tenant in tenants where tenant.status == .active {
@@ -23,8 +30,16 @@ enum RecurringJobs {
                 failures.append(tenant.slug.value)
             }
         }
-        try await db.withPlatform { tx in try await queueOnce(kind, at: now.addingTimeInterval(interval), in: tx) }
+        try await db.withPlatform { tx in try await queueOnce(kind, at: next, in: tx) }
         if !failures.isEmpty { throw Failures(what: what, slugs: failures) }
+    }
+
+    /// `hour`:00 in the Netherlands after `time`: when a nightly job runs next.
+    static func nextNight(after time: Date, hour: Int) -> Date {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "Europe/Amsterdam")!
+        return calendar.nextDate(after: time, matching: DateComponents(hour: hour, minute: 0), matchingPolicy: .nextTime)
+            ?? time.addingTimeInterval(86_400)
     }
 
     /// Queues a run of `kind` unless one is waiting already (workers seed their recurring jobs at start).

@@ -305,10 +305,7 @@ struct AdminPages {
             (try await TenantSettings.load(in: tx), try await Retention.dryRun(now: now, in: tx))
         }
         func value(_ name: String, _ fallback: String) -> String { typed?.value(name) ?? fallback }
-        let terms = [
-            "retention_ended_members_months": current.retentionEndedMembersMonths, "retention_guests_months": current.retentionGuestsMonths,
-            "retention_mail_events_months": current.retentionMailEventsMonths, "retention_audit_months": current.retentionAuditMonths,
-        ]
+        let terms = current.retention
         let model = SettingsModel(
             chrome: staff.chrome("Instellingen", area: "/beheer", notice: notice(request)), tabs: Self.tabs("/beheer/instellingen"),
             complaintDays: value("complaint_due_days", String(current.complaintDueDays)),

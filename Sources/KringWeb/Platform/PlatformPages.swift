@@ -414,7 +414,7 @@ struct PlatformPages {
         let (staff, _) = try staff(context)
         let now = services.now()
         let known = services.provisioner.migrator.migrations
-        let (facts, sizes, queue, platform, total) = try await services.db.withConsole { tx in
+        let (facts, sizes, queue, platform, total, sends) = try await services.db.withConsole { tx in
             let facts = try await Self.libraryFacts(in: tx)
             var sizes: [String: Int] = [:]
             let sizeRows = try await tx.query(
@@ -440,9 +440,8 @@ struct PlatformPages {
                 try await tx.query("SELECT count(*)::int8 FROM schema_migrations WHERE schema_name = 'platform'").decode(Int.self)
                 .first { _ in true } ?? 0
             let total = try await tx.query("SELECT pg_database_size(current_database())::int8").decode(Int.self).first { _ in true } ?? 0
-            return (facts, sizes, queue, platform, total)
+            return (facts, sizes, queue, platform, total, try await Self.sendsLastHour(before: now, in: tx))
         }
-        let sends = try await Self.sendsLastHour(before: now, db: services.db)
         let rows = facts.map { library in
             HealthRow(
                 name: library.name, migrations: "\(library.migrations) van \(known.tenant.count)", behind: library.migrations < known.tenant.count,
@@ -464,19 +463,18 @@ struct PlatformPages {
     }
 
     /// The mails sent in the 60 whole minutes before `now`'s minute: per minute (oldest first) and per library.
-    static func sendsLastHour(before now: Date, db: Database) async throws -> (start: Date, perMinute: [Int], perLibrary: [UUID: Int]) {
+    static func sendsLastHour(
+        before now: Date, in tx: PlatformTransaction
+    ) async throws -> (start: Date, perMinute: [Int], perLibrary: [UUID: Int]) {
         let end = Date(timeIntervalSince1970: (now.timeIntervalSince1970 / 60).rounded(.down) * 60)
         let start = end.addingTimeInterval(-3600)
         var perMinute = Array(repeating: 0, count: 60)
         var perLibrary: [UUID: Int] = [:]
-        try await db.withConsole { tx in
-            let rows = try await tx.query(
-                "SELECT tenant_id, minute, sent::int8 FROM send_counts WHERE minute >= \(start) AND minute < \(end)")
-            for try await (tenant, minute, sent) in rows.decode((UUID, Date, Int).self) {
-                let index = Int(minute.timeIntervalSince(start) / 60)
-                if perMinute.indices.contains(index) { perMinute[index] += sent }
-                perLibrary[tenant, default: 0] += sent
-            }
+        let rows = try await tx.query("SELECT tenant_id, minute, sent::int8 FROM send_counts WHERE minute >= \(start) AND minute < \(end)")
+        for try await (tenant, minute, sent) in rows.decode((UUID, Date, Int).self) {
+            let index = Int(minute.timeIntervalSince(start) / 60)
+            if perMinute.indices.contains(index) { perMinute[index] += sent }
+            perLibrary[tenant, default: 0] += sent
         }
         return (start, perMinute, perLibrary)
     }

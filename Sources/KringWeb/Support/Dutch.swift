@@ -56,14 +56,15 @@ enum Dutch {
             if index > 0 && (digits.count - index) % 3 == 0 { out.append(".") }
             out.append(character)
         }
-        return (value < 0 ? "-" : "") + out
+        // A negative number with the minus sign (U+2212), as a change reads ("−3"), not a hyphen.
+        return (value < 0 ? "\u{2212}" : "") + out
     }
 
     /// 12,4 (one decimal; "–" for none).
     static func decimal(_ value: Double?) -> String {
         guard let value, value.isFinite else { return "–" }
         let tenths = Int((value * 10).rounded())
-        return "\(tenths < 0 ? "-" : "")\(number(abs(tenths) / 10)),\(abs(tenths) % 10)"
+        return "\(tenths < 0 ? "\u{2212}" : "")\(number(abs(tenths) / 10)),\(abs(tenths) % 10)"
     }
 
     /// 6,2% of `whole` (one decimal; 0% of nothing).
